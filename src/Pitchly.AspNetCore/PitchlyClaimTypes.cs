@@ -1,0 +1,11 @@
+namespace Pitchly.AspNetCore;
+
+/// <summary>Claim types issued by the Pitchly authentication handler beyond the standard <see cref="System.Security.Claims.ClaimTypes"/>.</summary>
+public static class PitchlyClaimTypes
+{
+    /// <summary>The Pitchly organization id of the signed-in person.</summary>
+    public const string OrganizationId = "urn:pitchly:organization_id";
+
+    /// <summary>The URL of the person's picture.</summary>
+    public const string Picture = "urn:pitchly:picture";
+}

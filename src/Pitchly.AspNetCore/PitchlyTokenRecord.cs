@@ -1,0 +1,33 @@
+namespace Pitchly.AspNetCore;
+
+/// <summary>
+/// What the token store keeps for one key. Secrets are redacted from <see cref="ToString"/>, so a record
+/// that reaches a log or an exception message shows no token.
+/// </summary>
+public sealed record PitchlyTokenRecord
+{
+    /// <summary>Gets the access token.</summary>
+    public required string AccessToken { get; init; }
+
+    /// <summary>Gets when the access token expires.</summary>
+    public required DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>Gets the rotating, single-use refresh token; <see langword="null"/> for grants that issue none.</summary>
+    public string? RefreshToken { get; init; }
+
+    /// <summary>Gets the space-delimited scope of the access token, when Pitchly returned one.</summary>
+    public string? Scope { get; init; }
+
+    /// <summary>Gets the organization the tokens belong to.</summary>
+    public string? OrganizationId { get; init; }
+
+    /// <summary>
+    /// Gets the record's version in its store: assigned by the store, incremented by every write, and the basis of
+    /// compare-and-swap. Values set by callers are ignored on write.
+    /// </summary>
+    public long Version { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"PitchlyTokenRecord {{ Version = {Version}, ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null}, Scope = {Scope}, OrganizationId = {OrganizationId} }}";
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test. Installs what the tests need (redis-server, Chromium) with apt-get when it is missing and
+# this user can install packages; extra arguments go to `dotnet test`.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing ${missing[*]} ..."
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+exec dotnet test --solution Pitchly.AspNetCore.sln -c Release "$@"
