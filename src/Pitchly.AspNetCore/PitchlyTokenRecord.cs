@@ -12,6 +12,12 @@ public sealed record PitchlyTokenRecord
     /// <summary>Gets when the access token expires.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
 
+    /// <summary>
+    /// Gets when the access token was issued, when known; with <see cref="ExpiresAt"/> it gives the token's lifetime,
+    /// which bounds how early a proactive renewal may start.
+    /// </summary>
+    public DateTimeOffset? IssuedAt { get; init; }
+
     /// <summary>Gets the rotating, single-use refresh token; <see langword="null"/> for grants that issue none.</summary>
     public string? RefreshToken { get; init; }
 
