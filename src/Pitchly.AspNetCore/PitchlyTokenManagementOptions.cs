@@ -1,0 +1,44 @@
+namespace Pitchly.AspNetCore;
+
+/// <summary>
+/// Settings of Pitchly token management, bound from the <c>Pitchly</c> configuration section (the same
+/// <c>ClientId</c>, <c>ClientSecret</c> and <c>TokenEndpoint</c> keys as sign-in) and its <c>TokenManagement</c>
+/// sub-section. When sign-in is configured in code, its client credentials are used here too.
+/// </summary>
+public sealed class PitchlyTokenManagementOptions
+{
+    /// <summary>Gets or sets the App ID.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>Gets or sets the App Secret. Server side only; never logged.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>Gets or sets Pitchly's token endpoint.</summary>
+    public string TokenEndpoint { get; set; } = "https://platform.pitchly.com/api/oauth/token";
+
+    /// <summary>
+    /// Gets or sets how long before expiry an access token is renewed proactively (default 5 minutes, in line with
+    /// Pitchly's App SDK). Never more than half of a token's lifetime, so short-lived tokens are not renewed on every call.
+    /// </summary>
+    public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Gets or sets how long one shared refresh may take, lock wait included. The refresh runs on this timeout rather
+    /// than on any caller's cancellation, so an aborted request never abandons a refresh Pitchly may have performed.
+    /// </summary>
+    public TimeSpan RefreshTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets the pause between attempts when the token endpoint cannot be reached (Pitchly's SDK retries every
+    /// 5 seconds).
+    /// </summary>
+    public TimeSpan TokenEndpointRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets the total time spent retrying an unreachable token endpoint before giving up.</summary>
+    public TimeSpan TokenEndpointRetryTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Gets or sets the authentication scheme whose client credentials are used when <see cref="ClientId"/> is not set.
+    /// </summary>
+    public string AuthenticationScheme { get; set; } = "Pitchly";
+}
