@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
+
+/// <summary>
+/// An app with cookie authentication and "Sign in with Pitchly" on a TestServer, configured through the
+/// <c>Pitchly:*</c> keys to use <see cref="FakePitchly"/>. Remote failures are answered with their message.
+/// </summary>
+public sealed class SignInApp : IAsyncDisposable
+{
+    public const string FailurePrefix = "Sign-in failed: ";
+    private static readonly Uri AppAddress = new("https://app.test/");
+
+    private readonly WebApplication _app;
+    private readonly CookieContainerHandler _cookies;
+
+    private SignInApp(WebApplication app, CookieContainerHandler cookies)
+    {
+        _app = app;
+        _cookies = cookies;
+        Client = new HttpClient(cookies) { BaseAddress = AppAddress };
+    }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public IPitchlyTokenStore Store => Services.GetRequiredService<IPitchlyTokenStore>();
+
+    public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Pitchly:ClientId"] = FakePitchly.ClientId,
+            ["Pitchly:ClientSecret"] = FakePitchly.ClientSecret,
+            ["Pitchly:AuthorizationEndpoint"] = $"{FakePitchly.Origin}/oauth/authorize",
+            ["Pitchly:TokenEndpoint"] = $"{FakePitchly.Origin}/api/oauth/token",
+            ["Pitchly:GraphQLEndpoint"] = $"{FakePitchly.Origin}/graphql",
+        });
+        if (timeProvider is not null)
+        {
+            builder.Services.AddSingleton(timeProvider);
+        }
+
+        builder.Services.AddAuthentication(options =>
+            {
+                options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+                options.DefaultChallengeScheme = PitchlyAuthenticationDefaults.AuthenticationScheme;
+            })
+            .AddCookie()
+            .AddPitchly(options =>
+            {
+                options.BackchannelHttpHandler = pitchly.CreateHandler();
+                options.Events.OnRemoteFailure = context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    context.HandleResponse();
+                    return context.Response.WriteAsync(FailurePrefix + context.Failure?.Message, context.HttpContext.RequestAborted);
+                };
+                configure?.Invoke(options);
+            });
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/me" }));
+        app.MapGet("/me", (HttpContext context) => context.User.Identity?.IsAuthenticated == true
+            ? Results.Json(context.User.Claims.Select(claim => new ClaimView(claim.Type, claim.Value, claim.Issuer)))
+            : Results.Unauthorized());
+        app.MapGet("/signout", async (HttpContext context) =>
+        {
+            await context.SignOutOfPitchlyAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return Results.Ok();
+        });
+
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return new SignInApp(app, new CookieContainerHandler(app.GetTestServer().CreateHandler()));
+    }
+
+    /// <summary>Starts a sign-in and returns the query of the authorization request it redirected to.</summary>
+    public async Task<Dictionary<string, StringValues>> ChallengeAsync()
+    {
+        using var response = await Client.GetAsync("/login", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = response.Headers.Location!;
+        Assert.Equal($"{FakePitchly.Origin}/oauth/authorize", location.GetLeftPart(UriPartial.Path));
+        return QueryHelpers.ParseQuery(location.Query);
+    }
+
+    /// <summary>Returns to the app the way Pitchly's redirect would.</summary>
+    public Task<HttpResponseMessage> CallbackAsync(string query) =>
+        Client.GetAsync($"/signin-pitchly?{query}", TestContext.Current.CancellationToken);
+
+    /// <summary>Runs a sign-in and returns the callback's response.</summary>
+    public async Task<HttpResponseMessage> SignInAsync(string code = "code-that-must-never-leak")
+    {
+        var authorize = await ChallengeAsync();
+        return await CallbackAsync($"code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(authorize["state"]!)}");
+    }
+
+    public async Task<IReadOnlyList<ClaimView>> GetClaimsAsync()
+    {
+        using var response = await Client.GetAsync("/me", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        return JsonSerializer.Deserialize<List<ClaimView>>(body, JsonSerializerOptions.Web)!;
+    }
+
+    /// <summary>Gets the authentication cookie's raw value, as the browser holds it.</summary>
+    public string? AuthenticationCookie =>
+        _cookies.Container.GetCookies(AppAddress)[".AspNetCore." + CookieAuthenticationDefaults.AuthenticationScheme]?.Value;
+
+    /// <summary>Decrypts the authentication cookie with the app's own ticket format.</summary>
+    public AuthenticationTicket? ReadAuthenticationTicket()
+    {
+        var options = Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
+        return AuthenticationCookie is { } cookie ? options.TicketDataFormat.Unprotect(cookie) : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.DisposeAsync();
+    }
+
+    public sealed record ClaimView(string Type, string Value, string Issuer);
+}
