@@ -153,4 +153,33 @@ public sealed class SignInFlowTests
         Assert.Null(await app.Store.GetAsync(key, TestContext.Current.CancellationToken));
         Assert.Null(app.AuthenticationCookie);
     }
+
+    [Fact]
+    public async Task Declined_consent_leads_to_the_access_denied_path_without_a_code_exchange()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        await using var app = await SignInApp.StartAsync(pitchly, options => options.AccessDeniedPath = "/denied");
+
+        var authorize = await app.ChallengeAsync();
+        using var callback = await app.CallbackAsync($"error=access_denied&state={Uri.EscapeDataString(authorize["state"]!)}");
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Equal("/denied", callback.Headers.Location?.AbsolutePath ?? callback.Headers.Location?.OriginalString.Split('?')[0]);
+        Assert.Empty(pitchly.TokenRequests);
+        Assert.Null(app.AuthenticationCookie);
+    }
+
+    [Fact]
+    public async Task Declined_consent_without_an_access_denied_path_is_a_remote_failure()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        await using var app = await SignInApp.StartAsync(pitchly);
+
+        var authorize = await app.ChallengeAsync();
+        using var callback = await app.CallbackAsync($"error=access_denied&state={Uri.EscapeDataString(authorize["state"]!)}");
+
+        Assert.Equal(HttpStatusCode.Forbidden, callback.StatusCode);
+        Assert.Contains("Access was denied", await callback.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Empty(pitchly.TokenRequests);
+    }
 }

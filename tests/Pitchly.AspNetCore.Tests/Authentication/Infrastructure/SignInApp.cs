@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Xunit;
@@ -41,11 +42,14 @@ public sealed class SignInApp : IAsyncDisposable
 
     public IPitchlyTokenStore Store => Services.GetRequiredService<IPitchlyTokenStore>();
 
+    /// <summary>Gets every log record the app wrote (kept in memory, never printed).</summary>
+    public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
+
     public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders();
+        builder.Logging.ClearProviders().AddFakeLogging().SetMinimumLevel(LogLevel.Trace);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Pitchly:ClientId"] = FakePitchly.ClientId,
@@ -80,6 +84,7 @@ public sealed class SignInApp : IAsyncDisposable
         var app = builder.Build();
         app.UseAuthentication();
         app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/me" }));
+        app.MapGet("/denied", () => Results.Text("You declined to sign in with Pitchly."));
         app.MapGet("/me", (HttpContext context) => context.User.Identity?.IsAuthenticated == true
             ? Results.Json(context.User.Claims.Select(claim => new ClaimView(claim.Type, claim.Value, claim.Issuer)))
             : Results.Unauthorized());
