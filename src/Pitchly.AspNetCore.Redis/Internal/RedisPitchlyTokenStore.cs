@@ -147,13 +147,18 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     private async ValueTask<PitchlyTokenRecord?> ReadAsync(PitchlyTokenKey key, string hash, CancellationToken cancellationToken)
     {
         var group = EpochGroup(hash);
-        var epoch = Volatile.Read(ref _epochs[group]);
-        var cacheable = _connection.AnnouncementsReliable && _options.L1MaxAge > TimeSpan.Zero;
+        long epoch;
+        bool cacheable;
         RedisValue[] fields;
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
             var database = await _connection.GetDatabaseAsync(cancellationToken);
+
+            // Captured once connected and subscribed, right before the read: an announcement after this point stops
+            // the result from being cached.
+            epoch = Volatile.Read(ref _epochs[group]);
+            cacheable = _connection.AnnouncementsReliable && _options.L1MaxAge > TimeSpan.Zero;
             fields = await database.HashGetAsync(_connection.Names.Record(hash), RecordFields);
         }
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
