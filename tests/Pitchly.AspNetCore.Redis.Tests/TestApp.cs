@@ -26,6 +26,7 @@ public sealed class TestApp : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddLogging();
+        services.AddHealthChecks().AddPitchlyRedisHealthCheck();
         services.AddDataProtection()
             .SetApplicationName("pitchly-redis-tests")
             .PersistKeysToFileSystem(new DirectoryInfo(keyRingDirectory));
