@@ -11,10 +11,11 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
     private readonly string? _authenticationScheme;
     private readonly ILogger _logger;
 
-    public PitchlySignInRequiredChallengeMiddleware(RequestDelegate next, string? authenticationScheme, ILogger<PitchlySignInRequiredChallengeMiddleware> logger)
+    public PitchlySignInRequiredChallengeMiddleware(RequestDelegate next, string authenticationScheme, ILogger<PitchlySignInRequiredChallengeMiddleware> logger)
     {
         _next = next;
-        _authenticationScheme = authenticationScheme;
+        // Empty means the default challenge scheme (middleware arguments cannot be null).
+        _authenticationScheme = string.IsNullOrEmpty(authenticationScheme) ? null : authenticationScheme;
         _logger = logger;
     }
 
