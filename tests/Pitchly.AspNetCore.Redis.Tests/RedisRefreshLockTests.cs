@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Tests;
+
+public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private readonly string _prefix = $"l{Guid.NewGuid():N}"[..12];
+    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
+    private readonly List<TestApp> _apps = [];
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static PitchlyTokenKey User => PitchlyTokenKey.ForUser("org-1", "person-1");
+
+    [Fact]
+    public async Task Holders_on_two_instances_never_overlap_under_contention()
+    {
+        var apps = new[] { App(), App(), App() };
+        var counter = 0;
+        var inside = 0;
+        var overlaps = 0;
+
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(worker => Task.Run(async () =>
+        {
+            await using var handle = await apps[worker % apps.Length].Lock.AcquireAsync(User, Cancel);
+            if (Interlocked.Increment(ref inside) != 1)
+            {
+                Interlocked.Increment(ref overlaps);
+            }
+
+            var read = counter;
+            await Task.Delay(2, Cancel);
+            counter = read + 1;
+            Interlocked.Decrement(ref inside);
+        }, Cancel)));
+
+        Assert.Equal(0, overlaps);
+        Assert.Equal(30, counter);
+    }
+
+    [Fact]
+    public async Task Renewal_keeps_a_holder_longer_than_its_lease()
+    {
+        var holder = App(options => options.LockLease = TimeSpan.FromMilliseconds(300));
+        var contender = App(options => options.LockWaitTimeout = TimeSpan.FromMilliseconds(200));
+
+        await using var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        await Task.Delay(TimeSpan.FromSeconds(1.2), Cancel);
+
+        Assert.False(handle.LockLost.IsCancellationRequested);
+        await Assert.ThrowsAsync<TimeoutException>(async () => await contender.Lock.AcquireAsync(User, Cancel));
+        Assert.Single(LockKeys());
+    }
+
+    [Fact]
+    public async Task Release_by_a_holder_that_lost_the_lock_does_not_release_the_new_holder()
+    {
+        var first = App();
+        var second = App(options => options.LockWaitTimeout = TimeSpan.FromSeconds(2));
+        var third = App(options => options.LockWaitTimeout = TimeSpan.FromMilliseconds(200));
+        var stale = await first.Lock.AcquireAsync(User, Cancel);
+        var lockKey = Assert.Single(LockKeys());
+
+        await redis.Admin.GetDatabase().KeyDeleteAsync(lockKey);
+        await using var current = await second.Lock.AcquireAsync(User, Cancel);
+        var owner = await redis.Admin.GetDatabase().StringGetAsync(lockKey);
+        await stale.DisposeAsync();
+
+        Assert.Equal(owner, await redis.Admin.GetDatabase().StringGetAsync(lockKey));
+        Assert.False(current.LockLost.IsCancellationRequested);
+        await Assert.ThrowsAsync<TimeoutException>(async () => await third.Lock.AcquireAsync(User, Cancel));
+    }
+
+    [Fact]
+    public async Task Lock_lost_fires_when_the_lock_key_is_deleted()
+    {
+        var app = App(options => options.LockLease = TimeSpan.FromMilliseconds(300));
+        await using var handle = await app.Lock.AcquireAsync(User, Cancel);
+
+        await redis.Admin.GetDatabase().KeyDeleteAsync(Assert.Single(LockKeys()));
+
+        await WaitForAsync(handle.LockLost, TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public async Task Lock_lost_fires_by_the_end_of_the_lease_when_renewal_cannot_reach_redis()
+    {
+        var app = App(options => options.LockLease = TimeSpan.FromMilliseconds(400));
+        await using var handle = await app.Lock.AcquireAsync(User, Cancel);
+        var paused = Stopwatch.StartNew();
+
+        await redis.AdminServer.ExecuteAsync("CLIENT", "PAUSE", "3000", "ALL");
+        try
+        {
+            await WaitForAsync(handle.LockLost, TimeSpan.FromSeconds(2.5));
+            Assert.True(paused.Elapsed < TimeSpan.FromSeconds(2.5));
+        }
+        finally
+        {
+            await UnpauseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Waiter_is_woken_by_the_release_announcement_not_by_polling()
+    {
+        var holder = App();
+        var waiter = App(options =>
+        {
+            options.LockPollInterval = TimeSpan.FromSeconds(10);
+            options.LockWaitTimeout = TimeSpan.FromSeconds(20);
+        });
+        await waiter.Store.GetAsync(User, Cancel);
+        var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        var waiting = waiter.Lock.AcquireAsync(User, Cancel).AsTask();
+        await Task.Delay(200, Cancel);
+        Assert.False(waiting.IsCompleted);
+
+        var released = Stopwatch.StartNew();
+        await handle.DisposeAsync();
+        await using var acquired = await waiting.WaitAsync(TimeSpan.FromSeconds(3), Cancel);
+
+        Assert.True(released.Elapsed < TimeSpan.FromSeconds(3), $"woken after {released.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Waiting_longer_than_the_wait_timeout_throws_a_timeout_exception()
+    {
+        var holder = App();
+        var waiter = App(options => options.LockWaitTimeout = TimeSpan.FromMilliseconds(300));
+        await using var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        var waited = Stopwatch.StartNew();
+
+        var failure = await Assert.ThrowsAsync<TimeoutException>(async () => await waiter.Lock.AcquireAsync(User, Cancel));
+
+        Assert.InRange(waited.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
+        Assert.Contains("LockWaitTimeout", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Acquiring_the_lock_makes_the_next_read_go_to_redis()
+    {
+        var app = App();
+        var writer = App();
+        await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await Records.Eventually(
+            async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
+            TimeSpan.FromSeconds(5),
+            "the record is cached");
+
+        await using var handle = await app.Lock.AcquireAsync(User, Cancel);
+
+        Assert.Equal(0, app.RedisStore.CachedCount);
+    }
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+
+        Directory.Delete(_keyRing, recursive: true);
+    }
+
+    private static async Task WaitForAsync(CancellationToken signal, TimeSpan within)
+    {
+        var fired = new TaskCompletionSource();
+        await using var registration = signal.Register(() => fired.TrySetResult());
+        await fired.Task.WaitAsync(within, Cancel);
+    }
+
+    private async Task UnpauseAsync()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await redis.AdminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+                return;
+            }
+            catch (RedisException) when (attempt < 20)
+            {
+                await Task.Delay(100, Cancel);
+            }
+        }
+    }
+
+    private List<RedisKey> LockKeys() => redis.AdminServer.Keys(pattern: $"{_prefix}:lock:*").ToList();
+
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null)
+    {
+        var app = TestApp.Create(redis, _prefix, _keyRing, configure);
+        _apps.Add(app);
+        return app;
+    }
+}

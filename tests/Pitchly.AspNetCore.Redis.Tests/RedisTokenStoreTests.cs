@@ -1,0 +1,237 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Tests;
+
+public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private const string OrganizationId = "org-4f7d1c";
+    private const string PersonId = "person-93ab2e";
+    private readonly string _prefix = $"t{Guid.NewGuid():N}"[..12];
+    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
+    private readonly List<TestApp> _apps = [];
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static PitchlyTokenKey User => PitchlyTokenKey.ForUser(OrganizationId, PersonId);
+
+    [Fact]
+    public async Task Stored_record_round_trips_with_a_store_assigned_version()
+    {
+        var store = App().Store;
+        var written = await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+
+        var read = await store.GetAsync(User, Cancel);
+
+        Assert.NotNull(read);
+        Assert.True(written.Version > 0);
+        Assert.Equal(written, read);
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForUser(OrganizationId, "someone-else"), Cancel));
+    }
+
+    [Fact]
+    public async Task Redis_holds_no_token_and_no_id_in_plaintext()
+    {
+        var store = App().Store;
+        const string accessToken = "access-Zq8v1xK3mW";
+        const string refreshToken = "refresh-Hp2s9LrT4e";
+        await store.SetAsync(User, Records.Create(accessToken, refreshToken), Cancel);
+        await store.SetAsync(PitchlyTokenKey.ForInstall(OrganizationId, "db-77c1"), Records.Create(accessToken, refreshToken), Cancel);
+
+        var keys = redis.AdminServer.Keys(pattern: $"{_prefix}:*").Select(key => key.ToString()).ToList();
+        var recordKeys = keys.Where(key => key.StartsWith($"{_prefix}:tok:", StringComparison.Ordinal)).ToList();
+
+        Assert.Equal(2, recordKeys.Count);
+        Assert.All(keys, key => Assert.DoesNotContain(OrganizationId, key, StringComparison.Ordinal));
+        Assert.All(keys, key => Assert.DoesNotContain(PersonId, key, StringComparison.Ordinal));
+        Assert.All(keys, key => Assert.DoesNotContain("db-77c1", key, StringComparison.Ordinal));
+        foreach (var key in recordKeys)
+        {
+            var fields = await redis.Admin.GetDatabase().HashGetAllAsync(key);
+            Assert.Equal(["d", "v"], fields.Select(field => field.Name.ToString()).Order());
+            foreach (var field in fields)
+            {
+                var raw = System.Text.Encoding.Latin1.GetString((byte[])field.Value!);
+                Assert.DoesNotContain("access-", raw, StringComparison.Ordinal);
+                Assert.DoesNotContain("refresh-", raw, StringComparison.Ordinal);
+                Assert.DoesNotContain("Zq8v1xK3mW", raw, StringComparison.Ordinal);
+                Assert.DoesNotContain(OrganizationId, raw, StringComparison.Ordinal);
+            }
+
+            var timeToLive = await redis.Admin.GetDatabase().KeyTimeToLiveAsync(key);
+            Assert.InRange(timeToLive!.Value, TimeSpan.FromDays(29), TimeSpan.FromDays(30));
+        }
+    }
+
+    [Fact]
+    public async Task Compare_and_swap_rejects_a_stale_version_and_keeps_the_newer_record()
+    {
+        var store = App().Store;
+        var first = await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        var second = await store.TryReplaceAsync(User, first.Version, Records.Create("access-2", "refresh-2"), Cancel);
+
+        var stale = await store.TryReplaceAsync(User, first.Version, Records.Create("access-stale", "refresh-stale"), Cancel);
+        var createWhenPresent = await store.TryReplaceAsync(User, 0, Records.Create("access-new", "refresh-new"), Cancel);
+
+        Assert.NotNull(second);
+        Assert.True(second.Version > first.Version);
+        Assert.Null(stale);
+        Assert.Null(createWhenPresent);
+        Assert.Equal("access-2", (await store.GetAsync(User, Cancel))?.AccessToken);
+        Assert.NotNull(await store.TryReplaceAsync(PitchlyTokenKey.ForInstall(OrganizationId), 0, Records.Create("a", "r"), Cancel));
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_on_two_instances_never_lose_the_newer_record()
+    {
+        var apps = new[] { App(), App() };
+        await apps[0].Store.SetAsync(User, Records.Create("access-0", "refresh-0"), Cancel);
+        var successes = new ConcurrentBag<(long Version, string AccessToken)>();
+
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(writer => Task.Run(async () =>
+        {
+            var store = apps[writer % 2].Store;
+            var ownVersions = new List<long>();
+            for (var attempt = 0; attempt < 20; attempt++)
+            {
+                var current = await store.GetAsync(User, Cancel);
+                var token = $"access-{writer}-{attempt}";
+                var written = await store.TryReplaceAsync(User, current!.Version, Records.Create(token, $"refresh-{writer}-{attempt}"), Cancel);
+                if (written is not null)
+                {
+                    successes.Add((written.Version, token));
+                    ownVersions.Add(written.Version);
+                }
+            }
+
+            Assert.Equal(ownVersions.Order(), ownVersions);
+        }, Cancel)));
+
+        var final = await apps[1].Store.GetAsync(User, Cancel);
+        var newest = successes.MaxBy(success => success.Version);
+        Assert.NotEmpty(successes);
+        Assert.Equal(successes.Count, successes.Select(success => success.Version).Distinct().Count());
+        Assert.Equal(1 + successes.Count, final!.Version);
+        Assert.Equal(newest.AccessToken, final.AccessToken);
+    }
+
+    [Fact]
+    public async Task Remove_with_an_expected_version_removes_only_that_version_and_versions_never_repeat()
+    {
+        var store = App().Store;
+        var first = await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        var second = await store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+
+        Assert.False(await store.RemoveAsync(User, first.Version, Cancel));
+        Assert.NotNull(await store.GetAsync(User, Cancel));
+        Assert.True(await store.RemoveAsync(User, second.Version, Cancel));
+        Assert.Null(await store.GetAsync(User, Cancel));
+        Assert.False(await store.RemoveAsync(User, cancellationToken: Cancel));
+
+        var recreated = await store.SetAsync(User, Records.Create("access-3", "refresh-3"), Cancel);
+        Assert.True(recreated.Version > second.Version);
+        Assert.Null(await store.TryReplaceAsync(User, second.Version, Records.Create("access-aba", "refresh-aba"), Cancel));
+        Assert.True(await store.RemoveAsync(User, cancellationToken: Cancel));
+    }
+
+    [Fact]
+    public async Task Record_moved_to_another_key_does_not_decrypt()
+    {
+        var store = App().Store;
+        var victim = PitchlyTokenKey.ForUser(OrganizationId, "victim");
+        await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await store.SetAsync(victim, Records.Create("access-v", "refresh-v"), Cancel);
+        var database = redis.Admin.GetDatabase();
+        var recordKeys = redis.AdminServer.Keys(pattern: $"{_prefix}:tok:*").ToList();
+        var userKey = recordKeys.Single(key => key.ToString().EndsWith(Hash(User), StringComparison.Ordinal));
+        var victimKey = recordKeys.Single(key => key.ToString().EndsWith(Hash(victim), StringComparison.Ordinal));
+
+        await database.HashSetAsync(victimKey, "d", await database.HashGetAsync(userKey, "d"));
+        var other = App();
+
+        var failure = await Assert.ThrowsAsync<PitchlyException>(async () => await other.Store.GetAsync(victim, Cancel));
+        Assert.IsType<CryptographicException>(failure.InnerException, exactMatch: false);
+        Assert.DoesNotContain("access-1", failure.ToString(), StringComparison.Ordinal);
+        Assert.Equal("access-1", (await other.Store.GetAsync(User, Cancel))?.AccessToken);
+    }
+
+    [Fact]
+    public async Task Cached_read_completes_synchronously_and_is_evicted_when_another_instance_writes()
+    {
+        var writer = App();
+        var reader = App();
+        await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        Assert.Equal("access-1", (await reader.Store.GetAsync(User, Cancel))?.AccessToken);
+
+        var cached = reader.Store.GetAsync(User, Cancel);
+        Assert.True(cached.IsCompletedSuccessfully);
+        Assert.Equal(1, reader.RedisStore.CachedCount);
+
+        await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+
+        // L1MaxAge is ten minutes here, so only the announcement can make the reader see the new record.
+        await Records.Eventually(
+            async () => (await reader.Store.GetAsync(User, Cancel))?.AccessToken == "access-2",
+            TimeSpan.FromSeconds(5),
+            "the reader sees the record another instance wrote");
+        await writer.Store.RemoveAsync(User, cancellationToken: Cancel);
+        await Records.Eventually(
+            async () => await reader.Store.GetAsync(User, Cancel) is null,
+            TimeSpan.FromSeconds(5),
+            "the reader sees the removal");
+    }
+
+    [Fact]
+    public async Task Reconnecting_clears_the_in_process_cache()
+    {
+        var app = App();
+        await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await Records.Eventually(
+            async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
+            TimeSpan.FromSeconds(5),
+            "the record is cached once its own write's announcement has passed");
+
+        await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal");
+
+        await Records.Eventually(() => Task.FromResult(app.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(10), "the cache is cleared");
+        await Records.Eventually(
+            async () => (await TryGetAsync(app))?.AccessToken == "access-1",
+            TimeSpan.FromSeconds(10),
+            "reads work again after reconnecting");
+    }
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+
+        Directory.Delete(_keyRing, recursive: true);
+    }
+
+    private static async Task<PitchlyTokenRecord?> TryGetAsync(TestApp app)
+    {
+        try
+        {
+            return await app.Store.GetAsync(User, Cancel);
+        }
+        catch (PitchlyTokenStoreUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    private static string Hash(PitchlyTokenKey key) => Internal.RedisKeyNames.Hash(key);
+
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null)
+    {
+        var app = TestApp.Create(redis, _prefix, _keyRing, configure);
+        _apps.Add(app);
+        return app;
+    }
+}

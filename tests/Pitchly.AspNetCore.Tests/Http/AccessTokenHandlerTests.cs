@@ -1,0 +1,251 @@
+using System.Net;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Tests.TokenManagement;
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.Http;
+
+public sealed class AccessTokenHandlerTests
+{
+    private static readonly PitchlyTokenKey Alice = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+    private static readonly PitchlyTokenKey Bob = PitchlyTokenKey.ForUser("org_1", "psn_bob");
+
+    [Theory]
+    [InlineData("UNAUTHENTICATED")]
+    [InlineData("legacy-data")]
+    [InlineData("legacy-extensions")]
+    [InlineData("http-401")]
+    public async Task An_early_invalidated_token_is_refreshed_once_and_the_request_replayed_once(string style)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        pitchly.InvalidTokenStyle = style;
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        using var retries = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.http.invalid_token_retries");
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        pitchly.Invalidate(stored.AccessToken);
+
+        using var response = await Client(services).PostAsync("", Json("""{"query":"{ viewer { person { id } } }"}"""), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("psn_alice", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(2, pitchly.GraphQLRequests);
+        Assert.Equal(1, retries.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
+    [Fact]
+    public async Task The_replayed_request_is_byte_identical_but_for_the_token()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        pitchly.Invalidate(stored.AccessToken);
+        var body = """{"query":"mutation M($v: Int) { m(v: $v) }","variables":{"v":12345678901234567890.10,"s":"\u00e9\"x"},"operationName":"M"}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "") { Content = new StringContent(body, Encoding.UTF8, "application/json"), Version = HttpVersion.Version11 };
+        request.Headers.Add("X-Request-Id", "r-42");
+        request.Headers.Add("X-Tenant", ["a", "b"]);
+
+        using var response = await Client(services).SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = pitchly.Seen.ToArray();
+        Assert.Equal(2, seen.Length);
+        Assert.Equal(Encoding.UTF8.GetBytes(body), seen[0].Body);
+        Assert.Equal(seen[0].Body, seen[1].Body);
+        Assert.Equal(stored.AccessToken, seen[0].Token);
+        Assert.NotEqual(seen[0].Token, seen[1].Token);
+        foreach (var header in new[] { "X-Request-Id", "X-Tenant", "Content-Type", "Content-Length" })
+        {
+            Assert.Equal(seen[0].Headers[header], seen[1].Headers[header]);
+        }
+    }
+
+    [Fact]
+    public async Task The_token_variable_is_written_into_the_body_and_replaced_on_replay()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        pitchly.Invalidate(stored.AccessToken);
+        var body = """{"query":"{ databases(accessToken: $accessToken) { _id } }","variables":{"n":1.0,"l":[true,null]},"operationName":null,"extensions":{"x":1}}""";
+
+        using var response = await Client(services).PostAsync("", Json(body), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = pitchly.Seen.ToArray();
+        Assert.Equal(2, seen.Length);
+        Assert.All(seen, s => Assert.False(s.Headers.ContainsKey("Authorization")));
+        Assert.Equal(stored.AccessToken, seen[0].Token);
+        var expectedFirst = body.Replace("\"variables\":{", "\"variables\":{\"accessToken\":\"" + seen[0].Token + "\",", StringComparison.Ordinal);
+        Assert.Equal(expectedFirst, Encoding.UTF8.GetString(seen[0].Body));
+        Assert.Equal(expectedFirst.Replace(seen[0].Token!, seen[1].Token, StringComparison.Ordinal), Encoding.UTF8.GetString(seen[1].Body));
+    }
+
+    [Fact]
+    public async Task Get_requests_and_non_JSON_bodies_pass_through_untouched()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.Both));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+        var client = Client(services);
+        var binary = new byte[] { 0, 1, 2, 0xFF, (byte)'{', (byte)'}' };
+        var content = new ByteArrayContent(binary);
+        content.Headers.ContentType = new("application/octet-stream");
+
+        using var get = await client.GetAsync("?query=%7B%20q%20%7D", TestContext.Current.CancellationToken);
+        using var put = await client.PutAsync("", content, TestContext.Current.CancellationToken);
+        using var text = await client.PostAsync("", new StringContent("{\"variables\":{}}", Encoding.UTF8, "text/plain"), TestContext.Current.CancellationToken);
+
+        var seen = pitchly.Seen.ToArray();
+        Assert.Empty(seen[0].Body);
+        Assert.Equal(binary, seen[1].Body);
+        Assert.Equal("{\"variables\":{}}", Encoding.UTF8.GetString(seen[2].Body));
+        Assert.All(seen, s => Assert.Equal("psn_alice", s.Person));
+    }
+
+    [Fact]
+    public async Task Two_users_in_parallel_through_one_client_never_receive_each_others_token()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyUserAccessToken());
+        var alice = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        await TestServices.SignInAsync(services, pitchly, Bob, time);
+        var accessor = services.GetRequiredService<IHttpContextAccessor>();
+        var client = Client(services);
+        pitchly.Invalidate(alice.AccessToken);
+
+        async Task<string[]> CallAsAsync(PitchlyTokenKey user)
+        {
+            accessor.HttpContext = new DefaultHttpContext { User = Principal(user) };
+            var people = new List<string>();
+            for (var i = 0; i < 50; i++)
+            {
+                using var response = await client.PostAsync("", Json("""{"query":"{ viewer { person { id } } }"}"""), TestContext.Current.CancellationToken);
+                using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+                people.Add(document.RootElement.GetProperty("data").GetProperty("viewer").GetProperty("person").GetProperty("id").GetString()!);
+            }
+
+            return [.. people];
+        }
+
+        var results = await Task.WhenAll(Task.Run(() => CallAsAsync(Alice)), Task.Run(() => CallAsAsync(Bob)));
+
+        Assert.All(results[0], person => Assert.Equal("psn_alice", person));
+        Assert.All(results[1], person => Assert.Equal("psn_bob", person));
+        var seenTokens = pitchly.Seen.Where(s => s.Person is not null).GroupBy(s => s.Token).ToArray();
+        Assert.All(seenTokens, group => Assert.Single(group.Select(s => s.Person).Distinct()));
+        Assert.Equal(1, pitchly.RefreshGrants);
+    }
+
+    [Fact]
+    public async Task A_request_without_a_signed_in_user_requires_sign_in()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        await using var services = TestServices.Create(pitchly, new FakeTimeProvider(TestServices.Start), s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyUserAccessToken());
+        services.GetRequiredService<IHttpContextAccessor>().HttpContext = new DefaultHttpContext();
+
+        var exception = await Assert.ThrowsAsync<PitchlySignInRequiredException>(() => Client(services).PostAsync("", Json("{}"), TestContext.Current.CancellationToken));
+
+        Assert.Null(exception.Key);
+        Assert.Equal(0, pitchly.GraphQLRequests);
+    }
+
+    [Theory]
+    [InlineData(200, """{"data":null,"errors":[{"message":"No access","data":{"error":"not-authorized"}}]}""")]
+    [InlineData(200, """{"errors":[{"message":"Forbidden","extensions":{"code":"FORBIDDEN"}}],"data":null}""")]
+    [InlineData(403, """{"errors":[{"message":"Forbidden"}]}""")]
+    [InlineData(200, """{"errors":[{"message":"Bad input","extensions":{"code":"BAD_USER_INPUT","detail":{"code":"UNAUTHENTICATED"}}}],"data":null}""")]
+    public async Task Permission_and_other_errors_are_returned_as_they_are_without_a_refresh(int status, string answer)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+        pitchly.GraphQLOverride = async (context, _) =>
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/graphql-response+json; charset=utf-8";
+            context.Response.Headers["X-Trace"] = "t-1";
+            await context.Response.WriteAsync(answer);
+        };
+
+        using var response = await Client(services).PostAsync("", Json("""{"query":"mutation { deleteRow }"}"""), TestContext.Current.CancellationToken);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(answer, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("application/graphql-response+json; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        Assert.Equal("t-1", response.Headers.GetValues("X-Trace").Single());
+        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.GraphQLRequests);
+    }
+
+    [Fact]
+    public async Task A_successful_response_with_data_first_streams_through_without_being_buffered()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pitchly.GraphQLOverride = async (context, _) =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"data":{"rows":[""");
+            await context.Response.Body.FlushAsync();
+            await rest.Task;
+            await context.Response.WriteAsync(string.Join(',', Enumerable.Repeat("""{"cols":[{"value":"x"}]}""", 20_000)) + "]}}");
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ rows }"}""") };
+
+        // The server holds back everything after the first bytes: a handler that buffered the response would not return.
+        using var response = await Client(services).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken)
+            .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        rest.SetResult();
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken));
+
+        Assert.Equal(20_000, document.RootElement.GetProperty("data").GetProperty("rows").GetArrayLength());
+        Assert.Equal(0, pitchly.RefreshGrants);
+    }
+
+    [Fact]
+    public async Task A_body_over_the_buffer_cap_is_sent_once_and_not_replayed()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyInstallAccessToken(_ => Alice, o => o.MaxRequestBufferSize = 64));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        var body = "{\"query\":\"{ q }\",\"variables\":{\"text\":\"" + new string('x', 1000) + "\"}}";
+
+        using var first = await Client(services).PostAsync("", Json(body), TestContext.Current.CancellationToken);
+        pitchly.Invalidate(stored.AccessToken);
+        var exception = await Assert.ThrowsAsync<PitchlyException>(() => Client(services).PostAsync("", Json(body), TestContext.Current.CancellationToken));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(body, Encoding.UTF8.GetString(pitchly.Seen.First().Body));
+        Assert.Contains("not replayed", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(2, pitchly.GraphQLRequests);
+        Assert.Equal(1, pitchly.RefreshGrants);
+    }
+
+    private static HttpClient Client(IServiceProvider services) => services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static ClaimsPrincipal Principal(PitchlyTokenKey key)
+        => new(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, key.PersonId!), new Claim(PitchlyClaimTypes.OrganizationId, key.OrganizationId)], "test"));
+}

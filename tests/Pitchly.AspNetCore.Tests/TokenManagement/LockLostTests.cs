@@ -1,0 +1,64 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Internal;
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.TokenManagement;
+
+public sealed class LockLostTests
+{
+    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+
+    [Fact]
+    public async Task Tokens_obtained_after_the_lock_was_lost_are_still_stored_by_compare_and_swap()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock, LostLock>());
+        using var lost = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.lock.lost");
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+
+        var refreshed = await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
+
+        var current = await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken);
+        Assert.Equal(refreshed.Value, current!.AccessToken);
+        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
+        Assert.Equal(1, lost.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
+    [Fact]
+    public async Task A_stale_holder_does_not_overwrite_newer_tokens_and_uses_them()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock, LostLock>());
+        using var conflicts = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.store.cas_conflicts");
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        var store = services.GetRequiredService<IPitchlyTokenStore>();
+
+        // Another instance stores newer tokens while this one's token request is in flight.
+        pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
+        await TokenManagerTests.WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        var newer = await store.SetAsync(User, stored with { AccessToken = "at_from_another_instance", ExpiresAt = time.GetUtcNow().AddHours(1) }, TestContext.Current.CancellationToken);
+        pitchly.HoldTokenResponses.SetResult();
+        var result = await refresh;
+
+        Assert.Equal("at_from_another_instance", result.Value);
+        Assert.Equal(newer.Version, (await store.GetAsync(User, TestContext.Current.CancellationToken))!.Version);
+        Assert.Equal(1, conflicts.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
+    private sealed class LostLock : IPitchlyRefreshLock, IPitchlyRefreshLockHandle
+    {
+        private static readonly CancellationToken Lost = new(canceled: true);
+
+        public CancellationToken LockLost => Lost;
+
+        public ValueTask<IPitchlyRefreshLockHandle> AcquireAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
+            => ValueTask.FromResult<IPitchlyRefreshLockHandle>(this);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
