@@ -38,7 +38,7 @@ public static class PitchlyAuthenticationExtensions
 
     /// <summary>
     /// Adds "Sign in with Pitchly" under <paramref name="authenticationScheme"/>, with Pitchly token management
-    /// (<see cref="PitchlyTokenManagementServiceCollectionExtensions.AddPitchlyTokenManagement"/>), whose client
+    /// (<see cref="PitchlyTokenManagementServiceCollectionExtensions.AddPitchlyTokenManagement(IServiceCollection)"/>), whose client
     /// credentials default to this scheme's. The options are bound from the <c>Pitchly</c> configuration section
     /// (<c>Pitchly:ClientId</c>, <c>Pitchly:ClientSecret</c>, <c>Pitchly:AuthorizationEndpoint</c>,
     /// <c>Pitchly:TokenEndpoint</c>, <c>Pitchly:GraphQLEndpoint</c>, ...), then <paramref name="configureOptions"/>
@@ -77,7 +77,17 @@ public static class PitchlyAuthenticationExtensions
                     return;
                 }
 
-                var scheme = signIn.Get(tokenManagement.AuthenticationScheme);
+                PitchlyAuthenticationOptions scheme;
+                try
+                {
+                    scheme = signIn.Get(tokenManagement.AuthenticationScheme);
+                }
+                catch (OptionsValidationException)
+                {
+                    // The scheme's own start-up validation reports the problem; reporting it here again would only repeat it.
+                    return;
+                }
+
                 tokenManagement.ClientId = scheme.ClientId;
                 tokenManagement.ClientSecret = scheme.ClientSecret;
                 tokenManagement.TokenEndpoint = scheme.TokenEndpoint;

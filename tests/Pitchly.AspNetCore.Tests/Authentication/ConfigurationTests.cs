@@ -82,13 +82,14 @@ public sealed class ConfigurationTests
         {
             tokenManagement.ClientId = "app000000000000000cc";
             tokenManagement.ClientSecret = "plys_worker-secret-0000000000000000000000000000";
+            tokenManagement.TokenEndpoint = "https://worker.pitchly.example/api/oauth/token";
         });
 
         var options = provider.GetRequiredService<IOptions<PitchlyTokenManagementOptions>>().Value;
 
         Assert.Equal("app000000000000000cc", options.ClientId);
         Assert.Equal("plys_worker-secret-0000000000000000000000000000", options.ClientSecret);
-        Assert.Equal(PitchlyAuthenticationDefaults.TokenEndpoint, options.TokenEndpoint);
+        Assert.Equal("https://worker.pitchly.example/api/oauth/token", options.TokenEndpoint);
     }
 
     [Fact]

@@ -112,7 +112,7 @@ public sealed class OptionsValidationTests
 
         var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
 
-        Assert.Contains("ClientId is missing", exception.Message, StringComparison.Ordinal);
+        Assert.Equal("Pitchly authentication scheme 'Pitchly': ClientId is missing. Set Pitchly:ClientId (or ClientId in AddPitchly) to your app's App ID.", Assert.Single(exception.Failures));
     }
 
     private static void Break(PitchlyAuthenticationOptions options, string mistake)
