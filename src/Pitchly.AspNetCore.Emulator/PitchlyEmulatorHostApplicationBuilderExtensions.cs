@@ -12,7 +12,7 @@ public static class PitchlyEmulatorHostApplicationBuilderExtensions
     /// <summary>
     /// When <c>Pitchly:ClientId</c> is empty, starts a <see cref="PitchlyEmulatorServer"/> (options from the
     /// <c>Pitchly:Emulator</c> section), adds its <see cref="PitchlyEmulatorServer.ClientConfiguration"/> to the
-    /// builder's configuration, registers the server as a singleton that stops with the host, and logs one line with its
+    /// builder's configuration, registers the server as a singleton that stops when the host stops, and logs one line with its
     /// address when the host starts. When a client is configured, changes nothing.
     /// </summary>
     /// <param name="builder">The app's builder; call this before reading the <c>Pitchly</c> settings.</param>
@@ -31,10 +31,11 @@ public static class PitchlyEmulatorHostApplicationBuilderExtensions
         var server = await PitchlyEmulatorServer.StartAsync(builder.Configuration, configure: null, cancellationToken);
         builder.Configuration.AddInMemoryCollection(server.ClientConfiguration);
 
-        // A factory registration, so that the container disposes (stops) the server with the host.
+        // The hosted service stops the server with the host; the factory registration makes the container stop it
+        // too when a host that never ran is disposed after resolving it.
         builder.Services.AddSingleton(_ => server);
-        builder.Services.AddHostedService(provider => new EmbeddedEmulatorAnnouncer(
-            server.BaseAddress,
+        builder.Services.AddHostedService(provider => new EmbeddedEmulatorLifetime(
+            server,
             provider.GetRequiredService<ILoggerFactory>().CreateLogger("Pitchly.AspNetCore.Emulator")));
         return server;
     }

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,6 +18,7 @@ public sealed class HostingTests
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.WebHost.UseTestServer();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Pitchly:Emulator:AccessTokenLifetime"] = "00:00:07" });
 
         var server = await builder.AddPitchlyEmulatorUnlessConfiguredAsync(Cancellation);
@@ -28,6 +30,7 @@ public sealed class HostingTests
 
         await using (var app = builder.Build())
         {
+            await app.StartAsync(Cancellation);
             Assert.Same(server, app.Services.GetRequiredService<PitchlyEmulatorServer>());
             using var http = new HttpClient();
             using var response = await http.PostAsync(builder.Configuration["Pitchly:TokenEndpoint"], new FormUrlEncodedContent(new Dictionary<string, string>
@@ -39,10 +42,10 @@ public sealed class HostingTests
             }), Cancellation);
             var tokens = await response.Content.ReadFromJsonAsync<JsonObject>(Cancellation);
             Assert.Equal(7, tokens!["expires_in"]!.GetValue<long>());
-        }
+            await app.StopAsync(Cancellation);
 
-        using var afterDispose = new HttpClient();
-        await Assert.ThrowsAsync<HttpRequestException>(() => afterDispose.GetAsync(new Uri(server.BaseAddress, "_emulator/stats"), Cancellation));
+            await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(new Uri(server.BaseAddress, "_emulator/stats"), Cancellation));
+        }
     }
 
     [Fact]
