@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Pitchly.AspNetCore.Emulator;
+using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.Authentication;
+
+/// <summary>Sign-in end to end: the app and the emulator each on real Kestrel at 127.0.0.1, a cookie-keeping client between them.</summary>
+public sealed partial class EmulatorSignInTests
+{
+    private static readonly PitchlyTokenKey AdaKey = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.AdaLovelacePersonId);
+
+    [Fact]
+    public async Task A_full_sign_in_against_the_emulator_signs_the_person_in_and_stores_working_tokens()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(options => options.AutoApprove = true, cancellationToken);
+        await using var app = await KestrelSignInApp.StartAsync(emulator.ClientConfiguration);
+
+        using var response = await app.Browser.GetAsync("/login", cancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/me", response.RequestMessage?.RequestUri?.AbsolutePath);
+        var claims = (await response.Content.ReadAsStringAsync(cancellationToken)).Split('\n');
+        Assert.Contains($"{ClaimTypes.NameIdentifier}={PitchlyEmulatorDefaults.AdaLovelacePersonId}", claims);
+        Assert.Contains($"{ClaimTypes.Name}={PitchlyEmulatorDefaults.AdaLovelaceName}", claims);
+        Assert.Contains($"{ClaimTypes.Email}={PitchlyEmulatorDefaults.AdaLovelaceEmail}", claims);
+        Assert.Contains($"{PitchlyClaimTypes.Picture}={PitchlyEmulatorDefaults.AdaLovelaceImage}", claims);
+        Assert.Contains($"{PitchlyClaimTypes.OrganizationId}={PitchlyEmulatorDefaults.AcmeOrganizationId}", claims);
+
+        var record = await app.Store.GetAsync(AdaKey, cancellationToken);
+        Assert.NotNull(record);
+        Assert.False(string.IsNullOrEmpty(record.RefreshToken));
+        Assert.Equal(PitchlyEmulatorDefaults.AcmeOrganizationId, record.OrganizationId);
+        Assert.Equal(1, emulator.Emulator.GetStats().AuthorizationCodeGrants);
+
+        // The stored access token is the one Pitchly issued: it answers the identity query as the signed-in person.
+        using var query = new HttpRequestMessage(HttpMethod.Post, new Uri(emulator.BaseAddress, PitchlyEmulatorDefaults.GraphQLPath))
+        {
+            Content = JsonContent.Create(new { query = "{ viewer { person { id } } }" }),
+        };
+        query.Headers.Authorization = new AuthenticationHeaderValue("Bearer", record.AccessToken);
+        using var client = new HttpClient();
+        using var answer = await client.SendAsync(query, cancellationToken);
+        using var json = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(cancellationToken));
+        Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, json.RootElement.GetProperty("data").GetProperty("viewer").GetProperty("person").GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task A_replayed_authorization_code_is_rejected()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(options => options.AutoApprove = true, cancellationToken);
+        await using var app = await KestrelSignInApp.StartAsync(emulator.ClientConfiguration);
+        using var stepper = new HttpClient(new HttpClientHandler { CookieContainer = app.Cookies, AllowAutoRedirect = false }) { BaseAddress = app.Address };
+
+        using var challenge = await stepper.GetAsync("/login", cancellationToken);
+        using var approval = await stepper.GetAsync(challenge.Headers.Location, cancellationToken);
+        var callbackUri = approval.Headers.Location!;
+        Assert.Equal("/signin-pitchly", callbackUri.AbsolutePath);
+        var callbackPath = new Uri(app.Address, "/signin-pitchly");
+        var correlationCookies = app.Cookies.GetCookies(callbackPath).Select(cookie => new Cookie(cookie.Name, cookie.Value, cookie.Path)).ToList();
+        Assert.NotEmpty(correlationCookies);
+
+        using var first = await stepper.GetAsync(callbackUri, cancellationToken);
+        Assert.Equal(HttpStatusCode.Redirect, first.StatusCode);
+        Assert.Equal("/me", first.Headers.Location?.OriginalString);
+
+        // Replay the very same callback, correlation cookie included, as an attacker holding a copy would.
+        correlationCookies.ForEach(cookie => app.Cookies.Add(callbackPath, cookie));
+        using var replay = await stepper.GetAsync(callbackUri, cancellationToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, replay.StatusCode);
+        Assert.Contains("Pitchly's token endpoint refused the authorization code with error 'invalid_grant'", await replay.Content.ReadAsStringAsync(cancellationToken), StringComparison.Ordinal);
+        var stats = emulator.Emulator.GetStats();
+        Assert.Equal(1, stats.AuthorizationCodeGrants);
+        Assert.Equal(1, stats.AuthorizationCodeReplays);
+    }
+
+    [Fact]
+    public async Task Denied_consent_ends_on_the_access_denied_page_without_signing_in()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(cancellationToken: cancellationToken);
+        await using var app = await KestrelSignInApp.StartAsync(emulator.ClientConfiguration, options => options.AccessDeniedPath = "/denied");
+
+        using var consent = await app.Browser.GetAsync("/login", cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, consent.StatusCode);
+        var page = await consent.Content.ReadAsStringAsync(cancellationToken);
+        var fields = HiddenInput().Matches(page)
+            .ToDictionary(match => WebUtility.HtmlDecode(match.Groups["name"].Value), match => WebUtility.HtmlDecode(match.Groups["value"].Value));
+        fields["decision"] = "deny";
+        var action = WebUtility.HtmlDecode(FormAction().Match(page).Groups["action"].Value);
+
+        using var denied = await app.Browser.PostAsync(new Uri(emulator.BaseAddress, action), new FormUrlEncodedContent(fields), cancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
+        Assert.Equal("/denied", denied.RequestMessage?.RequestUri?.AbsolutePath);
+        Assert.Equal("You declined to sign in with Pitchly.", await denied.Content.ReadAsStringAsync(cancellationToken));
+        Assert.DoesNotContain(app.Cookies.GetCookies(app.Address), cookie => cookie.Name == ".AspNetCore.Cookies");
+        Assert.Null(await app.Store.GetAsync(AdaKey, cancellationToken));
+        Assert.Equal(0, emulator.Emulator.GetStats().TokenRequests);
+    }
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[^\"]*)\" value=\"(?<value>[^\"]*)\">")]
+    private static partial Regex HiddenInput();
+
+    [GeneratedRegex("<form id=\"consent\" method=\"post\" action=\"(?<action>[^\"]*)\"")]
+    private static partial Regex FormAction();
+}

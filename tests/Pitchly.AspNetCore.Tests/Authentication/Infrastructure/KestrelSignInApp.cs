@@ -1,0 +1,87 @@
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
+
+/// <summary>
+/// An app with cookie authentication and "Sign in with Pitchly" on real Kestrel at 127.0.0.1, configured only through
+/// the given <c>Pitchly:*</c> keys, and a browser-like client that keeps cookies and follows redirects.
+/// </summary>
+public sealed class KestrelSignInApp : IAsyncDisposable
+{
+    public const string FailurePrefix = "Sign-in failed: ";
+
+    private readonly WebApplication _app;
+
+    private KestrelSignInApp(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+        Cookies = new CookieContainer();
+        Browser = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = true }) { BaseAddress = address };
+    }
+
+    public Uri Address { get; }
+
+    public CookieContainer Cookies { get; }
+
+    /// <summary>Gets a client that behaves like a browser: keeps cookies and follows redirects.</summary>
+    public HttpClient Browser { get; }
+
+    public IPitchlyTokenStore Store => _app.Services.GetRequiredService<IPitchlyTokenStore>();
+
+    public static async Task<KestrelSignInApp> StartAsync(IEnumerable<KeyValuePair<string, string?>> configuration, Action<PitchlyAuthenticationOptions>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.Services.AddAuthentication(options =>
+            {
+                options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+                options.DefaultChallengeScheme = PitchlyAuthenticationDefaults.AuthenticationScheme;
+            })
+            .AddCookie()
+            .AddPitchly(options =>
+            {
+                // Plain http on loopback: the correlation cookie must not demand https to come back.
+                options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                options.Events.OnRemoteFailure = context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    context.HandleResponse();
+                    return context.Response.WriteAsync(FailurePrefix + context.Failure?.Message, context.HttpContext.RequestAborted);
+                };
+                configure?.Invoke(options);
+            });
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/me" }));
+        app.MapGet("/denied", () => Results.Text("You declined to sign in with Pitchly."));
+        app.MapGet("/me", (HttpContext context) => context.User.Identity?.IsAuthenticated == true
+            ? Results.Text(string.Join('\n', context.User.Claims.Select(claim => $"{claim.Type}={claim.Value}")))
+            : Results.Unauthorized());
+
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new KestrelSignInApp(app, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Browser.Dispose();
+        await _app.DisposeAsync();
+    }
+}
