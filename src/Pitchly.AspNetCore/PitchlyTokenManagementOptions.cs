@@ -38,6 +38,13 @@ public sealed class PitchlyTokenManagementOptions
     public TimeSpan TokenEndpointRetryTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
+    /// Gets or sets how long tokens Pitchly has just issued keep being offered to an unreachable token store (a Redis
+    /// restart, say). Until they are stored they exist only in this process, and dropping them would leave the store
+    /// holding a refresh token Pitchly has already spent.
+    /// </summary>
+    public TimeSpan StoreWriteRetryTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Gets or sets the authentication scheme whose client credentials are used when <see cref="ClientId"/> is not set.
     /// </summary>
     public string AuthenticationScheme { get; set; } = "Pitchly";

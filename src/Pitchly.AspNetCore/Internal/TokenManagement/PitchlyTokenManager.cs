@@ -17,6 +17,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     // another; the bound stops a token Pitchly keeps rejecting from looping here (the handler then reports it).
     private const int MaxJoinAttempts = 3;
 
+    // How often freshly issued tokens are offered again to a token store that could not be reached.
+    private static readonly TimeSpan StoreWriteRetryInterval = TimeSpan.FromMilliseconds(250);
+
     private readonly ConcurrentDictionary<PitchlyTokenKey, Task<PitchlyAccessToken>> _inFlight = new();
     private readonly IPitchlyTokenStore _store;
     private readonly IPitchlyRefreshLock _refreshLock;
@@ -26,7 +29,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     private readonly PitchlyMetrics _metrics;
     private readonly IPitchlyTokenRefreshedHandler[] _refreshedHandlers;
     private readonly ILogger<PitchlyTokenManager> _logger;
-    private (PitchlyTokenManagementOptions Options, ResiliencePipeline Pipeline)? _pipeline;
+    private (PitchlyTokenManagementOptions Options, ResiliencePipeline Refresh, ResiliencePipeline StoreWrite)? _pipelines;
 
     public PitchlyTokenManager(
         IPitchlyTokenStore store,
@@ -146,7 +149,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         LogRefreshStarted(_logger, key, failedAccessToken is null ? "renewal" : "rejected token");
         try
         {
-            var result = await GetPipeline(options).ExecuteAsync(
+            var result = await GetPipelines(options).Refresh.ExecuteAsync(
                 static (state, cancellationToken) => state.Manager.RefreshUnderLockAsync(state.Key, state.FailedAccessToken, cancellationToken),
                 (Manager: this, Key: key, FailedAccessToken: failedAccessToken),
                 timeout.Token);
@@ -308,8 +311,13 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             LogLockLostBeforeWrite(_logger, key);
         }
 
-        // Not cancellable: once Pitchly has issued tokens, a timeout must not keep them from being stored.
-        var stored = await _store.TryReplaceAsync(key, expectedVersion, record, CancellationToken.None);
+        // Not cancellable, and retried while the store is unreachable: once Pitchly has issued tokens they exist only
+        // here, and losing them would leave the store with a refresh token Pitchly has already spent. A retry after a
+        // write whose answer was lost finds its own record: the swap is refused and the re-read below returns it.
+        var stored = await GetPipelines(_options.CurrentValue).StoreWrite.ExecuteAsync(
+            static (state, _) => state.Store.TryReplaceAsync(state.Key, state.ExpectedVersion, state.Record, CancellationToken.None),
+            (Store: _store, Key: key, ExpectedVersion: expectedVersion, Record: record),
+            CancellationToken.None);
         if (stored is null)
         {
             _metrics.CompareAndSwapConflicts.Add(1);
@@ -376,38 +384,54 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         }
     }
 
-    private ResiliencePipeline GetPipeline(PitchlyTokenManagementOptions options)
+    private (ResiliencePipeline Refresh, ResiliencePipeline StoreWrite) GetPipelines(PitchlyTokenManagementOptions options)
     {
-        var cached = _pipeline;
+        var cached = _pipelines;
         if (cached is { } hit && ReferenceEquals(hit.Options, options))
         {
-            return hit.Pipeline;
+            return (hit.Refresh, hit.StoreWrite);
         }
 
-        var builder = new ResiliencePipelineBuilder { Name = "Pitchly.TokenRefresh", TimeProvider = _timeProvider };
-        var retries = options.TokenEndpointRetryTimeout.Ticks / options.TokenEndpointRetryInterval.Ticks;
+        // Only a request that never reached Pitchly is repeated, and each attempt re-enters lock → re-read → request,
+        // so a retry never sends a refresh token that another holder has spent in the meantime.
+        var refresh = BuildRetryPipeline(
+            "Pitchly.TokenRefresh",
+            new PredicateBuilder().Handle<PitchlyTokenEndpointException>(PitchlyTokenClient.IsConnectionNotEstablished),
+            options.TokenEndpointRetryInterval,
+            options.TokenEndpointRetryTimeout,
+            arguments => LogTokenEndpointUnreachable(_logger, arguments.AttemptNumber + 1, arguments.RetryDelay));
+        var storeWrite = BuildRetryPipeline(
+            "Pitchly.TokenStoreWrite",
+            new PredicateBuilder().Handle<PitchlyTokenStoreUnavailableException>(),
+            StoreWriteRetryInterval,
+            options.StoreWriteRetryTimeout,
+            arguments => LogStoreWriteRetry(_logger, arguments.AttemptNumber + 1, arguments.Outcome.Exception));
+        _pipelines = (options, refresh, storeWrite);
+        return (refresh, storeWrite);
+    }
+
+    private ResiliencePipeline BuildRetryPipeline(string name, PredicateBuilder<object> shouldHandle, TimeSpan interval, TimeSpan total, Action<OnRetryArguments<object>> onRetry)
+    {
+        var builder = new ResiliencePipelineBuilder { Name = name, TimeProvider = _timeProvider };
+        var retries = total.Ticks / interval.Ticks;
         if (retries > 0)
         {
-            // Only a request that never reached Pitchly is repeated, and each attempt re-enters lock → re-read → request,
-            // so a retry never sends a refresh token that another holder has spent in the meantime.
             builder.AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<PitchlyTokenEndpointException>(PitchlyTokenClient.IsConnectionNotEstablished),
+                ShouldHandle = shouldHandle,
                 MaxRetryAttempts = (int)Math.Min(retries, int.MaxValue),
-                Delay = options.TokenEndpointRetryInterval,
+                Delay = interval,
                 BackoffType = DelayBackoffType.Constant,
                 UseJitter = false,
                 OnRetry = arguments =>
                 {
-                    LogTokenEndpointUnreachable(_logger, arguments.AttemptNumber + 1, arguments.RetryDelay);
+                    onRetry(arguments);
                     return default;
                 },
             });
         }
 
-        var pipeline = builder.Build();
-        _pipeline = (options, pipeline);
-        return pipeline;
+        return builder.Build();
     }
 
     private static PitchlyAccessToken ToAccessToken(PitchlyTokenRecord record) => new(record.AccessToken, record.ExpiresAt);
@@ -443,6 +467,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Pitchly's token endpoint could not be reached; attempt {Attempt} in {Delay}.")]
     private static partial void LogTokenEndpointUnreachable(ILogger logger, int attempt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "The token store could not be reached to save newly issued Pitchly tokens; attempt {Attempt}, trying again.")]
+    private static partial void LogStoreWriteRetry(ILogger logger, int attempt, Exception? exception);
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "The token-refreshed handler {Handler} failed for {Key}; the tokens are stored.")]
     private static partial void LogRefreshedHandlerFailed(ILogger logger, PitchlyTokenKey key, string? handler, Exception exception);

@@ -32,6 +32,11 @@ internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<P
             failures.Add($"Pitchly:TokenManagement:TokenEndpointRetryTimeout must be zero (no retry) or positive; it is {options.TokenEndpointRetryTimeout}.");
         }
 
+        if (options.StoreWriteRetryTimeout < TimeSpan.Zero)
+        {
+            failures.Add($"Pitchly:TokenManagement:StoreWriteRetryTimeout must be zero (no retry) or positive; it is {options.StoreWriteRetryTimeout}.");
+        }
+
         if (options.MaxTokenResponseSize <= 0)
         {
             failures.Add($"Pitchly:TokenManagement:MaxTokenResponseSize must be a positive number of bytes; it is {options.MaxTokenResponseSize}.");

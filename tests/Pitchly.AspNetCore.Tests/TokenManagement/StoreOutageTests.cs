@@ -1,0 +1,103 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Internal;
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.TokenManagement;
+
+/// <summary>
+/// The token store goes away (a Redis restart) between Pitchly issuing new tokens and their write: the only copy of
+/// the new refresh token is in the refreshing process, so it must keep offering it until the store is back.
+/// </summary>
+public sealed class StoreOutageTests
+{
+    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+
+    [Fact]
+    public async Task Tokens_issued_while_the_store_is_unreachable_are_stored_once_it_is_back_and_no_refresh_token_is_lost()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var store = new FlakyStore { FailingWrites = 3 };
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+
+        var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
+        var refreshed = await AdvanceUntilDoneAsync(time, refresh);
+
+        var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
+        Assert.Equal(refreshed.Value, current!.AccessToken);
+        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(4, store.WriteAttempts);
+    }
+
+    [Fact]
+    public async Task A_write_that_landed_but_whose_answer_was_lost_is_recognised_on_retry_and_its_tokens_are_used()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var store = new FlakyStore { LandedButFailingWrites = 1 };
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+
+        var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
+        var refreshed = await AdvanceUntilDoneAsync(time, refresh);
+
+        var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
+        Assert.Equal(refreshed.Value, current!.AccessToken);
+        Assert.NotEqual(stored.AccessToken, refreshed.Value);
+        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
+        Assert.Equal(1, pitchly.RefreshGrants);
+    }
+
+    private static async Task<PitchlyAccessToken> AdvanceUntilDoneAsync(FakeTimeProvider time, Task<PitchlyAccessToken> task)
+    {
+        for (var step = 0; step < 200 && !task.IsCompleted; step++)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+            time.Advance(TimeSpan.FromMilliseconds(250));
+        }
+
+        return await task;
+    }
+
+    /// <summary>An in-memory store whose compare-and-swap writes fail as an unreachable Redis would.</summary>
+    private sealed class FlakyStore : IPitchlyTokenStore
+    {
+        private readonly InMemoryPitchlyTokenStore _inner = new();
+        private int _writeAttempts;
+
+        public int FailingWrites { get; init; }
+
+        public int LandedButFailingWrites { get; init; }
+
+        public int WriteAttempts => Volatile.Read(ref _writeAttempts);
+
+        public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
+            => _inner.GetAsync(key, cancellationToken);
+
+        public ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
+            => _inner.SetAsync(key, record, cancellationToken);
+
+        public async ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
+        {
+            var attempt = Interlocked.Increment(ref _writeAttempts);
+            if (attempt <= FailingWrites)
+            {
+                throw new PitchlyTokenStoreUnavailableException("The token store could not be reached (test).");
+            }
+
+            var stored = await _inner.TryReplaceAsync(key, expectedVersion, record, cancellationToken);
+            if (attempt <= LandedButFailingWrites)
+            {
+                throw new PitchlyTokenStoreUnavailableException("The token store's answer was lost (test).");
+            }
+
+            return stored;
+        }
+
+        public ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+            => _inner.RemoveAsync(key, expectedVersion, cancellationToken);
+    }
+}
