@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OAuth;
+
+namespace Pitchly.AspNetCore.Internal.Authentication;
+
+/// <summary>
+/// Interprets the answer of Pitchly's token endpoint to an authorization-code exchange. Pitchly's own clients look
+/// at the <c>error</c> member rather than the status, so an <c>error</c> fails the exchange whatever the status.
+/// </summary>
+internal static class TokenEndpointResponse
+{
+    public const string Endpoint = "Pitchly's token endpoint";
+
+    // Token responses are a few hundred bytes; anything near this is not a token response.
+    public const int MaxBytes = 64 * 1024;
+
+    /// <summary>Returns a successful response that owns <paramref name="document"/>, or a failure (and disposes it).</summary>
+    public static OAuthTokenResponse Interpret(JsonDocument document, HttpStatusCode statusCode)
+    {
+        var failure = FindProblem(document.RootElement, (int)statusCode);
+        if (failure is null)
+        {
+            return OAuthTokenResponse.Success(document);
+        }
+
+        document.Dispose();
+        return OAuthTokenResponse.Failed(new AuthenticationFailureException(failure));
+    }
+
+    private static string? FindProblem(JsonElement root, int status)
+    {
+        if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+        {
+            var code = error.ValueKind == JsonValueKind.String && IsErrorCode(error.GetString()) ? error.GetString() : "unrecognized";
+            return $"{Endpoint} refused the authorization code with error '{code}' (status {status}). {Advice(code)}";
+        }
+
+        if (status is < 200 or > 299)
+        {
+            return $"{Endpoint} answered status {status} with JSON that carries no OAuth error.";
+        }
+
+        if (!root.TryGetProperty("access_token", out var accessToken)
+            || accessToken.ValueKind != JsonValueKind.String
+            || string.IsNullOrEmpty(accessToken.GetString()))
+        {
+            return $"{Endpoint} answered without an access_token (status {status}).";
+        }
+
+        return null;
+    }
+
+    private static string Advice(string? code) => code switch
+    {
+        "invalid_grant" => "The code is invalid, expired or already used: sign in again.",
+        "invalid_client" => "Pitchly did not accept the client credentials: check Pitchly:ClientId (the App ID) and Pitchly:ClientSecret (the App Secret).",
+        "invalid_request" => "Check that Pitchly:CallbackPath matches a redirect URI registered for the app.",
+        _ => "See Pitchly's OAuth documentation for this error.",
+    };
+
+    // RFC 6749 §5.2 limits error codes to printable ASCII without quote or backslash; anything else is not repeated.
+    private static bool IsErrorCode(string? value) =>
+        !string.IsNullOrEmpty(value)
+        && value.Length <= 64
+        && value.All(c => c is >= '\x20' and <= '\x7E' and not '"' and not '\\');
+}

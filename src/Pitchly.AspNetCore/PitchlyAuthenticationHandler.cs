@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OAuth;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal.Authentication;
+
+namespace Pitchly.AspNetCore;
+
+/// <summary>
+/// Handles "Sign in with Pitchly": the authorization code flow with PKCE, then Pitchly's identity query for the
+/// claims. The tokens go to <see cref="IPitchlyTokenStore"/> under the person's key, never into the ticket.
+/// </summary>
+/// <remarks>
+/// Every failure (an HTML or malformed token response, an OAuth error, an identity query answered with errors or
+/// without data) ends the sign-in as a remote failure whose message says what went wrong and never contains a
+/// token, code, verifier or secret; handle it with <see cref="RemoteAuthenticationEvents.OnRemoteFailure"/>.
+/// </remarks>
+public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOptions>
+{
+    private const string GraphQLEndpointName = "Pitchly's GraphQL endpoint";
+
+    // The identity answer is a handful of short strings.
+    private const int MaxIdentityResponseBytes = 256 * 1024;
+
+    private readonly IPitchlyTokenStore _tokenStore;
+
+    /// <summary>Initializes a new instance.</summary>
+    /// <param name="options">The scheme's options.</param>
+    /// <param name="logger">Creates the handler's logger.</param>
+    /// <param name="encoder">Encodes URLs.</param>
+    /// <param name="tokenStore">Where the tokens of signed-in people are kept.</param>
+    public PitchlyAuthenticationHandler(
+        IOptionsMonitor<PitchlyAuthenticationOptions> options,
+        ILoggerFactory logger,
+        UrlEncoder encoder,
+        IPitchlyTokenStore tokenStore)
+        : base(options, logger, encoder)
+    {
+        ArgumentNullException.ThrowIfNull(tokenStore);
+        _tokenStore = tokenStore;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Sends the client credentials in the form body, as Pitchly expects, and interprets the answer by its
+    /// <c>error</c> member rather than by its status, as Pitchly's own clients do.
+    /// </remarks>
+    protected override async Task<OAuthTokenResponse> ExchangeCodeAsync(OAuthCodeExchangeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var parameters = new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["code"] = context.Code,
+            ["redirect_uri"] = context.RedirectUri,
+            ["client_id"] = Options.ClientId,
+            ["client_secret"] = Options.ClientSecret,
+        };
+
+        if (context.Properties.Items.TryGetValue(OAuthConstants.CodeVerifierKey, out var codeVerifier) && codeVerifier is not null)
+        {
+            parameters[OAuthConstants.CodeVerifierKey] = codeVerifier;
+            context.Properties.Items.Remove(OAuthConstants.CodeVerifierKey);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, Options.TokenEndpoint)
+        {
+            Content = new FormUrlEncodedContent(parameters),
+            Version = Backchannel.DefaultRequestVersion,
+        };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+
+        try
+        {
+            using var response = await Backchannel.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Context.RequestAborted);
+            var document = await BackchannelJson.ReadObjectAsync(response, TokenEndpointResponse.Endpoint, TokenEndpointResponse.MaxBytes, Context.RequestAborted);
+            var tokens = TokenEndpointResponse.Interpret(document, response.StatusCode);
+            if (tokens.Error is not null)
+            {
+                Logger.TokenExchangeFailed(tokens.Error.Message);
+            }
+
+            return tokens;
+        }
+        catch (AuthenticationFailureException exception)
+        {
+            Logger.TokenExchangeFailed(exception.Message);
+            return OAuthTokenResponse.Failed(exception);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Runs the identity query with the new access token, maps its answer to claims through
+    /// <see cref="OAuthOptions.ClaimActions"/>, raises <see cref="OAuthEvents.OnCreatingTicket"/>, then stores the
+    /// tokens under <see cref="PitchlyTokenKey.ForUser"/> of the person and organization the query returned.
+    /// </remarks>
+    protected override async Task<AuthenticationTicket> CreateTicketAsync(ClaimsIdentity identity, AuthenticationProperties properties, OAuthTokenResponse tokens)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(properties);
+        ArgumentNullException.ThrowIfNull(tokens);
+
+        var accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
+        var lifetime = ReadLifetime(tokens.ExpiresIn);
+
+        using var identityAnswer = await QueryIdentityAsync(accessToken);
+        var data = identityAnswer.RootElement.GetProperty("data");
+        var organizationId = PitchlyIdentityJson.GetString(data, "organization", "id");
+        var personId = PitchlyIdentityJson.GetString(data, "viewer", "person", "id");
+        if (string.IsNullOrEmpty(organizationId) || string.IsNullOrEmpty(personId))
+        {
+            throw IdentityFailure(string.IsNullOrEmpty(organizationId)
+                ? $"{GraphQLEndpointName} answered the identity query without organization.id."
+                : $"{GraphQLEndpointName} answered the identity query without viewer.person.id.");
+        }
+
+        var context = new OAuthCreatingTicketContext(new ClaimsPrincipal(identity), properties, Context, Scheme, Options, Backchannel, tokens, data);
+        context.RunClaimActions();
+        await Events.CreatingTicket(context);
+
+        var issuedAt = TimeProvider.GetUtcNow();
+        var record = new PitchlyTokenRecord
+        {
+            AccessToken = accessToken,
+            RefreshToken = string.IsNullOrEmpty(tokens.RefreshToken) ? null : tokens.RefreshToken,
+            IssuedAt = issuedAt,
+            ExpiresAt = issuedAt + lifetime,
+            Scope = tokens.Response is { } response ? PitchlyIdentityJson.GetString(response.RootElement, "scope") : null,
+            OrganizationId = organizationId,
+        };
+        await _tokenStore.SetAsync(PitchlyTokenKey.ForUser(organizationId, personId), record, Context.RequestAborted);
+        Logger.SignedIn(personId, organizationId, record.ExpiresAt);
+
+        return new AuthenticationTicket(context.Principal!, context.Properties, Scheme.Name);
+    }
+
+    private TimeSpan ReadLifetime(string? expiresIn)
+    {
+        if (string.IsNullOrEmpty(expiresIn))
+        {
+            Logger.ExpiresInMissing(Options.DefaultAccessTokenLifetime);
+            return Options.DefaultAccessTokenLifetime;
+        }
+
+        if (!long.TryParse(expiresIn, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0)
+        {
+            var problem = $"{TokenEndpointResponse.Endpoint} answered with an expires_in that is not a positive number of seconds.";
+            Logger.TokenExchangeFailed(problem);
+            throw new AuthenticationFailureException(problem);
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private async Task<JsonDocument> QueryIdentityAsync(string accessToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Options.GraphQLEndpoint)
+        {
+            Content = JsonContent.Create(new IdentityQuery(PitchlyIdentityJson.Query)),
+            Version = Backchannel.DefaultRequestVersion,
+        };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+
+        using var response = await Backchannel.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Context.RequestAborted);
+        JsonDocument document;
+        try
+        {
+            document = await BackchannelJson.ReadObjectAsync(response, GraphQLEndpointName, MaxIdentityResponseBytes, Context.RequestAborted);
+        }
+        catch (AuthenticationFailureException exception)
+        {
+            Logger.IdentityQueryFailed(exception.Message);
+            throw;
+        }
+
+        var problem = FindIdentityProblem(document.RootElement, (int)response.StatusCode, accessToken);
+        if (problem is not null)
+        {
+            document.Dispose();
+            throw IdentityFailure(problem);
+        }
+
+        return document;
+    }
+
+    private AuthenticationFailureException IdentityFailure(string problem)
+    {
+        Logger.IdentityQueryFailed(problem);
+        return new AuthenticationFailureException(problem);
+    }
+
+    private static string? FindIdentityProblem(JsonElement root, int status, string accessToken)
+    {
+        // Pitchly answers 200 with data: null and errors when the token is refused; errors come first in the message.
+        if (root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0)
+        {
+            return $"{GraphQLEndpointName} answered the identity query with errors (status {status}): {DescribeError(errors[0], accessToken)}";
+        }
+
+        if (status is < 200 or > 299)
+        {
+            return $"{GraphQLEndpointName} answered the identity query with status {status}.";
+        }
+
+        if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
+        {
+            return $"{GraphQLEndpointName} answered the identity query without data.";
+        }
+
+        return null;
+    }
+
+    private static string DescribeError(JsonElement error, string accessToken)
+    {
+        const int MaxMessageLength = 200;
+        var code = PitchlyIdentityJson.GetString(error, "extensions", "code") ?? PitchlyIdentityJson.GetString(error, "data", "error");
+        var message = PitchlyIdentityJson.GetString(error, "message") ?? "no message";
+        if (message.Length > MaxMessageLength)
+        {
+            message = string.Concat(message.AsSpan(0, MaxMessageLength), "…");
+        }
+
+        // A server that echoes the request must not put the token into an exception message.
+        message = message.Replace(accessToken, "[access token]", StringComparison.Ordinal);
+        return code is null ? message : $"{code}: {message}";
+    }
+
+    private sealed record IdentityQuery(string Query);
+}
