@@ -33,6 +33,10 @@ public sealed class PitchlyDataClient
         _httpClient = httpClient;
     }
 
+    /// <summary>Formats <paramref name="value"/> as a GraphQL string literal, quotes and escapes included.</summary>
+    /// <param name="value">The text to quote.</param>
+    public static string Quote(string value) => GraphQLJson.Literal(value);
+
     /// <summary>Posts one GraphQL operation and reads the answer.</summary>
     /// <param name="query">The GraphQL document.</param>
     /// <param name="cancellationToken">Cancels the request.</param>

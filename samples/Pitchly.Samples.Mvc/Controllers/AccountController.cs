@@ -6,7 +6,7 @@ using Pitchly.AspNetCore;
 namespace Pitchly.Samples.Mvc.Controllers;
 
 [Route("account")]
-public sealed class AccountController(IPitchlyTokenStore tokenStore) : Controller
+public sealed class AccountController : Controller
 {
     [HttpGet("signin")]
     public IActionResult Login(string? returnUrl) =>
@@ -18,13 +18,8 @@ public sealed class AccountController(IPitchlyTokenStore tokenStore) : Controlle
     [ValidateAntiForgeryToken]
     public async Task<IActionResult> Logout()
     {
-        // The tokens live in the token store, not in the cookie: remove them, or they would outlive the sign-out.
-        if (PitchlyTokenKey.FromPrincipal(User) is { } key)
-        {
-            await tokenStore.RemoveAsync(key, cancellationToken: HttpContext.RequestAborted);
-        }
-
-        await HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        // The tokens live in the token store, not in the cookie: forget them too, or they would outlive the sign-out.
+        await HttpContext.SignOutOfPitchlyAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return Redirect("/");
     }
 
