@@ -29,6 +29,8 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
         await Expect(Page.Locator("h3.database").First).ToBeVisibleAsync();
         await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeDatabaseName);
         await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeRowValue);
+        await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeWorkspaceName);
+        await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeRecordValue);
         await Expect(Page.Locator("#problems")).ToHaveCountAsync(0);
 
         await Page.ClickAsync("#sign-out");
