@@ -1,58 +1,88 @@
 using System.Diagnostics;
 using System.Reflection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Pitchly.AspNetCore.BrowserTests;
 
 /// <summary>
-/// Runs a program's real entry point (its Program.cs, arguments and all) in this process and captures the host it
-/// builds, through the hosting library's "HostBuilt" diagnostic event, so a test can inspect and stop it.
+/// Runs a program's real entry point (its Program.cs, with command-line arguments) in this process and captures the
+/// host it builds through the hosting library's "HostBuilt" diagnostic event, so a test can use and stop it.
 /// </summary>
+/// <remarks>
+/// WebApplicationFactory cannot be used for the samples: it takes the first host the entry point builds, and the
+/// samples build the embedded emulator's host first. Here every host built meanwhile is observed, and the program's
+/// own is recognised by a marker argument, so programs started in parallel never get each other's host.
+/// </remarks>
 public sealed class EntryPointHost : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IAsyncDisposable
 {
+    private const string MarkerKey = "EntryPointHost:Instance";
+
     private readonly TaskCompletionSource<IHost> _built = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Func<IServiceProvider, bool> _isOurs;
+    private readonly string _marker = Guid.NewGuid().ToString("N");
     private readonly List<IDisposable> _subscriptions = [];
     private Task? _run;
 
-    private EntryPointHost(Func<IServiceProvider, bool> isOurs) => _isOurs = isOurs;
+    private EntryPointHost()
+    {
+    }
 
-    public IHost Host => _built.Task.Result;
+    public IServiceProvider Services => _built.Task.Result.Services;
 
-    /// <summary>Starts <paramref name="entryAssembly"/>'s entry point and waits until it has built its host.</summary>
+    /// <summary>Starts <paramref name="entryAssembly"/>'s entry point and waits until its host has started.</summary>
     /// <param name="entryAssembly">The program's assembly.</param>
     /// <param name="args">The command-line arguments.</param>
-    /// <param name="isOurs">Recognises the program's host among others built meanwhile in this process.</param>
-    /// <param name="timeout">How long to wait for the host.</param>
-    public static async Task<EntryPointHost> StartAsync(Assembly entryAssembly, string[] args, Func<IServiceProvider, bool> isOurs, TimeSpan timeout)
+    /// <param name="timeout">How long the program may take to start.</param>
+    public static async Task<EntryPointHost> StartAsync(Assembly entryAssembly, IEnumerable<string> args, TimeSpan timeout)
     {
         var entryPoint = entryAssembly.EntryPoint ?? throw new InvalidOperationException($"{entryAssembly.GetName().Name} has no entry point.");
-        var host = new EntryPointHost(isOurs);
-        host._subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(host));
+        var host = new EntryPointHost();
+        string[] arguments = [.. args, $"--{MarkerKey}={host._marker}"];
+        var subscription = DiagnosticListener.AllListeners.Subscribe(host);
+        lock (host._subscriptions)
+        {
+            host._subscriptions.Add(subscription);
+        }
+
         host._run = Task.Factory.StartNew(
-            () => entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? [] : [args]),
+            () => entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? [] : [arguments]),
             CancellationToken.None,
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
 
-        var first = await Task.WhenAny(host._built.Task, host._run, Task.Delay(timeout));
-        if (first != host._built.Task)
+        try
+        {
+            await Task.WhenAny(host._built.Task, host._run).WaitAsync(timeout);
+            if (!host._built.Task.IsCompleted)
+            {
+                throw new InvalidOperationException($"{entryAssembly.GetName().Name} ended before building its host.", host._run.Exception?.GetBaseException());
+            }
+
+            var built = await host._built.Task;
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var registration = built.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(started.SetResult);
+            await Task.WhenAny(started.Task, host._run).WaitAsync(timeout);
+            if (host._run.IsCompleted)
+            {
+                throw new InvalidOperationException($"{entryAssembly.GetName().Name} ended during start-up.", host._run.Exception?.GetBaseException());
+            }
+
+            return host;
+        }
+        catch
         {
             await host.DisposeAsync();
-            throw new InvalidOperationException(first == host._run
-                ? $"{entryAssembly.GetName().Name} ended before building its host: {host._run.Exception?.GetBaseException().Message}"
-                : $"{entryAssembly.GetName().Name} did not build its host within {timeout}.");
+            throw;
         }
-
-        return host;
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var subscription in _subscriptions)
+        lock (_subscriptions)
         {
-            subscription.Dispose();
+            _subscriptions.ForEach(subscription => subscription.Dispose());
+            _subscriptions.Clear();
         }
 
         if (_built.Task.IsCompletedSuccessfully)
@@ -62,7 +92,7 @@ public sealed class EntryPointHost : IObserver<DiagnosticListener>, IObserver<Ke
 
         if (_run is not null)
         {
-            await _run.WaitAsync(TimeSpan.FromSeconds(30));
+            await _run.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 
@@ -79,7 +109,8 @@ public sealed class EntryPointHost : IObserver<DiagnosticListener>, IObserver<Ke
 
     void IObserver<KeyValuePair<string, object?>>.OnNext(KeyValuePair<string, object?> value)
     {
-        if (value.Key == "HostBuilt" && value.Value is IHost host && _isOurs(host.Services))
+        if (value.Key == "HostBuilt" && value.Value is IHost host
+            && host.Services.GetService<IConfiguration>()?[MarkerKey] == _marker)
         {
             _built.TrySetResult(host);
         }

@@ -55,13 +55,9 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
 
     public sealed class MvcApp : IAsyncLifetime
     {
-        public SampleApp<HomeController> Sample { get; } = new();
+        public SampleApp Sample { get; private set; } = null!;
 
-        public ValueTask InitializeAsync()
-        {
-            Sample.Start();
-            return ValueTask.CompletedTask;
-        }
+        public async ValueTask InitializeAsync() => Sample = await SampleApp.StartAsync(typeof(HomeController).Assembly);
 
         public ValueTask DisposeAsync() => Sample.DisposeAsync();
     }

@@ -1,48 +1,63 @@
-using System.Net;
-using Microsoft.AspNetCore.Hosting;
+using System.Reflection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Pitchly.AspNetCore.BrowserTests;
 
 /// <summary>
-/// A sample web app, run by its own Program on real Kestrel at 127.0.0.1 (dynamic port), with its embedded Pitchly
-/// emulator; <paramref name="settings"/> are configuration entries such as <c>Pitchly:Emulator:AccessTokenLifetime</c>.
+/// A sample web app run by its own Program on real Kestrel at 127.0.0.1 (dynamic port), with its embedded Pitchly
+/// emulator and its own appsettings.json; <c>settings</c> add configuration such as <c>Pitchly:Emulator:AccessTokenLifetime</c>.
 /// </summary>
-/// <typeparam name="TEntryPoint">Any type of the sample's assembly.</typeparam>
-public sealed class SampleApp<TEntryPoint>(IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<TEntryPoint>
-    where TEntryPoint : class
+public sealed class SampleApp : IAsyncDisposable
 {
-    public SampleApp()
-        : this(new Dictionary<string, string>())
+    private readonly EntryPointHost _host;
+
+    private SampleApp(EntryPointHost host, Uri baseAddress)
     {
+        _host = host;
+        BaseAddress = baseAddress;
     }
 
-    public Uri BaseAddress { get; private set; } = null!;
+    public Uri BaseAddress { get; }
+
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<SampleApp> StartAsync(Assembly sample, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var name = sample.GetName().Name!;
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            "--environment=Development",
+            // The app's parts (controllers, pages, compiled views) are found through its name, which otherwise is the test assembly's.
+            $"--applicationName={name}",
+            $"--contentRoot={ProjectDirectory(name)}",
+            "--Logging:LogLevel:Default=None",
+            .. (settings ?? new Dictionary<string, string>()).Select(setting => $"--{setting.Key}={setting.Value}"),
+        ];
+        var host = await EntryPointHost.StartAsync(sample, args, TimeSpan.FromSeconds(30));
+        var addresses = host.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
+        return new SampleApp(host, new Uri(addresses.Addresses.Single()));
+    }
 
     public string Url(string path) => new Uri(BaseAddress, path).ToString();
 
-    public SampleApp<TEntryPoint> Start()
-    {
-        UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        StartServer();
-        var addresses = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
-        BaseAddress = new Uri(addresses.Addresses.Single());
-        return this;
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    // The sample's own folder, so it reads its own appsettings.json as `dotnet run` would.
+    private static string ProjectDirectory(string projectName)
     {
-        builder.UseEnvironment("Development");
-        foreach (var (key, value) in settings)
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
-            builder.UseSetting(key, value);
+            var candidate = Path.Combine(directory.FullName, "samples", projectName);
+            if (File.Exists(Path.Combine(candidate, projectName + ".csproj")))
+            {
+                return candidate;
+            }
         }
 
-        builder.ConfigureLogging(logging => logging.ClearProviders());
+        throw new DirectoryNotFoundException($"samples/{projectName} was not found above {AppContext.BaseDirectory}.");
     }
 }

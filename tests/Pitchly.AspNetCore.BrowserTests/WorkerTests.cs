@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Pitchly.AspNetCore.Emulator;
 using Pitchly.Samples.Shared;
 using Pitchly.Samples.Worker;
@@ -20,9 +19,8 @@ public sealed class WorkerTests
         await using var worker = await EntryPointHost.StartAsync(
             typeof(InstallSyncWorker).Assembly,
             args,
-            services => services.GetServices<IHostedService>().OfType<InstallSyncWorker>().Any(),
             TimeSpan.FromSeconds(30));
-        var services = worker.Host.Services;
+        var services = worker.Services;
 
         var firstHeartbeat = await WaitForHeartbeatAsync(services, previous: null);
         // Later heartbeats come after the one-second tokens have expired: the install's token was renewed.
