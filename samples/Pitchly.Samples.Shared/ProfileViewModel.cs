@@ -7,7 +7,7 @@ namespace Pitchly.Samples.Shared;
 /// <param name="PersonId">The Pitchly person id.</param>
 /// <param name="Name">The person's name.</param>
 /// <param name="Email">The person's e-mail address.</param>
-/// <param name="Picture">The URL of the person's picture.</param>
+/// <param name="Picture">The URL of the person's picture (http, https or an inline <c>data:image/</c> URL), if it is one a page may show.</param>
 /// <param name="OrganizationId">The person's organization id.</param>
 /// <param name="OrganizationName">The organization's name, when Pitchly returned it.</param>
 /// <param name="Problems">GraphQL errors and unexpected answers met while reading the organization.</param>
@@ -15,7 +15,7 @@ public sealed record ProfileViewModel(
     string? PersonId,
     string? Name,
     string? Email,
-    Uri? Picture,
+    string? Picture,
     string? OrganizationId,
     string? OrganizationName,
     IReadOnlyList<string> Problems)
@@ -27,14 +27,21 @@ public sealed record ProfileViewModel(
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(organization);
-        var picture = user.FindFirst(PitchlyClaimTypes.Picture)?.Value;
         return new ProfileViewModel(
             user.FindFirst(ClaimTypes.NameIdentifier)?.Value,
             user.FindFirst(ClaimTypes.Name)?.Value,
             user.FindFirst(ClaimTypes.Email)?.Value,
-            Uri.TryCreate(picture, UriKind.Absolute, out var pictureUri) && pictureUri.Scheme is "https" or "http" ? pictureUri : null,
+            ShowablePicture(user.FindFirst(PitchlyClaimTypes.Picture)?.Value),
             user.FindFirst(PitchlyClaimTypes.OrganizationId)?.Value,
             organization.Name,
             organization.Problems);
     }
+
+    // An image URL from elsewhere goes into an <img> only if it is a web address or an inline image.
+    private static string? ShowablePicture(string? picture) =>
+        picture is not null
+        && (picture.StartsWith("data:image/", StringComparison.OrdinalIgnoreCase)
+            || (Uri.TryCreate(picture, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"))
+            ? picture
+            : null;
 }

@@ -23,6 +23,8 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
         await Expect(Page.Locator("#person-id")).ToHaveTextAsync(PitchlyEmulatorDefaults.GraceHopperPersonId);
         await Expect(Page.Locator("#organization")).ToContainTextAsync("Acme Analytics");
         await Expect(Page.Locator("#organization")).ToContainTextAsync(PitchlyEmulatorDefaults.AcmeOrganizationId);
+        await Expect(Page.Locator("#email")).ToHaveTextAsync(PitchlyEmulatorDefaults.GraceHopperEmail);
+        await Expect(Page.Locator("img.picture")).ToBeVisibleAsync();
         Assert.NotNull(await store.GetAsync(graceKey, TestContext.Current.CancellationToken));
 
         await Page.GotoAsync(app.Sample.Url("/data"));
