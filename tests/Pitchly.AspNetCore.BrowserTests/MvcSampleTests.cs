@@ -55,6 +55,17 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
         await Expect(Page.Locator("#greeting")).ToHaveCountAsync(0);
     }
 
+    [Fact]
+    public async Task A_forged_sign_in_callback_ends_on_a_readable_error_page()
+    {
+        await Page.GotoAsync(app.Sample.Url("/signin-pitchly?code=forged&state=forged"));
+
+        await Expect(Page.Locator("#sign-in-failed")).ToHaveTextAsync("Sign-in with Pitchly did not complete");
+        await Expect(Page.Locator("main .problems")).ToContainTextAsync("state");
+        await Page.GotoAsync(app.Sample.Url("/"));
+        await Expect(Page.Locator("#greeting")).ToHaveTextAsync("You are not signed in.");
+    }
+
     public sealed class MvcApp : IAsyncLifetime
     {
         public SampleApp Sample { get; private set; } = null!;

@@ -9,7 +9,8 @@ namespace Pitchly.AspNetCore.BrowserTests;
 
 /// <summary>
 /// With access tokens living two seconds, a user who keeps reloading <c>/data</c> for ten seconds crosses several
-/// expiries: every load must still show their data, silently refreshed, without ever spending a refresh token twice.
+/// expiries: every load must still show their data, silently refreshed, without ever spending a refresh token twice;
+/// signing out then forgets the tokens.
 /// </summary>
 public sealed class TokenExpiryTests(ChromiumFixture chromium) : BrowserTest(chromium)
 {
@@ -55,5 +56,12 @@ public sealed class TokenExpiryTests(ChromiumFixture chromium) : BrowserTest(chr
         var stats = app.Services.GetRequiredService<PitchlyEmulatorServer>().Emulator.GetStats();
         Assert.True(stats.RefreshGrants >= 2, $"Expected several refreshes over {loads} loads of /data, saw {stats.RefreshGrants}.");
         Assert.Equal(0, stats.RefreshTokenReuse);
+
+        var graceKey = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.GraceHopperPersonId);
+        var store = app.Services.GetRequiredService<IPitchlyTokenStore>();
+        Assert.NotNull(await store.GetAsync(graceKey, TestContext.Current.CancellationToken));
+        await Page.ClickAsync("#sign-out");
+        await Expect(Page.Locator("#greeting")).ToHaveTextAsync("You are not signed in.");
+        Assert.Null(await store.GetAsync(graceKey, TestContext.Current.CancellationToken));
     }
 }
