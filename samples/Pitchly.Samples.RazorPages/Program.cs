@@ -1,2 +1,50 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.Run();
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Pitchly.AspNetCore;
+using Pitchly.Samples.Shared;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// With no Pitchly:ClientId configured, run on the embedded emulator (real HTTP on loopback) so the sample works
+// without a Pitchly account; it fills in the Pitchly:* endpoints and client credentials.
+var emulator = await builder.AddPitchlyEmulatorUnlessConfiguredAsync();
+builder.Services.AddSingleton(new PitchlyBackend(emulator?.BaseAddress));
+
+builder.Services
+    .AddAuthentication(options =>
+    {
+        options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+        options.DefaultChallengeScheme = PitchlyAuthenticationDefaults.AuthenticationScheme;
+    })
+    .AddCookie()
+    .AddPitchly(options =>
+    {
+        options.AccessDeniedPath = "/account/denied";
+        options.Events.OnRemoteFailure = context =>
+        {
+            context.Response.Redirect("/account/error?reason=" + Uri.EscapeDataString(context.Failure?.Message ?? "unknown"));
+            context.HandleResponse();
+            return Task.CompletedTask;
+        };
+    });
+
+builder.Services.AddPitchlyTokenManagement();
+builder.Services.AddPitchlyDataClient(builder.Configuration).AddPitchlyUserAccessToken();
+builder.Services.AddRazorPages();
+
+var app = builder.Build();
+
+if (!app.Environment.IsDevelopment())
+{
+    app.UseExceptionHandler("/error");
+}
+
+app.UseRouting();
+app.UseAuthentication();
+app.UseAuthorization();
+
+// A user whose stored tokens are gone (signed out elsewhere, refresh token revoked) is sent to sign in again.
+app.UsePitchlySignInRequiredChallenge();
+
+app.MapRazorPages();
+
+await app.RunAsync();

@@ -1,1 +1,27 @@
-Host.CreateApplicationBuilder(args).Build().Run();
+using Pitchly.AspNetCore.Emulator;
+using Pitchly.Samples.Worker;
+
+var builder = Host.CreateApplicationBuilder(args);
+
+// With no Pitchly:ClientId configured, run on the embedded emulator (real HTTP on loopback), where install tokens
+// come from the client_credentials grant of the emulator's registered app.
+var emulator = await builder.AddPitchlyEmulatorUnlessConfiguredAsync();
+
+var organizationId = builder.Configuration[$"{InstallSyncOptions.Section}:{nameof(InstallSyncOptions.OrganizationId)}"] is { Length: > 0 } configured
+    ? configured
+    : emulator is not null
+        ? PitchlyEmulatorDefaults.AcmeOrganizationId
+        : throw new InvalidOperationException("Set InstallSync:OrganizationId to the id of the organization that installed the app.");
+
+builder.Services.AddOptions<InstallSyncOptions>()
+    .BindConfiguration(InstallSyncOptions.Section)
+    .Configure(options => options.OrganizationId = organizationId)
+    .ValidateDataAnnotations()
+    .ValidateOnStart();
+
+// No user here: the calls carry the install's app-level token, renewed by the token manager as it expires.
+builder.Services.AddPitchlyTokenManagement();
+builder.Services.AddPitchlyDataClient(builder.Configuration).AddPitchlyInstallAccessToken(organizationId);
+builder.Services.AddHostedService<InstallSyncWorker>();
+
+await builder.Build().RunAsync();

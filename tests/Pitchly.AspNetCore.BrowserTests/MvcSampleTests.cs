@@ -1,0 +1,77 @@
+using Microsoft.Extensions.DependencyInjection;
+using Pitchly.AspNetCore.Emulator;
+using Pitchly.Samples.Mvc.Controllers;
+using static Microsoft.Playwright.Assertions;
+
+namespace Pitchly.AspNetCore.BrowserTests;
+
+public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcApp app) : BrowserTest(chromium), IClassFixture<MvcSampleTests.MvcApp>
+{
+    [Fact]
+    public async Task Grace_Hopper_signs_in_sees_her_profile_and_data_and_signing_out_forgets_her_tokens()
+    {
+        var store = app.Sample.Services.GetRequiredService<IPitchlyTokenStore>();
+        var graceKey = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.GraceHopperPersonId);
+
+        await Page.GotoAsync(app.Sample.Url("/"));
+        await Expect(Page.Locator("#backend")).ToContainTextAsync("Running on the embedded Pitchly emulator");
+        await Page.ClickAsync("#sign-in");
+        await PitchlyConsent.ApproveAsAsync(Page, "Grace Hopper");
+
+        await Page.WaitForURLAsync(app.Sample.Url("/me"));
+        await Expect(Page.Locator("#name")).ToHaveTextAsync("Grace Hopper");
+        await Expect(Page.Locator("#person-id")).ToHaveTextAsync(PitchlyEmulatorDefaults.GraceHopperPersonId);
+        await Expect(Page.Locator("#organization")).ToContainTextAsync("Acme Analytics");
+        await Expect(Page.Locator("#organization")).ToContainTextAsync(PitchlyEmulatorDefaults.AcmeOrganizationId);
+        await Expect(Page.Locator("#email")).ToHaveTextAsync(PitchlyEmulatorDefaults.GraceHopperEmail);
+        await Expect(Page.Locator("img.picture")).ToBeVisibleAsync();
+        Assert.NotNull(await store.GetAsync(graceKey, TestContext.Current.CancellationToken));
+
+        await Page.GotoAsync(app.Sample.Url("/data"));
+        await Expect(Page.Locator("h3.database").First).ToBeVisibleAsync();
+        await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeDatabaseName);
+        await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeRowValue);
+        await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeWorkspaceName);
+        await Expect(Page.Locator("main")).ToContainTextAsync(SeededData.AcmeRecordValue);
+        await Expect(Page.Locator("#problems")).ToHaveCountAsync(0);
+
+        await Page.ClickAsync("#sign-out");
+        await Page.WaitForURLAsync(app.Sample.Url("/"));
+        await Expect(Page.Locator("#greeting")).ToHaveTextAsync("You are not signed in.");
+        Assert.Null(await store.GetAsync(graceKey, TestContext.Current.CancellationToken));
+
+        await Page.GotoAsync(app.Sample.Url("/data"));
+        Assert.True(PitchlyConsent.IsConsentPage(Page), $"Expected the emulator's consent page after sign-out, got {Page.Url}");
+    }
+
+    [Fact]
+    public async Task Denied_consent_ends_on_a_friendly_page()
+    {
+        await Page.GotoAsync(app.Sample.Url("/account/signin"));
+        await PitchlyConsent.DenyAsync(Page);
+
+        await Expect(Page.Locator("#denied")).ToHaveTextAsync("You declined to sign in with Pitchly");
+        Assert.StartsWith(app.Sample.Url("/account/denied"), Page.Url, StringComparison.Ordinal);
+        await Expect(Page.Locator("#greeting")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task A_forged_sign_in_callback_ends_on_a_readable_error_page()
+    {
+        await Page.GotoAsync(app.Sample.Url("/signin-pitchly?code=forged&state=forged"));
+
+        await Expect(Page.Locator("#sign-in-failed")).ToHaveTextAsync("Sign-in with Pitchly did not complete");
+        await Expect(Page.Locator("main .problems")).ToContainTextAsync("state");
+        await Page.GotoAsync(app.Sample.Url("/"));
+        await Expect(Page.Locator("#greeting")).ToHaveTextAsync("You are not signed in.");
+    }
+
+    public sealed class MvcApp : IAsyncLifetime
+    {
+        public SampleApp Sample { get; private set; } = null!;
+
+        public async ValueTask InitializeAsync() => Sample = await SampleApp.StartAsync(typeof(HomeController).Assembly);
+
+        public ValueTask DisposeAsync() => Sample.DisposeAsync();
+    }
+}
