@@ -41,4 +41,14 @@ public sealed class PitchlyTokenManagementOptions
     /// Gets or sets the authentication scheme whose client credentials are used when <see cref="ClientId"/> is not set.
     /// </summary>
     public string AuthenticationScheme { get; set; } = "Pitchly";
+
+    /// <summary>
+    /// Gets or sets the space-delimited scope requested with <c>refresh_token</c> and <c>client_credentials</c> grants
+    /// to downscope the access token; <see langword="null"/> (the default) requests none, that is the full scope the
+    /// organization granted the app.
+    /// </summary>
+    public string? Scope { get; set; }
+
+    /// <summary>Gets or sets the largest token-endpoint response accepted (default 64 KiB); larger answers are refused.</summary>
+    public int MaxTokenResponseSize { get; set; } = 64 * 1024;
 }

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -8,8 +10,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class PitchlyTokenManagementServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the per-user and per-install token store (in memory unless configured otherwise) and the services that
-    /// keep Pitchly access tokens valid. Safe to call more than once.
+    /// Adds the per-user and per-install token store (in memory unless configured otherwise), the token manager
+    /// (<see cref="IPitchlyTokenManager"/>) and the client of Pitchly's token endpoint. Settings are bound from the
+    /// <c>Pitchly</c> and <c>Pitchly:TokenManagement</c> configuration sections and validated at start-up. Safe to call
+    /// more than once.
     /// </summary>
     /// <param name="services">The application's services.</param>
     /// <returns>A builder to configure token management further.</returns>
@@ -17,10 +21,31 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddMetrics();
+        services.AddHttpClient(PitchlyTokenClient.HttpClientName);
+        services.AddOptions<PitchlyTokenManagementOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenManagementOptions>, ConfigurePitchlyTokenManagementOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyTokenManagementOptions>, ValidatePitchlyTokenManagementOptions>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PitchlyMetrics>();
         services.TryAddSingleton<IPitchlyTokenStore, InMemoryPitchlyTokenStore>();
         services.TryAddSingleton<IPitchlyRefreshLock, InProcessRefreshLock>();
+        services.TryAddSingleton<PitchlyTokenClient>();
+        services.TryAddSingleton<IPitchlyTokenManager, PitchlyTokenManager>();
         return new PitchlyTokenManagementBuilder(services);
+    }
+
+    /// <summary>
+    /// Adds Pitchly token management as <see cref="AddPitchlyTokenManagement(IServiceCollection)"/> does and configures
+    /// its settings in code (applied after the configuration sections).
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Configures the settings.</param>
+    /// <returns>A builder to configure token management further.</returns>
+    public static PitchlyTokenManagementBuilder AddPitchlyTokenManagement(this IServiceCollection services, Action<PitchlyTokenManagementOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = services.AddPitchlyTokenManagement();
+        services.Configure(configure);
+        return builder;
     }
 }

@@ -1,0 +1,140 @@
+using System.Text.Json;
+
+namespace Pitchly.AspNetCore.Internal.Http;
+
+/// <summary>
+/// Sets one variable of a GraphQL JSON body. The body is scanned with <see cref="Utf8JsonReader"/> and the variable
+/// spliced in at the right byte offset, so every other byte (escapes, number spellings, member order, whitespace,
+/// operationName, extensions) stays exactly as the caller wrote it; no DOM and no re-serialisation.
+/// </summary>
+internal static class GraphQLBodyWriter
+{
+    /// <summary>
+    /// Returns <paramref name="body"/> with <c>variables.{name}</c> set to <paramref name="value"/> (replacing a value
+    /// already there, creating <c>variables</c> if absent or null), or <see langword="null"/> when the body is not a
+    /// single JSON object with an object or null <c>variables</c>, in which case it must be sent unchanged.
+    /// </summary>
+    public static byte[]? TrySetVariable(ReadOnlySpan<byte> body, string name, string value)
+    {
+        var encodedName = JsonEncodedText.Encode(name).EncodedUtf8Bytes.ToArray();
+        var encodedValue = JsonEncodedText.Encode(value).EncodedUtf8Bytes.ToArray();
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            Splice? splice = null;
+            var rootHasMembers = false;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0)
+                {
+                    splice ??= rootHasMembers
+                        ? new Splice((int)reader.TokenStartIndex, 0, Member(",\"variables\":{"u8, encodedName, encodedValue, "}"u8))
+                        : new Splice((int)reader.TokenStartIndex, 0, Member("\"variables\":{"u8, encodedName, encodedValue, "}"u8));
+                    continue;
+                }
+
+                if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1)
+                {
+                    continue;
+                }
+
+                rootHasMembers = true;
+                var isVariables = splice is null && reader.ValueTextEquals("variables"u8);
+                reader.Read();
+                if (!isVariables)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    splice = new Splice((int)reader.TokenStartIndex, 4, Member("{"u8, encodedName, encodedValue, "}"u8));
+                }
+                else if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    splice = FindInVariables(ref reader, encodedName, encodedValue, name);
+                }
+                else
+                {
+                    return null;
+                }
+            }
+
+            // The reader has validated the whole document by now (it throws on malformed or trailing content).
+            return splice is { } change ? change.ApplyTo(body) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static Splice FindInVariables(ref Utf8JsonReader reader, byte[] encodedName, byte[] encodedValue, string name)
+    {
+        var afterBrace = (int)reader.TokenStartIndex + 1;
+        var isEmpty = true;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            isEmpty = false;
+            var isTarget = reader.ValueTextEquals(name);
+            reader.Read();
+            var valueStart = (int)reader.TokenStartIndex;
+            reader.Skip();
+            if (isTarget)
+            {
+                var valueEnd = (int)reader.BytesConsumed;
+                var replacement = new byte[encodedValue.Length + 2];
+                replacement[0] = (byte)'"';
+                encodedValue.CopyTo(replacement, 1);
+                replacement[^1] = (byte)'"';
+                SkipToEndOfObject(ref reader);
+                return new Splice(valueStart, valueEnd - valueStart, replacement);
+            }
+        }
+
+        return new Splice(afterBrace, 0, Member(""u8, encodedName, encodedValue, isEmpty ? ""u8 : ","u8));
+    }
+
+    private static void SkipToEndOfObject(ref Utf8JsonReader reader)
+    {
+        var depth = reader.CurrentDepth - 1;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+        }
+    }
+
+    private static byte[] Member(ReadOnlySpan<byte> before, byte[] encodedName, byte[] encodedValue, ReadOnlySpan<byte> after)
+    {
+        var result = new byte[before.Length + encodedName.Length + encodedValue.Length + 5 + after.Length];
+        var span = result.AsSpan();
+        before.CopyTo(span);
+        span = span[before.Length..];
+        span[0] = (byte)'"';
+        encodedName.CopyTo(span[1..]);
+        span = span[(encodedName.Length + 1)..];
+        "\":\""u8.CopyTo(span);
+        encodedValue.CopyTo(span[3..]);
+        span = span[(encodedValue.Length + 3)..];
+        span[0] = (byte)'"';
+        after.CopyTo(span[1..]);
+        return result;
+    }
+
+    private readonly record struct Splice(int Offset, int RemovedLength, byte[] Inserted)
+    {
+        public byte[] ApplyTo(ReadOnlySpan<byte> body)
+        {
+            var result = new byte[body.Length - RemovedLength + Inserted.Length];
+            body[..Offset].CopyTo(result);
+            Inserted.CopyTo(result, Offset);
+            body[(Offset + RemovedLength)..].CopyTo(result.AsSpan(Offset + Inserted.Length));
+            return result;
+        }
+    }
+}

@@ -1,0 +1,190 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Logging;
+
+namespace Pitchly.AspNetCore.Internal.Http;
+
+/// <summary>
+/// Attaches the access token of the key resolved for each request, recognises Pitchly's invalid-token answers,
+/// refreshes with the token that failed and replays the request once. Pooled by IHttpClientFactory and shared by
+/// every user, so it keeps no token and no key between requests.
+/// </summary>
+internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
+{
+    internal const string AccessTokenVariable = "accessToken";
+
+    // Enough for {"data":{ behind any realistic whitespace; a response that needs more is read in full (up to the cap).
+    private const int PeekSize = 4096;
+
+    private readonly IPitchlyTokenManager _tokenManager;
+    private readonly Func<PitchlyTokenKey> _resolveKey;
+    private readonly PitchlyAccessTokenHandlerOptions _options;
+    private readonly PitchlyMetrics _metrics;
+    private readonly ILogger _logger;
+
+    public PitchlyAccessTokenHandler(
+        IPitchlyTokenManager tokenManager,
+        Func<PitchlyTokenKey> resolveKey,
+        PitchlyAccessTokenHandlerOptions options,
+        PitchlyMetrics metrics,
+        ILogger<PitchlyAccessTokenHandler> logger)
+    {
+        _tokenManager = tokenManager;
+        _resolveKey = resolveKey;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var key = _resolveKey();
+        var body = await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, cancellationToken);
+        var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
+        if (writesVariable && !body.CanReplay && RequestBody.IsJsonMediaType(request.Content?.Headers))
+        {
+            throw new PitchlyException(
+                $"The GraphQL request body is larger than {_options.MaxRequestBufferSize} bytes, so the accessToken variable cannot be written into it. Raise PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize or place the token in the Authorization header.");
+        }
+
+        var token = await _tokenManager.GetAccessTokenAsync(key, cancellationToken);
+        var response = await SendWithTokenAsync(request, body, token, writesVariable, cancellationToken);
+        if (!await IsInvalidTokenAsync(response, cancellationToken))
+        {
+            return response;
+        }
+
+        var status = (int)response.StatusCode;
+        response.Dispose();
+        LogInvalidToken(_logger, key, status);
+        token = await _tokenManager.RefreshAsync(key, token.Value, cancellationToken);
+        if (!body.CanReplay)
+        {
+            throw new PitchlyException(
+                $"Pitchly rejected the access token of {key}. The token was refreshed, but the request was not replayed because its body was larger than {_options.MaxRequestBufferSize} bytes (PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize); send it again.");
+        }
+
+        // The single replay: the same request (method, URI, version, headers, options) with only the token changed.
+        _metrics.InvalidTokenRetries.Add(1);
+        response = await SendWithTokenAsync(request, body, token, writesVariable, cancellationToken);
+        if (await IsInvalidTokenAsync(response, cancellationToken))
+        {
+            // Returned as is rather than refreshed again: a token rejected right after a refresh points at a problem
+            // (revoked app, wrong endpoint) that another refresh would only repeat.
+            LogRejectedAfterRefresh(_logger, key, (int)response.StatusCode);
+        }
+
+        return response;
+    }
+
+    private Task<HttpResponseMessage> SendWithTokenAsync(HttpRequestMessage request, RequestBody body, PitchlyAccessToken token, bool writesVariable, CancellationToken cancellationToken)
+    {
+        body.Apply(request, writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariable, token.Value) : null);
+        if ((_options.Placement & PitchlyTokenPlacement.AuthorizationHeader) != 0)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        }
+
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Tells whether Pitchly rejected the token. A permission error (HTTP 403, <c>FORBIDDEN</c>, <c>not-authorized</c>)
+    /// is not a token error: it is returned to the caller, since a refresh would not change it. Whatever was read
+    /// is put back, so the caller receives the same bytes and headers.
+    /// </summary>
+    private async ValueTask<bool> IsInvalidTokenAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            return true;
+        }
+
+        var content = response.Content;
+        if (response.StatusCode == HttpStatusCode.Forbidden || (int)response.StatusCode >= 500 || !IsJsonOrUntyped(content))
+        {
+            return false;
+        }
+
+        var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent(PeekSize);
+        var length = 0;
+        var endOfStream = false;
+        var verdict = PitchlyResponseClassifier.FirstMember.Incomplete;
+        while (verdict == PitchlyResponseClassifier.FirstMember.Incomplete)
+        {
+            if (length == buffer.Length)
+            {
+                verdict = PitchlyResponseClassifier.FirstMember.NeedsInspection;
+                break;
+            }
+
+            var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            endOfStream = read == 0;
+            length += read;
+            verdict = PitchlyResponseClassifier.PeekFirstMember(buffer.AsSpan(0, length), endOfStream);
+        }
+
+        if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
+        {
+            // Authenticated (or not GraphQL): hand the rest on as it streams in.
+            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(buffer, length, stream, content)));
+            return false;
+        }
+
+        var cap = _options.MaxResponseInspectionSize;
+        while (!endOfStream && length <= cap)
+        {
+            if (length == buffer.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, cap + 1L));
+                buffer.AsSpan(0, length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+            }
+
+            var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            endOfStream = read == 0;
+            length += read;
+        }
+
+        if (!endOfStream)
+        {
+            // Larger than any token error: pass it through unexamined.
+            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(buffer, length, stream, content)));
+            return false;
+        }
+
+        var bytes = buffer.AsSpan(0, length).ToArray();
+        ArrayPool<byte>.Shared.Return(buffer);
+        await stream.DisposeAsync();
+        response.Content = CopyHeaders(content, new ByteArrayContent(bytes));
+        content.Dispose();
+        return PitchlyResponseClassifier.HasInvalidTokenError(bytes, _options.InvalidTokenErrorCodes);
+    }
+
+    private static bool IsJsonOrUntyped(HttpContent content)
+    {
+        var mediaType = content.Headers.ContentType?.MediaType;
+        return mediaType is null
+            || mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static HttpContent CopyHeaders(HttpContent source, HttpContent target)
+    {
+        foreach (var header in source.Headers)
+        {
+            target.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        return target;
+    }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Pitchly rejected the access token of {Key} (HTTP {StatusCode}); refreshing and replaying the request once.")]
+    private static partial void LogInvalidToken(ILogger logger, PitchlyTokenKey key, int statusCode);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Pitchly rejected the refreshed access token of {Key} too (HTTP {StatusCode}); returning its answer without another refresh.")]
+    private static partial void LogRejectedAfterRefresh(ILogger logger, PitchlyTokenKey key, int statusCode);
+}

@@ -1,0 +1,146 @@
+using System.Text.Json;
+
+namespace Pitchly.AspNetCore.Internal.Http;
+
+/// <summary>Reads just enough of a GraphQL response to tell whether Pitchly rejected the access token.</summary>
+internal static class PitchlyResponseClassifier
+{
+    public enum FirstMember
+    {
+        /// <summary>More bytes are needed to decide.</summary>
+        Incomplete,
+
+        /// <summary><c>data</c> comes first and is an object: the request was authenticated; stream the rest.</summary>
+        DataObject,
+
+        /// <summary><c>data: null</c>, <c>errors</c> first, or another member first: read the whole body.</summary>
+        NeedsInspection,
+
+        /// <summary>Not a JSON object: cannot be a GraphQL token error.</summary>
+        NotGraphQL,
+    }
+
+    /// <summary>Classifies a response by its first member; Pitchly answers <c>data: null</c> on token errors.</summary>
+    public static FirstMember PeekFirstMember(ReadOnlySpan<byte> start, bool isFinalBlock)
+    {
+        var reader = new Utf8JsonReader(start, isFinalBlock, default);
+        try
+        {
+            if (!reader.Read())
+            {
+                return isFinalBlock ? FirstMember.NotGraphQL : FirstMember.Incomplete;
+            }
+
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return FirstMember.NotGraphQL;
+            }
+
+            if (!reader.Read())
+            {
+                return FirstMember.Incomplete;
+            }
+
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                return FirstMember.NotGraphQL;
+            }
+
+            if (!reader.ValueTextEquals("data"u8))
+            {
+                return FirstMember.NeedsInspection;
+            }
+
+            if (!reader.Read())
+            {
+                return FirstMember.Incomplete;
+            }
+
+            return reader.TokenType == JsonTokenType.StartObject ? FirstMember.DataObject : FirstMember.NeedsInspection;
+        }
+        catch (JsonException)
+        {
+            return FirstMember.NotGraphQL;
+        }
+    }
+
+    /// <summary>
+    /// True when a complete GraphQL response carries one of <paramref name="codes"/> in
+    /// <c>errors[].extensions.code</c> or the legacy <c>errors[].data.error</c>.
+    /// </summary>
+    public static bool HasInvalidTokenError(ReadOnlySpan<byte> body, ISet<string> codes)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isErrors = reader.ValueTextEquals("errors"u8);
+                reader.Read();
+                if (isErrors && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType == JsonTokenType.StartObject ? ErrorHasCode(ref reader, codes) : SkipValue(ref reader))
+                        {
+                            return true;
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            return false;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    // Reads one error object; true when its extensions.code or data.error is one of the codes.
+    private static bool ErrorHasCode(ref Utf8JsonReader reader, ISet<string> codes)
+    {
+        var found = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var member = reader.ValueTextEquals("extensions"u8) ? "code"u8.ToArray()
+                : reader.ValueTextEquals("data"u8) ? "error"u8.ToArray()
+                : null;
+            reader.Read();
+            if (member is null || reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isCode = reader.ValueTextEquals(member);
+                reader.Read();
+                if (isCode && reader.TokenType == JsonTokenType.String && codes.Contains(reader.GetString()!))
+                {
+                    found = true;
+                }
+
+                reader.Skip();
+            }
+        }
+
+        return found;
+    }
+
+    private static bool SkipValue(ref Utf8JsonReader reader)
+    {
+        reader.Skip();
+        return false;
+    }
+}

@@ -1,0 +1,276 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Pitchly.AspNetCore.Internal.TokenManagement;
+
+/// <summary>
+/// Sends grants to Pitchly's token endpoint: a form-encoded POST with the client credentials in the body, as Pitchly
+/// expects. Reads the answer the way Pitchly's own clients do (the <c>error</c> member decides, not the status) and
+/// turns anything that is not a token response into a <see cref="PitchlyTokenEndpointException"/> without echoing it.
+/// </summary>
+internal sealed partial class PitchlyTokenClient
+{
+    public const string HttpClientName = "Pitchly.TokenEndpoint";
+
+    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
+    private readonly PitchlyMetrics _metrics;
+    private readonly ILogger<PitchlyTokenClient> _logger;
+
+    public PitchlyTokenClient(
+        IHttpClientFactory httpClientFactory,
+        IOptionsMonitor<PitchlyTokenManagementOptions> options,
+        PitchlyMetrics metrics,
+        ILogger<PitchlyTokenClient> logger)
+    {
+        _httpClientFactory = httpClientFactory;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public Task<PitchlyTokenResponse> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
+        => RequestAsync("refresh_token", [new("refresh_token", refreshToken)], cancellationToken);
+
+    public Task<PitchlyTokenResponse> ClientCredentialsAsync(string organizationId, CancellationToken cancellationToken)
+        => RequestAsync("client_credentials", [new("organization_id", organizationId)], cancellationToken);
+
+    /// <summary>
+    /// True when the request certainly never reached Pitchly (no connection was established), so sending the same
+    /// grant again cannot spend a refresh token twice.
+    /// </summary>
+    public static bool IsConnectionNotEstablished(Exception exception)
+    {
+        if (exception is PitchlyTokenEndpointException { InnerException: { } inner })
+        {
+            exception = inner;
+        }
+
+        if (exception is not HttpRequestException httpException)
+        {
+            return false;
+        }
+
+        if (httpException.HttpRequestError == HttpRequestError.NameResolutionError)
+        {
+            return true;
+        }
+
+        return httpException.InnerException is SocketException socket && socket.SocketErrorCode is
+            SocketError.ConnectionRefused or SocketError.HostNotFound or SocketError.HostUnreachable or
+            SocketError.NetworkUnreachable or SocketError.NetworkDown or SocketError.TryAgain or SocketError.NoData or
+            SocketError.AddressNotAvailable;
+    }
+
+    private async Task<PitchlyTokenResponse> RequestAsync(string grantType, KeyValuePair<string, string>[] grantParameters, CancellationToken cancellationToken)
+    {
+        var options = _options.CurrentValue;
+        if (string.IsNullOrEmpty(options.ClientId) || string.IsNullOrEmpty(options.ClientSecret))
+        {
+            throw new PitchlyTokenEndpointException(
+                $"Cannot send the {grantType} grant: Pitchly's client credentials are not configured. Set Pitchly:ClientId and Pitchly:ClientSecret, or configure them on AddPitchly(...) sign-in.");
+        }
+
+        var form = new List<KeyValuePair<string, string>>(grantParameters.Length + 4)
+        {
+            new("grant_type", grantType),
+            new("client_id", options.ClientId),
+            new("client_secret", options.ClientSecret),
+        };
+        form.AddRange(grantParameters);
+        if (options.Scope is not null)
+        {
+            form.Add(new("scope", options.Scope));
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, options.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+
+        using var activity = PitchlyMetrics.ActivitySource.StartActivity("Pitchly token request");
+        activity?.SetTag("oauth.grant_type", grantType);
+        var client = _httpClientFactory.CreateClient(HttpClientName);
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException exception)
+        {
+            var unreachable = IsConnectionNotEstablished(exception);
+            Count(grantType, unreachable ? "unreachable" : "transport_error");
+            LogTransportFailure(_logger, grantType, unreachable, exception);
+            throw new PitchlyTokenEndpointException(
+                unreachable
+                    ? $"Pitchly's token endpoint could not be reached for the {grantType} grant (no connection was established)."
+                    : $"The {grantType} grant to Pitchly's token endpoint failed after the request was sent; it is not re-sent because Pitchly may have processed it.",
+                error: null,
+                statusCode: null,
+                exception);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            activity?.SetTag("http.response.status_code", status);
+            var body = await ReadCappedAsync(response.Content, options.MaxTokenResponseSize, grantType, status, cancellationToken);
+            try
+            {
+                var parsed = Parse(body, grantType, status, response.Content.Headers.ContentType?.MediaType);
+                Count(grantType, "success");
+                return parsed;
+            }
+            catch (PitchlyTokenEndpointException exception)
+            {
+                Count(grantType, exception.Error ?? "malformed");
+                LogRefused(_logger, grantType, status, exception.Error ?? "(not a token response)");
+                throw;
+            }
+        }
+    }
+
+    private async Task<byte[]> ReadCappedAsync(HttpContent content, int cap, string grantType, int status, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > cap)
+        {
+            Count(grantType, "oversized");
+            throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with more than {cap} bytes (HTTP {status}); the answer was refused.", null, status);
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(cap + 1, 16 * 1024));
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > cap)
+                    {
+                        Count(grantType, "oversized");
+                        throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with more than {cap} bytes (HTTP {status}); the answer was refused.", null, status);
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, cap + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                    buffer = larger;
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            if (length > cap)
+            {
+                Count(grantType, "oversized");
+                throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with more than {cap} bytes (HTTP {status}); the answer was refused.", null, status);
+            }
+
+            return buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            // The buffer held tokens: clear it before another renter sees it.
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    private static PitchlyTokenResponse Parse(byte[] body, string grantType, int status, string? mediaType)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException exception)
+        {
+            var looksLikeHtml = body.AsSpan().TrimStart(" \t\r\n"u8).StartsWith("<"u8);
+            throw new PitchlyTokenEndpointException(
+                looksLikeHtml
+                    ? $"Pitchly's token endpoint answered the {grantType} grant with HTML (HTTP {status}, {mediaType ?? "no content type"}), not a JSON token response. Check Pitchly:TokenEndpoint."
+                    : $"Pitchly's token endpoint answered the {grantType} grant with invalid JSON (HTTP {status}, {mediaType ?? "no content type"}).",
+                null,
+                status,
+                exception);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with a JSON {root.ValueKind}, not an object (HTTP {status}).", null, status);
+            }
+
+            // Pitchly's clients decide on the error member alone, whatever the status.
+            if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+            {
+                var code = error.ValueKind == JsonValueKind.String ? error.GetString() : "unknown_error";
+                throw new PitchlyTokenEndpointException($"Pitchly's token endpoint refused the {grantType} grant: {code} (HTTP {status}).", code, status);
+            }
+
+            var accessToken = GetString(root, "access_token", grantType, status);
+            if (string.IsNullOrEmpty(accessToken))
+            {
+                throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant without an access_token (HTTP {status}).", null, status);
+            }
+
+            return new PitchlyTokenResponse(
+                accessToken,
+                GetExpiresIn(root, grantType, status),
+                GetString(root, "refresh_token", grantType, status),
+                GetString(root, "scope", grantType, status));
+        }
+    }
+
+    private static string? GetString(JsonElement root, string name, string grantType, int status)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with a {name} that is not a string (HTTP {status}).", null, status);
+    }
+
+    private static TimeSpan GetExpiresIn(JsonElement root, string grantType, int status)
+    {
+        // Pitchly always sends expires_in; "typically one hour" is the documented lifetime if it ever does not.
+        if (!root.TryGetProperty("expires_in", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return TimeSpan.FromHours(1);
+        }
+
+        if ((value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds))
+            || (value.ValueKind == JsonValueKind.String && double.TryParse(value.GetString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out seconds)))
+        {
+            if (seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds)
+            {
+                return TimeSpan.FromSeconds(seconds);
+            }
+        }
+
+        throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with an expires_in that is not a positive number of seconds (HTTP {status}).", null, status);
+    }
+
+    private void Count(string grantType, string outcome)
+        => _metrics.TokenRequests.Add(1, new("oauth.grant_type", grantType), new("outcome", outcome));
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Pitchly's token endpoint did not answer the {GrantType} grant (connection not established: {ConnectionNotEstablished}).")]
+    private static partial void LogTransportFailure(ILogger logger, string grantType, bool connectionNotEstablished, Exception exception);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Pitchly's token endpoint refused the {GrantType} grant: HTTP {StatusCode}, {Error}.")]
+    private static partial void LogRefused(ILogger logger, string grantType, int statusCode, string error);
+}

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Options;
+
+namespace Pitchly.AspNetCore.Internal.TokenManagement;
+
+/// <summary>
+/// Checks token management settings at start-up. Missing client credentials are not an error here: sign-in may supply
+/// them, and an app that only reads stored tokens never needs them; the first grant that lacks them fails with a
+/// message naming the settings. Half of a pair (an id without a secret, or the reverse) is always a mistake.
+/// </summary>
+internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<PitchlyTokenManagementOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PitchlyTokenManagementOptions options)
+    {
+        var failures = new List<string>();
+        if (!Uri.TryCreate(options.TokenEndpoint, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != Uri.UriSchemeHttps && endpoint.Scheme != Uri.UriSchemeHttp))
+        {
+            failures.Add($"Pitchly:TokenEndpoint must be an absolute http(s) URL such as https://platform.pitchly.com/api/oauth/token; it is '{options.TokenEndpoint}'.");
+        }
+
+        if (string.IsNullOrEmpty(options.ClientId) != string.IsNullOrEmpty(options.ClientSecret))
+        {
+            failures.Add(string.IsNullOrEmpty(options.ClientSecret)
+                ? "Pitchly:ClientSecret is missing while Pitchly:ClientId is set: set the App Secret (user secrets or environment, never in source)."
+                : "Pitchly:ClientId is missing while Pitchly:ClientSecret is set: set the App ID.");
+        }
+
+        RequirePositive(failures, "RefreshBeforeExpiry", options.RefreshBeforeExpiry);
+        RequirePositive(failures, "RefreshTimeout", options.RefreshTimeout);
+        RequirePositive(failures, "TokenEndpointRetryInterval", options.TokenEndpointRetryInterval);
+        if (options.TokenEndpointRetryTimeout < TimeSpan.Zero)
+        {
+            failures.Add($"Pitchly:TokenManagement:TokenEndpointRetryTimeout must be zero (no retry) or positive; it is {options.TokenEndpointRetryTimeout}.");
+        }
+
+        if (options.MaxTokenResponseSize <= 0)
+        {
+            failures.Add($"Pitchly:TokenManagement:MaxTokenResponseSize must be a positive number of bytes; it is {options.MaxTokenResponseSize}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void RequirePositive(List<string> failures, string name, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add($"Pitchly:TokenManagement:{name} must be a positive duration such as 00:00:05; it is {value}.");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace Pitchly.AspNetCore;
+
+/// <summary>
+/// Settings of the access-token handler of one named <see cref="HttpClient"/> (configured by
+/// <c>AddPitchlyUserAccessToken</c>, <c>AddPitchlyInstallAccessToken</c> and <c>AddPitchlyApiKey</c>).
+/// </summary>
+public sealed class PitchlyAccessTokenHandlerOptions
+{
+    /// <summary>Gets or sets where the token goes (default: the <c>Authorization</c> header, the current platform).</summary>
+    public PitchlyTokenPlacement Placement { get; set; } = PitchlyTokenPlacement.AuthorizationHeader;
+
+    /// <summary>
+    /// Gets or sets the largest request body kept in memory so the request can be replayed after a refresh
+    /// (default 1 MiB). A larger body is sent as it streams, without replay: if Pitchly then rejects the token, the
+    /// token is refreshed and a <see cref="PitchlyException"/> says the request was not replayed.
+    /// </summary>
+    public int MaxRequestBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the largest response read into memory to look for an invalid-token error (default 1 MiB). Only
+    /// responses with <c>data: null</c> or <c>errors</c> before <c>data</c> are read; larger ones pass through as they
+    /// are, since Pitchly's invalid-token answers are small.
+    /// </summary>
+    public int MaxResponseInspectionSize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Gets the GraphQL error codes that mean "the access token is invalid": matched against
+    /// <c>errors[].extensions.code</c> and the legacy <c>errors[].data.error</c>. Defaults: <c>UNAUTHENTICATED</c>
+    /// (current platform) and <c>token-invalid</c> (legacy). HTTP 401 always counts.
+    /// </summary>
+    public ISet<string> InvalidTokenErrorCodes { get; } = new HashSet<string>(StringComparer.Ordinal) { "UNAUTHENTICATED", "token-invalid" };
+}

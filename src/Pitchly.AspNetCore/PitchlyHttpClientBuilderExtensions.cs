@@ -1,0 +1,136 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore;
+using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Internal.Http;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds Pitchly authentication to <see cref="HttpClient"/>s created by IHttpClientFactory.</summary>
+public static class PitchlyHttpClientBuilderExtensions
+{
+    /// <summary>
+    /// Calls Pitchly as the signed-in user of the current request: attaches the user's access token, and when Pitchly
+    /// rejects it, refreshes it and replays the request once. Also adds token management if it was not added.
+    /// </summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client.</param>
+    /// <returns>The same builder.</returns>
+    /// <remarks>
+    /// The user is read per request from <see cref="IHttpContextAccessor"/>; a request without a Pitchly user throws
+    /// <see cref="PitchlySignInRequiredException"/>.
+    /// </remarks>
+    public static IHttpClientBuilder AddPitchlyUserAccessToken(this IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddHttpContextAccessor();
+        return builder.AddPitchlyAccessTokenHandler(
+            static services =>
+            {
+                var accessor = services.GetRequiredService<IHttpContextAccessor>();
+                return () => PitchlyTokenKey.FromPrincipal(accessor.HttpContext?.User)
+                    ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request has none.");
+            },
+            configure);
+    }
+
+    /// <summary>
+    /// Calls Pitchly as an install of the app (no user present, for example in a background service), with an
+    /// app-level token for the organization from the <c>client_credentials</c> grant, or the install's stored tokens.
+    /// </summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="organizationId">The organization that installed the app.</param>
+    /// <param name="databaseId">The database the app is installed on, if any.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client.</param>
+    /// <returns>The same builder.</returns>
+    public static IHttpClientBuilder AddPitchlyInstallAccessToken(this IHttpClientBuilder builder, string organizationId, string? databaseId = null, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
+        return builder.AddPitchlyAccessTokenHandler(_ => () => key, configure);
+    }
+
+    /// <summary>
+    /// Calls Pitchly with the tokens of a key chosen per request, for example an install picked from the current
+    /// tenant. <paramref name="resolveKey"/> runs for every request with the handler's service provider (not the
+    /// request's scope): read request data through <see cref="IHttpContextAccessor"/>.
+    /// </summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="resolveKey">Returns the key whose tokens the request carries.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client.</param>
+    /// <returns>The same builder.</returns>
+    public static IHttpClientBuilder AddPitchlyInstallAccessToken(this IHttpClientBuilder builder, Func<IServiceProvider, PitchlyTokenKey> resolveKey, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(resolveKey);
+        return builder.AddPitchlyAccessTokenHandler(services => () => resolveKey(services), configure);
+    }
+
+    /// <summary>
+    /// Calls Pitchly's legacy API with the App Secret as API key: the GraphQL variable <c>secretKey</c> is written into
+    /// every JSON request body. API keys do not expire; nothing is refreshed. Server side only.
+    /// </summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="configure">Configures the request buffering cap for this client.</param>
+    /// <returns>The same builder.</returns>
+    public static IHttpClientBuilder AddPitchlyApiKey(this IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddPitchlyTokenManagement();
+        ConfigureHandlerOptions(builder, configure);
+        var name = builder.Name;
+        return builder.AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
+            services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
+            services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name)));
+    }
+
+    /// <summary>
+    /// Calls Pitchly's current platform for the app's own organization with a self-signed token: an HS256 JWT whose
+    /// <c>iss</c> is the App ID, signed with the App Secret and sent as <c>Authorization: Bearer</c>; minted again
+    /// before it expires.
+    /// </summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="lifetime">How long each minted token is valid (its <c>exp</c>); default 5 minutes.</param>
+    /// <returns>The same builder.</returns>
+    public static IHttpClientBuilder AddPitchlySelfSignedJwt(this IHttpClientBuilder builder, TimeSpan? lifetime = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var validity = lifetime ?? TimeSpan.FromMinutes(5);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero, nameof(lifetime));
+        builder.Services.AddPitchlyTokenManagement();
+        return builder.AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
+            services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
+            services.GetRequiredService<TimeProvider>(),
+            validity));
+    }
+
+    private static IHttpClientBuilder AddPitchlyAccessTokenHandler(
+        this IHttpClientBuilder builder,
+        Func<IServiceProvider, Func<PitchlyTokenKey>> createKeyResolver,
+        Action<PitchlyAccessTokenHandlerOptions>? configure)
+    {
+        builder.Services.AddPitchlyTokenManagement();
+        ConfigureHandlerOptions(builder, configure);
+        var name = builder.Name;
+        return builder.AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
+            services.GetRequiredService<IPitchlyTokenManager>(),
+            createKeyResolver(services),
+            services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name),
+            services.GetRequiredService<PitchlyMetrics>(),
+            services.GetRequiredService<ILogger<PitchlyAccessTokenHandler>>()));
+    }
+
+    private static void ConfigureHandlerOptions(IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure)
+    {
+        var optionsBuilder = builder.Services.AddOptions<PitchlyAccessTokenHandlerOptions>(builder.Name);
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        optionsBuilder.Validate(
+            static options => options.MaxRequestBufferSize >= 0 && options.MaxResponseInspectionSize > 0,
+            "PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize must be zero or positive and MaxResponseInspectionSize positive.");
+    }
+}
