@@ -1,0 +1,98 @@
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Internal;
+
+/// <summary>
+/// Checks web-farm settings at start-up, including that Data Protection keys are persisted to a repository: tokens
+/// encrypted by one instance must be decryptable by every other.
+/// </summary>
+internal sealed class PitchlyRedisOptionsValidator(
+    IServiceProvider services,
+    IOptions<KeyManagementOptions> keyManagementOptions,
+    RedisConnectionFactory? factory = null) : IValidateOptions<PitchlyRedisOptions>
+{
+    public const string NoConnectionMessage =
+        "Pitchly's Redis token store has no Redis connection: set Pitchly:Redis:Configuration (for example \"localhost:6379\") "
+        + "or Pitchly:Redis:ConnectionStringName, call AddRedis(\"host:port\"), or register an IConnectionMultiplexer.";
+
+    public const string UnsharedKeysMessage =
+        "Pitchly's Redis token store encrypts tokens with ASP.NET Core Data Protection, but its keys are not persisted to a "
+        + "shared repository, so other instances could not decrypt them. Persist the key ring where every instance reads it, "
+        + "for example services.AddDataProtection().SetApplicationName(\"my-app\").PersistKeysToStackExchangeRedis(...) "
+        + "(package Microsoft.AspNetCore.DataProtection.StackExchangeRedis), PersistKeysToFileSystem on a shared path, or "
+        + "another shared repository. For a single instance, set Pitchly:Redis:AllowUnsharedDataProtectionKeys to true.";
+
+    public ValidateOptionsResult Validate(string? name, PitchlyRedisOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.KeyPrefix))
+        {
+            failures.Add("Pitchly:Redis:KeyPrefix must not be empty.");
+        }
+
+        RequirePositive(failures, options.LockLease, nameof(options.LockLease));
+        RequirePositive(failures, options.LockWaitTimeout, nameof(options.LockWaitTimeout));
+        RequirePositive(failures, options.LockPollInterval, nameof(options.LockPollInterval));
+        RequirePositive(failures, options.RecordTimeToLive, nameof(options.RecordTimeToLive));
+        RequirePositive(failures, options.ConnectTimeout, nameof(options.ConnectTimeout));
+        RequirePositive(failures, options.OperationTimeout, nameof(options.OperationTimeout));
+        if (options.LockLease < TimeSpan.FromMilliseconds(30))
+        {
+            failures.Add($"Pitchly:Redis:LockLease is {options.LockLease}; use at least 30 ms (renewal runs every third of it).");
+        }
+
+        if (options.L1MaxAge < TimeSpan.Zero)
+        {
+            failures.Add($"Pitchly:Redis:L1MaxAge is {options.L1MaxAge}; use zero (no in-process cache) or a positive age.");
+        }
+
+        if (!Enum.IsDefined(options.OutagePolicy))
+        {
+            failures.Add($"Pitchly:Redis:OutagePolicy '{options.OutagePolicy}' is unknown; use FailFast or UseCachedTokensOnly.");
+        }
+
+        ValidateConnection(failures, options);
+        if (!options.AllowUnsharedDataProtectionKeys && keyManagementOptions.Value.XmlRepository is null)
+        {
+            failures.Add(UnsharedKeysMessage);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private void ValidateConnection(List<string> failures, PitchlyRedisOptions options)
+    {
+        if (factory is not null || !string.IsNullOrWhiteSpace(options.Configuration))
+        {
+            return;
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.ConnectionStringName))
+        {
+            if (string.IsNullOrWhiteSpace(services.GetService<IConfiguration>()?.GetConnectionString(options.ConnectionStringName)))
+            {
+                failures.Add($"Pitchly:Redis:ConnectionStringName is '{options.ConnectionStringName}', but ConnectionStrings:{options.ConnectionStringName} is not set.");
+            }
+
+            return;
+        }
+
+        if (services.GetService<IServiceProviderIsService>()?.IsService(typeof(IConnectionMultiplexer)) != true)
+        {
+            failures.Add(NoConnectionMessage);
+        }
+    }
+
+    private static void RequirePositive(List<string> failures, TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add($"Pitchly:Redis:{name} is {value}; it must be positive.");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Internal;
+
+/// <summary>
+/// The one connection multiplexer the store, the lock and the health check share, opened on first use, and the
+/// pub/sub announcements they listen to. Announcements are trusted only while the connection is healthy: after a
+/// failure some may have been missed, which listeners handle on <see cref="ConnectionRestored"/>.
+/// </summary>
+internal sealed class RedisConnection : IAsyncDisposable
+{
+    private readonly IServiceProvider _services;
+    private readonly RedisConnectionFactory? _factory;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private readonly SemaphoreSlim _subscribeGate = new(1, 1);
+    private IConnectionMultiplexer? _multiplexer;
+    private bool _ownsMultiplexer;
+    private volatile bool _subscribed;
+    private volatile bool _healthy = true;
+
+    public RedisConnection(IServiceProvider services, IOptions<PitchlyRedisOptions> options, ILogger<RedisConnection> logger, RedisConnectionFactory? factory = null)
+    {
+        _services = services;
+        _factory = factory;
+        _logger = logger;
+        Options = options.Value;
+        Names = new RedisKeyNames(Options.KeyPrefix);
+    }
+
+    /// <summary>Raised for every announced write or removal: the hashed key and its new version.</summary>
+    public event Action<string, long>? RecordChanged;
+
+    /// <summary>Raised when a refresh lock is released: the hashed key.</summary>
+    public event Action<string>? LockReleased;
+
+    /// <summary>Raised when the connection fails: announcements may be missed from now on.</summary>
+    public event Action? ConnectionFailed;
+
+    /// <summary>Raised when the connection is restored: announcements made meanwhile were missed.</summary>
+    public event Action? ConnectionRestored;
+
+    public PitchlyRedisOptions Options { get; }
+
+    public RedisKeyNames Names { get; }
+
+    /// <summary>Gets a value indicating whether every announcement is being received, so cached copies may be trusted.</summary>
+    public bool AnnouncementsReliable => _subscribed && _healthy;
+
+    public async ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken)
+    {
+        var multiplexer = _multiplexer ?? await ConnectAsync(cancellationToken);
+        if (!_subscribed)
+        {
+            await SubscribeAsync(multiplexer, cancellationToken);
+        }
+
+        return multiplexer.GetDatabase();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsMultiplexer && _multiplexer is { } multiplexer)
+        {
+            await multiplexer.DisposeAsync();
+        }
+
+        _connectGate.Dispose();
+        _subscribeGate.Dispose();
+    }
+
+    private async ValueTask<IConnectionMultiplexer> ConnectAsync(CancellationToken cancellationToken)
+    {
+        await _connectGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_multiplexer is { } existing)
+            {
+                return existing;
+            }
+
+            IConnectionMultiplexer multiplexer;
+            if (_factory is not null)
+            {
+                multiplexer = _factory.Create(_services);
+            }
+            else if (ResolveConfiguration() is { } configuration)
+            {
+                multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(configuration));
+                _ownsMultiplexer = true;
+            }
+            else
+            {
+                multiplexer = _services.GetService<IConnectionMultiplexer>()
+                    ?? throw new InvalidOperationException(PitchlyRedisOptionsValidator.NoConnectionMessage);
+            }
+
+            multiplexer.ConnectionFailed += OnConnectionFailed;
+            multiplexer.ConnectionRestored += OnConnectionRestored;
+            _multiplexer = multiplexer;
+            RedisLog.Connected(_logger, Options.KeyPrefix);
+            return multiplexer;
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+    }
+
+    private string? ResolveConfiguration()
+    {
+        if (!string.IsNullOrWhiteSpace(Options.Configuration))
+        {
+            return Options.Configuration;
+        }
+
+        return string.IsNullOrWhiteSpace(Options.ConnectionStringName)
+            ? null
+            : _services.GetService<IConfiguration>()?.GetConnectionString(Options.ConnectionStringName);
+    }
+
+    private ConfigurationOptions CreateConfiguration(string configuration)
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = ToMilliseconds(Options.ConnectTimeout);
+        options.SyncTimeout = ToMilliseconds(Options.OperationTimeout);
+        options.AsyncTimeout = ToMilliseconds(Options.OperationTimeout);
+
+        // Commands fail at once while disconnected instead of queueing until the timeout: callers get a prompt,
+        // retryable error, and the lock never acts on a command that ran late.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ClientName ??= string.Create(CultureInfo.InvariantCulture, $"pitchly-{Environment.MachineName}");
+        return options;
+    }
+
+    private static int ToMilliseconds(TimeSpan value) => (int)Math.Clamp(value.TotalMilliseconds, 1, int.MaxValue);
+
+    private async ValueTask SubscribeAsync(IConnectionMultiplexer multiplexer, CancellationToken cancellationToken)
+    {
+        await _subscribeGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_subscribed)
+            {
+                return;
+            }
+
+            var subscriber = multiplexer.GetSubscriber();
+            await subscriber.SubscribeAsync(Names.Changed, OnChangedMessage);
+            await subscriber.SubscribeAsync(Names.Released, OnReleasedMessage);
+            _subscribed = true;
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+        {
+            // The operation that needed the connection reports the outage; reads skip the cache meanwhile.
+            RedisLog.SubscribeFailed(_logger, exception);
+        }
+        finally
+        {
+            _subscribeGate.Release();
+        }
+    }
+
+    private void OnChangedMessage(RedisChannel channel, RedisValue message)
+    {
+        // "{hash}:{version}"; the hash is base64url and never contains ':'.
+        var text = (string?)message;
+        var separator = text?.LastIndexOf(':') ?? -1;
+        if (text is null || separator <= 0
+            || !long.TryParse(text.AsSpan(separator + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+        {
+            return;
+        }
+
+        RecordChanged?.Invoke(text[..separator], version);
+    }
+
+    private void OnReleasedMessage(RedisChannel channel, RedisValue message)
+    {
+        if ((string?)message is { Length: > 0 } hash)
+        {
+            LockReleased?.Invoke(hash);
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        _healthy = false;
+        RedisLog.ConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
+        ConnectionFailed?.Invoke();
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        ConnectionRestored?.Invoke();
+        _healthy = true;
+        RedisLog.ConnectionRestored(_logger, e.ConnectionType.ToString());
+    }
+}

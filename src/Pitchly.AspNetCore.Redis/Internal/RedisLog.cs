@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace Pitchly.AspNetCore.Redis.Internal;
+
+/// <summary>Log messages of the Redis store and lock (event ids 3000–3099). Keys appear only hashed; no token ever.</summary>
+internal static partial class RedisLog
+{
+    [LoggerMessage(3000, LogLevel.Warning, "Pitchly's Redis token store could not be reached during {Operation}.")]
+    public static partial void RedisUnavailable(ILogger logger, string operation, Exception exception);
+
+    [LoggerMessage(3001, LogLevel.Information, "Connected to Redis for Pitchly token management with key prefix '{KeyPrefix}'.")]
+    public static partial void Connected(ILogger logger, string keyPrefix);
+
+    [LoggerMessage(3002, LogLevel.Warning, "The Redis connection ({ConnectionType}) failed: {FailureType}. Cached tokens can no longer hear other instances' changes.")]
+    public static partial void ConnectionFailed(ILogger logger, string connectionType, string failureType);
+
+    [LoggerMessage(3003, LogLevel.Information, "The Redis connection ({ConnectionType}) was restored; the in-process token cache was cleared because changes may have been missed.")]
+    public static partial void ConnectionRestored(ILogger logger, string connectionType);
+
+    [LoggerMessage(3004, LogLevel.Warning, "Subscribing to Redis change announcements failed; tokens are read from Redis until it succeeds.")]
+    public static partial void SubscribeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3010, LogLevel.Warning, "Redis is unreachable; serving the cached tokens of key {KeyHash} (version {Version}) under the UseCachedTokensOnly outage policy.")]
+    public static partial void ServingCachedTokensDuringOutage(ILogger logger, string keyHash, long version);
+
+    [LoggerMessage(3011, LogLevel.Debug, "Compare-and-swap of key {KeyHash} rejected: the stored version is no longer {ExpectedVersion}.")]
+    public static partial void CompareAndSwapConflict(ILogger logger, string keyHash, long expectedVersion);
+
+    [LoggerMessage(3012, LogLevel.Error, "The stored tokens of key {KeyHash} could not be decrypted.")]
+    public static partial void RecordUndecryptable(ILogger logger, string keyHash, Exception exception);
+
+    [LoggerMessage(3020, LogLevel.Debug, "Refresh lock of key {KeyHash} acquired after {WaitMilliseconds:F1} ms.")]
+    public static partial void LockAcquired(ILogger logger, string keyHash, double waitMilliseconds);
+
+    [LoggerMessage(3021, LogLevel.Warning, "Refresh lock of key {KeyHash} not granted within {Timeout}.")]
+    public static partial void LockWaitTimedOut(ILogger logger, string keyHash, TimeSpan timeout);
+
+    [LoggerMessage(3022, LogLevel.Warning, "Refresh lock of key {KeyHash} lost while held: {Reason}.")]
+    public static partial void LockLost(ILogger logger, string keyHash, string reason);
+
+    [LoggerMessage(3023, LogLevel.Debug, "Renewing the refresh lock of key {KeyHash} failed; retrying while its lease lasts.")]
+    public static partial void LockRenewalFailed(ILogger logger, string keyHash, Exception exception);
+
+    [LoggerMessage(3024, LogLevel.Warning, "Releasing the refresh lock of key {KeyHash} failed; it expires with its lease.")]
+    public static partial void LockReleaseFailed(ILogger logger, string keyHash, Exception exception);
+}

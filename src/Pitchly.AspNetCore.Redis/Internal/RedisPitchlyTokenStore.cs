@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging;
+using Pitchly.AspNetCore.Internal;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Internal;
+
+/// <summary>
+/// The web-farm token store: one Redis hash per key (<c>v</c> = version in plaintext for the Lua scripts, <c>d</c> =
+/// the record encrypted with Data Protection, purpose bound to the key), with an in-process cache (L1) in front.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The L1 answers <see cref="GetAsync"/> without a round trip. It stays honest because every write announces
+/// <c>{hash}:{version}</c> and every instance evicts a cached copy of another version; because it is trusted only
+/// while the connection (and so the subscription) is healthy and cleared when it is restored; and because entries are
+/// re-read after <see cref="PitchlyRedisOptions.L1MaxAge"/> in case an announcement was lost.
+/// </para>
+/// <para>
+/// A read that raced with an announcement must not cache what it read: each group of keys has an epoch that every
+/// eviction increments, and a read caches its result only if its group's epoch did not move while it ran.
+/// </para>
+/// </remarks>
+internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
+{
+    private const string ProtectorPurpose = "Pitchly.AspNetCore.TokenStore";
+    private const int EpochGroups = 64;
+    private static readonly RedisValue[] RecordFields = ["v", "d"];
+
+    private readonly RedisConnection _connection;
+    private readonly IDataProtector _protector;
+    private readonly PitchlyMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly PitchlyRedisOptions _options;
+    private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedRecord>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    private readonly long[] _epochs = new long[EpochGroups];
+    private readonly long _timeToLiveMilliseconds;
+
+    public RedisPitchlyTokenStore(
+        RedisConnection connection,
+        IDataProtectionProvider dataProtectionProvider,
+        PitchlyMetrics metrics,
+        TimeProvider timeProvider,
+        ILogger<RedisPitchlyTokenStore> logger)
+    {
+        _connection = connection;
+        _options = connection.Options;
+        _protector = dataProtectionProvider.CreateProtector(ProtectorPurpose);
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        _timeToLiveMilliseconds = (long)_options.RecordTimeToLive.TotalMilliseconds;
+        connection.RecordChanged += OnRecordChanged;
+        connection.ConnectionFailed += OnConnectionFailed;
+        connection.ConnectionRestored += ClearCache;
+    }
+
+    /// <summary>Gets the number of records cached in this instance (for tests and diagnostics).</summary>
+    internal int CachedCount => _cache.Count;
+
+    public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        Span<char> hash = stackalloc char[RedisKeyNames.HashLength];
+        RedisKeyNames.WriteHash(key, hash);
+        if (_connection.AnnouncementsReliable
+            && _cacheBySpan.TryGetValue(hash, out var cached)
+            && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
+        {
+            return ValueTask.FromResult<PitchlyTokenRecord?>(cached.Record);
+        }
+
+        return ReadAsync(key, new string(hash), cancellationToken);
+    }
+
+    public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(record);
+        var hash = RedisKeyNames.Hash(key);
+        var data = Protect(key, record);
+        var result = await EvaluateAsync(
+            "a write",
+            RedisScripts.Set,
+            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
+            [data, _timeToLiveMilliseconds, Channel, hash],
+            cancellationToken);
+        Evict(hash);
+        return record with { Version = (long)result };
+    }
+
+    public async ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
+        var hash = RedisKeyNames.Hash(key);
+        var data = Protect(key, record);
+        var result = await EvaluateAsync(
+            "a compare-and-swap write",
+            RedisScripts.CompareAndSwap,
+            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
+            [expectedVersion, data, _timeToLiveMilliseconds, Channel, hash],
+            cancellationToken);
+        Evict(hash);
+        var version = (long)result;
+        if (version == 0)
+        {
+            _metrics.CompareAndSwapConflicts.Add(1);
+            RedisLog.CompareAndSwapConflict(_logger, hash, expectedVersion);
+            return null;
+        }
+
+        return record with { Version = version };
+    }
+
+    public async ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var hash = RedisKeyNames.Hash(key);
+        var expected = expectedVersion is { } version ? version.ToString(CultureInfo.InvariantCulture) : string.Empty;
+        var result = await EvaluateAsync(
+            "a removal",
+            RedisScripts.Remove,
+            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
+            [expected, Channel, hash],
+            cancellationToken);
+        Evict(hash);
+        return (long)result == 1;
+    }
+
+    /// <summary>
+    /// Drops this instance's cached copy of <paramref name="key"/>, so the next read goes to Redis. The refresh lock
+    /// calls it on acquisition: the re-read that follows must see the latest record, not a cached one.
+    /// </summary>
+    internal void EvictLocalCopy(PitchlyTokenKey key) => Evict(RedisKeyNames.Hash(key));
+
+    private RedisValue Channel => _connection.Names.ChangedChannelName;
+
+    private async ValueTask<PitchlyTokenRecord?> ReadAsync(PitchlyTokenKey key, string hash, CancellationToken cancellationToken)
+    {
+        var group = EpochGroup(hash);
+        var epoch = Volatile.Read(ref _epochs[group]);
+        var cacheable = _connection.AnnouncementsReliable && _options.L1MaxAge > TimeSpan.Zero;
+        RedisValue[] fields;
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var database = await _connection.GetDatabaseAsync(cancellationToken);
+            fields = await database.HashGetAsync(_connection.Names.Record(hash), RecordFields);
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+        {
+            _metrics.StoreUnavailable.Add(1);
+            if (_options.OutagePolicy == PitchlyRedisOutagePolicy.UseCachedTokensOnly
+                && _cache.TryGetValue(hash, out var fallback)
+                && fallback.Record.ExpiresAt > _timeProvider.GetUtcNow())
+            {
+                RedisLog.ServingCachedTokensDuringOutage(_logger, hash, fallback.Record.Version);
+                return fallback.Record;
+            }
+
+            RedisLog.RedisUnavailable(_logger, "a read", exception);
+            throw RedisFailures.Unavailable("a read", exception);
+        }
+
+        if (fields[0].IsNull || fields[1].IsNull)
+        {
+            return null;
+        }
+
+        var record = Unprotect(key, hash, (byte[])fields[1]!).ToRecord((long)fields[0]);
+        if (cacheable && _connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
+        {
+            var entry = new CachedRecord(record, _timeProvider.GetTimestamp());
+            _cache.AddOrUpdate(hash, static (_, read) => read, static (_, existing, read) => existing.Record.Version > read.Record.Version ? existing : read, entry);
+        }
+
+        return record;
+    }
+
+    private async ValueTask<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken)
+    {
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var database = await _connection.GetDatabaseAsync(cancellationToken);
+            return await database.ScriptEvaluateAsync(script, keys, values);
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+        {
+            _metrics.StoreUnavailable.Add(1);
+            RedisLog.RedisUnavailable(_logger, operation, exception);
+            throw RedisFailures.Unavailable(operation, exception);
+        }
+    }
+
+    private byte[] Protect(PitchlyTokenKey key, PitchlyTokenRecord record)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(StoredTokenPayload.From(record), RedisStoreJsonContext.Default.StoredTokenPayload);
+        return _protector.CreateProtector(key.Value).Protect(json);
+    }
+
+    private StoredTokenPayload Unprotect(PitchlyTokenKey key, string hash, byte[] data)
+    {
+        try
+        {
+            var json = _protector.CreateProtector(key.Value).Unprotect(data);
+            return JsonSerializer.Deserialize(json, RedisStoreJsonContext.Default.StoredTokenPayload)
+                ?? throw new JsonException("The stored record is empty.");
+        }
+        catch (Exception exception) when (exception is CryptographicException or JsonException)
+        {
+            RedisLog.RecordUndecryptable(_logger, hash, exception);
+            throw new PitchlyException(
+                $"The stored tokens of key {hash} could not be decrypted. Every instance must share the same ASP.NET Core "
+                + "Data Protection key ring and application name (services.AddDataProtection().SetApplicationName(...)"
+                + ".PersistKeysTo...). Signing in again replaces the record.",
+                exception);
+        }
+    }
+
+    private void OnRecordChanged(string hash, long version)
+    {
+        // Our own copy of the announced version stays; any other version is stale (or newer than what Redis holds
+        // after a failover), so it goes.
+        if (_cache.TryGetValue(hash, out var cached) && cached.Record.Version == version)
+        {
+            return;
+        }
+
+        Evict(hash);
+    }
+
+    private void Evict(string hash)
+    {
+        Interlocked.Increment(ref _epochs[EpochGroup(hash)]);
+        _cache.TryRemove(hash, out _);
+    }
+
+    private void OnConnectionFailed()
+    {
+        // Under FailFast the cache is useless while announcements cannot arrive; UseCachedTokensOnly keeps it as the
+        // outage fallback (reads skip it while the connection is unhealthy).
+        if (_options.OutagePolicy == PitchlyRedisOutagePolicy.FailFast)
+        {
+            ClearCache();
+        }
+    }
+
+    private void ClearCache()
+    {
+        for (var i = 0; i < _epochs.Length; i++)
+        {
+            Interlocked.Increment(ref _epochs[i]);
+        }
+
+        _cache.Clear();
+    }
+
+    private static int EpochGroup(ReadOnlySpan<char> hash) => hash[0] % EpochGroups;
+
+    private sealed record CachedRecord(PitchlyTokenRecord Record, long CachedAt);
+}

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Pitchly.AspNetCore.Internal;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Internal;
+
+/// <summary>
+/// The web-farm refresh lock: <c>SET {prefix}:lock:{hash} {owner} NX PX {lease}</c>, renewed every third of the lease
+/// while held, released by a compare-and-delete script that announces the release so waiters retry at once
+/// (polling covers a lost announcement or an expired lease).
+/// </summary>
+/// <remarks>
+/// Acquiring the lock evicts this instance's cached copy of the key's record, so the holder's re-read goes to Redis
+/// and sees what the previous holder wrote.
+/// </remarks>
+internal sealed class RedisRefreshLock : IPitchlyRefreshLock
+{
+    private readonly RedisConnection _connection;
+    private readonly RedisPitchlyTokenStore _store;
+    private readonly PitchlyMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly PitchlyRedisOptions _options;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _releases = new(StringComparer.Ordinal);
+
+    public RedisRefreshLock(
+        RedisConnection connection,
+        RedisPitchlyTokenStore store,
+        PitchlyMetrics metrics,
+        TimeProvider timeProvider,
+        ILogger<RedisRefreshLock> logger)
+    {
+        _connection = connection;
+        _options = connection.Options;
+        _store = store;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        connection.LockReleased += OnLockReleased;
+    }
+
+    public async ValueTask<IPitchlyRefreshLockHandle> AcquireAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        using var activity = PitchlyMetrics.ActivitySource.StartActivity("pitchly.lock.acquire");
+        var hash = RedisKeyNames.Hash(key);
+        var lockKey = _connection.Names.Lock(hash);
+        var owner = Guid.NewGuid().ToString("N");
+        var started = _timeProvider.GetTimestamp();
+        while (true)
+        {
+            // Taken before the attempt, so a release announced between a failed attempt and the wait is not missed.
+            var released = _releases.GetOrAdd(hash, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            var attempted = _timeProvider.GetTimestamp();
+            IDatabase database;
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                database = await _connection.GetDatabaseAsync(cancellationToken);
+                if (await database.StringSetAsync(lockKey, owner, _options.LockLease, When.NotExists))
+                {
+                    var waited = _timeProvider.GetElapsedTime(started);
+                    _metrics.LockWait.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "acquired"));
+                    RedisLog.LockAcquired(_logger, hash, waited.TotalMilliseconds);
+                    _store.EvictLocalCopy(key);
+                    return new Handle(this, database, lockKey, hash, owner, attempted);
+                }
+            }
+            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+            {
+                _metrics.StoreUnavailable.Add(1);
+                RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
+                activity?.SetStatus(ActivityStatusCode.Error);
+                throw RedisFailures.Unavailable("a lock acquisition", exception);
+            }
+
+            var remaining = _options.LockWaitTimeout - _timeProvider.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                _metrics.LockWait.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "timeout"));
+                RedisLog.LockWaitTimedOut(_logger, hash, _options.LockWaitTimeout);
+                activity?.SetStatus(ActivityStatusCode.Error);
+                throw new TimeoutException(
+                    $"The Pitchly refresh lock of key {hash} was not granted within {_options.LockWaitTimeout} "
+                    + "(PitchlyRedisOptions.LockWaitTimeout): another instance held it longer. Nothing was refreshed; retry later.");
+            }
+
+            var poll = remaining < _options.LockPollInterval ? remaining : _options.LockPollInterval;
+            await Task.WhenAny(released.Task, Task.Delay(poll, _timeProvider, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private void OnLockReleased(string hash)
+    {
+        if (_releases.TryRemove(hash, out var released))
+        {
+            released.TrySetResult();
+        }
+    }
+
+    private sealed class Handle : IPitchlyRefreshLockHandle
+    {
+        private readonly RedisRefreshLock _lock;
+        private readonly IDatabase _database;
+        private readonly RedisKey _lockKey;
+        private readonly string _hash;
+        private readonly string _owner;
+        private readonly CancellationTokenSource _lost = new();
+        private readonly CancellationTokenSource _stopRenewal = new();
+        private readonly Task _renewal;
+        private int _disposed;
+
+        public Handle(RedisRefreshLock owner, IDatabase database, RedisKey lockKey, string hash, string ownerValue, long leaseStarted)
+        {
+            _lock = owner;
+            _database = database;
+            _lockKey = lockKey;
+            _hash = hash;
+            _owner = ownerValue;
+            _renewal = RenewAsync(leaseStarted);
+        }
+
+        public CancellationToken LockLost => _lost.Token;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            await _stopRenewal.CancelAsync();
+            await _renewal;
+            _stopRenewal.Dispose();
+            try
+            {
+                // Compare-and-delete: a no-op when the lease expired and someone else holds the lock now.
+                await _database.ScriptEvaluateAsync(
+                    RedisScripts.ReleaseLock,
+                    [_lockKey],
+                    [_owner, _lock._connection.Names.ReleasedChannelName, _hash]);
+            }
+            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+            {
+                RedisLog.LockReleaseFailed(_lock._logger, _hash, exception);
+            }
+        }
+
+        /// <summary>
+        /// Renews the lease every third of it. The lease is known to hold until (send time of the last successful
+        /// renewal + lease): Redis starts counting later than we sent, so that bound is conservative. If no renewal
+        /// succeeds before it, or a renewal finds the lock gone or owned by another, <see cref="LockLost"/> fires.
+        /// </summary>
+        private async Task RenewAsync(long leaseStarted)
+        {
+            var time = _lock._timeProvider;
+            var lease = _lock._options.LockLease;
+            var interval = lease / 3;
+            var leaseMilliseconds = (long)lease.TotalMilliseconds;
+            var validUntil = leaseStarted;
+            var stop = _stopRenewal.Token;
+            try
+            {
+                while (true)
+                {
+                    var remaining = lease - time.GetElapsedTime(validUntil);
+                    if (remaining <= TimeSpan.Zero)
+                    {
+                        MarkLost("no renewal reached Redis before the lease ended");
+                        return;
+                    }
+
+                    await Task.Delay(remaining < interval ? remaining : interval, time, stop);
+                    remaining = lease - time.GetElapsedTime(validUntil);
+                    if (remaining <= TimeSpan.Zero)
+                    {
+                        continue;
+                    }
+
+                    var sent = time.GetTimestamp();
+                    try
+                    {
+                        var renewed = await _database
+                            .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, leaseMilliseconds])
+                            .WaitAsync(remaining, time, stop);
+                        if ((long)renewed != 1)
+                        {
+                            MarkLost("the lock's key is gone or owned by another holder");
+                            return;
+                        }
+
+                        validUntil = sent;
+                    }
+                    catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
+                    {
+                        RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Released by its holder.
+            }
+        }
+
+        private void MarkLost(string reason)
+        {
+            _lock._metrics.LockLost.Add(1);
+            RedisLog.LockLost(_lock._logger, _hash, reason);
+            _lost.Cancel();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+namespace Pitchly.AspNetCore.Redis;
+
+/// <summary>
+/// Settings of web-farm mode (the Redis token store and refresh lock), bound from the <c>Pitchly:Redis</c>
+/// configuration section; settings made in code win over configuration.
+/// </summary>
+public sealed class PitchlyRedisOptions
+{
+    /// <summary>
+    /// Gets or sets the StackExchange.Redis configuration string, for example <c>localhost:6379</c> or
+    /// <c>redis.internal:6380,ssl=true,password=…</c>. Not needed when <see cref="ConnectionStringName"/> is set or a
+    /// connection multiplexer is supplied.
+    /// </summary>
+    public string? Configuration { get; set; }
+
+    /// <summary>
+    /// Gets or sets the name of a connection string (<c>ConnectionStrings:{name}</c> in configuration) holding the
+    /// StackExchange.Redis configuration string; used when <see cref="Configuration"/> is not set.
+    /// </summary>
+    public string? ConnectionStringName { get; set; }
+
+    /// <summary>
+    /// Gets or sets the prefix of every Redis key and channel this package uses (default <c>pitchly</c>); give each
+    /// application sharing a Redis database its own prefix.
+    /// </summary>
+    public string KeyPrefix { get; set; } = "pitchly";
+
+    /// <summary>
+    /// Gets or sets how long a refresh lock is held without renewal (default 10 seconds). The holder renews it every third
+    /// of the lease while it is held, so the lease bounds only how long a crashed holder blocks others.
+    /// </summary>
+    public TimeSpan LockLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets how long a refresh waits for the lock before failing with a <see cref="TimeoutException"/>
+    /// (default 15 seconds).
+    /// </summary>
+    public TimeSpan LockWaitTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Gets or sets how often a waiter retries the lock when it has heard no release (default 100 ms); releases are
+    /// announced by pub/sub, so this only bounds the wait when an announcement is lost or a holder's lease expires.
+    /// </summary>
+    public TimeSpan LockPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Gets or sets how long a record lives after its last write (default 30 days). Pitchly's refresh tokens do not
+    /// expire by time, but the records of users who never come back should not live for ever; every sign-in and
+    /// refresh starts the period again, and a user whose record expired signs in again.
+    /// </summary>
+    public TimeSpan RecordTimeToLive { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Gets or sets how long a record read from Redis is served from this instance's memory (default 30 seconds).
+    /// Other instances' writes evict it at once by pub/sub; this age bounds staleness only if an announcement is lost.
+    /// <see cref="TimeSpan.Zero"/> turns the in-process cache off (every read goes to Redis).
+    /// </summary>
+    public TimeSpan L1MaxAge { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets what happens while Redis cannot be reached (default <see cref="PitchlyRedisOutagePolicy.FailFast"/>).</summary>
+    public PitchlyRedisOutagePolicy OutagePolicy { get; set; } = PitchlyRedisOutagePolicy.FailFast;
+
+    /// <summary>
+    /// Gets or sets how long connecting to Redis may take (default 3 seconds). Applies to connections this package
+    /// opens, not to a supplied connection multiplexer.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Gets or sets how long one Redis command may take before it fails (default 2 seconds). Applies to connections this
+    /// package opens, which also fail commands at once while disconnected rather than queueing them.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the store may run with ASP.NET Core Data Protection keys that are not
+    /// persisted to a shared repository. Leave it <see langword="false"/> in a web farm: other instances could not
+    /// decrypt the tokens. Set it only when a single instance uses the store, for example in development.
+    /// </summary>
+    public bool AllowUnsharedDataProtectionKeys { get; set; }
+}
