@@ -38,7 +38,7 @@ public static class PitchlyAuthenticationExtensions
 
     /// <summary>
     /// Adds "Sign in with Pitchly" under <paramref name="authenticationScheme"/>, with Pitchly token management
-    /// (<see cref="PitchlyTokenManagementServiceCollectionExtensions.AddPitchlyTokenManagement"/>), whose client
+    /// (<see cref="PitchlyTokenManagementServiceCollectionExtensions.AddPitchlyTokenManagement(IServiceCollection)"/>), whose client
     /// credentials default to this scheme's. The options are bound from the <c>Pitchly</c> configuration section
     /// (<c>Pitchly:ClientId</c>, <c>Pitchly:ClientSecret</c>, <c>Pitchly:AuthorizationEndpoint</c>,
     /// <c>Pitchly:TokenEndpoint</c>, <c>Pitchly:GraphQLEndpoint</c>, ...), then <paramref name="configureOptions"/>
