@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Emulator.Internal;
+using Pitchly.AspNetCore.Emulator.Internal.Data;
+using Pitchly.AspNetCore.Emulator.Internal.Tokens;
+
+namespace Pitchly.AspNetCore.Emulator;
+
+/// <summary>
+/// The emulator's state: its current settings, people, data, issued tokens, counters and GraphQL request log.
+/// One instance (a singleton) serves every emulator endpoint of an app or a <see cref="PitchlyEmulatorServer"/>.
+/// </summary>
+public sealed class PitchlyEmulator
+{
+    private readonly Lock _settingsLock = new();
+    private readonly ConcurrentQueue<PitchlyEmulatorGraphQLRequest> _graphQLRequests = new();
+    private PitchlyEmulatorOptions _options;
+    private UserDirectory _users;
+
+    internal PitchlyEmulator(PitchlyEmulatorOptions options, TimeProvider timeProvider, ILogger<PitchlyEmulator> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = Validated(options.Clone());
+        _users = new UserDirectory(_options.GeneratedUsers);
+        TimeProvider = timeProvider;
+        Logger = logger;
+        Tokens = new TokenAuthority(timeProvider);
+    }
+
+    /// <summary>Gets the people the emulator knows: the seeded ones, then any generated load-test users.</summary>
+    public IReadOnlyList<PitchlyEmulatorUser> Users => Volatile.Read(ref _users).All;
+
+    /// <summary>Gets a copy of the current settings; changing the copy changes nothing (use <see cref="Configure"/>).</summary>
+    public PitchlyEmulatorOptions CurrentOptions => Options.Clone();
+
+    /// <summary>Gets the most recent GraphQL requests, oldest first (at most <see cref="PitchlyEmulatorOptions.GraphQLRequestLogCapacity"/>).</summary>
+    public IReadOnlyList<PitchlyEmulatorGraphQLRequest> GraphQLRequests => [.. _graphQLRequests];
+
+    internal PitchlyEmulatorOptions Options => Volatile.Read(ref _options);
+
+    internal TimeProvider TimeProvider { get; }
+
+    internal ILogger Logger { get; }
+
+    internal TokenAuthority Tokens { get; }
+
+    internal EmulatorCounters Counters { get; } = new();
+
+    internal Dictionary<string, OrganizationData> Organizations { get; } = SeedData.Create();
+
+    /// <summary>Gets the key that signs consent forms, so that only the emulator's own consent page can approve.</summary>
+    internal byte[] FormKey { get; } = RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>Returns a snapshot of the counters.</summary>
+    /// <returns>The counters since the start or the last <see cref="ResetStats"/>.</returns>
+    public PitchlyEmulatorStats GetStats() => Counters.Snapshot();
+
+    /// <summary>Sets every counter to zero and clears the GraphQL request log; issued tokens stay valid.</summary>
+    public void ResetStats()
+    {
+        Counters.Reset();
+        _graphQLRequests.Clear();
+    }
+
+    /// <summary>Changes settings while the emulator runs; the change applies to the next request.</summary>
+    /// <param name="configure">Edits a copy of the current settings.</param>
+    /// <exception cref="OptionsValidationException">The edited settings are invalid; nothing changed.</exception>
+    public void Configure(Action<PitchlyEmulatorOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        lock (_settingsLock)
+        {
+            var options = Options.Clone();
+            configure(options);
+            Validated(options);
+            if (options.GeneratedUsers != _users.GeneratedCount)
+            {
+                Volatile.Write(ref _users, new UserDirectory(options.GeneratedUsers));
+            }
+
+            Volatile.Write(ref _options, options);
+        }
+
+        Logger.SettingsChanged();
+    }
+
+    /// <summary>
+    /// Invalidates live access tokens before they expire, as Pitchly may; the holders must refresh. Refresh tokens stay valid.
+    /// </summary>
+    /// <param name="personId">Only this person's tokens; all tokens when <see langword="null"/>.</param>
+    /// <returns>How many tokens were invalidated.</returns>
+    public int InvalidateAccessTokens(string? personId = null)
+    {
+        var count = Tokens.InvalidateAccessTokens(personId);
+        Interlocked.Add(ref Counters.EarlyInvalidations, count);
+        Logger.AccessTokensInvalidated(count, personId);
+        return count;
+    }
+
+    /// <summary>
+    /// Issues a short-lived access token for an organization, like the one Pitchly's App SDK gives a browser. It works
+    /// on the GraphQL endpoint and as the <c>subject_token</c> of the token exchange grant.
+    /// </summary>
+    /// <param name="organizationId">A seeded organization's id.</param>
+    /// <param name="lifetime">The token's lifetime; <see cref="PitchlyEmulatorOptions.AppSdkTokenLifetime"/> when <see langword="null"/>.</param>
+    /// <returns>The access token.</returns>
+    /// <exception cref="ArgumentException">The organization is unknown or the lifetime is not positive.</exception>
+    public string IssueAppSdkToken(string organizationId, TimeSpan? lifetime = null) =>
+        IssueAppSdkTokenCore(organizationId, lifetime).AccessToken;
+
+    internal IssuedTokens IssueAppSdkTokenCore(string organizationId, TimeSpan? lifetime)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(organizationId);
+        if (!Organizations.ContainsKey(organizationId))
+        {
+            throw new ArgumentException($"'{organizationId}' is not one of the emulator's organizations.", nameof(organizationId));
+        }
+
+        var effectiveLifetime = lifetime ?? Options.AppSdkTokenLifetime;
+        if (effectiveLifetime <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("The lifetime must be longer than zero.", nameof(lifetime));
+        }
+
+        Interlocked.Increment(ref Counters.AccessTokensIssued);
+        var subject = new TokenSubject(PitchlyEmulatorCredentialKind.AppSdkToken, null, organizationId, null);
+        return Tokens.Issue(subject, PitchlyEmulatorDefaults.Scope, effectiveLifetime, family: null);
+    }
+
+    internal PitchlyEmulatorUser? FindUser(string personId) => Volatile.Read(ref _users).Find(personId);
+
+    internal PitchlyEmulatorClient? FindClient(string? clientId) =>
+        clientId is null ? null : Options.Clients.FirstOrDefault(c => string.Equals(c.ClientId, clientId, StringComparison.Ordinal));
+
+    /// <summary>Finds the client whose secret this is, comparing in constant time.</summary>
+    internal PitchlyEmulatorClient? FindClientBySecret(string secret)
+    {
+        var presented = Encoding.UTF8.GetBytes(secret);
+        return Options.Clients.FirstOrDefault(c => CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(c.ClientSecret), presented));
+    }
+
+    internal void Record(PitchlyEmulatorGraphQLRequest request)
+    {
+        var capacity = Options.GraphQLRequestLogCapacity;
+        if (capacity == 0)
+        {
+            return;
+        }
+
+        _graphQLRequests.Enqueue(request);
+        while (_graphQLRequests.Count > capacity && _graphQLRequests.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static PitchlyEmulatorOptions Validated(PitchlyEmulatorOptions options)
+    {
+        var failures = PitchlyEmulatorOptionsValidator.Failures(options);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(PitchlyEmulatorOptions), failures);
+        }
+
+        return options;
+    }
+
+    private sealed class UserDirectory
+    {
+        private readonly FrozenDictionary<string, PitchlyEmulatorUser> _byId;
+
+        public UserDirectory(int generatedCount)
+        {
+            GeneratedCount = generatedCount;
+            All = [.. PitchlyEmulatorDefaults.Users, .. Enumerable.Range(1, generatedCount).Select(PitchlyEmulatorDefaults.GeneratedUser)];
+            _byId = All.ToFrozenDictionary(u => u.PersonId, StringComparer.Ordinal);
+        }
+
+        public int GeneratedCount { get; }
+
+        public IReadOnlyList<PitchlyEmulatorUser> All { get; }
+
+        public PitchlyEmulatorUser? Find(string personId) => _byId.GetValueOrDefault(personId);
+    }
+}

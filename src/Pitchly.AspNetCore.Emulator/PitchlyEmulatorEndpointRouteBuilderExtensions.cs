@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Pitchly.AspNetCore.Emulator;
+using Pitchly.AspNetCore.Emulator.Internal.Endpoints;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the Pitchly emulator's endpoints.</summary>
+public static class PitchlyEmulatorEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps, at the root of <paramref name="endpoints"/>: <c>GET|POST /oauth/authorize</c>, <c>POST /api/oauth/token</c>,
+    /// <c>POST /graphql</c> and the emulator-only <c>/_emulator/…</c> endpoints (stats, settings, invalidate,
+    /// app-sdk-token, graphql-requests, users). Requires <c>services.AddPitchlyEmulator()</c>.
+    /// </summary>
+    /// <param name="endpoints">The route builder (an app or a route group).</param>
+    /// <returns>A builder to add conventions to every emulator endpoint.</returns>
+    /// <exception cref="InvalidOperationException">The emulator's services are not registered.</exception>
+    public static IEndpointConventionBuilder MapPitchlyEmulator(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var emulator = endpoints.ServiceProvider.GetService<PitchlyEmulator>()
+            ?? throw new InvalidOperationException(
+                "The Pitchly emulator's services are not registered: call builder.Services.AddPitchlyEmulator() before MapPitchlyEmulator().");
+
+        var group = endpoints.MapGroup(string.Empty);
+        var authorize = new AuthorizeEndpoint(emulator);
+        group.MapGet(PitchlyEmulatorDefaults.AuthorizationPath, authorize.HandleGetAsync);
+        group.MapPost(PitchlyEmulatorDefaults.AuthorizationPath, authorize.HandlePostAsync);
+        group.MapPost(PitchlyEmulatorDefaults.TokenPath, new TokenEndpoint(emulator).HandleAsync);
+        group.MapPost(PitchlyEmulatorDefaults.GraphQLPath, new GraphQLEndpoint(emulator).HandleAsync);
+        AdminEndpoints.Map(group, emulator);
+        return group;
+    }
+}

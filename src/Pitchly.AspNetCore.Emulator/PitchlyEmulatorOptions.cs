@@ -1,0 +1,80 @@
+namespace Pitchly.AspNetCore.Emulator;
+
+/// <summary>
+/// Settings of the Pitchly emulator, bound from the <c>Pitchly:Emulator</c> configuration section
+/// (e.g. <c>Pitchly__Emulator__AccessTokenLifetime=00:00:05</c>). Every knob but <see cref="Clients"/> can be changed
+/// while the emulator runs, with <see cref="PitchlyEmulator.Configure"/> or <c>POST /_emulator/settings</c>.
+/// </summary>
+public sealed class PitchlyEmulatorOptions
+{
+    /// <summary>
+    /// Gets or sets whether the authorization endpoint approves at once, without a consent page, as the first seeded user
+    /// (or as the person named by the emulator-only <c>person_id</c> query parameter). Default: <see langword="false"/>.
+    /// </summary>
+    public bool AutoApprove { get; set; }
+
+    /// <summary>Gets or sets the lifetime of access tokens. Default: one hour.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Gets or sets the lifetime of authorization codes. Default: one minute.</summary>
+    public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Gets or sets the lifetime of App SDK tokens when <see cref="PitchlyEmulator.IssueAppSdkToken"/> is given none. Default: 30 minutes.</summary>
+    public TimeSpan AppSdkTokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Gets or sets how the GraphQL endpoint reports authentication and permission errors. Default: <see cref="PitchlyEmulatorErrorStyle.Platform"/>.</summary>
+    public PitchlyEmulatorErrorStyle ErrorStyle { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether presenting a spent refresh token revokes its whole family: every access and refresh token
+    /// descending from the same authorization. Default: <see langword="true"/>.
+    /// </summary>
+    public bool StrictRefreshTokenReuse { get; set; } = true;
+
+    /// <summary>Gets or sets a delay added to every token and GraphQL request. Default: none.</summary>
+    public TimeSpan Latency { get; set; }
+
+    /// <summary>
+    /// Gets or sets the chance (0 to 1) that a GraphQL request's still-valid access token is invalidated right before it
+    /// is checked, as Pitchly may invalidate tokens before they expire. Default: 0.
+    /// </summary>
+    public double EarlyInvalidationRate { get; set; }
+
+    /// <summary>Gets or sets how many extra people ("Load User 1…N") to seed in the first organization, for load tests. Default: 0.</summary>
+    public int GeneratedUsers { get; set; }
+
+    /// <summary>Gets or sets the chance (0 to 1) that a token request meets <see cref="TokenEndpointFault"/>. Default: 0.</summary>
+    public double TokenEndpointFaultRate { get; set; }
+
+    /// <summary>Gets or sets the fault the token endpoint injects at <see cref="TokenEndpointFaultRate"/>. Default: <see cref="PitchlyEmulatorFault.None"/>.</summary>
+    public PitchlyEmulatorFault TokenEndpointFault { get; set; }
+
+    /// <summary>Gets or sets how long <see cref="PitchlyEmulatorFault.Delay"/> waits. Default: five seconds.</summary>
+    public TimeSpan TokenEndpointFaultDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how many of the most recent GraphQL requests <see cref="PitchlyEmulator.GraphQLRequests"/> keeps. Default: 10 000.</summary>
+    public int GraphQLRequestLogCapacity { get; set; } = 10_000;
+
+    /// <summary>
+    /// Gets the registered apps. It starts with the default client (<see cref="PitchlyEmulatorDefaults.ClientId"/>,
+    /// any loopback redirect URI); clients bound from configuration are added after it. Clients are fixed at start.
+    /// </summary>
+    public IList<PitchlyEmulatorClient> Clients => _clients;
+
+    private List<PitchlyEmulatorClient> _clients =
+    [
+        new()
+        {
+            ClientId = PitchlyEmulatorDefaults.ClientId,
+            ClientSecret = PitchlyEmulatorDefaults.ClientSecret,
+            AllowAnyLoopbackRedirectUri = true,
+        },
+    ];
+
+    internal PitchlyEmulatorOptions Clone()
+    {
+        var clone = (PitchlyEmulatorOptions)MemberwiseClone();
+        clone._clients = _clients.ConvertAll(client => client.Clone());
+        return clone;
+    }
+}
