@@ -1,4 +1,5 @@
 using Pitchly.AspNetCore.Storm.Farm;
+using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 

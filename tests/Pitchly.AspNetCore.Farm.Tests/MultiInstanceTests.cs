@@ -1,5 +1,6 @@
 using Pitchly.AspNetCore.Storm;
 using Pitchly.AspNetCore.Storm.Orchestration;
+using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -39,7 +41,7 @@ internal static class EmulatorApp
         await using var app = builder.Build();
         app.MapPitchlyEmulator();
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         var loadUsers = app.Services.GetRequiredService<PitchlyEmulator>().Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal));
         Console.WriteLine("storm-users: " + string.Join(',', loadUsers.Select(u => u.PersonId)));
         Console.WriteLine(StormFarm.ReadyPrefix + address);

@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +30,12 @@ internal static class InstanceApp
         var overrides = commandLine.Prefixed("config-");
         ParentWatch.Start(commandLine);
         commandLine.RejectUnknown();
+
+        // A burst of hundreds of calls on a cold, 2-core pool would otherwise wait for thread injection while Data
+        // Protection reads its key ring from Redis synchronously, and Redis replies would time out behind it
+        // (StackExchange.Redis's guidance for bursty load).
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, 200), Math.Max(completionPorts, 200));
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Logging.ClearProviders();
@@ -75,7 +83,10 @@ internal static class InstanceApp
         app.MapGet("/work", WorkAsync);
 
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+
+        // Load the shared key ring now (creating the farm's first key if need be), not under the first burst of calls.
+        app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("pitchly-storm-warm-up").Protect([1]);
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         Console.WriteLine(StormFarm.ReadyPrefix + address);
         await app.WaitForShutdownAsync();
         await dataProtectionRedis.DisposeAsync();

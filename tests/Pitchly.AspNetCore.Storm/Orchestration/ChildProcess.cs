@@ -124,6 +124,11 @@ public sealed class ChildProcess : IAsyncDisposable
         var line = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
+            if (Output.FindFirst(prefix) is { } seen)
+            {
+                return seen[prefix.Length..].Trim();
+            }
+
             _watches.Add((prefix, line));
         }
 
@@ -188,9 +193,9 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private void OnLine(string line)
     {
-        Output.Append(line);
         lock (_gate)
         {
+            Output.Append(line);
             for (var i = _watches.Count - 1; i >= 0; i--)
             {
                 if (line.StartsWith(_watches[i].Prefix, StringComparison.Ordinal))

@@ -28,6 +28,15 @@ public sealed class OutputLog
         }
     }
 
+    /// <summary>Gets the first kept line that starts with <paramref name="prefix"/>, or <see langword="null"/>.</summary>
+    public string? FindFirst(string prefix)
+    {
+        lock (_gate)
+        {
+            return _lines.FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>Gets the kept lines, saying how many older ones were dropped.</summary>
     public override string ToString()
     {
