@@ -24,6 +24,9 @@ public sealed class EmulatorStats
     /// <summary>Gets the number of GraphQL requests answered "unauthenticated".</summary>
     public long GraphQLUnauthenticated => this["graphql_unauthenticated"];
 
+    /// <summary>Gets the number of requests to the token endpoint, answered or not.</summary>
+    public long TokenRequests => this["token_requests"];
+
     /// <summary>Gets a counter by its snake_case name; a counter the emulator does not report reads as 0.</summary>
     public long this[string name] => _counters.GetValueOrDefault(name);
 
