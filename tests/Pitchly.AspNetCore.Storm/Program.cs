@@ -1,1 +1,51 @@
-Console.WriteLine("storm");
+using Pitchly.AspNetCore.Storm;
+using Pitchly.AspNetCore.Storm.Emulator;
+using Pitchly.AspNetCore.Storm.Instance;
+
+// One executable, three roles: the load driver (default), an app instance (--instance) and the stand-alone
+// emulator (--emulator). The driver starts the other two as child processes of itself.
+CommandLine commandLine;
+try
+{
+    commandLine = CommandLine.Parse(args);
+}
+catch (UsageException e)
+{
+    await Console.Error.WriteLineAsync(e.Message);
+    return 2;
+}
+
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancellation.Cancel();
+};
+
+try
+{
+    if (commandLine.Flag("instance"))
+    {
+        return await InstanceApp.RunAsync(commandLine);
+    }
+
+    if (commandLine.Flag("emulator"))
+    {
+        return await EmulatorApp.RunAsync(commandLine);
+    }
+
+    return await Driver.RunAsync(commandLine, cancellation.Token);
+}
+catch (UsageException e)
+{
+    await Console.Error.WriteLineAsync(e.Message);
+    await Console.Error.WriteLineAsync(
+        "Usage: Pitchly.AspNetCore.Storm [--instances 3] [--users 20] [--concurrency 200] [--seconds 60] "
+        + "[--token-lifetime-seconds 5] [--redis host:port] [--request-timeout-seconds 60]");
+    return 2;
+}
+catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+{
+    await Console.Error.WriteLineAsync("Cancelled; every child process was stopped.");
+    return 130;
+}

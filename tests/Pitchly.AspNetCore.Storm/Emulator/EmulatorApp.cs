@@ -1,0 +1,51 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Pitchly.AspNetCore.Emulator;
+using Pitchly.AspNetCore.Storm.Farm;
+using Pitchly.AspNetCore.Storm.Orchestration;
+
+namespace Pitchly.AspNetCore.Storm.Emulator;
+
+/// <summary>
+/// The farm's stand-alone emulator: strict refresh-token reuse detection, automatic approval, the load users and
+/// short-lived access tokens, on a free loopback port it reports on standard output.
+/// </summary>
+internal static class EmulatorApp
+{
+    public static async Task<int> RunAsync(CommandLine commandLine)
+    {
+        var users = commandLine.Integer("users", 20, 1, 10_000);
+        var tokenLifetime = commandLine.Seconds("token-lifetime-seconds", 5, 1, 3600);
+        ParentWatch.Start(commandLine);
+        commandLine.RejectUnknown();
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddPitchlyEmulator(o =>
+        {
+            o.StrictRefreshTokenReuse = true;
+            o.AutoApprove = true;
+            o.AccessTokenLifetime = tokenLifetime;
+            o.GeneratedUsers = users;
+        });
+
+        await using var app = builder.Build();
+        app.MapPitchlyEmulator();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var loadUsers = app.Services.GetRequiredService<PitchlyEmulator>().Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal));
+        Console.WriteLine("storm-users: " + string.Join(',', loadUsers.Select(u => u.PersonId)));
+        Console.WriteLine(StormFarm.ReadyPrefix + address);
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+}

@@ -1,0 +1,26 @@
+namespace Pitchly.AspNetCore.Storm.Farm;
+
+/// <summary>What a <see cref="StormFarm"/> starts.</summary>
+public sealed record StormFarmOptions
+{
+    /// <summary>Gets how many app instances (separate processes) to start.</summary>
+    public int Instances { get; init; } = 3;
+
+    /// <summary>Gets how many load users the emulator generates ("Load User 1…N").</summary>
+    public int Users { get; init; } = 20;
+
+    /// <summary>Gets the lifetime of the access tokens the emulator issues.</summary>
+    public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets an existing Redis (<c>host:port</c>); <see langword="null"/> starts a throwaway <c>redis-server</c>.</summary>
+    public string? Redis { get; init; }
+
+    /// <summary>
+    /// Gets configuration given to every instance as <c>--config key=value</c> (for example
+    /// <c>Pitchly:Redis:LockLease=00:00:02</c>), so tests can shorten leases and timeouts.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> InstanceConfiguration { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Gets the harness assembly the child processes run; defaults to the one loaded.</summary>
+    public string? StormAssemblyPath { get; init; }
+}
