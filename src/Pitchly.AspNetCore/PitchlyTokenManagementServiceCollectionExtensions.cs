@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Internal.TokenExchange;
 using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,8 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the per-user and per-install token store (in memory unless configured otherwise), the token manager
-    /// (<see cref="IPitchlyTokenManager"/>) and the client of Pitchly's token endpoint. Settings are bound from the
+    /// (<see cref="IPitchlyTokenManager"/>), the client of Pitchly's token endpoint and the services of
+    /// <c>app.MapPitchlyTokenExchange()</c> (settings in <c>Pitchly:TokenExchange</c>). Settings are bound from the
     /// <c>Pitchly</c> and <c>Pitchly:TokenManagement</c> configuration sections and validated at start-up. Safe to call
     /// more than once.
     /// </summary>
@@ -31,6 +33,7 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
         services.TryAddSingleton<IPitchlyRefreshLock, InProcessRefreshLock>();
         services.TryAddSingleton<PitchlyTokenClient>();
         services.TryAddSingleton<IPitchlyTokenManager, PitchlyTokenManager>();
+        PitchlyTokenExchangeRegistration.AddTokenExchange(services);
         return new PitchlyTokenManagementBuilder(services);
     }
 

@@ -14,6 +14,13 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 {
     internal const string AccessTokenVariable = "accessToken";
 
+    /// <summary>
+    /// Set by a caller that serialises the GraphQL body itself (the typed GraphQL client): the handler asks it for the
+    /// body carrying each token it sends (<see langword="null"/> when the token goes in the header only), instead of
+    /// buffering the body and splicing the variable in.
+    /// </summary>
+    internal static readonly HttpRequestOptionsKey<Func<string?, HttpContent>> ContentFactoryOption = new("Pitchly.GraphQLContentFactory");
+
     // Enough for {"data":{ behind any realistic whitespace; a response that needs more is read in full (up to the cap).
     private const int PeekSize = 4096;
 
@@ -40,16 +47,17 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var key = _resolveKey();
-        var body = await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, cancellationToken);
+        request.Options.TryGetValue(ContentFactoryOption, out var contentFactory);
+        var body = contentFactory is null ? await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, cancellationToken) : null;
         var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
-        if (writesVariable && !body.CanReplay && RequestBody.IsJsonMediaType(request.Content?.Headers))
+        if (writesVariable && body is { CanReplay: false } && RequestBody.IsJsonMediaType(request.Content?.Headers))
         {
             throw new PitchlyException(
                 $"The GraphQL request body is larger than {_options.MaxRequestBufferSize} bytes, so the accessToken variable cannot be written into it. Raise PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize or place the token in the Authorization header.");
         }
 
         var token = await _tokenManager.GetAccessTokenAsync(key, cancellationToken);
-        var response = await SendWithTokenAsync(request, body, token, writesVariable, cancellationToken);
+        var response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
         if (!await IsInvalidTokenAsync(response, cancellationToken))
         {
             return response;
@@ -59,7 +67,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         response.Dispose();
         LogInvalidToken(_logger, key, status);
         token = await _tokenManager.RefreshAsync(key, token.Value, cancellationToken);
-        if (!body.CanReplay)
+        if (body is { CanReplay: false })
         {
             throw new PitchlyException(
                 $"Pitchly rejected the access token of {key}. The token was refreshed, but the request was not replayed because its body was larger than {_options.MaxRequestBufferSize} bytes (PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize); send it again.");
@@ -67,7 +75,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         // The single replay: the same request (method, URI, version, headers, options) with only the token changed.
         _metrics.InvalidTokenRetries.Add(1);
-        response = await SendWithTokenAsync(request, body, token, writesVariable, cancellationToken);
+        response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
         if (await IsInvalidTokenAsync(response, cancellationToken))
         {
             // Returned as is rather than refreshed again: a token rejected right after a refresh points at a problem
@@ -78,9 +86,23 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         return response;
     }
 
-    private Task<HttpResponseMessage> SendWithTokenAsync(HttpRequestMessage request, RequestBody body, PitchlyAccessToken token, bool writesVariable, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> SendWithTokenAsync(
+        HttpRequestMessage request,
+        RequestBody? body,
+        Func<string?, HttpContent>? contentFactory,
+        PitchlyAccessToken token,
+        bool writesVariable,
+        CancellationToken cancellationToken)
     {
-        body.Apply(request, writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariable, token.Value) : null);
+        if (body is null)
+        {
+            request.Content = contentFactory!(writesVariable ? token.Value : null);
+        }
+        else
+        {
+            body.Apply(request, writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariable, token.Value) : null);
+        }
+
         if ((_options.Placement & PitchlyTokenPlacement.AuthorizationHeader) != 0)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);

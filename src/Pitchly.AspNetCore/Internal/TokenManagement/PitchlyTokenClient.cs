@@ -40,6 +40,13 @@ internal sealed partial class PitchlyTokenClient
         => RequestAsync("client_credentials", [new("organization_id", organizationId)], cancellationToken);
 
     /// <summary>
+    /// Exchanges a token for tokens of the app (the App SDK's long-lived tokens), with the grant type and parameters
+    /// the caller names, since Pitchly does not publish this grant's wire format.
+    /// </summary>
+    public Task<PitchlyTokenResponse> ExchangeAsync(string grantType, KeyValuePair<string, string>[] grantParameters, CancellationToken cancellationToken)
+        => RequestAsync(grantType, grantParameters, cancellationToken);
+
+    /// <summary>
     /// True when the request certainly never reached Pitchly (no connection was established), so sending the same
     /// grant again cannot spend a refresh token twice.
     /// </summary>
@@ -229,7 +236,8 @@ internal sealed partial class PitchlyTokenClient
                 accessToken,
                 GetExpiresIn(root, grantType, status),
                 GetString(root, "refresh_token", grantType, status),
-                GetString(root, "scope", grantType, status));
+                GetString(root, "scope", grantType, status),
+                GetString(root, "organization_id", grantType, status));
         }
     }
 

@@ -1,7 +1,7 @@
 namespace Pitchly.AspNetCore.Internal.TokenManagement;
 
-/// <summary>A successful answer of Pitchly's token endpoint.</summary>
-internal sealed record PitchlyTokenResponse(string AccessToken, TimeSpan ExpiresIn, string? RefreshToken, string? Scope)
+/// <summary>A successful answer of Pitchly's token endpoint; <c>organization_id</c> when Pitchly names the organization.</summary>
+internal sealed record PitchlyTokenResponse(string AccessToken, TimeSpan ExpiresIn, string? RefreshToken, string? Scope, string? OrganizationId = null)
 {
     public override string ToString() => $"PitchlyTokenResponse {{ ExpiresIn = {ExpiresIn}, HasRefreshToken = {RefreshToken is not null}, Scope = {Scope} }}";
 }

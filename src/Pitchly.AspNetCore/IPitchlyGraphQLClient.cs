@@ -1,0 +1,39 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Pitchly.AspNetCore;
+
+/// <summary>
+/// Sends GraphQL operations to Pitchly with the credential chosen at registration (the signed-in user by default),
+/// through the access-token handler: an invalid token is refreshed and the operation replayed once, invisibly.
+/// Registered by <c>services.AddPitchlyGraphQLClient()</c>.
+/// </summary>
+public interface IPitchlyGraphQLClient
+{
+    /// <summary>Sends an operation and reads <c>data</c> into <typeparamref name="TData"/> with reflection-based serialization.</summary>
+    /// <typeparam name="TData">The type <c>data</c> is read into (camelCase JSON names match PascalCase properties).</typeparam>
+    /// <param name="request">The operation.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The typed data and the errors; call <see cref="PitchlyGraphQLResponse{TData}.GetDataOrThrow"/> to throw on errors.</returns>
+    /// <exception cref="PitchlyGraphQLException">Pitchly's answer is not a GraphQL response (HTML, other JSON, too large) or its data does not fit <typeparamref name="TData"/>.</exception>
+    /// <exception cref="PitchlySignInRequiredException">The credential's tokens are missing or were refused; the user must sign in again.</exception>
+    /// <exception cref="PitchlyTokenEndpointException">The token could not be refreshed.</exception>
+    [RequiresUnreferencedCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo when trimming.")]
+    [RequiresDynamicCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo for native AOT.")]
+    Task<PitchlyGraphQLResponse<TData>> SendAsync<TData>(PitchlyGraphQLRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends an operation and reads <c>data</c> with <paramref name="dataTypeInfo"/> (for example from a source-generated
+    /// <c>JsonSerializerContext</c>); variables of other than primitive and JSON types are written with its options, so
+    /// the context must include their types too.
+    /// </summary>
+    /// <typeparam name="TData">The type <c>data</c> is read into.</typeparam>
+    /// <param name="request">The operation.</param>
+    /// <param name="dataTypeInfo">How to read <typeparamref name="TData"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The typed data and the errors; call <see cref="PitchlyGraphQLResponse{TData}.GetDataOrThrow"/> to throw on errors.</returns>
+    /// <exception cref="PitchlyGraphQLException">Pitchly's answer is not a GraphQL response (HTML, other JSON, too large) or its data does not fit <typeparamref name="TData"/>.</exception>
+    /// <exception cref="PitchlySignInRequiredException">The credential's tokens are missing or were refused; the user must sign in again.</exception>
+    /// <exception cref="PitchlyTokenEndpointException">The token could not be refreshed.</exception>
+    Task<PitchlyGraphQLResponse<TData>> SendAsync<TData>(PitchlyGraphQLRequest request, JsonTypeInfo<TData> dataTypeInfo, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,207 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using System.Text.RegularExpressions;
+
+namespace Pitchly.AspNetCore.Internal.GraphQL;
+
+/// <summary>
+/// Reads Pitchly's answer into a <see cref="PitchlyGraphQLResponse{TData}"/>: capped in size, JSON only, errors in both
+/// of Pitchly's styles. Anything that is not a GraphQL response becomes a <see cref="PitchlyGraphQLException"/> whose
+/// message carries the status and at most a short excerpt with token-like text removed.
+/// </summary>
+internal static partial class GraphQLResponseReader
+{
+    private const int ExcerptLength = 160;
+
+    public static async Task<PitchlyGraphQLResponse<TData>> ReadAsync<TData>(
+        HttpResponseMessage response,
+        JsonTypeInfo<TData> dataTypeInfo,
+        int maxResponseSize,
+        CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var body = await ReadCappedAsync(response.Content, maxResponseSize, status, cancellationToken);
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        if (mediaType is not null && !IsJson(mediaType))
+        {
+            throw NotGraphQL(response.StatusCode, $"with {mediaType}", body);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException exception)
+        {
+            throw NotGraphQL(response.StatusCode, "with a body that is not JSON", body, exception);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            var hasData = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out _);
+            var hasErrors = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("errors", out var errorsElement) && errorsElement.ValueKind == JsonValueKind.Array;
+            if (!hasData && !hasErrors)
+            {
+                throw NotGraphQL(response.StatusCode, "with JSON that is neither data nor errors", body);
+            }
+
+            var errors = hasErrors ? ReadErrors(root.GetProperty("errors")) : [];
+            var data = default(TData);
+            if (root.TryGetProperty("data", out var dataElement) && dataElement.ValueKind != JsonValueKind.Null)
+            {
+                try
+                {
+                    data = dataElement.Deserialize(dataTypeInfo);
+                }
+                catch (JsonException exception)
+                {
+                    // JsonException names the path and the type, never the value.
+                    throw new PitchlyGraphQLException(
+                        $"Pitchly's GraphQL data does not fit {typeof(TData).Name}: {exception.Message}", errors, status, exception);
+                }
+            }
+
+            return new PitchlyGraphQLResponse<TData>(data, errors, response.StatusCode);
+        }
+    }
+
+    private static PitchlyGraphQLError[] ReadErrors(JsonElement errors)
+    {
+        var result = new List<PitchlyGraphQLError>(errors.GetArrayLength());
+        foreach (var error in errors.EnumerateArray())
+        {
+            if (error.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            var message = error.TryGetProperty("message", out var messageElement) && messageElement.ValueKind == JsonValueKind.String
+                ? messageElement.GetString()!
+                : string.Empty;
+            result.Add(new PitchlyGraphQLError(message, ReadCode(error), ReadPath(error)));
+        }
+
+        return [.. result];
+    }
+
+    private static string? ReadCode(JsonElement error)
+    {
+        if (error.TryGetProperty("extensions", out var extensions) && extensions.ValueKind == JsonValueKind.Object
+            && extensions.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String)
+        {
+            return code.GetString();
+        }
+
+        // The legacy platform's Meteor errors carry the code in data.error.
+        return error.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+            && data.TryGetProperty("error", out var legacy) && legacy.ValueKind == JsonValueKind.String
+            ? legacy.GetString()
+            : null;
+    }
+
+    private static object[]? ReadPath(JsonElement error)
+    {
+        if (!error.TryGetProperty("path", out var path) || path.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        var segments = new List<object>(path.GetArrayLength());
+        foreach (var segment in path.EnumerateArray())
+        {
+            if (segment.ValueKind == JsonValueKind.String)
+            {
+                segments.Add(segment.GetString()!);
+            }
+            else if (segment.ValueKind == JsonValueKind.Number && segment.TryGetInt32(out var index))
+            {
+                segments.Add(index);
+            }
+        }
+
+        return [.. segments];
+    }
+
+    private static async Task<byte[]> ReadCappedAsync(HttpContent content, int cap, int status, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > cap)
+        {
+            throw TooLarge(cap, status);
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(content.Headers.ContentLength ?? 16 * 1024, cap) + 1);
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > cap)
+                    {
+                        throw TooLarge(cap, status);
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, cap + 1L));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            return length > cap ? throw TooLarge(cap, status) : buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static PitchlyGraphQLException TooLarge(int cap, int status) => new(
+        $"Pitchly's GraphQL endpoint answered with more than {cap} bytes (HTTP {status}); the answer was not read. Ask for less data or raise PitchlyGraphQLClientOptions.MaxResponseSize.",
+        [],
+        status);
+
+    private static bool IsJson(string mediaType) =>
+        mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+
+    private static PitchlyGraphQLException NotGraphQL(HttpStatusCode statusCode, string what, byte[] body, Exception? inner = null)
+    {
+        var status = (int)statusCode;
+        var message = $"Pitchly's GraphQL endpoint answered HTTP {status} {what}, not a GraphQL response. Check Pitchly:GraphQLEndpoint. Excerpt: \"{Excerpt(body)}\"";
+        return statusCode == HttpStatusCode.Forbidden
+            ? new PitchlyNotAuthorizedException(message, [], status, inner)
+            : new PitchlyGraphQLException(message, [], status, inner);
+    }
+
+    /// <summary>The first characters of a body, on one line, with runs that could be tokens or secrets redacted.</summary>
+    internal static string Excerpt(ReadOnlySpan<byte> body)
+    {
+        var text = Encoding.UTF8.GetString(body[..Math.Min(body.Length, ExcerptLength * 4)]);
+        text = Whitespace().Replace(text, " ").Trim();
+        text = TokenLike().Replace(text, "[redacted]");
+        return text.Length <= ExcerptLength ? text : string.Concat(text.AsSpan(0, ExcerptLength), "…");
+    }
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
+
+    // Pitchly's tokens and secrets are 43+ URL-safe characters; JWTs are dotted runs of them.
+    [GeneratedRegex(@"[A-Za-z0-9_\-\.~+/=]{20,}")]
+    private static partial Regex TokenLike();
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal.Http;
+
+namespace Pitchly.AspNetCore.Internal.GraphQL;
+
+/// <summary>
+/// The typed GraphQL client: a typed HttpClient whose pipeline holds the access-token handler chosen at registration.
+/// It hands the handler a body factory so the token variable, when used, is written while serialising and a replay
+/// after a refresh is serialised again with the new token.
+/// </summary>
+internal sealed class PitchlyGraphQLClient : IPitchlyGraphQLClient
+{
+    public const string HttpClientName = "Pitchly.GraphQL";
+
+    private static readonly MediaTypeWithQualityHeaderValue[] Accept =
+    [
+        new("application/graphql-response+json"),
+        new("application/json", 0.9),
+    ];
+
+    private readonly HttpClient _httpClient;
+    private readonly IOptionsMonitor<PitchlyGraphQLClientOptions> _options;
+
+    public PitchlyGraphQLClient(HttpClient httpClient, IOptionsMonitor<PitchlyGraphQLClientOptions> options)
+    {
+        _httpClient = httpClient;
+        _options = options;
+    }
+
+    [RequiresUnreferencedCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo when trimming.")]
+    [RequiresDynamicCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo for native AOT.")]
+    public Task<PitchlyGraphQLResponse<TData>> SendAsync<TData>(PitchlyGraphQLRequest request, CancellationToken cancellationToken = default)
+        => SendAsync(request, (JsonTypeInfo<TData>)JsonSerializerOptions.Web.GetTypeInfo(typeof(TData)), cancellationToken);
+
+    public async Task<PitchlyGraphQLResponse<TData>> SendAsync<TData>(PitchlyGraphQLRequest request, JsonTypeInfo<TData> dataTypeInfo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(dataTypeInfo);
+        var options = _options.CurrentValue;
+        var serializerOptions = dataTypeInfo.Options;
+        Func<string?, HttpContent> createContent = accessToken => GraphQLRequestWriter.CreateContent(request, accessToken, serializerOptions);
+
+        using var message = new HttpRequestMessage(HttpMethod.Post, options.Endpoint) { Content = createContent(null) };
+        foreach (var accept in Accept)
+        {
+            message.Headers.Accept.Add(accept);
+        }
+
+        message.Options.Set(PitchlyAccessTokenHandler.ContentFactoryOption, createContent);
+        using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        return await GraphQLResponseReader.ReadAsync(response, dataTypeInfo, options.MaxResponseSize, cancellationToken);
+    }
+}

@@ -1,0 +1,314 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal.TokenManagement;
+
+namespace Pitchly.AspNetCore.Internal.TokenExchange;
+
+/// <summary>
+/// Serves <c>MapPitchlyTokenExchange</c>: refuses cross-site and malformed requests, exchanges the App SDK token for
+/// the install's long-lived tokens, checks their organization and stores them. Answers carry no token.
+/// </summary>
+internal sealed partial class PitchlyTokenExchangeHandler
+{
+    public const string HttpClientName = "Pitchly.TokenExchange";
+
+    private static readonly string[] AccessTokenNames = ["accessToken", "access_token"];
+    private static readonly string[] OrganizationIdNames = ["organizationId", "organization_id"];
+    private static readonly string[] DatabaseIdNames = ["databaseId", "database_id"];
+
+    private readonly PitchlyTokenClient _tokenClient;
+    private readonly IPitchlyTokenStore _store;
+    private readonly IOptionsMonitor<PitchlyTokenExchangeOptions> _options;
+    private readonly OrganizationVerifier _verifier;
+    private readonly TimeProvider _timeProvider;
+    private readonly IPitchlyTokenRefreshedHandler[] _refreshedHandlers;
+    private readonly ILogger<PitchlyTokenExchangeHandler> _logger;
+
+    public PitchlyTokenExchangeHandler(
+        PitchlyTokenClient tokenClient,
+        IPitchlyTokenStore store,
+        IOptionsMonitor<PitchlyTokenExchangeOptions> options,
+        OrganizationVerifier verifier,
+        TimeProvider timeProvider,
+        IEnumerable<IPitchlyTokenRefreshedHandler> refreshedHandlers,
+        ILogger<PitchlyTokenExchangeHandler> logger)
+    {
+        _tokenClient = tokenClient;
+        _store = store;
+        _options = options;
+        _verifier = verifier;
+        _timeProvider = timeProvider;
+        _refreshedHandlers = refreshedHandlers.ToArray();
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var options = _options.CurrentValue;
+        var request = context.Request;
+        context.Response.Headers.CacheControl = "no-store";
+        if (!IsSameOriginOrAllowed(request, options, out var origin))
+        {
+            LogCrossSiteRefused(_logger, origin);
+            await ProblemAsync(context, StatusCodes.Status403Forbidden, "cross-site", "Cross-site request refused",
+                "The token exchange accepts requests only from the app's own pages and Pitchly's origins (PitchlyTokenExchangeOptions.AllowedOrigins).");
+            return;
+        }
+
+        if (!request.HasJsonContentType())
+        {
+            await ProblemAsync(context, StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "JSON body required",
+                "Post the App SDK's onConnect answer as Content-Type: application/json.");
+            return;
+        }
+
+        var body = await ReadCappedAsync(request, options.MaxRequestSize, context.RequestAborted);
+        if (body is null)
+        {
+            await ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "too-large", "Request body too large",
+                $"The token exchange accepts at most {options.MaxRequestSize} bytes.");
+            return;
+        }
+
+        if (!TryParse(body, out var subjectToken, out var organizationId, out var databaseId))
+        {
+            await ProblemAsync(context, StatusCodes.Status400BadRequest, "invalid-request", "Malformed token exchange request",
+                "The body must be a JSON object {\"accessToken\": \"…\", \"organizationId\": \"…\", \"databaseId\": \"…\"} (databaseId optional), as the App SDK's onConnect gives it.");
+            return;
+        }
+
+        PitchlyTokenResponse tokens;
+        try
+        {
+            tokens = await _tokenClient.ExchangeAsync(options.GrantType, GrantParameters(options, subjectToken), context.RequestAborted);
+        }
+        catch (PitchlyTokenEndpointException exception) when (exception.Error is "invalid_grant" or "invalid_token" or "invalid_request")
+        {
+            LogExchangeRefused(_logger, organizationId, exception.Error);
+            context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            await ProblemAsync(context, StatusCodes.Status401Unauthorized, "invalid-app-sdk-token", "App SDK token refused",
+                "Pitchly refused the App SDK token: it is expired or not valid. Ask the App SDK for a new one (generateAccessToken) and post it again.");
+            return;
+        }
+        catch (PitchlyTokenEndpointException exception)
+        {
+            LogExchangeFailed(_logger, organizationId, exception.Error, exception.StatusCode, exception);
+            await ProblemAsync(context, StatusCodes.Status502BadGateway, "token-endpoint-failed", "Token exchange failed",
+                "Pitchly's token endpoint did not complete the exchange; try again later. The server's log has the details.");
+            return;
+        }
+
+        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, context.RequestAborted);
+        if (verdict is not null)
+        {
+            await ProblemAsync(context, verdict.Value.Status, verdict.Value.Error, verdict.Value.Title, verdict.Value.Detail);
+            return;
+        }
+
+        var key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
+        var now = _timeProvider.GetUtcNow();
+        var stored = await _store.SetAsync(
+            key,
+            new PitchlyTokenRecord
+            {
+                AccessToken = tokens.AccessToken,
+                ExpiresAt = now + tokens.ExpiresIn,
+                IssuedAt = now,
+                RefreshToken = tokens.RefreshToken,
+                Scope = tokens.Scope,
+                OrganizationId = organizationId,
+            },
+            context.RequestAborted);
+        LogStored(_logger, key, stored.Version, tokens.RefreshToken is not null);
+        await NotifyAsync(key, stored, context.RequestAborted);
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    private async Task<(int Status, string Error, string Title, string Detail)?> VerifyOrganizationAsync(
+        PitchlyTokenResponse tokens,
+        string organizationId,
+        PitchlyTokenExchangeOptions options,
+        CancellationToken cancellationToken)
+    {
+        var granted = tokens.OrganizationId;
+        if (granted is null)
+        {
+            if (!options.VerifyOrganization)
+            {
+                LogOrganizationTrusted(_logger, organizationId);
+                return null;
+            }
+
+            granted = await _verifier.GetOrganizationIdAsync(tokens.AccessToken, cancellationToken);
+            if (granted is null)
+            {
+                LogOrganizationUnverified(_logger, organizationId);
+                return (StatusCodes.Status502BadGateway, "organization-unverified", "Organization could not be verified",
+                    "Pitchly's GraphQL API did not say which organization the tokens belong to, so they were not stored; try again later.");
+            }
+        }
+
+        if (string.Equals(granted, organizationId, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        LogOrganizationMismatch(_logger, organizationId, granted);
+        return (StatusCodes.Status403Forbidden, "organization-mismatch", "Organization mismatch",
+            "The App SDK token belongs to another organization than the request's organizationId; nothing was stored.");
+    }
+
+    private async Task NotifyAsync(PitchlyTokenKey key, PitchlyTokenRecord stored, CancellationToken cancellationToken)
+    {
+        var context = new PitchlyTokenRefreshedContext(key, new PitchlyAccessToken(stored.AccessToken, stored.ExpiresAt), stored.Scope);
+        foreach (var handler in _refreshedHandlers)
+        {
+            try
+            {
+                await handler.OnTokenRefreshedAsync(context, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogRefreshedHandlerFailed(_logger, key, handler.GetType().FullName, exception);
+            }
+        }
+    }
+
+    private static KeyValuePair<string, string>[] GrantParameters(PitchlyTokenExchangeOptions options, string subjectToken)
+    {
+        var parameters = new List<KeyValuePair<string, string>>(options.AdditionalParameters.Count + 2) { new(options.SubjectTokenParameter, subjectToken) };
+        if (!string.IsNullOrEmpty(options.SubjectTokenType))
+        {
+            parameters.Add(new("subject_token_type", options.SubjectTokenType));
+        }
+
+        parameters.AddRange(options.AdditionalParameters);
+        return [.. parameters];
+    }
+
+    /// <summary>
+    /// A browser always sends <c>Origin</c> on a POST; it must be the app's own or an allowed one. Without it (a
+    /// non-browser client), <c>Sec-Fetch-Site</c>, when present, must not say the request came from another site.
+    /// </summary>
+    private static bool IsSameOriginOrAllowed(HttpRequest request, PitchlyTokenExchangeOptions options, out string? origin)
+    {
+        origin = request.Headers.Origin.Count == 1 ? request.Headers.Origin[0] : null;
+        if (request.Headers.Origin.Count > 1)
+        {
+            return false;
+        }
+
+        if (origin is not null)
+        {
+            var own = $"{request.Scheme}://{request.Host.Value}";
+            return string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) || options.AllowedOrigins.Contains(origin);
+        }
+
+        var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
+        return fetchSite.Length == 0 || fetchSite is "same-origin" or "none";
+    }
+
+    private static async Task<byte[]?> ReadCappedAsync(HttpRequest request, int cap, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > cap)
+        {
+            return null;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(cap + 1);
+        try
+        {
+            var length = 0;
+            int read;
+            while (length <= cap && (read = await request.Body.ReadAsync(buffer.AsMemory(length, cap + 1 - length), cancellationToken)) > 0)
+            {
+                length += read;
+            }
+
+            return length > cap ? null : buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            // The buffer held an access token.
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    private static bool TryParse(byte[] body, out string subjectToken, out string organizationId, out string? databaseId)
+    {
+        subjectToken = organizationId = string.Empty;
+        databaseId = null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || GetString(root, AccessTokenNames) is not { Length: > 0 } token
+                || GetString(root, OrganizationIdNames) is not { Length: > 0 } organization
+                || string.IsNullOrWhiteSpace(organization))
+            {
+                return false;
+            }
+
+            var database = GetString(root, DatabaseIdNames);
+            if (database is null && DatabaseIdNames.Any(name => root.TryGetProperty(name, out var value) && value.ValueKind is not JsonValueKind.Null))
+            {
+                return false;
+            }
+
+            subjectToken = token;
+            organizationId = organization;
+            databaseId = string.IsNullOrWhiteSpace(database) ? null : database;
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string? GetString(JsonElement root, string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+            {
+                return value.GetString();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>An RFC 9457 problem; <paramref name="error"/> goes in the <c>error</c> member so page scripts can tell cases apart.</summary>
+    private static Task ProblemAsync(HttpContext context, int status, string error, string title, string detail) =>
+        TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["error"] = error }).ExecuteAsync(context);
+
+    [LoggerMessage(EventId = 2140, Level = LogLevel.Information, Message = "Stored the install tokens of {Key} from an App SDK token exchange (version {Version}, refresh token: {HasRefreshToken}).")]
+    private static partial void LogStored(ILogger logger, PitchlyTokenKey key, long version, bool hasRefreshToken);
+
+    [LoggerMessage(EventId = 2141, Level = LogLevel.Warning, Message = "Refused a token exchange request from origin {Origin}: not the app's own origin nor an allowed one.")]
+    private static partial void LogCrossSiteRefused(ILogger logger, string? origin);
+
+    [LoggerMessage(EventId = 2142, Level = LogLevel.Information, Message = "Pitchly refused the App SDK token posted for organization {OrganizationId}: {Error}.")]
+    private static partial void LogExchangeRefused(ILogger logger, string organizationId, string? error);
+
+    [LoggerMessage(EventId = 2143, Level = LogLevel.Error, Message = "The App SDK token exchange for organization {OrganizationId} failed at Pitchly's token endpoint: {Error}, HTTP {StatusCode}.")]
+    private static partial void LogExchangeFailed(ILogger logger, string organizationId, string? error, int? statusCode, Exception exception);
+
+    [LoggerMessage(EventId = 2144, Level = LogLevel.Warning, Message = "A token exchange posted for organization {OrganizationId} returned tokens of organization {GrantedOrganizationId}; nothing was stored.")]
+    private static partial void LogOrganizationMismatch(ILogger logger, string organizationId, string grantedOrganizationId);
+
+    [LoggerMessage(EventId = 2145, Level = LogLevel.Warning, Message = "Could not verify which organization the exchanged tokens posted for {OrganizationId} belong to; nothing was stored.")]
+    private static partial void LogOrganizationUnverified(ILogger logger, string organizationId);
+
+    [LoggerMessage(EventId = 2146, Level = LogLevel.Debug, Message = "Pitchly's answer does not name the organization and verification is off: trusting the posted organization {OrganizationId}.")]
+    private static partial void LogOrganizationTrusted(ILogger logger, string organizationId);
+
+    [LoggerMessage(EventId = 2147, Level = LogLevel.Error, Message = "The token-refreshed handler {Handler} failed for {Key}; the tokens are stored.")]
+    private static partial void LogRefreshedHandlerFailed(ILogger logger, PitchlyTokenKey key, string? handler, Exception exception);
+}

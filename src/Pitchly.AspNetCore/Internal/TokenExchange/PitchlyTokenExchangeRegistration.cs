@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal.GraphQL;
+
+namespace Pitchly.AspNetCore.Internal.TokenExchange;
+
+/// <summary>
+/// Registers what <c>MapPitchlyTokenExchange</c> needs, as part of token management: endpoints are mapped after the
+/// services are built, so they cannot add services themselves.
+/// </summary>
+internal static class PitchlyTokenExchangeRegistration
+{
+    public const string SectionName = "Pitchly:TokenExchange";
+
+    public static void AddTokenExchange(IServiceCollection services)
+    {
+        services.AddOptions<PitchlyTokenExchangeOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenExchangeOptions>, ConfigureTokenExchangeOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyTokenExchangeOptions>, ValidateTokenExchangeOptions>());
+        PitchlyGraphQLRegistration.AddGraphQLClientOptions(services);
+        services.AddHttpClient(PitchlyTokenExchangeHandler.HttpClientName);
+        services.TryAddSingleton<OrganizationVerifier>();
+        services.TryAddSingleton<PitchlyTokenExchangeHandler>();
+    }
+
+    private sealed class ConfigureTokenExchangeOptions(IConfiguration? configuration = null) : IConfigureOptions<PitchlyTokenExchangeOptions>
+    {
+        public void Configure(PitchlyTokenExchangeOptions options) => configuration?.GetSection(SectionName).Bind(options);
+    }
+
+    private sealed class ValidateTokenExchangeOptions : IValidateOptions<PitchlyTokenExchangeOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, PitchlyTokenExchangeOptions options)
+        {
+            var failures = new List<string>();
+            if (string.IsNullOrWhiteSpace(options.GrantType))
+            {
+                failures.Add($"{SectionName}:GrantType must name the grant, for example urn:ietf:params:oauth:grant-type:token-exchange.");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.SubjectTokenParameter))
+            {
+                failures.Add($"{SectionName}:SubjectTokenParameter must name the form parameter that carries the App SDK token, for example subject_token.");
+            }
+
+            if (options.MaxRequestSize <= 0)
+            {
+                failures.Add($"{SectionName}:MaxRequestSize must be a positive number of bytes; it is {options.MaxRequestSize}.");
+            }
+
+            foreach (var origin in options.AllowedOrigins)
+            {
+                if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.PathAndQuery != "/" || origin.EndsWith('/') || !string.IsNullOrEmpty(uri.Fragment))
+                {
+                    failures.Add($"{SectionName}:AllowedOrigins must hold origins as scheme://host[:port] without a path or trailing slash; '{origin}' is not one.");
+                }
+            }
+
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+namespace Pitchly.AspNetCore;
+
+/// <summary>
+/// Settings of the App SDK token exchange endpoint (<c>app.MapPitchlyTokenExchange()</c>), bound from the
+/// <c>Pitchly:TokenExchange</c> configuration section. Pitchly does not publish the wire format of the grant that turns
+/// an App SDK token into long-lived tokens, so it is configurable; the defaults are RFC 8693 token exchange, which the
+/// emulator implements.
+/// </summary>
+public sealed class PitchlyTokenExchangeOptions
+{
+    /// <summary>Gets or sets the <c>grant_type</c> sent to the token endpoint (default <c>urn:ietf:params:oauth:grant-type:token-exchange</c>).</summary>
+    public string GrantType { get; set; } = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+    /// <summary>Gets or sets the form parameter that carries the App SDK token (default <c>subject_token</c>).</summary>
+    public string SubjectTokenParameter { get; set; } = "subject_token";
+
+    /// <summary>
+    /// Gets or sets the value of <c>subject_token_type</c> (default <c>urn:ietf:params:oauth:token-type:access_token</c>);
+    /// <see langword="null"/> or empty sends no <c>subject_token_type</c>.
+    /// </summary>
+    public string? SubjectTokenType { get; set; } = "urn:ietf:params:oauth:token-type:access_token";
+
+    /// <summary>Gets extra form parameters sent with the grant (for example <c>requested_token_type</c>).</summary>
+    public IDictionary<string, string> AdditionalParameters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets the origins, besides the app's own, whose pages may post to the endpoint (as <c>scheme://host[:port]</c>).
+    /// Defaults: Pitchly's, <c>https://platform.pitchly.com</c> and <c>https://v2.pitchly.net</c>. Behind a proxy, the
+    /// app's own origin is computed from the forwarded scheme and host (<c>UseForwardedHeaders</c>).
+    /// </summary>
+    public ISet<string> AllowedOrigins { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "https://platform.pitchly.com",
+        "https://v2.pitchly.net",
+    };
+
+    /// <summary>
+    /// Gets or sets whether, when the token endpoint's answer does not name the organization, the endpoint asks Pitchly's
+    /// GraphQL API (<c>{ organization { id } }</c> with the new token) which organization the tokens belong to, and refuses
+    /// to store them under another (default <see langword="true"/>). Without it the browser's <c>organizationId</c> is
+    /// trusted, so a valid App SDK token of one organization could be stored under another's install.
+    /// </summary>
+    public bool VerifyOrganization { get; set; } = true;
+
+    /// <summary>Gets or sets the largest request body accepted (default 16 KiB).</summary>
+    public int MaxRequestSize { get; set; } = 16 * 1024;
+}
