@@ -1,0 +1,41 @@
+using BenchmarkDotNet.Attributes;
+
+namespace Pitchly.AspNetCore.Benchmarks;
+
+/// <summary>
+/// One GraphQL POST through IHttpClientFactory with a valid token cached, answered <c>data</c>-first: the cost of the
+/// access-token handler over the same client without it.
+/// </summary>
+[ShortRunJob]
+[MemoryDiagnoser]
+public class AccessTokenHandlerBenchmarks
+{
+    private PitchlyClients _clients = null!;
+    private byte[] _body = null!;
+
+    [Params(BodySize.Small, BodySize.Large100KB)]
+    public BodySize Request { get; set; }
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _clients = await PitchlyClients.CreateAsync();
+        _body = Request == BodySize.Small ? CannedPitchly.SmallRequest : CannedPitchly.LargeRequest;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _clients.EnsureTokenEndpointUnused();
+        _clients.Dispose();
+    }
+
+    [Benchmark(Baseline = true)]
+    public Task<int> NoPitchlyHandler() => _clients.SendAsync(_clients.Baseline, _body);
+
+    [Benchmark]
+    public Task<int> BearerHeader() => _clients.SendAsync(_clients.Bearer, _body);
+
+    [Benchmark]
+    public Task<int> GraphQLVariable() => _clients.SendAsync(_clients.Variable, _body);
+}
