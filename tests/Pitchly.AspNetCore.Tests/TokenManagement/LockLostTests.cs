@@ -15,11 +15,18 @@ public sealed class LockLostTests
     {
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock, LostLock>());
+        var refreshLock = new LosableLock();
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
         using var lost = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.lock.lost");
         var stored = await TestServices.SignInAsync(services, pitchly, User, time);
 
-        var refreshed = await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
+        // The lease lapses while Pitchly is answering: the refresh token is already spent.
+        pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
+        await TokenManagerTests.WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        refreshLock.LoseCurrent();
+        pitchly.HoldTokenResponses.SetResult();
+        var refreshed = await refresh;
 
         var current = await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken);
         Assert.Equal(refreshed.Value, current!.AccessToken);
@@ -28,11 +35,30 @@ public sealed class LockLostTests
     }
 
     [Fact]
+    public async Task A_lock_lost_before_the_token_request_is_acquired_again_and_the_refresh_token_is_spent_once()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var refreshLock = new LosableLock { LoseFirstHandles = 1 };
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        using var lost = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.lock.lost");
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+
+        var refreshed = await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(stored.AccessToken, refreshed.Value);
+        Assert.Equal(2, refreshLock.Acquisitions);
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Reuses);
+        Assert.Equal(1, lost.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
+    [Fact]
     public async Task A_stale_holder_does_not_overwrite_newer_tokens_and_uses_them()
     {
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock, LostLock>());
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(new LosableLock()));
         using var conflicts = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.store.cas_conflicts");
         var stored = await TestServices.SignInAsync(services, pitchly, User, time);
         var store = services.GetRequiredService<IPitchlyTokenStore>();
@@ -50,15 +76,39 @@ public sealed class LockLostTests
         Assert.Equal(1, conflicts.GetMeasurementSnapshot().EvaluateAsCounter());
     }
 
-    private sealed class LostLock : IPitchlyRefreshLock, IPitchlyRefreshLockHandle
+    /// <summary>A refresh lock whose handles can be lost on demand, as a lapsed lease would be.</summary>
+    private sealed class LosableLock : IPitchlyRefreshLock
     {
-        private static readonly CancellationToken Lost = new(canceled: true);
+        private CancellationTokenSource? _current;
+        private int _acquisitions;
 
-        public CancellationToken LockLost => Lost;
+        public int LoseFirstHandles { get; init; }
+
+        public int Acquisitions => Volatile.Read(ref _acquisitions);
+
+        public void LoseCurrent() => _current?.Cancel();
 
         public ValueTask<IPitchlyRefreshLockHandle> AcquireAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
-            => ValueTask.FromResult<IPitchlyRefreshLockHandle>(this);
+        {
+            var lost = new CancellationTokenSource();
+            if (Interlocked.Increment(ref _acquisitions) <= LoseFirstHandles)
+            {
+                lost.Cancel();
+            }
 
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+            _current = lost;
+            return ValueTask.FromResult<IPitchlyRefreshLockHandle>(new Handle(lost));
+        }
+
+        private sealed class Handle(CancellationTokenSource lost) : IPitchlyRefreshLockHandle
+        {
+            public CancellationToken LockLost => lost.Token;
+
+            public ValueTask DisposeAsync()
+            {
+                lost.Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
     }
 }

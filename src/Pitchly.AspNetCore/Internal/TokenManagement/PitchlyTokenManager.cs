@@ -17,6 +17,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     // another; the bound stops a token Pitchly keeps rejecting from looping here (the handler then reports it).
     private const int MaxJoinAttempts = 3;
 
+    // A lock lost between acquisition and the token request is acquired again, a bounded number of times.
+    private const int MaxLockAttempts = 3;
+
     // How often freshly issued tokens are offered again to a token store that could not be reached.
     private static readonly TimeSpan StoreWriteRetryInterval = TimeSpan.FromMilliseconds(250);
 
@@ -196,6 +199,21 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
 
     private async ValueTask<(PitchlyAccessToken Token, string Outcome)> RefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
     {
+        for (var attempt = 1; attempt <= MaxLockAttempts; attempt++)
+        {
+            if (await TryRefreshUnderLockAsync(key, failedAccessToken, cancellationToken) is { } result)
+            {
+                return result;
+            }
+        }
+
+        throw new PitchlyTokenStoreUnavailableException(
+            $"The refresh lock of {key} was lost {MaxLockAttempts} times before the token request could be sent; no refresh token was spent. Retry later.");
+    }
+
+    /// <summary>One pass of lock → re-read → token request → write; <see langword="null"/> when the lock was lost before the request.</summary>
+    private async ValueTask<(PitchlyAccessToken Token, string Outcome)?> TryRefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
+    {
         var lockRequested = _timeProvider.GetTimestamp();
         await using var handle = await _refreshLock.AcquireAsync(key, cancellationToken);
         _metrics.LockWait.Record(_timeProvider.GetElapsedTime(lockRequested).TotalMilliseconds);
@@ -220,6 +238,15 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return key.Kind == PitchlyTokenKind.Install
                 ? await AcquireInstallTokenAsync(key, record.Version, handle, cancellationToken)
                 : throw SignInRequired(key, "its Pitchly tokens include no refresh token");
+        }
+
+        if (handle.LockLost.IsCancellationRequested)
+        {
+            // The lease lapsed before the request: another holder may be spending this refresh token right now.
+            // Nothing was sent, so start over from the lock and the re-read instead.
+            _metrics.LockLost.Add(1);
+            LogLockLostBeforeRequest(_logger, key);
+            return null;
         }
 
         var requestedAt = _timeProvider.GetUtcNow();
@@ -467,6 +494,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Pitchly's token endpoint could not be reached; attempt {Attempt} in {Delay}.")]
     private static partial void LogTokenEndpointUnreachable(ILogger logger, int attempt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "The refresh lock of {Key} was lost before the token request; nothing was sent, acquiring it again.")]
+    private static partial void LogLockLostBeforeRequest(ILogger logger, PitchlyTokenKey key);
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "The token store could not be reached to save newly issued Pitchly tokens; attempt {Attempt}, trying again.")]
     private static partial void LogStoreWriteRetry(ILogger logger, int attempt, Exception? exception);
