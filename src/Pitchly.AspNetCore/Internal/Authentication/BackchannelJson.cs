@@ -12,29 +12,15 @@ internal static class BackchannelJson
     public static async Task<JsonDocument> ReadObjectAsync(HttpResponseMessage response, string endpoint, int maxBytes, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        if (response.Content.Headers.ContentLength > maxBytes)
+        var bytes = await BoundedBody.ReadAsync(response.Content, maxBytes, cancellationToken);
+        if (bytes is null)
         {
-            throw new AuthenticationFailureException(
-                $"{endpoint} answered with {response.Content.Headers.ContentLength} bytes (status {status}), more than the {maxBytes} accepted.");
+            var declared = response.Content.Headers.ContentLength;
+            throw new AuthenticationFailureException(declared > maxBytes
+                ? $"{endpoint} answered with {declared} bytes (status {status}), more than the {maxBytes} accepted."
+                : $"{endpoint} answered with more than the {maxBytes} bytes accepted (status {status}).");
         }
 
-        using var buffer = new MemoryStream();
-        await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
-        {
-            var chunk = new byte[8192];
-            int read;
-            while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-            {
-                if (buffer.Length + read > maxBytes)
-                {
-                    throw new AuthenticationFailureException($"{endpoint} answered with more than the {maxBytes} bytes accepted (status {status}).");
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-        }
-
-        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         var mediaType = response.Content.Headers.ContentType?.MediaType;
         JsonDocument document;
         try
@@ -43,7 +29,7 @@ internal static class BackchannelJson
         }
         catch (JsonException)
         {
-            throw new AuthenticationFailureException(DescribeNonJson(endpoint, status, mediaType, bytes.Span));
+            throw new AuthenticationFailureException(DescribeNonJson(endpoint, status, mediaType, bytes));
         }
 
         if (document.RootElement.ValueKind != JsonValueKind.Object)

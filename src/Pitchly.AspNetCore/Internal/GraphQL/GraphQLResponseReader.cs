@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -23,7 +22,7 @@ internal static partial class GraphQLResponseReader
         CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        var body = await ReadCappedAsync(response.Content, maxResponseSize, status, cancellationToken);
+        var body = await BoundedBody.ReadAsync(response.Content, maxResponseSize, cancellationToken) ?? throw TooLarge(maxResponseSize, status);
         var mediaType = response.Content.Headers.ContentType?.MediaType;
         if (mediaType is not null && !IsJson(mediaType))
         {
@@ -125,50 +124,6 @@ internal static partial class GraphQLResponseReader
         }
 
         return [.. segments];
-    }
-
-    private static async Task<byte[]> ReadCappedAsync(HttpContent content, int cap, int status, CancellationToken cancellationToken)
-    {
-        if (content.Headers.ContentLength > cap)
-        {
-            throw TooLarge(cap, status);
-        }
-
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(content.Headers.ContentLength ?? 16 * 1024, cap) + 1);
-        try
-        {
-            var length = 0;
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > cap)
-                    {
-                        throw TooLarge(cap, status);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, cap + 1L));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-            }
-
-            return length > cap ? throw TooLarge(cap, status) : buffer.AsSpan(0, length).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     private static PitchlyGraphQLException TooLarge(int cap, int status) => new(

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -123,7 +122,14 @@ internal sealed partial class PitchlyTokenClient
         {
             var status = (int)response.StatusCode;
             activity?.SetTag("http.response.status_code", status);
-            var body = await ReadCappedAsync(response.Content, options.MaxTokenResponseSize, grantType, status, cancellationToken);
+            var cap = options.MaxTokenResponseSize;
+            var body = await BoundedBody.ReadAsync(response.Content, cap, cancellationToken);
+            if (body is null)
+            {
+                Count(grantType, "oversized");
+                throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with more than {cap} bytes (HTTP {status}); the answer was refused.", null, status);
+            }
+
             try
             {
                 var parsed = Parse(body, grantType, status, response.Content.Headers.ContentType?.MediaType);
@@ -136,59 +142,6 @@ internal sealed partial class PitchlyTokenClient
                 LogRefused(_logger, grantType, status, exception.Error ?? "(not a token response)");
                 throw;
             }
-        }
-    }
-
-    private async Task<byte[]> ReadCappedAsync(HttpContent content, int cap, string grantType, int status, CancellationToken cancellationToken)
-    {
-        if (content.Headers.ContentLength > cap)
-        {
-            Count(grantType, "oversized");
-            throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with more than {cap} bytes (HTTP {status}); the answer was refused.", null, status);
-        }
-
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(cap + 1, 16 * 1024));
-        try
-        {
-            var length = 0;
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > cap)
-                    {
-                        Count(grantType, "oversized");
-                        throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with more than {cap} bytes (HTTP {status}); the answer was refused.", null, status);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, cap + 1));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
-                    buffer = larger;
-                }
-
-                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-            }
-
-            if (length > cap)
-            {
-                Count(grantType, "oversized");
-                throw new PitchlyTokenEndpointException($"Pitchly's token endpoint answered the {grantType} grant with more than {cap} bytes (HTTP {status}); the answer was refused.", null, status);
-            }
-
-            return buffer.AsSpan(0, length).ToArray();
-        }
-        finally
-        {
-            // The buffer held tokens: clear it before another renter sees it.
-            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
     }
 
