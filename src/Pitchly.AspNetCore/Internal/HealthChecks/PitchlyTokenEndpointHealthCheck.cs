@@ -44,7 +44,7 @@ internal sealed class PitchlyTokenEndpointHealthCheck : IHealthCheck
                 return new HealthCheckResult(context.Registration.FailureStatus, $"Pitchly's token endpoint answered HTTP {status}.", data: data);
             }
 
-            var body = response.Content.Headers.ContentLength is > MaxResponseSize ? [] : await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            var body = await BoundedBody.ReadAsync(response.Content, MaxResponseSize, timeout.Token);
             return IsOAuthError(body)
                 ? HealthCheckResult.Healthy("Pitchly's token endpoint is reachable.", data)
                 : new HealthCheckResult(context.Registration.FailureStatus, $"Pitchly's token endpoint answered HTTP {status} without a JSON OAuth error; check Pitchly:TokenEndpoint.", data: data);
@@ -53,15 +53,15 @@ internal sealed class PitchlyTokenEndpointHealthCheck : IHealthCheck
         {
             return new HealthCheckResult(context.Registration.FailureStatus, $"Pitchly's token endpoint did not answer within {_timeout.TotalSeconds:0.#} s.", data: data);
         }
-        catch (HttpRequestException exception)
+        catch (Exception exception) when (exception is HttpRequestException or IOException)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, "Pitchly's token endpoint cannot be reached.", exception, data);
         }
     }
 
-    private static bool IsOAuthError(byte[] body)
+    private static bool IsOAuthError(byte[]? body)
     {
-        if (body.Length is 0 or > MaxResponseSize)
+        if (body is null or [])
         {
             return false;
         }

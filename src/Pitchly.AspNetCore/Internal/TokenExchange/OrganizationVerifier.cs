@@ -34,13 +34,8 @@ internal sealed class OrganizationVerifier
         {
             using var response = await _httpClientFactory.CreateClient(PitchlyTokenExchangeHandler.HttpClientName)
                 .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            if (!response.IsSuccessStatusCode || response.Content.Headers.ContentLength > MaxResponseSize)
-            {
-                return null;
-            }
-
-            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            if (body.Length > MaxResponseSize)
+            var body = response.IsSuccessStatusCode ? await BoundedBody.ReadAsync(response.Content, MaxResponseSize, cancellationToken) : null;
+            if (body is null)
             {
                 return null;
             }
@@ -53,7 +48,7 @@ internal sealed class OrganizationVerifier
                 ? id.GetString()
                 : null;
         }
-        catch (Exception exception) when (exception is HttpRequestException or JsonException)
+        catch (Exception exception) when (exception is HttpRequestException or IOException or JsonException)
         {
             return null;
         }

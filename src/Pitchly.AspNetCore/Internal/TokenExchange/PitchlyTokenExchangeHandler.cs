@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -66,7 +65,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        var body = await ReadCappedAsync(request, options.MaxRequestSize, context.RequestAborted);
+        var body = await BoundedBody.ReadAsync(request.Body, request.ContentLength, options.MaxRequestSize, context.RequestAborted);
         if (body is null)
         {
             await ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "too-large", "Request body too large",
@@ -210,32 +209,6 @@ internal sealed partial class PitchlyTokenExchangeHandler
 
         var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
         return fetchSite.Length == 0 || fetchSite is "same-origin" or "none";
-    }
-
-    private static async Task<byte[]?> ReadCappedAsync(HttpRequest request, int cap, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > cap)
-        {
-            return null;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(cap + 1);
-        try
-        {
-            var length = 0;
-            int read;
-            while (length <= cap && (read = await request.Body.ReadAsync(buffer.AsMemory(length, cap + 1 - length), cancellationToken)) > 0)
-            {
-                length += read;
-            }
-
-            return length > cap ? null : buffer.AsSpan(0, length).ToArray();
-        }
-        finally
-        {
-            // The buffer held an access token.
-            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
-        }
     }
 
     private static bool TryParse(byte[] body, out string subjectToken, out string organizationId, out string? databaseId)
