@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Pitchly.AspNetCore.Internal.Authentication;
+using Pitchly.AspNetCore.Tests.Internal;
 using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Authentication;
@@ -27,20 +28,5 @@ public sealed class BackchannelJsonTests
         using var document = await BackchannelJson.ReadObjectAsync(response, "Pitchly's token endpoint", 1024, TestContext.Current.CancellationToken);
 
         Assert.Equal("x", document.RootElement.GetProperty("access_token").GetString());
-    }
-
-    /// <summary>Declares a length and fails if anything tries to read it.</summary>
-    private sealed class UnreadableContent : HttpContent
-    {
-        public UnreadableContent(long length) => Headers.ContentLength = length;
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            throw new InvalidOperationException("The body must not be read.");
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = Headers.ContentLength ?? 0;
-            return true;
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -147,19 +146,9 @@ public sealed class BoundedBodyTests
     }
 
     /// <summary>Hands out its bytes (or endless bytes when <c>data</c> is null) a few at a time, yielding between reads, and counts what it delivered.</summary>
-    private sealed class TrickleStream(byte[]? data, int chunkSize) : Stream
+    private sealed class TrickleStream(byte[]? data, int chunkSize) : AsyncReadOnlyStream
     {
         public long Delivered { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -179,6 +168,45 @@ public sealed class BoundedBodyTests
             Delivered += count;
             return count;
         }
+    }
+
+    /// <summary>Delivers its first bytes, then waits for more that never come until the read is cancelled.</summary>
+    private sealed class StallingStream(byte[] first) : AsyncReadOnlyStream
+    {
+        private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _delivered;
+
+        public Task Stalled => _stalled.Task;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (!_delivered)
+            {
+                _delivered = true;
+                first.CopyTo(buffer);
+                return first.Length;
+            }
+
+            _stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+    }
+
+    /// <summary>A forward-only stream whose reads all go through <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
+    private abstract class AsyncReadOnlyStream : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -194,65 +222,5 @@ public sealed class BoundedBodyTests
         public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
-    /// <summary>Delivers its first bytes, then waits for more that never come until the read is cancelled.</summary>
-    private sealed class StallingStream(byte[] first) : Stream
-    {
-        private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private bool _delivered;
-
-        public Task Stalled => _stalled.Task;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (!_delivered)
-            {
-                _delivered = true;
-                first.CopyTo(buffer);
-                return first.Length;
-            }
-
-            _stalled.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-            return 0;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
-    /// <summary>Declares a length and fails if anything tries to read it.</summary>
-    private sealed class UnreadableContent : HttpContent
-    {
-        public UnreadableContent(long length) => Headers.ContentLength = length;
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            throw new InvalidOperationException("The body must not be read.");
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = Headers.ContentLength ?? 0;
-            return true;
-        }
     }
 }
