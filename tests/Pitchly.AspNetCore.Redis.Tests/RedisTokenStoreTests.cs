@@ -16,6 +16,8 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
 
     private static PitchlyTokenKey User => PitchlyTokenKey.ForUser(OrganizationId, PersonId);
 
+    private static PitchlyTokenKey Install => PitchlyTokenKey.ForInstall(OrganizationId, "db-77c1");
+
     [Fact]
     public async Task Stored_record_round_trips_with_a_store_assigned_version()
     {
@@ -183,6 +185,30 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task The_hash_remembered_for_a_cached_record_goes_with_it_when_another_instance_writes()
+    {
+        var writer = App();
+        var reader = App();
+        await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await writer.Store.SetAsync(Install, Records.Create("install-1", "refresh-1"), Cancel);
+        Assert.Equal("access-1", (await reader.Store.GetAsync(User, Cancel))?.AccessToken);
+        Assert.Equal("install-1", (await reader.Store.GetAsync(Install, Cancel))?.AccessToken);
+        Assert.Equal(2, reader.RedisStore.CachedCount);
+        Assert.Equal(2, reader.RedisStore.RememberedHashCount);
+
+        await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+
+        // Announcements name the hash only: the entry found by it goes, and so does the hash kept for its key.
+        await Records.Eventually(
+            () => Task.FromResult(reader.RedisStore.CachedCount == 1 && reader.RedisStore.RememberedHashCount == 1),
+            TimeSpan.FromSeconds(5),
+            "the announcement evicts the record and its remembered hash");
+        Assert.Equal("install-1", (await reader.Store.GetAsync(Install, Cancel))?.AccessToken);
+        Assert.Equal("access-2", (await reader.Store.GetAsync(User, Cancel))?.AccessToken);
+        Assert.Equal(2, reader.RedisStore.RememberedHashCount);
+    }
+
+    [Fact]
     public async Task Reconnecting_clears_the_in_process_cache()
     {
         var app = App();
@@ -195,7 +221,10 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
         await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal");
 
-        await Records.Eventually(() => Task.FromResult(app.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(10), "the cache is cleared");
+        await Records.Eventually(
+            () => Task.FromResult(app.RedisStore.CachedCount == 0 && app.RedisStore.RememberedHashCount == 0),
+            TimeSpan.FromSeconds(10),
+            "the cache is cleared");
         await Records.Eventually(
             async () => (await TryGetAsync(app))?.AccessToken == "access-1",
             TimeSpan.FromSeconds(10),

@@ -24,6 +24,12 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// A read that raced with an announcement must not cache what it read: each group of keys has an epoch that every
 /// eviction increments, and a read caches its result only if its group's epoch did not move while it ran.
 /// </para>
+/// <para>
+/// The L1 is keyed by the hash, as announcements are. So that a hit costs no SHA-256, the hash of each key with a
+/// cached entry is remembered by <see cref="PitchlyTokenKey.Value"/>, added and dropped with that entry. The hash of a
+/// key never changes, so a remembered hash can be missing or outlive its entry but never be wrong: it affects only
+/// the cost of a lookup, not what the L1 answers.
+/// </para>
 /// </remarks>
 internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
 {
@@ -38,7 +44,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     private readonly ILogger _logger;
     private readonly PitchlyRedisOptions _options;
     private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CachedRecord>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    private readonly ConcurrentDictionary<string, string> _hashByKey = new(StringComparer.Ordinal);
     private readonly long[] _epochs = new long[EpochGroups];
     private readonly long _timeToLiveMilliseconds;
 
@@ -55,7 +61,6 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         _metrics = metrics;
         _timeProvider = timeProvider;
         _logger = logger;
-        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         _timeToLiveMilliseconds = (long)_options.RecordTimeToLive.TotalMilliseconds;
         connection.RecordChanged += OnRecordChanged;
         connection.ConnectionFailed += OnConnectionFailed;
@@ -65,26 +70,28 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     /// <summary>Gets the number of records cached in this instance (for tests and diagnostics).</summary>
     internal int CachedCount => _cache.Count;
 
+    /// <summary>Gets the number of key hashes remembered for cached records (for tests).</summary>
+    internal int RememberedHashCount => _hashByKey.Count;
+
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        Span<char> hash = stackalloc char[RedisKeyNames.HashLength];
-        RedisKeyNames.WriteHash(key, hash);
+        var hash = HashOf(key);
         if (_connection.AnnouncementsReliable
-            && _cacheBySpan.TryGetValue(hash, out var cached)
+            && _cache.TryGetValue(hash, out var cached)
             && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
         {
             return ValueTask.FromResult<PitchlyTokenRecord?>(cached.Record);
         }
 
-        return ReadAsync(key, new string(hash), cancellationToken);
+        return ReadAsync(key, hash, cancellationToken);
     }
 
     public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(record);
-        var hash = RedisKeyNames.Hash(key);
+        var hash = HashOf(key);
         var data = Protect(key, record);
         var result = await EvaluateAsync(
             "a write",
@@ -101,7 +108,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(record);
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
-        var hash = RedisKeyNames.Hash(key);
+        var hash = HashOf(key);
         var data = Protect(key, record);
         var result = await EvaluateAsync(
             "a compare-and-swap write",
@@ -124,7 +131,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     public async ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var hash = RedisKeyNames.Hash(key);
+        var hash = HashOf(key);
         var expected = expectedVersion is { } version ? version.ToString(CultureInfo.InvariantCulture) : string.Empty;
         var result = await EvaluateAsync(
             "a removal",
@@ -140,7 +147,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     /// Drops this instance's cached copy of <paramref name="key"/>, so the next read goes to Redis. The refresh lock
     /// calls it on acquisition: the re-read that follows must see the latest record, not a cached one.
     /// </summary>
-    internal void EvictLocalCopy(PitchlyTokenKey key) => Evict(RedisKeyNames.Hash(key));
+    internal void EvictLocalCopy(PitchlyTokenKey key) => Evict(HashOf(key));
 
     private RedisValue Channel => _connection.Names.ChangedChannelName;
 
@@ -184,7 +191,10 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         var record = Unprotect(key, hash, (byte[])fields[1]!).ToRecord((long)fields[0]);
         if (cacheable && _connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
         {
-            var entry = new CachedRecord(record, _timeProvider.GetTimestamp());
+            // Remembered before the entry is added; a race with an eviction can leave the entry without it until the
+            // next re-read, which costs those hits a hash but no round trip.
+            _hashByKey[key.Value] = hash;
+            var entry = new CachedRecord(record, _timeProvider.GetTimestamp(), key.Value);
             _cache.AddOrUpdate(hash, static (_, read) => read, static (_, existing, read) => existing.Record.Version > read.Record.Version ? existing : read, entry);
         }
 
@@ -247,7 +257,10 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     private void Evict(string hash)
     {
         Interlocked.Increment(ref _epochs[EpochGroup(hash)]);
-        _cache.TryRemove(hash, out _);
+        if (_cache.TryRemove(hash, out var removed))
+        {
+            _hashByKey.TryRemove(KeyValuePair.Create(removed.KeyValue, hash));
+        }
     }
 
     private void OnConnectionFailed()
@@ -268,9 +281,12 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         }
 
         _cache.Clear();
+        _hashByKey.Clear();
     }
 
-    private static int EpochGroup(ReadOnlySpan<char> hash) => hash[0] % EpochGroups;
+    private static int EpochGroup(string hash) => hash[0] % EpochGroups;
 
-    private sealed record CachedRecord(PitchlyTokenRecord Record, long CachedAt);
+    private string HashOf(PitchlyTokenKey key) => _hashByKey.TryGetValue(key.Value, out var hash) ? hash : RedisKeyNames.Hash(key);
+
+    private sealed record CachedRecord(PitchlyTokenRecord Record, long CachedAt, string KeyValue);
 }

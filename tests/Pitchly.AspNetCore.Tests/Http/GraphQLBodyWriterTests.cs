@@ -6,6 +6,8 @@ namespace Pitchly.AspNetCore.Tests.Http;
 
 public sealed class GraphQLBodyWriterTests
 {
+    private static readonly GraphQLBodyWriter.VariableName AccessToken = new("accessToken");
+
     private const string Variables =
         """{"s":"a\"b\\c\u00e9\n","n":12345678901234567890123456789,"d":1.50e-3,"t":true,"f":false,"z":null,"a":[1,"x",{"k":[]}],"o":{"p":{"q":-0.0}}}""";
 
@@ -44,9 +46,25 @@ public sealed class GraphQLBodyWriterTests
     [InlineData("{\"variables\":\"text\"}")]
     public void Bodies_that_are_not_a_GraphQL_object_are_left_alone(string body)
     {
-        Assert.Null(GraphQLBodyWriter.TrySetVariable(Encoding.UTF8.GetBytes(body), "accessToken", "T"));
+        Assert.Null(GraphQLBodyWriter.TrySetVariable(Encoding.UTF8.GetBytes(body), AccessToken, "T"));
     }
 
+    [Fact]
+    public void A_token_variable_whose_name_is_escaped_in_the_body_is_replaced_in_place()
+    {
+        Assert.Equal("""{"variables":{"access\u0054oken":"T/\u002B\u003C"}}""", Write("""{"variables":{"access\u0054oken":"old"}}"""));
+    }
+
+    // Sent as the handler sends it: the kept body around the splice, with the Content-Length it declares.
     private static string Write(string body)
-        => Encoding.UTF8.GetString(GraphQLBodyWriter.TrySetVariable(Encoding.UTF8.GetBytes(body), "accessToken", "T/+<")!);
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var splice = GraphQLBodyWriter.TrySetVariable(bytes, AccessToken, "T/+<");
+        Assert.NotNull(splice);
+        using var content = new SplicedContent(bytes, splice.Value);
+        using var sent = new MemoryStream();
+        content.CopyTo(sent, null, TestContext.Current.CancellationToken);
+        Assert.Equal(sent.Length, content.Headers.ContentLength);
+        return Encoding.UTF8.GetString(sent.ToArray());
+    }
 }

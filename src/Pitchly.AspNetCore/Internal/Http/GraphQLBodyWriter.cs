@@ -10,14 +10,15 @@ namespace Pitchly.AspNetCore.Internal.Http;
 internal static class GraphQLBodyWriter
 {
     /// <summary>
-    /// Returns <paramref name="body"/> with <c>variables.{name}</c> set to <paramref name="value"/> (replacing a value
-    /// already there, creating <c>variables</c> if absent or null), or <see langword="null"/> when the body is not a
-    /// single JSON object with an object or null <c>variables</c>, in which case it must be sent unchanged.
+    /// Finds how to set <c>variables.{name}</c> of <paramref name="body"/> to <paramref name="value"/> (replacing a
+    /// value already there, creating <c>variables</c> if absent or null), or returns <see langword="null"/> when the body
+    /// is not a single JSON object with an object or null <c>variables</c>, in which case it must be sent unchanged.
+    /// The body itself is not copied: <see cref="SplicedContent"/> sends it around the returned splice.
     /// </summary>
-    public static byte[]? TrySetVariable(ReadOnlySpan<byte> body, string name, string value)
+    public static Splice? TrySetVariable(ReadOnlySpan<byte> body, VariableName name, string value)
     {
-        var encodedName = JsonEncodedText.Encode(name).EncodedUtf8Bytes.ToArray();
-        var encodedValue = JsonEncodedText.Encode(value).EncodedUtf8Bytes.ToArray();
+        var encodedName = name.Encoded.EncodedUtf8Bytes;
+        var encodedValue = JsonEncodedText.Encode(value).EncodedUtf8Bytes;
         var reader = new Utf8JsonReader(body);
         try
         {
@@ -58,7 +59,7 @@ internal static class GraphQLBodyWriter
                 }
                 else if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    splice = FindInVariables(ref reader, encodedName, encodedValue, name);
+                    splice = FindInVariables(ref reader, encodedName, encodedValue, name.Name);
                 }
                 else
                 {
@@ -67,7 +68,7 @@ internal static class GraphQLBodyWriter
             }
 
             // The reader has validated the whole document by now (it throws on malformed or trailing content).
-            return splice is { } change ? change.ApplyTo(body) : null;
+            return splice;
         }
         catch (JsonException)
         {
@@ -75,7 +76,7 @@ internal static class GraphQLBodyWriter
         }
     }
 
-    private static Splice FindInVariables(ref Utf8JsonReader reader, byte[] encodedName, byte[] encodedValue, string name)
+    private static Splice FindInVariables(ref Utf8JsonReader reader, ReadOnlySpan<byte> encodedName, ReadOnlySpan<byte> encodedValue, string name)
     {
         var afterBrace = (int)reader.TokenStartIndex + 1;
         var isEmpty = true;
@@ -91,7 +92,7 @@ internal static class GraphQLBodyWriter
                 var valueEnd = (int)reader.BytesConsumed;
                 var replacement = new byte[encodedValue.Length + 2];
                 replacement[0] = (byte)'"';
-                encodedValue.CopyTo(replacement, 1);
+                encodedValue.CopyTo(replacement.AsSpan(1));
                 replacement[^1] = (byte)'"';
                 SkipToEndOfObject(ref reader);
                 return new Splice(valueStart, valueEnd - valueStart, replacement);
@@ -109,7 +110,7 @@ internal static class GraphQLBodyWriter
         }
     }
 
-    private static byte[] Member(ReadOnlySpan<byte> before, byte[] encodedName, byte[] encodedValue, ReadOnlySpan<byte> after)
+    private static byte[] Member(ReadOnlySpan<byte> before, ReadOnlySpan<byte> encodedName, ReadOnlySpan<byte> encodedValue, ReadOnlySpan<byte> after)
     {
         var result = new byte[before.Length + encodedName.Length + encodedValue.Length + 5 + after.Length];
         var span = result.AsSpan();
@@ -126,15 +127,14 @@ internal static class GraphQLBodyWriter
         return result;
     }
 
-    private readonly record struct Splice(int Offset, int RemovedLength, byte[] Inserted)
+    /// <summary>A variable name, JSON-encoded once rather than on every request.</summary>
+    public sealed class VariableName(string name)
     {
-        public byte[] ApplyTo(ReadOnlySpan<byte> body)
-        {
-            var result = new byte[body.Length - RemovedLength + Inserted.Length];
-            body[..Offset].CopyTo(result);
-            Inserted.CopyTo(result, Offset);
-            body[(Offset + RemovedLength)..].CopyTo(result.AsSpan(Offset + Inserted.Length));
-            return result;
-        }
+        public string Name { get; } = name;
+
+        public JsonEncodedText Encoded { get; } = JsonEncodedText.Encode(name);
     }
+
+    /// <summary>The change to make to a body: <see cref="RemovedLength"/> bytes at <see cref="Offset"/> replaced by <see cref="Inserted"/>.</summary>
+    public readonly record struct Splice(int Offset, int RemovedLength, byte[] Inserted);
 }

@@ -14,6 +14,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 {
     internal const string AccessTokenVariable = "accessToken";
 
+    private static readonly GraphQLBodyWriter.VariableName AccessTokenVariableName = new(AccessTokenVariable);
+
     /// <summary>
     /// Set by a caller that serialises the GraphQL body itself (the typed GraphQL client): the handler asks it for the
     /// body carrying each token it sends (<see langword="null"/> when the token goes in the header only), instead of
@@ -50,7 +52,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         request.Options.TryGetValue(ContentFactoryOption, out var contentFactory);
         var body = contentFactory is null ? await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, cancellationToken) : null;
         var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
-        if (writesVariable && body is { CanReplay: false } && RequestBody.IsJsonMediaType(request.Content?.Headers))
+        if (writesVariable && body is { CanReplay: false, IsJsonContentType: true })
         {
             throw new PitchlyException(
                 $"The GraphQL request body is larger than {_options.MaxRequestBufferSize} bytes, so the accessToken variable cannot be written into it. Raise PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize or place the token in the Authorization header.");
@@ -100,7 +102,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         }
         else
         {
-            body.Apply(request, writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariable, token.Value) : null);
+            body.Apply(request, writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariableName, token.Value) : null);
         }
 
         if ((_options.Placement & PitchlyTokenPlacement.AuthorizationHeader) != 0)
@@ -150,8 +152,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
         {
-            // Authenticated (or not GraphQL): hand the rest on as it streams in.
-            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(buffer, length, stream, content)));
+            // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the buffer now.
+            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content, clearPrefixOnReturn: false)));
             return false;
         }
 
@@ -174,7 +176,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (!endOfStream)
         {
             // Larger than any token error: pass it through unexamined.
-            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(buffer, length, stream, content)));
+            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content, clearPrefixOnReturn: false)));
             return false;
         }
 

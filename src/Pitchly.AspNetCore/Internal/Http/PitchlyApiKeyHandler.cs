@@ -10,6 +10,8 @@ internal sealed class PitchlyApiKeyHandler : DelegatingHandler
 {
     internal const string SecretKeyVariable = "secretKey";
 
+    private static readonly GraphQLBodyWriter.VariableName SecretKeyVariableName = new(SecretKeyVariable);
+
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _tokenOptions;
     private readonly PitchlyAccessTokenHandlerOptions _options;
 
@@ -39,7 +41,7 @@ internal sealed class PitchlyApiKeyHandler : DelegatingHandler
                 $"The GraphQL request body is larger than {_options.MaxRequestBufferSize} bytes, so the secretKey variable cannot be written into it. Raise PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize.");
         }
 
-        body.Apply(request, GraphQLBodyWriter.TrySetVariable(body.Bytes, SecretKeyVariable, secret));
+        body.Apply(request, GraphQLBodyWriter.TrySetVariable(body.Bytes, SecretKeyVariableName, secret));
         return await base.SendAsync(request, cancellationToken);
     }
 }

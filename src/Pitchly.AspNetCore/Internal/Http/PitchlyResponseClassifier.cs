@@ -112,21 +112,21 @@ internal static class PitchlyResponseClassifier
         var found = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var member = reader.ValueTextEquals("extensions"u8) ? "code"u8.ToArray()
-                : reader.ValueTextEquals("data"u8) ? "error"u8.ToArray()
-                : null;
+            var inExtensions = reader.ValueTextEquals("extensions"u8);
+            var inData = !inExtensions && reader.ValueTextEquals("data"u8);
             reader.Read();
-            if (member is null || reader.TokenType != JsonTokenType.StartObject)
+            if (!(inExtensions || inData) || reader.TokenType != JsonTokenType.StartObject)
             {
                 reader.Skip();
                 continue;
             }
 
+            var member = inExtensions ? "code"u8 : "error"u8;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isCode = reader.ValueTextEquals(member);
                 reader.Read();
-                if (isCode && reader.TokenType == JsonTokenType.String && codes.Contains(reader.GetString()!))
+                if (isCode && reader.TokenType == JsonTokenType.String && IsOneOf(ref reader, codes))
                 {
                     found = true;
                 }
@@ -136,6 +136,22 @@ internal static class PitchlyResponseClassifier
         }
 
         return found;
+    }
+
+    // Looks the code up without allocating a string when the set allows it (the options' set is an ordinal HashSet);
+    // a UTF-8 value never has more chars than bytes, so it fits.
+    private static bool IsOneOf(ref Utf8JsonReader reader, ISet<string> codes)
+    {
+        const int MaxStackChars = 256;
+        if (codes is HashSet<string> set
+            && set.TryGetAlternateLookup<ReadOnlySpan<char>>(out var lookup)
+            && reader.ValueSpan.Length <= MaxStackChars)
+        {
+            Span<char> chars = stackalloc char[MaxStackChars];
+            return lookup.Contains(chars[..reader.CopyString(chars)]);
+        }
+
+        return codes.Contains(reader.GetString()!);
     }
 
     private static bool SkipValue(ref Utf8JsonReader reader)

@@ -1,26 +1,43 @@
+using System.Buffers;
+
 namespace Pitchly.AspNetCore.Internal.Http;
 
 /// <summary>
 /// A read-only stream that yields bytes already read from a stream, then the rest of that stream: what lets the
 /// handler look at the start of a body and still hand the whole body on without buffering it.
 /// </summary>
+/// <remarks>
+/// The prefix is a pooled array that this stream owns from construction: it goes back to its pool once, on the first
+/// <see cref="Stream.Dispose()"/>, after which every read throws. A stream that is never disposed leaves its array to
+/// the garbage collector, which the pool tolerates.
+/// </remarks>
 internal sealed class PrefixedStream : Stream
 {
-    private readonly byte[] _prefix;
+    private readonly ArrayPool<byte> _pool;
     private readonly int _prefixLength;
     private readonly Stream _rest;
     private readonly IDisposable? _owner;
+    private readonly bool _clearPrefixOnReturn;
+    private byte[]? _prefix;
     private int _prefixPosition;
 
-    public PrefixedStream(byte[] prefix, int prefixLength, Stream rest, IDisposable? owner)
+    /// <param name="pool">The pool <paramref name="pooledPrefix"/> was rented from.</param>
+    /// <param name="pooledPrefix">The bytes already read; ownership passes to this stream.</param>
+    /// <param name="prefixLength">How many bytes of <paramref name="pooledPrefix"/> were read.</param>
+    /// <param name="rest">The stream the prefix was read from.</param>
+    /// <param name="owner">Disposed with this stream (the content <paramref name="rest"/> came from).</param>
+    /// <param name="clearPrefixOnReturn">Whether to clear the array before returning it (request bodies may hold data the caller considers private).</param>
+    public PrefixedStream(ArrayPool<byte> pool, byte[] pooledPrefix, int prefixLength, Stream rest, IDisposable? owner, bool clearPrefixOnReturn)
     {
-        _prefix = prefix;
+        _pool = pool;
+        _prefix = pooledPrefix;
         _prefixLength = prefixLength;
         _rest = rest;
         _owner = owner;
+        _clearPrefixOnReturn = clearPrefixOnReturn;
     }
 
-    public override bool CanRead => true;
+    public override bool CanRead => _prefix is not null;
 
     public override bool CanSeek => false;
 
@@ -63,8 +80,10 @@ internal sealed class PrefixedStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        // Taken out first, so no later read can see the array once someone else may have rented it.
+        if (disposing && Interlocked.Exchange(ref _prefix, null) is { } prefix)
         {
+            _pool.Return(prefix, _clearPrefixOnReturn);
             _rest.Dispose();
             _owner?.Dispose();
         }
@@ -74,13 +93,15 @@ internal sealed class PrefixedStream : Stream
 
     private int ReadPrefix(Span<byte> buffer)
     {
+        var prefix = _prefix;
+        ObjectDisposedException.ThrowIf(prefix is null, this);
         var count = Math.Min(buffer.Length, _prefixLength - _prefixPosition);
         if (count <= 0)
         {
             return 0;
         }
 
-        _prefix.AsSpan(_prefixPosition, count).CopyTo(buffer);
+        prefix.AsSpan(_prefixPosition, count).CopyTo(buffer);
         _prefixPosition += count;
         return count;
     }

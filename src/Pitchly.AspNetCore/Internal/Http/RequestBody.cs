@@ -9,23 +9,27 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// </summary>
 internal sealed class RequestBody
 {
-    private static readonly RequestBody None = new(null, null, canReplay: true);
+    private static readonly RequestBody None = new(null, [], isJsonContentType: false, canReplay: true);
 
     private readonly byte[]? _bytes;
-    private readonly KeyValuePair<string, IEnumerable<string>>[]? _headers;
+    private readonly KeyValuePair<string, IEnumerable<string>>[] _headers;
 
-    private RequestBody(byte[]? bytes, KeyValuePair<string, IEnumerable<string>>[]? headers, bool canReplay)
+    private RequestBody(byte[]? bytes, KeyValuePair<string, IEnumerable<string>>[] headers, bool isJsonContentType, bool canReplay)
     {
         _bytes = bytes;
         _headers = headers;
+        IsJsonContentType = isJsonContentType;
         CanReplay = canReplay;
     }
 
     /// <summary>Gets whether the request can be sent again.</summary>
     public bool CanReplay { get; }
 
+    /// <summary>Gets whether the body's Content-Type is JSON (read once, whether or not the body was kept).</summary>
+    public bool IsJsonContentType { get; }
+
     /// <summary>Gets whether the body was kept and is JSON, so a GraphQL variable can be written into it.</summary>
-    public bool IsJson => _bytes is not null && IsJsonMediaType(_headers);
+    public bool IsJson => _bytes is not null && IsJsonContentType;
 
     /// <summary>Gets the kept body; empty when none was kept.</summary>
     public ReadOnlySpan<byte> Bytes => _bytes;
@@ -39,21 +43,56 @@ internal sealed class RequestBody
         }
 
         var headers = content.Headers.Where(static header => !string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase)).ToArray();
-        if (content.Headers.ContentLength > cap)
+        var isJson = IsJsonMediaType(content.Headers);
+        var declaredLength = content.Headers.ContentLength;
+        if (declaredLength > cap)
         {
-            return new RequestBody(null, headers, canReplay: false);
+            return new RequestBody(null, headers, isJson, canReplay: false);
         }
 
         var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(content.Headers.ContentLength ?? 4096, cap) + 1);
-        var length = 0;
+        byte[] buffer;
+        int length;
+        if (declaredLength is { } size)
+        {
+            // The usual case (ByteArrayContent, StringContent, JsonContent once serialised): read straight into an array
+            // of the declared size, with nothing rented or cleared, and make sure the stream ends there.
+            var exact = new byte[size];
+            length = await stream.ReadAtLeastAsync(exact, exact.Length, throwOnEndOfStream: false, cancellationToken);
+            if (length < exact.Length)
+            {
+                content.Dispose();
+                return new RequestBody(exact.AsSpan(0, length).ToArray(), headers, isJson, canReplay: true);
+            }
+
+            var probe = ArrayPool<byte>.Shared.Rent(1);
+            var extra = await stream.ReadAsync(probe.AsMemory(0, 1), cancellationToken);
+            if (extra == 0)
+            {
+                ArrayPool<byte>.Shared.Return(probe);
+                content.Dispose();
+                return new RequestBody(exact, headers, isJson, canReplay: true);
+            }
+
+            // Longer than it declared: carry on as for a body of unknown length.
+            buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(2L * size, 4096), cap + 1L));
+            exact.CopyTo(buffer, 0);
+            buffer[length++] = probe[0];
+            ArrayPool<byte>.Shared.Return(probe, clearArray: true);
+        }
+        else
+        {
+            buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, cap) + 1);
+            length = 0;
+        }
+
         while (true)
         {
             if (length > cap)
             {
-                // Too large to keep: send what was read followed by the rest, once.
-                request.Content = Copy(new StreamContent(new PrefixedStream(buffer, length, stream, content)), headers);
-                return new RequestBody(null, headers, canReplay: false);
+                // Too large to keep: send what was read followed by the rest, once. The stream owns the buffer now.
+                request.Content = Copy(new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content, clearPrefixOnReturn: true)), headers);
+                return new RequestBody(null, headers, isJson, canReplay: false);
             }
 
             if (length == buffer.Length)
@@ -76,26 +115,21 @@ internal sealed class RequestBody
         var bytes = buffer.AsSpan(0, length).ToArray();
         ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         content.Dispose();
-        return new RequestBody(bytes, headers, canReplay: true);
+        return new RequestBody(bytes, headers, isJson, canReplay: true);
     }
 
-    /// <summary>Gives the request a fresh copy of the kept body, optionally with a different payload.</summary>
-    public void Apply(HttpRequestMessage request, byte[]? replacement = null)
+    /// <summary>Gives the request a fresh copy of the kept body, with <paramref name="splice"/> applied if given.</summary>
+    public void Apply(HttpRequestMessage request, GraphQLBodyWriter.Splice? splice = null)
     {
         if (_bytes is not null)
         {
-            request.Content = Copy(new ByteArrayContent(replacement ?? _bytes), _headers!);
+            request.Content = Copy(splice is { } change ? new SplicedContent(_bytes, change) : new ByteArrayContent(_bytes), _headers);
         }
     }
 
-    public static bool IsJsonMediaType(IEnumerable<KeyValuePair<string, IEnumerable<string>>>? headers)
-    {
-        var contentType = headers?.FirstOrDefault(static header => string.Equals(header.Key, "Content-Type", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
-        return contentType is not null
-            && MediaTypeHeaderValue.TryParse(contentType, out var parsed)
-            && parsed.MediaType is { } mediaType
+    public static bool IsJsonMediaType(HttpContentHeaders? headers)
+        => headers?.ContentType?.MediaType is { } mediaType
             && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
-    }
 
     private static HttpContent Copy(HttpContent target, KeyValuePair<string, IEnumerable<string>>[] headers)
     {
