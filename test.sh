@@ -15,4 +15,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-exec dotnet test --solution Pitchly.AspNetCore.sln -c Release "$@"
+# One test project at a time: the farm tests run several app processes under load and the browser tests drive
+# Chromium; on a small machine they would starve each other's timeouts if run side by side.
+exec dotnet test --solution Pitchly.AspNetCore.sln -c Release --max-parallel-test-modules 1 "$@"
