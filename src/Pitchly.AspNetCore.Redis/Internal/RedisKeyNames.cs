@@ -52,8 +52,8 @@ internal sealed class RedisKeyNames
         return new string(hash);
     }
 
-    /// <summary>Writes the hash of <paramref name="key"/> without allocating, for the cache lookup on the hot path.</summary>
-    public static void WriteHash(PitchlyTokenKey key, Span<char> destination)
+    /// <summary>Writes the hash of <paramref name="key"/> with no intermediate allocation (the key is hashed once per cached entry).</summary>
+    private static void WriteHash(PitchlyTokenKey key, Span<char> destination)
     {
         var value = key.Value;
         var maxBytes = Encoding.UTF8.GetMaxByteCount(value.Length);
