@@ -87,6 +87,23 @@ public sealed class CommandLine
         return value;
     }
 
+    /// <summary>Gets the fraction <c>--<paramref name="name"/></c>, from 0 to 1.</summary>
+    public double Fraction(string name, double defaultValue)
+    {
+        var text = Text(name);
+        if (text is null)
+        {
+            return defaultValue;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value is < 0 or > 1)
+        {
+            throw new UsageException($"'--{name}' must be a number from 0 to 1 (got '{text}').");
+        }
+
+        return value;
+    }
+
     /// <summary>Gets the number of seconds <c>--<paramref name="name"/></c>, within [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public TimeSpan Seconds(string name, double defaultValue, double min, double max)
     {

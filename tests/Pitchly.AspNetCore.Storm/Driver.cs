@@ -17,6 +17,7 @@ internal static class Driver
             Instances = commandLine.Integer("instances", 3, 1, 32),
             Users = commandLine.Integer("users", 20, 1, 10_000),
             TokenLifetime = commandLine.Seconds("token-lifetime-seconds", 5, 1, 3600),
+            EarlyInvalidationRate = commandLine.Fraction("early-invalidation-rate", 0),
             Redis = commandLine.Text("redis"),
         };
         var concurrency = commandLine.Integer("concurrency", 200, 1, 5_000);

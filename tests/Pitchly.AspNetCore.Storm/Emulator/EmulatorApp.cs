@@ -23,6 +23,7 @@ internal static class EmulatorApp
     {
         var users = commandLine.Integer("users", 20, 1, 10_000);
         var tokenLifetime = commandLine.Seconds("token-lifetime-seconds", 5, 1, 3600);
+        var earlyInvalidationRate = commandLine.Fraction("early-invalidation-rate", 0);
         ParentWatch.Start(commandLine);
         commandLine.RejectUnknown();
 
@@ -36,6 +37,7 @@ internal static class EmulatorApp
             o.AutoApprove = true;
             o.AccessTokenLifetime = tokenLifetime;
             o.GeneratedUsers = users;
+            o.EarlyInvalidationRate = earlyInvalidationRate;
         });
 
         await using var app = builder.Build();

@@ -60,6 +60,7 @@ public sealed class StormFarm : IAsyncDisposable
                     "--emulator",
                     "--users", options.Users.ToString(CultureInfo.InvariantCulture),
                     "--token-lifetime-seconds", options.TokenLifetime.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+                    "--early-invalidation-rate", options.EarlyInvalidationRate.ToString(CultureInfo.InvariantCulture),
                 ],
                 stormAssemblyPath: options.StormAssemblyPath);
             var emulatorAddress = new Uri(await farm._emulatorProcess.WaitForLineAsync(ReadyPrefix, StartTimeout, cancellationToken));

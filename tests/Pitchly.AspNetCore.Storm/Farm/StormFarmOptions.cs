@@ -12,6 +12,12 @@ public sealed record StormFarmOptions
     /// <summary>Gets the lifetime of the access tokens the emulator issues.</summary>
     public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets the chance that the emulator invalidates a still-valid access token just before a GraphQL request checks it
+    /// (Pitchly may revoke tokens early): each one is answered as invalid, refreshed once and replayed.
+    /// </summary>
+    public double EarlyInvalidationRate { get; init; }
+
     /// <summary>Gets an existing Redis (<c>host:port</c>); <see langword="null"/> starts a throwaway <c>redis-server</c>.</summary>
     public string? Redis { get; init; }
 
