@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Pitchly.AspNetCore.Redis.Internal;
 using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
@@ -231,6 +232,53 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
             "reads work again after reconnecting");
     }
 
+    [Fact]
+    public async Task A_read_paused_before_caching_while_another_instance_wrote_does_not_serve_the_replaced_record_to_the_lock_holder()
+    {
+        var writer = App();
+        var holder = App();
+        await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await CacheMarkerAsync(writer, holder);
+        var paused = new PausedRead(holder, CacheInsertStage.BeforeInsert);
+        var slowRead = Task.Run(async () => await holder.Store.GetAsync(User, Cancel), Cancel);
+        await paused.Reached.WaitAsync(TimeSpan.FromSeconds(5), Cancel);
+
+        var replaced = await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+        await AnnouncementsHeardAsync(writer, holder);
+        await using var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        paused.Resume();
+        Assert.Equal("access-1", (await slowRead)?.AccessToken);
+
+        var reRead = await holder.Store.GetAsync(User, Cancel);
+        Assert.Equal(replaced.Version, reRead?.Version);
+    }
+
+    [Fact]
+    public async Task The_lock_holders_re_read_is_never_served_by_a_read_that_started_before_the_lock_was_acquired()
+    {
+        var writer = App();
+        var holder = App();
+        await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await CacheMarkerAsync(writer, holder);
+        var beforeInsert = new PausedRead(holder, CacheInsertStage.BeforeInsert);
+        var slowRead = Task.Run(async () => await holder.Store.GetAsync(User, Cancel), Cancel);
+        await beforeInsert.Reached.WaitAsync(TimeSpan.FromSeconds(5), Cancel);
+        var replaced = await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+        await AnnouncementsHeardAsync(writer, holder);
+        await using var handle = await holder.Lock.AcquireAsync(User, Cancel);
+
+        // The slow read's stale copy is now in the cache, not yet checked against the acquisition's eviction.
+        var afterInsert = new PausedRead(holder, CacheInsertStage.AfterInsert);
+        beforeInsert.Resume();
+        await afterInsert.Reached.WaitAsync(TimeSpan.FromSeconds(5), Cancel);
+        var reRead = await holder.Store.GetAsync(User, Cancel);
+        afterInsert.Resume();
+        await slowRead;
+
+        Assert.Equal(replaced.Version, reRead?.Version);
+        Assert.Equal("refresh-2", reRead?.RefreshToken);
+    }
+
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
@@ -255,7 +303,27 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         }
     }
 
-    private static string Hash(PitchlyTokenKey key) => Internal.RedisKeyNames.Hash(key);
+    /// <summary>Has <paramref name="reader"/> cache another key, whose eviction later shows announcements were heard.</summary>
+    private static async Task CacheMarkerAsync(TestApp writer, TestApp reader)
+    {
+        await writer.Store.SetAsync(Install, Records.Create("install-1", "refresh-1"), Cancel);
+        await Records.Eventually(
+            async () => await reader.Store.GetAsync(Install, Cancel) is not null && reader.RedisStore.CachedCount == 1,
+            TimeSpan.FromSeconds(5),
+            "the marker record is cached");
+    }
+
+    /// <summary>Waits until <paramref name="reader"/> heard every announcement made so far (they arrive in order).</summary>
+    private static async Task AnnouncementsHeardAsync(TestApp writer, TestApp reader)
+    {
+        await writer.Store.SetAsync(Install, Records.Create("install-2", "refresh-2"), Cancel);
+        await Records.Eventually(
+            () => Task.FromResult(reader.RedisStore.CachedCount == 0),
+            TimeSpan.FromSeconds(5),
+            "the marker's eviction is heard");
+    }
+
+    private static string Hash(PitchlyTokenKey key) => RedisKeyNames.Hash(key);
 
     private TestApp App(Action<PitchlyRedisOptions>? configure = null)
     {
@@ -264,3 +332,33 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         return app;
     }
 }
+
+/// <summary>Pauses the next read of an instance that caches its result at one stage, until resumed.</summary>
+internal sealed class PausedRead
+{
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public PausedRead(TestApp app, CacheInsertStage stage)
+    {
+        var store = app.RedisStore;
+        var previous = store.CacheInsertHook;
+        store.CacheInsertHook = async reached =>
+        {
+            if (reached != stage)
+            {
+                await (previous?.Invoke(reached) ?? Task.CompletedTask);
+                return;
+            }
+
+            store.CacheInsertHook = previous;
+            _reached.TrySetResult();
+            await _resume.Task;
+        };
+    }
+
+    public Task Reached => _reached.Task;
+
+    public void Resume() => _resume.TrySetResult();
+}
+

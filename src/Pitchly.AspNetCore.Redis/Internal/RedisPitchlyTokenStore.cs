@@ -22,7 +22,10 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// </para>
 /// <para>
 /// A read that raced with an announcement must not cache what it read: each group of keys has an epoch that every
-/// eviction increments, and a read caches its result only if its group's epoch did not move while it ran.
+/// eviction increments, and a read caches its result only if its group's epoch did not move while it ran. The entry
+/// is added unconfirmed (never served), the epoch is checked again, and only then is the entry confirmed; otherwise
+/// it is removed. An eviction (an announcement, or acquiring the refresh lock) that comes while a read is in flight
+/// therefore always wins, even if the read was pre-empted between its checks and its insert.
 /// </para>
 /// <para>
 /// The L1 is keyed by the hash, as announcements are. So that a hit costs no SHA-256, the hash of each key with a
@@ -73,12 +76,16 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     /// <summary>Gets the number of key hashes remembered for cached records (for tests).</summary>
     internal int RememberedHashCount => _hashByKey.Count;
 
+    /// <summary>Lets tests pause a read as it caches its result, to reproduce races with evictions.</summary>
+    internal Func<CacheInsertStage, Task>? CacheInsertHook { get; set; }
+
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         var hash = HashOf(key);
         if (_connection.AnnouncementsReliable
             && _cache.TryGetValue(hash, out var cached)
+            && cached.Confirmed
             && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
         {
             return ValueTask.FromResult<PitchlyTokenRecord?>(cached.Record);
@@ -173,6 +180,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
             _metrics.StoreUnavailable.Add(1);
             if (_options.OutagePolicy == PitchlyRedisOutagePolicy.UseCachedTokensOnly
                 && _cache.TryGetValue(hash, out var fallback)
+                && fallback.Confirmed
                 && fallback.Record.ExpiresAt > _timeProvider.GetUtcNow())
             {
                 RedisLog.ServingCachedTokensDuringOutage(_logger, hash, fallback.Record.Version);
@@ -191,14 +199,41 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         var record = Unprotect(key, hash, (byte[])fields[1]!).ToRecord((long)fields[0]);
         if (cacheable && _connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
         {
-            // Remembered before the entry is added; a race with an eviction can leave the entry without it until the
-            // next re-read, which costs those hits a hash but no round trip.
-            _hashByKey[key.Value] = hash;
-            var entry = new CachedRecord(record, _timeProvider.GetTimestamp(), key.Value);
-            _cache.AddOrUpdate(hash, static (_, read) => read, static (_, existing, read) => existing.Record.Version > read.Record.Version ? existing : read, entry);
+            await CacheAsync(key, hash, group, epoch, record);
         }
 
         return record;
+    }
+
+    private async ValueTask CacheAsync(PitchlyTokenKey key, string hash, int group, long epoch, PitchlyTokenRecord record)
+    {
+        if (CacheInsertHook is { } beforeInsert)
+        {
+            await beforeInsert(CacheInsertStage.BeforeInsert);
+        }
+
+        // Remembered before the entry is added; a race with an eviction can leave the entry without it until the
+        // next re-read, which costs those hits a hash but no round trip.
+        _hashByKey[key.Value] = hash;
+        var entry = new CachedRecord(record, _timeProvider.GetTimestamp(), key.Value);
+        _cache.AddOrUpdate(hash, static (_, read) => read, static (_, existing, read) => existing.Record.Version > read.Record.Version ? existing : read, entry);
+        if (CacheInsertHook is { } afterInsert)
+        {
+            await afterInsert(CacheInsertStage.AfterInsert);
+        }
+
+        // An eviction between the first check and the insert would have found nothing to remove: look again, now
+        // that the entry is visible to evictions, and confirm it only if none came. The fence orders the insert
+        // before the epoch read (Evict increments the epoch before it removes).
+        Interlocked.MemoryBarrier();
+        if (_connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
+        {
+            entry.Confirmed = true;
+        }
+        else
+        {
+            _cache.TryRemove(KeyValuePair.Create(hash, entry));
+        }
     }
 
     private async ValueTask<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken)
@@ -288,5 +323,22 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
 
     private string HashOf(PitchlyTokenKey key) => _hashByKey.TryGetValue(key.Value, out var hash) ? hash : RedisKeyNames.Hash(key);
 
-    private sealed record CachedRecord(PitchlyTokenRecord Record, long CachedAt, string KeyValue);
+    /// <summary>A cached record; compared by reference, so a compare-and-remove removes only the entry it added.</summary>
+    private sealed class CachedRecord(PitchlyTokenRecord record, long cachedAt, string keyValue)
+    {
+        private volatile bool _confirmed;
+
+        public PitchlyTokenRecord Record { get; } = record;
+
+        public long CachedAt { get; } = cachedAt;
+
+        public string KeyValue { get; } = keyValue;
+
+        /// <summary>Gets or sets a value indicating whether no eviction raced with the read that added it, so it may be served.</summary>
+        public bool Confirmed
+        {
+            get => _confirmed;
+            set => _confirmed = value;
+        }
+    }
 }
