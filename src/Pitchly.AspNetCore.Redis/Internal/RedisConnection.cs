@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,8 +10,9 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 
 /// <summary>
 /// The one connection multiplexer the store, the lock and the health check share, opened on first use, and the
-/// pub/sub announcements they listen to. Announcements are trusted only while the connection is healthy: after a
-/// failure some may have been missed, which listeners handle on <see cref="ConnectionRestored"/>.
+/// pub/sub announcements they listen to. Announcements are trusted only while no connection of the multiplexer is
+/// failed (each endpoint has an interactive and a subscription connection, which fail and recover independently):
+/// after a failure some may have been missed, which listeners handle on <see cref="ConnectionRestored"/>.
 /// </summary>
 internal sealed class RedisConnection : IAsyncDisposable
 {
@@ -21,8 +23,9 @@ internal sealed class RedisConnection : IAsyncDisposable
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
     private IConnectionMultiplexer? _multiplexer;
     private bool _ownsMultiplexer;
+    private readonly HashSet<(EndPoint? EndPoint, ConnectionType Type)> _failedConnections = [];
     private volatile bool _subscribed;
-    private volatile bool _healthy = true;
+    private volatile int _failedConnectionCount;
 
     public RedisConnection(IServiceProvider services, IOptions<PitchlyRedisOptions> options, ILogger<RedisConnection> logger, RedisConnectionFactory? factory = null)
     {
@@ -50,7 +53,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     public RedisKeyNames Names { get; }
 
     /// <summary>Gets a value indicating whether every announcement is being received, so cached copies may be trusted.</summary>
-    public bool AnnouncementsReliable => _subscribed && _healthy;
+    public bool AnnouncementsReliable => _subscribed && _failedConnectionCount == 0;
 
     public async ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken)
     {
@@ -191,15 +194,28 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
-        _healthy = false;
+        lock (_failedConnections)
+        {
+            _failedConnections.Add((e.EndPoint, e.ConnectionType));
+            _failedConnectionCount = _failedConnections.Count;
+        }
+
         RedisLog.ConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
         ConnectionFailed?.Invoke();
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
+        // Cleared on every restoration, not only the subscription connection's: with RESP3 announcements arrive on the
+        // interactive connection. Nothing is cached meanwhile, and the cache is trusted again only once every failed
+        // connection is back.
         ConnectionRestored?.Invoke();
-        _healthy = true;
+        lock (_failedConnections)
+        {
+            _failedConnections.Remove((e.EndPoint, e.ConnectionType));
+            _failedConnectionCount = _failedConnections.Count;
+        }
+
         RedisLog.ConnectionRestored(_logger, e.ConnectionType.ToString());
     }
 }

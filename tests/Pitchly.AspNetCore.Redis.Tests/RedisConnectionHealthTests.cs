@@ -1,0 +1,52 @@
+using Microsoft.Extensions.DependencyInjection;
+using Pitchly.AspNetCore.Redis.Internal;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Tests;
+
+public sealed class RedisConnectionHealthTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static PitchlyTokenKey User => PitchlyTokenKey.ForUser("org-1", "person-1");
+
+    [Fact]
+    public async Task The_cache_is_trusted_again_only_once_every_failed_connection_is_restored()
+    {
+        await using var inner = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var (multiplexer, control) = ObservableMultiplexer.Wrap(inner);
+        await using var provider = CreateProvider(multiplexer);
+        var store = provider.GetRequiredService<RedisPitchlyTokenStore>();
+        await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await Records.Eventually(
+            async () => await store.GetAsync(User, Cancel) is not null && store.CachedCount == 1,
+            TimeSpan.FromSeconds(5),
+            "the record is cached");
+
+        control.Fail(ConnectionType.Interactive);
+        control.Fail(ConnectionType.Subscription);
+        Assert.Equal(0, store.CachedCount);
+
+        // Announcements made while the subscription is down are lost: what is read now must not be cached.
+        control.Restore(ConnectionType.Interactive);
+        Assert.Equal("access-1", (await store.GetAsync(User, Cancel))?.AccessToken);
+        Assert.Equal(0, store.CachedCount);
+
+        control.Restore(ConnectionType.Subscription);
+        Assert.Equal("access-1", (await store.GetAsync(User, Cancel))?.AccessToken);
+        Assert.Equal(1, store.CachedCount);
+    }
+
+    private static ServiceProvider CreateProvider(IConnectionMultiplexer multiplexer)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddPitchlyTokenManagement().AddRedis(_ => multiplexer, options =>
+        {
+            options.KeyPrefix = $"h{Guid.NewGuid():N}"[..12];
+            options.AllowUnsharedDataProtectionKeys = true;
+            options.L1MaxAge = TimeSpan.FromMinutes(10);
+        });
+        return services.BuildServiceProvider();
+    }
+}
