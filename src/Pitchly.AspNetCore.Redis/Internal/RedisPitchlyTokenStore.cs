@@ -127,7 +127,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         var version = (long)result;
         if (version == 0)
         {
-            _metrics.CompareAndSwapConflicts.Add(1);
+            // Counted by the token manager, which owns pitchly.store.cas_conflicts for every store.
             RedisLog.CompareAndSwapConflict(_logger, hash, expectedVersion);
             return null;
         }
