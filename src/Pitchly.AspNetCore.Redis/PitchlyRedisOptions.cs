@@ -57,6 +57,12 @@ public sealed class PitchlyRedisOptions
     /// </summary>
     public TimeSpan L1MaxAge { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Gets or sets how many records this instance's memory holds at most (default 10 000). When it is full, records
+    /// older than <see cref="L1MaxAge"/> are dropped first; if none is, further reads go to Redis without being cached.
+    /// </summary>
+    public int L1MaxEntries { get; set; } = 10_000;
+
     /// <summary>Gets or sets what happens while Redis cannot be reached (default <see cref="PitchlyRedisOutagePolicy.FailFast"/>).</summary>
     public PitchlyRedisOutagePolicy OutagePolicy { get; set; } = PitchlyRedisOutagePolicy.FailFast;
 

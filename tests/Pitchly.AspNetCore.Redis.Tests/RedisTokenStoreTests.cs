@@ -279,6 +279,40 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         Assert.Equal("refresh-2", reRead?.RefreshToken);
     }
 
+    [Fact]
+    public async Task Cached_records_older_than_the_maximum_age_leave_memory_even_when_never_read_again()
+    {
+        var app = App(options => options.L1MaxAge = TimeSpan.FromMilliseconds(300));
+        await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await Records.Eventually(
+            async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
+            TimeSpan.FromSeconds(5),
+            "the record is cached");
+
+        await Records.Eventually(
+            () => Task.FromResult(app.RedisStore.CachedCount == 0 && app.RedisStore.RememberedHashCount == 0),
+            TimeSpan.FromSeconds(5),
+            "the expired record and its remembered hash are swept");
+    }
+
+    [Fact]
+    public async Task The_cache_holds_no_more_records_than_its_maximum_and_reads_beyond_it_still_answer()
+    {
+        var app = App(options => options.L1MaxEntries = 1);
+        await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await app.Store.SetAsync(Install, Records.Create("install-1", "refresh-1"), Cancel);
+        await Records.Eventually(
+            async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
+            TimeSpan.FromSeconds(5),
+            "the first record is cached");
+
+        Assert.Equal("install-1", (await app.Store.GetAsync(Install, Cancel))?.AccessToken);
+        Assert.Equal("install-1", (await app.Store.GetAsync(Install, Cancel))?.AccessToken);
+
+        Assert.Equal(1, app.RedisStore.CachedCount);
+        Assert.Equal(1, app.RedisStore.RememberedHashCount);
+    }
+
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()

@@ -112,12 +112,14 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
         {
             options.AllowUnsharedDataProtectionKeys = true;
             options.LockLease = TimeSpan.Zero;
+            options.L1MaxEntries = 0;
         }));
 
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Cancel));
 
         Assert.Contains("Pitchly:Redis:Configuration", failure.Message, StringComparison.Ordinal);
         Assert.Contains("LockLease", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("L1MaxEntries", failure.Message, StringComparison.Ordinal);
     }
 
     private static IHost CreateHost(Action<HostApplicationBuilder> configure)

@@ -51,6 +51,11 @@ internal sealed class PitchlyRedisOptionsValidator(
             failures.Add($"Pitchly:Redis:L1MaxAge is {options.L1MaxAge}; use zero (no in-process cache) or a positive age.");
         }
 
+        if (options.L1MaxEntries <= 0)
+        {
+            failures.Add($"Pitchly:Redis:L1MaxEntries is {options.L1MaxEntries}; it must be positive (set L1MaxAge to zero to turn the in-process cache off).");
+        }
+
         if (!Enum.IsDefined(options.OutagePolicy))
         {
             failures.Add($"Pitchly:Redis:OutagePolicy '{options.OutagePolicy}' is unknown; use FailFast or UseCachedTokensOnly.");

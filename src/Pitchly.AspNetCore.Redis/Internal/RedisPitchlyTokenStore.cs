@@ -33,8 +33,15 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// key never changes, so a remembered hash can be missing or outlive its entry but never be wrong: it affects only
 /// the cost of a lookup, not what the L1 answers.
 /// </para>
+/// <para>
+/// Entries hold decrypted refresh tokens, so none outlives its use: an entry older than
+/// <see cref="PitchlyRedisOptions.L1MaxAge"/> is dropped when looked up and by a sweep every <c>L1MaxAge</c> (at least
+/// a second), and the cache holds at most <see cref="PitchlyRedisOptions.L1MaxEntries"/>. Under
+/// <see cref="PitchlyRedisOutagePolicy.UseCachedTokensOnly"/> an entry is kept until its access token expires, as the
+/// outage fallback.
+/// </para>
 /// </remarks>
-internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
+internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IDisposable
 {
     private const string ProtectorPurpose = "Pitchly.AspNetCore.TokenStore";
     private const int EpochGroups = 64;
@@ -50,6 +57,8 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     private readonly ConcurrentDictionary<string, string> _hashByKey = new(StringComparer.Ordinal);
     private readonly long[] _epochs = new long[EpochGroups];
     private readonly long _timeToLiveMilliseconds;
+    private readonly ITimer? _sweepTimer;
+    private int _sweeping;
 
     public RedisPitchlyTokenStore(
         RedisConnection connection,
@@ -68,6 +77,11 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         connection.RecordChanged += OnRecordChanged;
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += ClearCache;
+        if (_options.L1MaxAge > TimeSpan.Zero)
+        {
+            var period = _options.L1MaxAge < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : _options.L1MaxAge;
+            _sweepTimer = timeProvider.CreateTimer(static state => ((RedisPitchlyTokenStore)state!).Sweep(), this, period, period);
+        }
     }
 
     /// <summary>Gets the number of records cached in this instance (for tests and diagnostics).</summary>
@@ -83,16 +97,22 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
     {
         ArgumentNullException.ThrowIfNull(key);
         var hash = HashOf(key);
-        if (_connection.AnnouncementsReliable
-            && _cache.TryGetValue(hash, out var cached)
-            && cached.Confirmed
-            && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
+        if (_cache.TryGetValue(hash, out var cached))
         {
-            return ValueTask.FromResult<PitchlyTokenRecord?>(cached.Record);
+            if (_connection.AnnouncementsReliable
+                && cached.Confirmed
+                && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
+            {
+                return ValueTask.FromResult<PitchlyTokenRecord?>(cached.Record);
+            }
+
+            RemoveIfExpired(hash, cached);
         }
 
         return ReadAsync(key, hash, cancellationToken);
     }
+
+    public void Dispose() => _sweepTimer?.Dispose();
 
     public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
@@ -212,6 +232,16 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
             await beforeInsert(CacheInsertStage.BeforeInsert);
         }
 
+        if (_cache.Count >= _options.L1MaxEntries)
+        {
+            Sweep();
+            if (_cache.Count >= _options.L1MaxEntries)
+            {
+                // Full of fresh entries: this record is served from Redis rather than pushing out one in use.
+                return;
+            }
+        }
+
         // Remembered before the entry is added; a race with an eviction can leave the entry without it until the
         // next re-read, which costs those hits a hash but no round trip.
         _hashByKey[key.Value] = hash;
@@ -295,6 +325,47 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore
         if (_cache.TryRemove(hash, out var removed))
         {
             _hashByKey.TryRemove(KeyValuePair.Create(removed.KeyValue, hash));
+        }
+    }
+
+    private bool IsExpired(CachedRecord entry) =>
+        _timeProvider.GetElapsedTime(entry.CachedAt) >= _options.L1MaxAge
+        && (_options.OutagePolicy == PitchlyRedisOutagePolicy.FailFast || entry.Record.ExpiresAt <= _timeProvider.GetUtcNow());
+
+    private void RemoveIfExpired(string hash, CachedRecord entry)
+    {
+        if (IsExpired(entry) && _cache.TryRemove(KeyValuePair.Create(hash, entry)))
+        {
+            _hashByKey.TryRemove(KeyValuePair.Create(entry.KeyValue, hash));
+        }
+    }
+
+    private void Sweep()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var (hash, entry) in _cache)
+            {
+                RemoveIfExpired(hash, entry);
+            }
+
+            // Hashes whose entry went without them (a race with an eviction) are dropped here too.
+            foreach (var (keyValue, hash) in _hashByKey)
+            {
+                if (!_cache.ContainsKey(hash))
+                {
+                    _hashByKey.TryRemove(KeyValuePair.Create(keyValue, hash));
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
         }
     }
 
