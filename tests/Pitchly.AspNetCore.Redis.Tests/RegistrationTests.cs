@@ -106,6 +106,29 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
     }
 
     [Fact]
+    public async Task Disposing_the_service_provider_synchronously_closes_the_connection_it_opened()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddPitchlyTokenManagement().AddRedis(options =>
+        {
+            options.Configuration = redis.Configuration;
+            options.KeyPrefix = "sync-dispose";
+            options.AllowUnsharedDataProtectionKeys = true;
+        });
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IPitchlyTokenStore>().GetAsync(PitchlyTokenKey.ForInstall("org-1"), Cancel);
+        var clientsBefore = await ClientCountAsync();
+
+        provider.Dispose();
+
+        await Records.Eventually(
+            async () => await ClientCountAsync() < clientsBefore,
+            TimeSpan.FromSeconds(5),
+            "the connection opened for the store is closed");
+    }
+
+    [Fact]
     public async Task Missing_connection_settings_fail_start_up_with_what_to_set()
     {
         using var host = CreateHost(builder => builder.Services.AddPitchlyTokenManagement().AddRedis(options =>
@@ -121,6 +144,9 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
         Assert.Contains("LockLease", failure.Message, StringComparison.Ordinal);
         Assert.Contains("L1MaxEntries", failure.Message, StringComparison.Ordinal);
     }
+
+    private async Task<int> ClientCountAsync() =>
+        ((string?)await redis.AdminServer.ExecuteAsync("CLIENT", "LIST"))!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
 
     private static IHost CreateHost(Action<HostApplicationBuilder> configure)
     {

@@ -14,7 +14,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// failed (each endpoint has an interactive and a subscription connection, which fail and recover independently):
 /// after a failure some may have been missed, which listeners handle on <see cref="ConnectionRestored"/>.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 {
     private readonly IServiceProvider _services;
     private readonly RedisConnectionFactory? _factory;
@@ -71,6 +71,18 @@ internal sealed class RedisConnection : IAsyncDisposable
         if (_ownsMultiplexer && _multiplexer is { } multiplexer)
         {
             await multiplexer.DisposeAsync();
+        }
+
+        _connectGate.Dispose();
+        _subscribeGate.Dispose();
+    }
+
+    /// <summary>Closes the connection when the service provider is disposed synchronously.</summary>
+    public void Dispose()
+    {
+        if (_ownsMultiplexer && _multiplexer is { } multiplexer)
+        {
+            multiplexer.Dispose();
         }
 
         _connectGate.Dispose();
