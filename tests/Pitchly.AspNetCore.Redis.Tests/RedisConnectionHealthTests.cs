@@ -37,13 +37,37 @@ public sealed class RedisConnectionHealthTests(RedisServer redis) : IClassFixtur
         Assert.Equal(1, store.CachedCount);
     }
 
-    private static ServiceProvider CreateProvider(IConnectionMultiplexer multiplexer)
+    [Fact]
+    public async Task Disposing_leaves_a_supplied_multiplexer_without_its_handlers_and_subscriptions()
+    {
+        await using var inner = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var (multiplexer, control) = ObservableMultiplexer.Wrap(inner);
+        var provider = CreateProvider(multiplexer, "detach");
+        await provider.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, Cancel);
+        Assert.Equal(2, control.HandlerCount);
+        Assert.Equal(1L, await SubscribersAsync("detach:changed"));
+
+        await provider.DisposeAsync();
+
+        Assert.Equal(0, control.HandlerCount);
+        Assert.Equal(0L, await SubscribersAsync("detach:changed"));
+        Assert.Equal(0L, await SubscribersAsync("detach:released"));
+        Assert.True(inner.IsConnected);
+    }
+
+    private async Task<long> SubscribersAsync(string channel)
+    {
+        var reply = (RedisResult[])(await redis.AdminServer.ExecuteAsync("PUBSUB", "NUMSUB", channel))!;
+        return (long)reply[1];
+    }
+
+    private static ServiceProvider CreateProvider(IConnectionMultiplexer multiplexer, string? keyPrefix = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddPitchlyTokenManagement().AddRedis(_ => multiplexer, options =>
         {
-            options.KeyPrefix = $"h{Guid.NewGuid():N}"[..12];
+            options.KeyPrefix = keyPrefix ?? $"h{Guid.NewGuid():N}"[..12];
             options.AllowUnsharedDataProtectionKeys = true;
             options.L1MaxAge = TimeSpan.FromMinutes(10);
         });

@@ -24,6 +24,8 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     private IConnectionMultiplexer? _multiplexer;
     private bool _ownsMultiplexer;
     private readonly HashSet<(EndPoint? EndPoint, ConnectionType Type)> _failedConnections = [];
+    private readonly Action<RedisChannel, RedisValue> _onChanged;
+    private readonly Action<RedisChannel, RedisValue> _onReleased;
     private volatile bool _subscribed;
     private volatile int _failedConnectionCount;
 
@@ -34,6 +36,8 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         _logger = logger;
         Options = options.Value;
         Names = new RedisKeyNames(Options.KeyPrefix);
+        _onChanged = OnChangedMessage;
+        _onReleased = OnReleasedMessage;
     }
 
     /// <summary>Raised for every announced write or removal: the hashed key and its new version.</summary>
@@ -68,9 +72,17 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_ownsMultiplexer && _multiplexer is { } multiplexer)
+        if (_multiplexer is { } multiplexer)
         {
-            await multiplexer.DisposeAsync();
+            if (_ownsMultiplexer)
+            {
+                await multiplexer.DisposeAsync();
+            }
+            else
+            {
+                Detach(multiplexer);
+                await UnsubscribeAsync(multiplexer, CommandFlags.None);
+            }
         }
 
         _connectGate.Dispose();
@@ -80,9 +92,17 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     /// <summary>Closes the connection when the service provider is disposed synchronously.</summary>
     public void Dispose()
     {
-        if (_ownsMultiplexer && _multiplexer is { } multiplexer)
+        if (_multiplexer is { } multiplexer)
         {
-            multiplexer.Dispose();
+            if (_ownsMultiplexer)
+            {
+                multiplexer.Dispose();
+            }
+            else
+            {
+                Detach(multiplexer);
+                _ = UnsubscribeAsync(multiplexer, CommandFlags.FireAndForget).AsTask();
+            }
         }
 
         _connectGate.Dispose();
@@ -167,8 +187,8 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
             }
 
             var subscriber = multiplexer.GetSubscriber();
-            await subscriber.SubscribeAsync(Names.Changed, OnChangedMessage);
-            await subscriber.SubscribeAsync(Names.Released, OnReleasedMessage);
+            await subscriber.SubscribeAsync(Names.Changed, _onChanged);
+            await subscriber.SubscribeAsync(Names.Released, _onReleased);
             _subscribed = true;
         }
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
@@ -179,6 +199,30 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         finally
         {
             _subscribeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Leaves a multiplexer the application owns as it was found: it outlives this instance, which must not keep
+    /// receiving its events and announcements (nor be kept alive by them).
+    /// </summary>
+    private void Detach(IConnectionMultiplexer multiplexer)
+    {
+        multiplexer.ConnectionFailed -= OnConnectionFailed;
+        multiplexer.ConnectionRestored -= OnConnectionRestored;
+    }
+
+    private async ValueTask UnsubscribeAsync(IConnectionMultiplexer multiplexer, CommandFlags flags)
+    {
+        try
+        {
+            var subscriber = multiplexer.GetSubscriber();
+            await subscriber.UnsubscribeAsync(Names.Changed, _onChanged, flags);
+            await subscriber.UnsubscribeAsync(Names.Released, _onReleased, flags);
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is ObjectDisposedException)
+        {
+            // The handlers are removed locally before the command is sent; the server drops the channels with the connection.
         }
     }
 
