@@ -93,6 +93,36 @@ public sealed class TokenManagerTests
     }
 
     [Fact]
+    public async Task A_token_endpoint_answering_after_the_refresh_timeout_still_has_its_tokens_stored_and_used()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromSeconds(30));
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        var store = services.GetRequiredService<IPitchlyTokenStore>();
+        time.Advance(TimeSpan.FromHours(2));
+
+        pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask();
+        await WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        time.Advance(TimeSpan.FromSeconds(31));
+        pitchly.HoldTokenResponses.SetResult();
+        pitchly.HoldTokenResponses = null;
+
+        var token = await first;
+        var next = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
+
+        var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
+        Assert.NotEqual(stored.AccessToken, current!.AccessToken);
+        Assert.Equal(current.AccessToken, token.Value);
+        Assert.Equal(current.AccessToken, next.Value);
+        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Reuses);
+    }
+
+    [Fact]
     public async Task Invalid_grant_removes_the_record_and_requires_sign_in()
     {
         await using var pitchly = await FakePitchly.StartAsync();

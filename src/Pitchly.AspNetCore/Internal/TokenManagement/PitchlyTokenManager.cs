@@ -253,7 +253,10 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         PitchlyTokenResponse response;
         try
         {
-            response = await _client.RefreshAsync(record.RefreshToken, cancellationToken);
+            // From here on the refresh token may be spent: the request, its answer and the write must not be cut
+            // short by the refresh timeout, or the new refresh token would be lost and the old one sent again.
+            // TokenRequestTimeout still bounds a request Pitchly never answers.
+            response = await _client.RefreshAsync(record.RefreshToken, CancellationToken.None);
         }
         catch (PitchlyTokenEndpointException exception) when (exception.Error == "invalid_grant")
         {
@@ -306,8 +309,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         IPitchlyRefreshLockHandle handle,
         CancellationToken cancellationToken)
     {
+        // Not cut short by the refresh timeout: tokens Pitchly issues are stored rather than dropped.
         var requestedAt = _timeProvider.GetUtcNow();
-        var response = await _client.ClientCredentialsAsync(key.OrganizationId, cancellationToken);
+        var response = await _client.ClientCredentialsAsync(key.OrganizationId, CancellationToken.None);
         var acquired = new PitchlyTokenRecord
         {
             AccessToken = response.AccessToken,
@@ -326,7 +330,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         PitchlyTokenRecord record,
         IPitchlyRefreshLockHandle handle,
         string outcome,
-        CancellationToken cancellationToken)
+        CancellationToken notifyCancellationToken)
     {
         if (handle.LockLost.IsCancellationRequested)
         {
@@ -356,7 +360,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         }
 
         LogStored(_logger, key, stored.Version, stored.ExpiresAt);
-        await NotifyAsync(key, stored, cancellationToken);
+        await NotifyAsync(key, stored, notifyCancellationToken);
         return (ToAccessToken(stored), outcome);
     }
 
@@ -374,8 +378,10 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             {
                 await handler.OnTokenRefreshedAsync(context, cancellationToken);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception exception)
             {
+                // The tokens are stored: a handler that fails or outlives the refresh timeout is logged, and the
+                // refresh still succeeds.
                 LogRefreshedHandlerFailed(_logger, key, handler.GetType().FullName, exception);
             }
         }
