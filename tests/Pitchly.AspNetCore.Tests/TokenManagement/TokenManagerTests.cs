@@ -123,6 +123,24 @@ public sealed class TokenManagerTests
     }
 
     [Fact]
+    public async Task A_refresh_that_cannot_start_fails_its_callers_instead_of_hanging_the_key()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromDays(60));
+        await TestServices.SignInAsync(services, pitchly, User, time);
+        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        patience.CancelAfter(TimeSpan.FromSeconds(10));
+
+        var first = await Assert.ThrowsAsync<OptionsValidationException>(() => manager.RefreshAsync(User, "at_rejected", patience.Token));
+        await Assert.ThrowsAsync<OptionsValidationException>(() => manager.RefreshAsync(User, "at_rejected", patience.Token));
+
+        Assert.Contains(first.Failures, f => f.Contains("RefreshTimeout must be at most one day", StringComparison.Ordinal));
+        Assert.Equal(0, pitchly.RefreshGrants);
+    }
+
+    [Fact]
     public async Task Invalid_grant_removes_the_record_and_requires_sign_in()
     {
         await using var pitchly = await FakePitchly.StartAsync();

@@ -143,15 +143,21 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     /// </summary>
     private async Task RunRefreshAsync(PitchlyTokenKey key, string? failedAccessToken, TaskCompletionSource<PitchlyAccessToken> completion)
     {
-        var options = _options.CurrentValue;
         var started = _timeProvider.GetTimestamp();
         var outcome = "failed";
         using var activity = PitchlyMetrics.ActivitySource.StartActivity("Pitchly token refresh");
         activity?.SetTag("pitchly.token.kind", key.Kind.ToString());
-        using var timeout = new CancellationTokenSource(options.RefreshTimeout, _timeProvider);
         LogRefreshStarted(_logger, key, failedAccessToken is null ? "renewal" : "rejected token");
+
+        // Everything that can throw (reading the options validates them) stays inside the try: a refresh that never
+        // completes its task would stay in the single flight and hang every later caller of this key.
+        CancellationTokenSource? timeout = null;
+        var refreshTimeout = TimeSpan.Zero;
         try
         {
+            var options = _options.CurrentValue;
+            refreshTimeout = options.RefreshTimeout;
+            timeout = new CancellationTokenSource(refreshTimeout, _timeProvider);
             var result = await GetPipelines(options).Refresh.ExecuteAsync(
                 static (state, cancellationToken) => state.Manager.RefreshUnderLockAsync(state.Key, state.FailedAccessToken, cancellationToken),
                 (Manager: this, Key: key, FailedAccessToken: failedAccessToken),
@@ -159,10 +165,10 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             outcome = result.Outcome;
             Complete(key, completion, () => completion.SetResult(result.Token));
         }
-        catch (OperationCanceledException exception) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException exception) when (timeout?.IsCancellationRequested == true)
         {
             var timedOut = new TimeoutException(
-                $"The refresh of the Pitchly tokens of {key} did not complete within {options.RefreshTimeout} (Pitchly:TokenManagement:RefreshTimeout).",
+                $"The refresh of the Pitchly tokens of {key} did not complete within {refreshTimeout} (Pitchly:TokenManagement:RefreshTimeout).",
                 exception);
             LogRefreshFailed(_logger, key, timedOut);
             Complete(key, completion, () => completion.SetException(timedOut));
@@ -182,6 +188,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         }
         finally
         {
+            timeout?.Dispose();
             var tags = new TagList { { "outcome", outcome }, { "pitchly.token.kind", key.Kind.ToString() } };
             _metrics.Refreshes.Add(1, tags);
             _metrics.RefreshDuration.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, tags);
