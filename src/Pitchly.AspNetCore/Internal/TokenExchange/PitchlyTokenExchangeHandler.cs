@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -73,7 +74,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        if (!TryParse(body, out var subjectToken, out var organizationId, out var databaseId))
+        if (!TryParse(body, out var subjectToken, out var organizationId, out var databaseId) || !TryCreateKey(organizationId, databaseId, out var key))
         {
             await ProblemAsync(context, StatusCodes.Status400BadRequest, "invalid-request", "Malformed token exchange request",
                 "The body must be a JSON object {\"accessToken\": \"…\", \"organizationId\": \"…\", \"databaseId\": \"…\"} (databaseId optional), as the App SDK's onConnect gives it.");
@@ -108,7 +109,6 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        var key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
         var now = _timeProvider.GetUtcNow();
         var stored = await _store.SetAsync(
             key,
@@ -209,6 +209,21 @@ internal sealed partial class PitchlyTokenExchangeHandler
 
         var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
         return fetchSite.Length == 0 || fetchSite is "same-origin" or "none";
+    }
+
+    // Checked before the exchange: ids that cannot form a key must be refused before Pitchly issues any token.
+    private static bool TryCreateKey(string organizationId, string? databaseId, [NotNullWhen(true)] out PitchlyTokenKey? key)
+    {
+        try
+        {
+            key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            key = null;
+            return false;
+        }
     }
 
     private static bool TryParse(byte[] body, out string subjectToken, out string organizationId, out string? databaseId)
