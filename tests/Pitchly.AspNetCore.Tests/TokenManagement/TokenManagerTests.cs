@@ -141,6 +141,23 @@ public sealed class TokenManagerTests
     }
 
     [Fact]
+    public async Task A_store_read_that_completed_at_once_is_consumed_only_once_on_the_way_to_a_refresh()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var store = new PooledReadStore();
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        time.Advance(TimeSpan.FromHours(2));
+
+        var token = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(stored.AccessToken, token.Value);
+        Assert.Equal(1, pitchly.RefreshGrants);
+    }
+
+    [Fact]
     public async Task Invalid_grant_removes_the_record_and_requires_sign_in()
     {
         await using var pitchly = await FakePitchly.StartAsync();

@@ -58,14 +58,21 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     {
         ArgumentNullException.ThrowIfNull(key);
         var read = _store.GetAsync(key, cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return AwaitReadThenGetAccessTokenAsync(key, read, cancellationToken);
+        }
+
+        // A ValueTask may be consumed only once (a pooled one is reused afterwards): from here on only its result is used.
+        var record = read.Result;
 
         // Hot path: a token outside its renewal window is returned without a lock, a task or a closure.
-        if (read.IsCompletedSuccessfully && read.Result is { } record && !NeedsRenewal(record))
+        if (record is not null && !NeedsRenewal(record))
         {
             return new ValueTask<PitchlyAccessToken>(new PitchlyAccessToken(record.AccessToken, record.ExpiresAt));
         }
 
-        return GetAccessTokenSlowAsync(key, read, cancellationToken);
+        return GetAccessTokenSlowAsync(key, record, cancellationToken);
     }
 
     public async Task<PitchlyAccessToken> RefreshAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken = default)
@@ -87,9 +94,11 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         return token;
     }
 
-    private async ValueTask<PitchlyAccessToken> GetAccessTokenSlowAsync(PitchlyTokenKey key, ValueTask<PitchlyTokenRecord?> read, CancellationToken cancellationToken)
+    private async ValueTask<PitchlyAccessToken> AwaitReadThenGetAccessTokenAsync(PitchlyTokenKey key, ValueTask<PitchlyTokenRecord?> read, CancellationToken cancellationToken)
+        => await GetAccessTokenSlowAsync(key, await read, cancellationToken);
+
+    private async ValueTask<PitchlyAccessToken> GetAccessTokenSlowAsync(PitchlyTokenKey key, PitchlyTokenRecord? record, CancellationToken cancellationToken)
     {
-        var record = await read;
         if (record is null)
         {
             if (key.Kind == PitchlyTokenKind.User)
