@@ -92,6 +92,25 @@ public sealed class AccessTokenHandlerTests
         Assert.Equal(expectedFirst.Replace(seen[0].Token!, seen[1].Token, StringComparison.Ordinal), Encoding.UTF8.GetString(seen[1].Body));
     }
 
+    [Theory]
+    [InlineData("""[{"query":"{ a }"},{"query":"{ b }"}]""", "application/json")]
+    [InlineData("""{"query":"{ a }","variables":[1]}""", "application/json")]
+    [InlineData("""{"query":"{ a }","variables":{}}""", "text/plain")]
+    public async Task A_body_the_token_variable_cannot_be_written_into_is_not_sent_when_the_variable_is_the_only_placement(string body, string mediaType)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        var exception = await Assert.ThrowsAsync<PitchlyException>(
+            () => Client(services).PostAsync("", new StringContent(body, Encoding.UTF8, mediaType), TestContext.Current.CancellationToken));
+
+        Assert.Contains("accessToken GraphQL variable", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(0, pitchly.GraphQLRequests);
+    }
+
     [Fact]
     public async Task Get_requests_and_non_JSON_bodies_pass_through_untouched()
     {

@@ -96,13 +96,26 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         bool writesVariable,
         CancellationToken cancellationToken)
     {
+        var variableOnly = (_options.Placement & PitchlyTokenPlacement.Both) == PitchlyTokenPlacement.GraphQLVariable;
         if (body is null)
         {
+            if (variableOnly && !writesVariable)
+            {
+                throw TokenNotPlaced(request);
+            }
+
             request.Content = contentFactory!(writesVariable ? token.Value : null);
         }
         else
         {
-            body.Apply(request, writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariableName, token.Value) : null);
+            var splice = writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariableName, token.Value) : null;
+            if (variableOnly && splice is null)
+            {
+                // Sending it anyway would reach Pitchly without any token and fail there less clearly.
+                throw TokenNotPlaced(request);
+            }
+
+            body.Apply(request, splice);
         }
 
         if ((_options.Placement & PitchlyTokenPlacement.AuthorizationHeader) != 0)
@@ -112,6 +125,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         return base.SendAsync(request, cancellationToken);
     }
+
+    private static PitchlyException TokenNotPlaced(HttpRequestMessage request)
+        => new($"The {request.Method} request to Pitchly was not sent: the token goes only in the accessToken GraphQL variable (PitchlyTokenPlacement.GraphQLVariable), and it could not be written into this request. The body must be one GraphQL operation: a JSON object sent as application/json, not compressed or batched, whose variables member, if present, is an object. Fix the request, or place the token in the Authorization header too.");
 
     /// <summary>
     /// Tells whether Pitchly rejected the token. A permission error (HTTP 403, <c>FORBIDDEN</c>, <c>not-authorized</c>)
