@@ -60,7 +60,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         var token = await _tokenManager.GetAccessTokenAsync(key, cancellationToken);
         var response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
-        if (!await IsInvalidTokenAsync(response, cancellationToken))
+        if (!await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
         {
             return response;
         }
@@ -78,7 +78,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         // The single replay: the same request (method, URI, version, headers, options) with only the token changed.
         _metrics.InvalidTokenRetries.Add(1);
         response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
-        if (await IsInvalidTokenAsync(response, cancellationToken))
+        if (await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
         {
             // Returned as is rather than refreshed again: a token rejected right after a refresh points at a problem
             // (revoked app, wrong endpoint) that another refresh would only repeat.
@@ -128,6 +128,23 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
     private static PitchlyException TokenNotPlaced(HttpRequestMessage request)
         => new($"The {request.Method} request to Pitchly was not sent: the token goes only in the accessToken GraphQL variable (PitchlyTokenPlacement.GraphQLVariable), and it could not be written into this request. The body must be one GraphQL operation: a JSON object sent as application/json, not compressed or batched, whose variables member, if present, is an object. Fix the request, or place the token in the Authorization header too.");
+
+    /// <summary>
+    /// Inspects the response; if reading it fails (the connection dropped, the caller gave up), the response is
+    /// disposed before the failure propagates, since nobody else holds it and its connection would otherwise leak.
+    /// </summary>
+    private async ValueTask<bool> IsInvalidTokenOrDisposeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await IsInvalidTokenAsync(response, cancellationToken);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Tells whether Pitchly rejected the token. A permission error (HTTP 403, <c>FORBIDDEN</c>, <c>not-authorized</c>)
