@@ -84,7 +84,9 @@ internal sealed partial class PitchlyTokenExchangeHandler
         PitchlyTokenResponse tokens;
         try
         {
-            tokens = await _tokenClient.ExchangeAsync(options.GrantType, GrantParameters(options, subjectToken), context.RequestAborted);
+            // From the exchange on, a browser that leaves must not make this server drop tokens Pitchly may have
+            // issued (and rotated): the exchange, the check and the write run to the end, bounded by their timeouts.
+            tokens = await _tokenClient.ExchangeAsync(options.GrantType, GrantParameters(options, subjectToken), CancellationToken.None);
         }
         catch (PitchlyTokenEndpointException exception) when (exception.Error is "invalid_grant" or "invalid_token" or "invalid_request")
         {
@@ -102,7 +104,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, context.RequestAborted);
+        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, CancellationToken.None);
         if (verdict is not null)
         {
             await ProblemAsync(context, verdict.Value.Status, verdict.Value.Error, verdict.Value.Title, verdict.Value.Detail);
@@ -121,7 +123,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
                 Scope = tokens.Scope,
                 OrganizationId = organizationId,
             },
-            context.RequestAborted);
+            CancellationToken.None);
         LogStored(_logger, key, stored.Version, tokens.RefreshToken is not null);
         await NotifyAsync(key, stored, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
