@@ -1,10 +1,13 @@
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 
 namespace Pitchly.AspNetCore;
 
 /// <summary>
 /// Identifies one record in the token store: a user (Pitchly person + organization) or an install
-/// (organization, optionally a database). Ids are not secrets, but stores that persist keys hash them.
+/// (organization, optionally a database). Ids are not secrets, but stores that persist keys hash them. Ids may not
+/// contain ':' (the separator of <see cref="Value"/>), white space or control characters, and a database id may not be
+/// '*' (which stands for "no database"), so two different keys never share a <see cref="Value"/>.
 /// </summary>
 public sealed record PitchlyTokenKey
 {
@@ -37,19 +40,32 @@ public sealed record PitchlyTokenKey
     /// <summary>Creates the key of a signed-in Pitchly person.</summary>
     /// <param name="organizationId">The person's organization id.</param>
     /// <param name="personId">The person id.</param>
+    /// <exception cref="ArgumentException">An id is empty or contains ':', white space or a control character.</exception>
     public static PitchlyTokenKey ForUser(string organizationId, string personId)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(organizationId);
-        ArgumentException.ThrowIfNullOrWhiteSpace(personId);
+        RequireId(organizationId);
+        RequireId(personId);
         return new PitchlyTokenKey(PitchlyTokenKind.User, organizationId, personId, null);
     }
 
     /// <summary>Creates the key of an install: the organization that installed the app, optionally one database.</summary>
     /// <param name="organizationId">The organization that installed the app.</param>
     /// <param name="databaseId">The database the app is installed on, if any.</param>
+    /// <exception cref="ArgumentException">
+    /// An id contains ':', white space or a control character, the organization id is empty, or the database id is '*'.
+    /// </exception>
     public static PitchlyTokenKey ForInstall(string organizationId, string? databaseId = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(organizationId);
+        RequireId(organizationId);
+        if (!string.IsNullOrEmpty(databaseId))
+        {
+            RequireId(databaseId);
+            if (databaseId == "*")
+            {
+                throw new ArgumentException("A Pitchly database id cannot be '*', which stands for an install without a database; pass null instead.", nameof(databaseId));
+            }
+        }
+
         return new PitchlyTokenKey(PitchlyTokenKind.Install, organizationId, null, string.IsNullOrEmpty(databaseId) ? null : databaseId);
     }
 
@@ -69,6 +85,21 @@ public sealed record PitchlyTokenKey
 
     /// <inheritdoc />
     public override string ToString() => Value;
+
+    // Pitchly's ids are alphanumeric; refusing the separator and invisible characters keeps Value injective.
+    private static void RequireId(string id, [CallerArgumentExpression(nameof(id))] string? parameterName = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id, parameterName);
+        foreach (var character in id)
+        {
+            if (character == ':' || char.IsWhiteSpace(character) || char.IsControl(character))
+            {
+                throw new ArgumentException(
+                    $"A Pitchly id cannot contain ':', white space or control characters (Pitchly's ids are alphanumeric); '{parameterName}' does.",
+                    parameterName);
+            }
+        }
+    }
 
     /// <inheritdoc />
     public bool Equals(PitchlyTokenKey? other) => other is not null && string.Equals(Value, other.Value, StringComparison.Ordinal);

@@ -23,10 +23,19 @@ public sealed class PitchlyTokenManagementOptions
     public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// Gets or sets how long one shared refresh may take, lock wait included. The refresh runs on this timeout rather
-    /// than on any caller's cancellation, so an aborted request never abandons a refresh Pitchly may have performed.
+    /// Gets or sets how long one shared refresh may wait for the refresh lock and between attempts to reach the token
+    /// endpoint (default 30 seconds, at most one day). It never cuts short a token request that was sent: once a grant
+    /// may have reached Pitchly, its answer is read and stored, bounded by <see cref="TokenRequestTimeout"/> instead,
+    /// since abandoning it would lose the only copy of the new refresh token.
     /// </summary>
     public TimeSpan RefreshTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how long one token request may take, from sending it to reading Pitchly's whole answer (default
+    /// 100 seconds, as <see cref="System.Net.Http.HttpClient.Timeout"/>; at most one day). A request that times out
+    /// is not re-sent, because Pitchly may have processed it.
+    /// </summary>
+    public TimeSpan TokenRequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
     /// <summary>
     /// Gets or sets the pause between attempts when the token endpoint cannot be reached (Pitchly's SDK retries every

@@ -23,7 +23,8 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddMetrics();
-        services.AddHttpClient(PitchlyTokenClient.HttpClientName);
+        services.AddHttpClient(PitchlyTokenClient.HttpClientName)
+            .ConfigureHttpClient((provider, client) => client.Timeout = provider.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>().CurrentValue.TokenRequestTimeout);
         services.AddOptions<PitchlyTokenManagementOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenManagementOptions>, ConfigurePitchlyTokenManagementOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyTokenManagementOptions>, ValidatePitchlyTokenManagementOptions>());

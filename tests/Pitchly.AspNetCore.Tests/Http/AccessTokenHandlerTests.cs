@@ -92,6 +92,41 @@ public sealed class AccessTokenHandlerTests
         Assert.Equal(expectedFirst.Replace(seen[0].Token!, seen[1].Token, StringComparison.Ordinal), Encoding.UTF8.GetString(seen[1].Body));
     }
 
+    [Theory]
+    [InlineData("""[{"query":"{ a }"},{"query":"{ b }"}]""", "application/json")]
+    [InlineData("""{"query":"{ a }","variables":[1]}""", "application/json")]
+    [InlineData("""{"query":"{ a }","variables":{}}""", "text/plain")]
+    public async Task A_body_the_token_variable_cannot_be_written_into_is_not_sent_when_the_variable_is_the_only_placement(string body, string mediaType)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        var exception = await Assert.ThrowsAsync<PitchlyException>(
+            () => Client(services).PostAsync("", new StringContent(body, Encoding.UTF8, mediaType), TestContext.Current.CancellationToken));
+
+        Assert.Contains("accessToken GraphQL variable", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(0, pitchly.GraphQLRequests);
+    }
+
+    [Fact]
+    public async Task A_response_whose_body_fails_while_it_is_inspected_is_disposed()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var answer = new FailingResponseHandler();
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyInstallAccessToken(_ => Alice)
+            .ConfigurePrimaryHttpMessageHandler(() => answer));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        await Assert.ThrowsAsync<IOException>(() => Client(services).PostAsync("", Json("""{"query":"{ a }"}"""), TestContext.Current.CancellationToken));
+
+        Assert.True(answer.Content!.Disposed);
+    }
+
     [Fact]
     public async Task Get_requests_and_non_JSON_bodies_pass_through_untouched()
     {
@@ -248,4 +283,45 @@ public sealed class AccessTokenHandlerTests
 
     private static ClaimsPrincipal Principal(PitchlyTokenKey key)
         => new(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, key.PersonId!), new Claim(PitchlyClaimTypes.OrganizationId, key.OrganizationId)], "test"));
+
+    /// <summary>Answers with a JSON body whose stream fails on the first read, and records whether it was disposed.</summary>
+    private sealed class FailingResponseHandler : HttpMessageHandler
+    {
+        public FailingContent? Content { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Content = new FailingContent();
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = Content });
+        }
+    }
+
+    private sealed class FailingContent : HttpContent
+    {
+        public FailingContent() => Headers.ContentType = new("application/json");
+
+        public bool Disposed { get; private set; }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => throw new IOException("The connection was reset (test).");
+
+        protected override Task<Stream> CreateContentReadStreamAsync() => Task.FromResult<Stream>(new FailingStream());
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+    }
+
+    private sealed class FailingStream : MemoryStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+            => ValueTask.FromException<int>(new IOException("The connection was reset (test)."));
+    }
 }

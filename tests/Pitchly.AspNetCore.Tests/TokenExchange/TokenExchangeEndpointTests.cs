@@ -122,6 +122,8 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
     [InlineData("""{"accessToken":"x"}""")]
     [InlineData("""{"accessToken":"","organizationId":"org"}""")]
     [InlineData("""{"accessToken":"x","organizationId":"org","databaseId":7}""")]
+    [InlineData("""{"accessToken":"x","organizationId":"org:db"}""")]
+    [InlineData("""{"accessToken":"x","organizationId":"org","databaseId":"*"}""")]
     public async Task A_malformed_body_is_a_400_problem_that_says_what_to_send(string body)
     {
         using var response = await PostAsync(body, Origin);
@@ -129,6 +131,7 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("organizationId", await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Equal(0, _emulator.Emulator.GetStats().TokenRequests);
     }
 
     [Fact]

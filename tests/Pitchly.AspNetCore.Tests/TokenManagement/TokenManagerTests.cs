@@ -93,6 +93,71 @@ public sealed class TokenManagerTests
     }
 
     [Fact]
+    public async Task A_token_endpoint_answering_after_the_refresh_timeout_still_has_its_tokens_stored_and_used()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromSeconds(30));
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        var store = services.GetRequiredService<IPitchlyTokenStore>();
+        time.Advance(TimeSpan.FromHours(2));
+
+        pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask();
+        await WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        time.Advance(TimeSpan.FromSeconds(31));
+        pitchly.HoldTokenResponses.SetResult();
+        pitchly.HoldTokenResponses = null;
+
+        var token = await first;
+        var next = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
+
+        var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
+        Assert.NotEqual(stored.AccessToken, current!.AccessToken);
+        Assert.Equal(current.AccessToken, token.Value);
+        Assert.Equal(current.AccessToken, next.Value);
+        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Reuses);
+    }
+
+    [Fact]
+    public async Task A_refresh_that_cannot_start_fails_its_callers_instead_of_hanging_the_key()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromDays(60));
+        await TestServices.SignInAsync(services, pitchly, User, time);
+        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        patience.CancelAfter(TimeSpan.FromSeconds(10));
+
+        var first = await Assert.ThrowsAsync<OptionsValidationException>(() => manager.RefreshAsync(User, "at_rejected", patience.Token));
+        await Assert.ThrowsAsync<OptionsValidationException>(() => manager.RefreshAsync(User, "at_rejected", patience.Token));
+
+        Assert.Contains(first.Failures, f => f.Contains("RefreshTimeout must be at most one day", StringComparison.Ordinal));
+        Assert.Equal(0, pitchly.RefreshGrants);
+    }
+
+    [Fact]
+    public async Task A_store_read_that_completed_at_once_is_consumed_only_once_on_the_way_to_a_refresh()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var store = new PooledReadStore();
+        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        time.Advance(TimeSpan.FromHours(2));
+
+        var token = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(stored.AccessToken, token.Value);
+        Assert.Equal(1, pitchly.RefreshGrants);
+    }
+
+    [Fact]
     public async Task Invalid_grant_removes_the_record_and_requires_sign_in()
     {
         await using var pitchly = await FakePitchly.StartAsync();

@@ -60,7 +60,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         var token = await _tokenManager.GetAccessTokenAsync(key, cancellationToken);
         var response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
-        if (!await IsInvalidTokenAsync(response, cancellationToken))
+        if (!await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
         {
             return response;
         }
@@ -78,7 +78,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         // The single replay: the same request (method, URI, version, headers, options) with only the token changed.
         _metrics.InvalidTokenRetries.Add(1);
         response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
-        if (await IsInvalidTokenAsync(response, cancellationToken))
+        if (await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
         {
             // Returned as is rather than refreshed again: a token rejected right after a refresh points at a problem
             // (revoked app, wrong endpoint) that another refresh would only repeat.
@@ -96,13 +96,26 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         bool writesVariable,
         CancellationToken cancellationToken)
     {
+        var variableOnly = (_options.Placement & PitchlyTokenPlacement.Both) == PitchlyTokenPlacement.GraphQLVariable;
         if (body is null)
         {
+            if (variableOnly && !writesVariable)
+            {
+                throw TokenNotPlaced(request);
+            }
+
             request.Content = contentFactory!(writesVariable ? token.Value : null);
         }
         else
         {
-            body.Apply(request, writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariableName, token.Value) : null);
+            var splice = writesVariable && body.IsJson ? GraphQLBodyWriter.TrySetVariable(body.Bytes, AccessTokenVariableName, token.Value) : null;
+            if (variableOnly && splice is null)
+            {
+                // Sending it anyway would reach Pitchly without any token and fail there less clearly.
+                throw TokenNotPlaced(request);
+            }
+
+            body.Apply(request, splice);
         }
 
         if ((_options.Placement & PitchlyTokenPlacement.AuthorizationHeader) != 0)
@@ -111,6 +124,26 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         }
 
         return base.SendAsync(request, cancellationToken);
+    }
+
+    private static PitchlyException TokenNotPlaced(HttpRequestMessage request)
+        => new($"The {request.Method} request to Pitchly was not sent: the token goes only in the accessToken GraphQL variable (PitchlyTokenPlacement.GraphQLVariable), and it could not be written into this request. The body must be one GraphQL operation: a JSON object sent as application/json, not compressed or batched, whose variables member, if present, is an object. Fix the request, or place the token in the Authorization header too.");
+
+    /// <summary>
+    /// Inspects the response; if reading it fails (the connection dropped, the caller gave up), the response is
+    /// disposed before the failure propagates, since nobody else holds it and its connection would otherwise leak.
+    /// </summary>
+    private async ValueTask<bool> IsInvalidTokenOrDisposeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await IsInvalidTokenAsync(response, cancellationToken);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -17,7 +17,8 @@ internal sealed class PitchlySelfSignedJwtHandler : DelegatingHandler
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _tokenOptions;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _lifetime;
-    private (string Jwt, DateTimeOffset RenewAt)? _current;
+    // A reference swapped whole: a nullable tuple is several words wide and could be read half-written by another thread.
+    private CachedJwt? _current;
 
     public PitchlySelfSignedJwtHandler(IOptionsMonitor<PitchlyTokenManagementOptions> tokenOptions, TimeProvider timeProvider, TimeSpan lifetime)
     {
@@ -35,7 +36,7 @@ internal sealed class PitchlySelfSignedJwtHandler : DelegatingHandler
     internal string GetJwt()
     {
         var now = _timeProvider.GetUtcNow();
-        if (_current is { } current && now < current.RenewAt)
+        if (Volatile.Read(ref _current) is { } current && now < current.RenewAt)
         {
             return current.Jwt;
         }
@@ -49,7 +50,7 @@ internal sealed class PitchlySelfSignedJwtHandler : DelegatingHandler
         var jwt = Mint(options.ClientId, options.ClientSecret, now, now + _lifetime);
 
         // Renewed at two thirds of its lifetime, so a token never reaches Pitchly about to expire.
-        _current = (jwt, now + (_lifetime * 2 / 3));
+        Volatile.Write(ref _current, new CachedJwt(jwt, now + (_lifetime * 2 / 3)));
         return jwt;
     }
 
@@ -70,4 +71,6 @@ internal sealed class PitchlySelfSignedJwtHandler : DelegatingHandler
         var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(clientSecret), Encoding.ASCII.GetBytes(signingInput));
         return $"{signingInput}.{Base64Url.EncodeToString(signature)}";
     }
+
+    private sealed record CachedJwt(string Jwt, DateTimeOffset RenewAt);
 }

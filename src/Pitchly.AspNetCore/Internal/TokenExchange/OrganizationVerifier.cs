@@ -30,11 +30,15 @@ internal sealed class OrganizationVerifier
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, _graphQLOptions.CurrentValue.Endpoint) { Content = content };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        var client = _httpClientFactory.CreateClient(PitchlyTokenExchangeHandler.HttpClientName);
+
+        // HttpClient.Timeout ends at the headers; the same bound is kept for the body.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(client.Timeout);
         try
         {
-            using var response = await _httpClientFactory.CreateClient(PitchlyTokenExchangeHandler.HttpClientName)
-                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            var body = response.IsSuccessStatusCode ? await BoundedBody.ReadAsync(response.Content, MaxResponseSize, cancellationToken) : null;
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var body = response.IsSuccessStatusCode ? await BoundedBody.ReadAsync(response.Content, MaxResponseSize, timeout.Token) : null;
             if (body is null)
             {
                 return null;
@@ -50,6 +54,11 @@ internal sealed class OrganizationVerifier
         }
         catch (Exception exception) when (exception is HttpRequestException or IOException or JsonException)
         {
+            return null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Timed out: as unverifiable as an unreachable API.
             return null;
         }
     }

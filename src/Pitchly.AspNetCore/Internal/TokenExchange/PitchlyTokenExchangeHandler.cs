@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -73,7 +74,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        if (!TryParse(body, out var subjectToken, out var organizationId, out var databaseId))
+        if (!TryParse(body, out var subjectToken, out var organizationId, out var databaseId) || !TryCreateKey(organizationId, databaseId, out var key))
         {
             await ProblemAsync(context, StatusCodes.Status400BadRequest, "invalid-request", "Malformed token exchange request",
                 "The body must be a JSON object {\"accessToken\": \"…\", \"organizationId\": \"…\", \"databaseId\": \"…\"} (databaseId optional), as the App SDK's onConnect gives it.");
@@ -83,7 +84,9 @@ internal sealed partial class PitchlyTokenExchangeHandler
         PitchlyTokenResponse tokens;
         try
         {
-            tokens = await _tokenClient.ExchangeAsync(options.GrantType, GrantParameters(options, subjectToken), context.RequestAborted);
+            // From the exchange on, a browser that leaves must not make this server drop tokens Pitchly may have
+            // issued (and rotated): the exchange, the check and the write run to the end, bounded by their timeouts.
+            tokens = await _tokenClient.ExchangeAsync(options.GrantType, GrantParameters(options, subjectToken), CancellationToken.None);
         }
         catch (PitchlyTokenEndpointException exception) when (exception.Error is "invalid_grant" or "invalid_token" or "invalid_request")
         {
@@ -101,14 +104,13 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, context.RequestAborted);
+        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, CancellationToken.None);
         if (verdict is not null)
         {
             await ProblemAsync(context, verdict.Value.Status, verdict.Value.Error, verdict.Value.Title, verdict.Value.Detail);
             return;
         }
 
-        var key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
         var now = _timeProvider.GetUtcNow();
         var stored = await _store.SetAsync(
             key,
@@ -121,7 +123,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
                 Scope = tokens.Scope,
                 OrganizationId = organizationId,
             },
-            context.RequestAborted);
+            CancellationToken.None);
         LogStored(_logger, key, stored.Version, tokens.RefreshToken is not null);
         await NotifyAsync(key, stored, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
@@ -209,6 +211,21 @@ internal sealed partial class PitchlyTokenExchangeHandler
 
         var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
         return fetchSite.Length == 0 || fetchSite is "same-origin" or "none";
+    }
+
+    // Checked before the exchange: ids that cannot form a key must be refused before Pitchly issues any token.
+    private static bool TryCreateKey(string organizationId, string? databaseId, [NotNullWhen(true)] out PitchlyTokenKey? key)
+    {
+        try
+        {
+            key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            key = null;
+            return false;
+        }
     }
 
     private static bool TryParse(byte[] body, out string subjectToken, out string organizationId, out string? databaseId)

@@ -99,10 +99,19 @@ internal sealed partial class PitchlyTokenClient
         using var activity = PitchlyMetrics.ActivitySource.StartActivity("Pitchly token request");
         activity?.SetTag("oauth.grant_type", grantType);
         var client = _httpClientFactory.CreateClient(HttpClientName);
+
+        // HttpClient.Timeout ends at the headers; this bound covers the body too, so a request the caller does not
+        // cancel (a refresh whose answer must be stored) still cannot hang forever.
+        using var requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        requestTimeout.CancelAfter(options.TokenRequestTimeout);
         HttpResponseMessage response;
         try
         {
-            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, requestTimeout.Token);
+        }
+        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw TimedOut(grantType, options.TokenRequestTimeout, exception);
         }
         catch (HttpRequestException exception)
         {
@@ -123,7 +132,16 @@ internal sealed partial class PitchlyTokenClient
             var status = (int)response.StatusCode;
             activity?.SetTag("http.response.status_code", status);
             var cap = options.MaxTokenResponseSize;
-            var body = await BoundedBody.ReadAsync(response.Content, cap, cancellationToken);
+            byte[]? body;
+            try
+            {
+                body = await BoundedBody.ReadAsync(response.Content, cap, requestTimeout.Token);
+            }
+            catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw TimedOut(grantType, options.TokenRequestTimeout, exception);
+            }
+
             if (body is null)
             {
                 Count(grantType, "oversized");
@@ -143,6 +161,17 @@ internal sealed partial class PitchlyTokenClient
                 throw;
             }
         }
+    }
+
+    private PitchlyTokenEndpointException TimedOut(string grantType, TimeSpan timeout, Exception exception)
+    {
+        Count(grantType, "timeout");
+        LogTransportFailure(_logger, grantType, connectionNotEstablished: false, exception);
+        return new PitchlyTokenEndpointException(
+            $"Pitchly's token endpoint did not answer the {grantType} grant within {timeout} (Pitchly:TokenManagement:TokenRequestTimeout); it is not re-sent because Pitchly may have processed it.",
+            error: null,
+            statusCode: null,
+            exception);
     }
 
     private static PitchlyTokenResponse Parse(byte[] body, string grantType, int status, string? mediaType)

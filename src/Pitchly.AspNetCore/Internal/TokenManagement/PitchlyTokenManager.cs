@@ -58,14 +58,21 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     {
         ArgumentNullException.ThrowIfNull(key);
         var read = _store.GetAsync(key, cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return AwaitReadThenGetAccessTokenAsync(key, read, cancellationToken);
+        }
+
+        // A ValueTask may be consumed only once (a pooled one is reused afterwards): from here on only its result is used.
+        var record = read.Result;
 
         // Hot path: a token outside its renewal window is returned without a lock, a task or a closure.
-        if (read.IsCompletedSuccessfully && read.Result is { } record && !NeedsRenewal(record))
+        if (record is not null && !NeedsRenewal(record))
         {
             return new ValueTask<PitchlyAccessToken>(new PitchlyAccessToken(record.AccessToken, record.ExpiresAt));
         }
 
-        return GetAccessTokenSlowAsync(key, read, cancellationToken);
+        return GetAccessTokenSlowAsync(key, record, cancellationToken);
     }
 
     public async Task<PitchlyAccessToken> RefreshAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken = default)
@@ -87,9 +94,11 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         return token;
     }
 
-    private async ValueTask<PitchlyAccessToken> GetAccessTokenSlowAsync(PitchlyTokenKey key, ValueTask<PitchlyTokenRecord?> read, CancellationToken cancellationToken)
+    private async ValueTask<PitchlyAccessToken> AwaitReadThenGetAccessTokenAsync(PitchlyTokenKey key, ValueTask<PitchlyTokenRecord?> read, CancellationToken cancellationToken)
+        => await GetAccessTokenSlowAsync(key, await read, cancellationToken);
+
+    private async ValueTask<PitchlyAccessToken> GetAccessTokenSlowAsync(PitchlyTokenKey key, PitchlyTokenRecord? record, CancellationToken cancellationToken)
     {
-        var record = await read;
         if (record is null)
         {
             if (key.Kind == PitchlyTokenKind.User)
@@ -143,15 +152,21 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     /// </summary>
     private async Task RunRefreshAsync(PitchlyTokenKey key, string? failedAccessToken, TaskCompletionSource<PitchlyAccessToken> completion)
     {
-        var options = _options.CurrentValue;
         var started = _timeProvider.GetTimestamp();
         var outcome = "failed";
         using var activity = PitchlyMetrics.ActivitySource.StartActivity("Pitchly token refresh");
         activity?.SetTag("pitchly.token.kind", key.Kind.ToString());
-        using var timeout = new CancellationTokenSource(options.RefreshTimeout, _timeProvider);
         LogRefreshStarted(_logger, key, failedAccessToken is null ? "renewal" : "rejected token");
+
+        // Everything that can throw (reading the options validates them) stays inside the try: a refresh that never
+        // completes its task would stay in the single flight and hang every later caller of this key.
+        CancellationTokenSource? timeout = null;
+        var refreshTimeout = TimeSpan.Zero;
         try
         {
+            var options = _options.CurrentValue;
+            refreshTimeout = options.RefreshTimeout;
+            timeout = new CancellationTokenSource(refreshTimeout, _timeProvider);
             var result = await GetPipelines(options).Refresh.ExecuteAsync(
                 static (state, cancellationToken) => state.Manager.RefreshUnderLockAsync(state.Key, state.FailedAccessToken, cancellationToken),
                 (Manager: this, Key: key, FailedAccessToken: failedAccessToken),
@@ -159,10 +174,10 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             outcome = result.Outcome;
             Complete(key, completion, () => completion.SetResult(result.Token));
         }
-        catch (OperationCanceledException exception) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException exception) when (timeout?.IsCancellationRequested == true)
         {
             var timedOut = new TimeoutException(
-                $"The refresh of the Pitchly tokens of {key} did not complete within {options.RefreshTimeout} (Pitchly:TokenManagement:RefreshTimeout).",
+                $"The refresh of the Pitchly tokens of {key} did not complete within {refreshTimeout} (Pitchly:TokenManagement:RefreshTimeout).",
                 exception);
             LogRefreshFailed(_logger, key, timedOut);
             Complete(key, completion, () => completion.SetException(timedOut));
@@ -182,6 +197,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         }
         finally
         {
+            timeout?.Dispose();
             var tags = new TagList { { "outcome", outcome }, { "pitchly.token.kind", key.Kind.ToString() } };
             _metrics.Refreshes.Add(1, tags);
             _metrics.RefreshDuration.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, tags);
@@ -253,7 +269,10 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         PitchlyTokenResponse response;
         try
         {
-            response = await _client.RefreshAsync(record.RefreshToken, cancellationToken);
+            // From here on the refresh token may be spent: the request, its answer and the write must not be cut
+            // short by the refresh timeout, or the new refresh token would be lost and the old one sent again.
+            // TokenRequestTimeout still bounds a request Pitchly never answers.
+            response = await _client.RefreshAsync(record.RefreshToken, CancellationToken.None);
         }
         catch (PitchlyTokenEndpointException exception) when (exception.Error == "invalid_grant")
         {
@@ -306,8 +325,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         IPitchlyRefreshLockHandle handle,
         CancellationToken cancellationToken)
     {
+        // Not cut short by the refresh timeout: tokens Pitchly issues are stored rather than dropped.
         var requestedAt = _timeProvider.GetUtcNow();
-        var response = await _client.ClientCredentialsAsync(key.OrganizationId, cancellationToken);
+        var response = await _client.ClientCredentialsAsync(key.OrganizationId, CancellationToken.None);
         var acquired = new PitchlyTokenRecord
         {
             AccessToken = response.AccessToken,
@@ -326,7 +346,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         PitchlyTokenRecord record,
         IPitchlyRefreshLockHandle handle,
         string outcome,
-        CancellationToken cancellationToken)
+        CancellationToken notifyCancellationToken)
     {
         if (handle.LockLost.IsCancellationRequested)
         {
@@ -356,7 +376,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         }
 
         LogStored(_logger, key, stored.Version, stored.ExpiresAt);
-        await NotifyAsync(key, stored, cancellationToken);
+        await NotifyAsync(key, stored, notifyCancellationToken);
         return (ToAccessToken(stored), outcome);
     }
 
@@ -374,8 +394,10 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             {
                 await handler.OnTokenRefreshedAsync(context, cancellationToken);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception exception)
             {
+                // The tokens are stored: a handler that fails or outlives the refresh timeout is logged, and the
+                // refresh still succeeds.
                 LogRefreshedHandlerFailed(_logger, key, handler.GetType().FullName, exception);
             }
         }

@@ -9,6 +9,8 @@ namespace Pitchly.AspNetCore.Internal.TokenManagement;
 /// </summary>
 internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<PitchlyTokenManagementOptions>
 {
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, PitchlyTokenManagementOptions options)
     {
         var failures = new List<string>();
@@ -25,17 +27,11 @@ internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<P
         }
 
         RequirePositive(failures, "RefreshBeforeExpiry", options.RefreshBeforeExpiry);
-        RequirePositive(failures, "RefreshTimeout", options.RefreshTimeout);
-        RequirePositive(failures, "TokenEndpointRetryInterval", options.TokenEndpointRetryInterval);
-        if (options.TokenEndpointRetryTimeout < TimeSpan.Zero)
-        {
-            failures.Add($"Pitchly:TokenManagement:TokenEndpointRetryTimeout must be zero (no retry) or positive; it is {options.TokenEndpointRetryTimeout}.");
-        }
-
-        if (options.StoreWriteRetryTimeout < TimeSpan.Zero)
-        {
-            failures.Add($"Pitchly:TokenManagement:StoreWriteRetryTimeout must be zero (no retry) or positive; it is {options.StoreWriteRetryTimeout}.");
-        }
+        RequireTimeout(failures, "RefreshTimeout", options.RefreshTimeout);
+        RequireTimeout(failures, "TokenRequestTimeout", options.TokenRequestTimeout);
+        RequireTimeout(failures, "TokenEndpointRetryInterval", options.TokenEndpointRetryInterval);
+        RequireRetryTimeout(failures, "TokenEndpointRetryTimeout", options.TokenEndpointRetryTimeout);
+        RequireRetryTimeout(failures, "StoreWriteRetryTimeout", options.StoreWriteRetryTimeout);
 
         if (options.MaxTokenResponseSize <= 0)
         {
@@ -50,6 +46,31 @@ internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<P
         if (value <= TimeSpan.Zero)
         {
             failures.Add($"Pitchly:TokenManagement:{name} must be a positive duration such as 00:00:05; it is {value}.");
+        }
+    }
+
+    // Timers and cancellation sources refuse durations beyond about 49 days; a day is already far beyond any sane wait.
+    private static void RequireTimeout(List<string> failures, string name, TimeSpan value)
+    {
+        RequirePositive(failures, name, value);
+        RequireAtMostOneDay(failures, name, value);
+    }
+
+    private static void RequireRetryTimeout(List<string> failures, string name, TimeSpan value)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            failures.Add($"Pitchly:TokenManagement:{name} must be zero (no retry) or positive; it is {value}.");
+        }
+
+        RequireAtMostOneDay(failures, name, value);
+    }
+
+    private static void RequireAtMostOneDay(List<string> failures, string name, TimeSpan value)
+    {
+        if (value > MaxTimeout)
+        {
+            failures.Add($"Pitchly:TokenManagement:{name} must be at most one day (1.00:00:00); it is {value}.");
         }
     }
 }

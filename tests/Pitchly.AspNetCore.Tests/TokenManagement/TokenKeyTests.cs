@@ -1,0 +1,46 @@
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.TokenManagement;
+
+public sealed class TokenKeyTests
+{
+    [Fact]
+    public void Ids_containing_the_separator_are_refused_so_two_users_never_share_a_key()
+    {
+        var organization = Assert.Throws<ArgumentException>(() => PitchlyTokenKey.ForUser("a:b", "c"));
+        var person = Assert.Throws<ArgumentException>(() => PitchlyTokenKey.ForUser("a", "b:c"));
+
+        Assert.Equal("organizationId", organization.ParamName);
+        Assert.Equal("personId", person.ParamName);
+        Assert.Contains("cannot contain ':'", person.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_database_wildcard_is_refused_so_it_never_shares_the_key_of_an_install_without_a_database()
+    {
+        var exception = Assert.Throws<ArgumentException>(() => PitchlyTokenKey.ForInstall("org", "*"));
+
+        Assert.Equal("databaseId", exception.ParamName);
+        Assert.Equal("install:org:*", PitchlyTokenKey.ForInstall("org").Value);
+        Assert.Equal("install:org:db_1", PitchlyTokenKey.ForInstall("org", "db_1").Value);
+    }
+
+    [Theory]
+    [InlineData("org 1")]
+    [InlineData("org\n1")]
+    [InlineData("org\u00001")]
+    [InlineData("org\t")]
+    public void Ids_with_white_space_or_control_characters_are_refused(string id)
+    {
+        Assert.Throws<ArgumentException>(() => PitchlyTokenKey.ForUser(id, "psn_1"));
+        Assert.Throws<ArgumentException>(() => PitchlyTokenKey.ForInstall("org_1", id));
+    }
+
+    [Fact]
+    public void Keys_are_equal_exactly_when_their_values_are()
+    {
+        Assert.Equal(PitchlyTokenKey.ForUser("org_1", "psn_1"), PitchlyTokenKey.ForUser("org_1", "psn_1"));
+        Assert.NotEqual(PitchlyTokenKey.ForUser("org_1", "psn_1"), PitchlyTokenKey.ForUser("org_1", "psn_2"));
+        Assert.NotEqual(PitchlyTokenKey.ForInstall("org_1"), PitchlyTokenKey.ForInstall("org_1", "db_1"));
+    }
+}
