@@ -135,7 +135,8 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
             Scope = tokens.Response is { } response ? PitchlyIdentityJson.GetString(response.RootElement, "scope") : null,
             OrganizationId = organizationId,
         };
-        await _tokenStore.SetAsync(PitchlyTokenKey.ForUser(organizationId, personId), record, Context.RequestAborted);
+        // Not tied to the browser request: the code is spent, and these tokens are the only ones Pitchly issued for it.
+        await _tokenStore.SetAsync(PitchlyTokenKey.ForUser(organizationId, personId), record, CancellationToken.None);
         Logger.SignedIn(personId, organizationId, record.ExpiresAt);
 
         return new AuthenticationTicket(context.Principal!, context.Properties, Scheme.Name);

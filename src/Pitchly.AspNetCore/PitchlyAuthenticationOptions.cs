@@ -32,6 +32,7 @@ public class PitchlyAuthenticationOptions : OAuthOptions
 
         // The claim actions run on the "data" object of the identity query's answer.
         ClaimActions.MapCustomJson(ClaimTypes.NameIdentifier, data => PitchlyIdentityJson.GetString(data, "viewer", "person", "id"));
+        ClaimActions.MapCustomJson(PitchlyClaimTypes.PersonId, data => PitchlyIdentityJson.GetString(data, "viewer", "person", "id"));
         ClaimActions.MapCustomJson(ClaimTypes.Name, data => PitchlyIdentityJson.GetString(data, "viewer", "person", "name"));
         ClaimActions.MapCustomJson(ClaimTypes.Email, data => PitchlyIdentityJson.GetString(data, "viewer", "person", "email"));
         ClaimActions.MapCustomJson(PitchlyClaimTypes.Picture, data => PitchlyIdentityJson.GetString(data, "viewer", "person", "image"));

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 
@@ -70,34 +71,54 @@ public sealed record PitchlyTokenKey
     }
 
     /// <summary>
-    /// Gets the user key of a principal signed in with Pitchly, from its <see cref="ClaimTypes.NameIdentifier"/>
-    /// (person id) and <see cref="PitchlyClaimTypes.OrganizationId"/> claims; <see langword="null"/> when either is missing.
+    /// Gets the user key of a principal signed in with Pitchly, from its <see cref="PitchlyClaimTypes.PersonId"/> and
+    /// <see cref="PitchlyClaimTypes.OrganizationId"/> claims (or <see cref="ClaimTypes.NameIdentifier"/> for principals
+    /// issued without the person id claim); <see langword="null"/> when the principal carries no valid Pitchly ids.
     /// </summary>
     /// <param name="principal">The signed-in user.</param>
+    /// <remarks>
+    /// The dedicated person id claim keeps the key stable when an application replaces or adds a
+    /// <see cref="ClaimTypes.NameIdentifier"/> (in <c>OnCreatingTicket</c>, or through another sign-in scheme).
+    /// </remarks>
     public static PitchlyTokenKey? FromPrincipal(ClaimsPrincipal? principal)
     {
-        var personId = principal?.FindFirst(ClaimTypes.NameIdentifier)?.Value;
         var organizationId = principal?.FindFirst(PitchlyClaimTypes.OrganizationId)?.Value;
-        return string.IsNullOrEmpty(personId) || string.IsNullOrEmpty(organizationId)
-            ? null
-            : ForUser(organizationId, personId);
+        var personId = principal?.FindFirst(PitchlyClaimTypes.PersonId)?.Value ?? principal?.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+        return IsValidId(organizationId) && IsValidId(personId)
+            ? new PitchlyTokenKey(PitchlyTokenKind.User, organizationId, personId, null)
+            : null;
     }
 
     /// <inheritdoc />
     public override string ToString() => Value;
 
     // Pitchly's ids are alphanumeric; refusing the separator and invisible characters keeps Value injective.
-    private static void RequireId(string id, [CallerArgumentExpression(nameof(id))] string? parameterName = null)
+    private static bool IsValidId([NotNullWhen(true)] string? id)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(id, parameterName);
+        if (string.IsNullOrEmpty(id))
+        {
+            return false;
+        }
+
         foreach (var character in id)
         {
             if (character == ':' || char.IsWhiteSpace(character) || char.IsControl(character))
             {
-                throw new ArgumentException(
-                    $"A Pitchly id cannot contain ':', white space or control characters (Pitchly's ids are alphanumeric); '{parameterName}' does.",
-                    parameterName);
+                return false;
             }
+        }
+
+        return true;
+    }
+
+    private static void RequireId(string id, [CallerArgumentExpression(nameof(id))] string? parameterName = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id, parameterName);
+        if (!IsValidId(id))
+        {
+            throw new ArgumentException(
+                $"A Pitchly id cannot contain ':', white space or control characters (Pitchly's ids are alphanumeric); '{parameterName}' does.",
+                parameterName);
         }
     }
 

@@ -70,6 +70,7 @@ public sealed class SignInFlowTests
 
         var claims = (await app.GetClaimsAsync()).ToDictionary(claim => claim.Type);
         Assert.Equal(FakePitchly.PersonId, claims[ClaimTypes.NameIdentifier].Value);
+        Assert.Equal(FakePitchly.PersonId, claims[PitchlyClaimTypes.PersonId].Value);
         Assert.Equal(FakePitchly.PersonName, claims[ClaimTypes.Name].Value);
         Assert.Equal(FakePitchly.PersonEmail, claims[ClaimTypes.Email].Value);
         Assert.Equal(FakePitchly.PersonImage, claims[PitchlyClaimTypes.Picture].Value);

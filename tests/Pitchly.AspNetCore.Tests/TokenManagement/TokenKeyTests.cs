@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
@@ -42,5 +43,35 @@ public sealed class TokenKeyTests
         Assert.Equal(PitchlyTokenKey.ForUser("org_1", "psn_1"), PitchlyTokenKey.ForUser("org_1", "psn_1"));
         Assert.NotEqual(PitchlyTokenKey.ForUser("org_1", "psn_1"), PitchlyTokenKey.ForUser("org_1", "psn_2"));
         Assert.NotEqual(PitchlyTokenKey.ForInstall("org_1"), PitchlyTokenKey.ForInstall("org_1", "db_1"));
+    }
+
+    [Fact]
+    public void The_user_key_comes_from_the_person_id_claim_even_when_the_app_replaced_the_name_identifier()
+    {
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.NameIdentifier, "local-user-42"),
+            new Claim(PitchlyClaimTypes.PersonId, "psnGraceHopper000001"),
+            new Claim(PitchlyClaimTypes.OrganizationId, "orgAcmeAnalytics0001"),
+        ], "Cookies");
+
+        var key = PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal(identity));
+
+        Assert.Equal(PitchlyTokenKey.ForUser("orgAcmeAnalytics0001", "psnGraceHopper000001"), key);
+    }
+
+    [Fact]
+    public void A_principal_from_another_provider_has_no_user_key_instead_of_an_exception()
+    {
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "google:1234")], "Cookies");
+        var withBadIds = new ClaimsIdentity(
+        [
+            new Claim(PitchlyClaimTypes.PersonId, "psn:1"),
+            new Claim(PitchlyClaimTypes.OrganizationId, "org_1"),
+        ], "Cookies");
+
+        Assert.Null(PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal(identity)));
+        Assert.Null(PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal(withBadIds)));
+        Assert.Null(PitchlyTokenKey.FromPrincipal(null));
     }
 }

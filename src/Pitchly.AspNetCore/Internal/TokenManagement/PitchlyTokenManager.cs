@@ -230,9 +230,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     /// <summary>One pass of lock → re-read → token request → write; <see langword="null"/> when the lock was lost before the request.</summary>
     private async ValueTask<(PitchlyAccessToken Token, string Outcome)?> TryRefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
     {
-        var lockRequested = _timeProvider.GetTimestamp();
         await using var handle = await _refreshLock.AcquireAsync(key, cancellationToken);
-        _metrics.LockWait.Record(_timeProvider.GetElapsedTime(lockRequested).TotalMilliseconds);
 
         // Re-read under the lock: another caller or instance may have refreshed while this one waited.
         var record = await _store.GetAsync(key, cancellationToken);
@@ -260,7 +258,6 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         {
             // The lease lapsed before the request: another holder may be spending this refresh token right now.
             // Nothing was sent, so start over from the lock and the re-read instead.
-            _metrics.LockLost.Add(1);
             LogLockLostBeforeRequest(_logger, key);
             return null;
         }
@@ -354,7 +351,6 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             // only in this process: dropping it would sign the user out. The compare-and-swap below keeps the write
             // safe without the lock: it succeeds only if nobody stored anything since the read, and a holder that
             // took the lock over will then fail its own swap and re-read these tokens.
-            _metrics.LockLost.Add(1);
             LogLockLostBeforeWrite(_logger, key);
         }
 
