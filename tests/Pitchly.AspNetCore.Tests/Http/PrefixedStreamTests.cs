@@ -70,7 +70,7 @@ public sealed class PrefixedStreamTests
         var length = Encoding.UTF8.GetBytes(prefix, buffer);
         var restStream = new MemoryStream(Encoding.UTF8.GetBytes(rest));
         var owner = new CountingDisposable();
-        return (pool, buffer, new PrefixedStream(pool, buffer, length, restStream, owner, clearPrefixOnReturn: false), restStream, owner);
+        return (pool, buffer, new PrefixedStream(pool, buffer, length, restStream, owner), restStream, owner);
     }
 
     /// <summary>A pool that records every return and refuses arrays it did not rent or already got back.</summary>

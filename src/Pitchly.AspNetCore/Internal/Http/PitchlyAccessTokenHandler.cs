@@ -186,7 +186,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
         {
             // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the buffer now.
-            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content, clearPrefixOnReturn: false)));
+            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
             return false;
         }
 
@@ -197,7 +197,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             {
                 var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, cap + 1L));
                 buffer.AsSpan(0, length).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(buffer);
+                ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
                 buffer = larger;
             }
 
@@ -209,12 +209,12 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (!endOfStream)
         {
             // Larger than any token error: pass it through unexamined.
-            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content, clearPrefixOnReturn: false)));
+            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
             return false;
         }
 
         var bytes = buffer.AsSpan(0, length).ToArray();
-        ArrayPool<byte>.Shared.Return(buffer);
+        ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         await stream.DisposeAsync();
         response.Content = CopyHeaders(content, new ByteArrayContent(bytes));
         content.Dispose();

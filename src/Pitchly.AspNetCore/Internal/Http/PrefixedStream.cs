@@ -17,7 +17,6 @@ internal sealed class PrefixedStream : Stream
     private readonly int _prefixLength;
     private readonly Stream _rest;
     private readonly IDisposable? _owner;
-    private readonly bool _clearPrefixOnReturn;
     private byte[]? _prefix;
     private int _prefixPosition;
 
@@ -26,15 +25,13 @@ internal sealed class PrefixedStream : Stream
     /// <param name="prefixLength">How many bytes of <paramref name="pooledPrefix"/> were read.</param>
     /// <param name="rest">The stream the prefix was read from.</param>
     /// <param name="owner">Disposed with this stream (the content <paramref name="rest"/> came from).</param>
-    /// <param name="clearPrefixOnReturn">Whether to clear the array before returning it (request bodies may hold data the caller considers private).</param>
-    public PrefixedStream(ArrayPool<byte> pool, byte[] pooledPrefix, int prefixLength, Stream rest, IDisposable? owner, bool clearPrefixOnReturn)
+    public PrefixedStream(ArrayPool<byte> pool, byte[] pooledPrefix, int prefixLength, Stream rest, IDisposable? owner)
     {
         _pool = pool;
         _prefix = pooledPrefix;
         _prefixLength = prefixLength;
         _rest = rest;
         _owner = owner;
-        _clearPrefixOnReturn = clearPrefixOnReturn;
     }
 
     public override bool CanRead => _prefix is not null;
@@ -83,7 +80,8 @@ internal sealed class PrefixedStream : Stream
         // Taken out first, so no later read can see the array once someone else may have rented it.
         if (disposing && Interlocked.Exchange(ref _prefix, null) is { } prefix)
         {
-            _pool.Return(prefix, _clearPrefixOnReturn);
+            // Cleared: the prefix holds request or response bytes (personal data, possibly tokens).
+            _pool.Return(prefix, clearArray: true);
             _rest.Dispose();
             _owner?.Dispose();
         }

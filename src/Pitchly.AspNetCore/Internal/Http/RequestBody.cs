@@ -91,7 +91,7 @@ internal sealed class RequestBody
             if (length > cap)
             {
                 // Too large to keep: send what was read followed by the rest, once. The stream owns the buffer now.
-                request.Content = Copy(new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content, clearPrefixOnReturn: true)), headers);
+                request.Content = Copy(new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)), headers);
                 return new RequestBody(null, headers, isJson, canReplay: false);
             }
 
