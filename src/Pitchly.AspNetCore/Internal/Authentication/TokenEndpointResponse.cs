@@ -33,7 +33,7 @@ internal static class TokenEndpointResponse
     {
         if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
         {
-            var code = error.ValueKind == JsonValueKind.String && IsErrorCode(error.GetString()) ? error.GetString() : "unrecognized";
+            var code = OAuthErrorCode.Read(error);
             return $"{Endpoint} refused the authorization code with error '{code}' (status {status}). {Advice(code)}";
         }
 
@@ -59,10 +59,4 @@ internal static class TokenEndpointResponse
         "invalid_request" => "Check that Pitchly:CallbackPath matches a redirect URI registered for the app.",
         _ => "See Pitchly's OAuth documentation for this error.",
     };
-
-    // RFC 6749 §5.2 limits error codes to printable ASCII without quote or backslash; anything else is not repeated.
-    private static bool IsErrorCode(string? value) =>
-        !string.IsNullOrEmpty(value)
-        && value.Length <= 64
-        && value.All(c => c is >= '\x20' and <= '\x7E' and not '"' and not '\\');
 }

@@ -156,7 +156,7 @@ internal sealed partial class PitchlyTokenClient
             }
             catch (PitchlyTokenEndpointException exception)
             {
-                Count(grantType, exception.Error ?? "malformed");
+                Count(grantType, exception.Error is { } error ? OAuthErrorCode.ForMetric(error) : "malformed");
                 LogRefused(_logger, grantType, status, exception.Error ?? "(not a token response)");
                 throw;
             }
@@ -204,7 +204,7 @@ internal sealed partial class PitchlyTokenClient
             // Pitchly's clients decide on the error member alone, whatever the status.
             if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
             {
-                var code = error.ValueKind == JsonValueKind.String ? error.GetString() : "unknown_error";
+                var code = OAuthErrorCode.Read(error);
                 throw new PitchlyTokenEndpointException($"Pitchly's token endpoint refused the {grantType} grant: {code} (HTTP {status}).", code, status);
             }
 
