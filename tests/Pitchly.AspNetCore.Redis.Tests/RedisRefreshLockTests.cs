@@ -103,6 +103,39 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task Lock_lost_fires_before_the_last_third_of_a_lease_that_was_not_renewed()
+    {
+        var lease = TimeSpan.FromSeconds(4.5);
+        var app = App(options => options.LockLease = lease);
+        await using var handle = await app.Lock.AcquireAsync(User, Cancel);
+        var lockKey = Assert.Single(LockKeys());
+        var database = redis.Admin.GetDatabase();
+
+        // Pause just after a renewal, so the last successful renewal is known to within a few milliseconds.
+        var previous = await database.KeyTimeToLiveAsync(lockKey);
+        while (await database.KeyTimeToLiveAsync(lockKey) is var current && current <= previous)
+        {
+            previous = current;
+            await Task.Delay(5, Cancel);
+        }
+
+        var sinceRenewal = Stopwatch.StartNew();
+        await redis.AdminServer.ExecuteAsync("CLIENT", "PAUSE", "7000", "ALL");
+        try
+        {
+            Assert.False(handle.LockLost.IsCancellationRequested);
+            await WaitForAsync(handle.LockLost, TimeSpan.FromSeconds(6));
+
+            // Two thirds of the lease is 3 s; the lease itself would only end at 4.5 s.
+            Assert.InRange(sinceRenewal.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(3.9));
+        }
+        finally
+        {
+            await UnpauseAsync();
+        }
+    }
+
+    [Fact]
     public async Task Waiter_is_woken_by_the_release_announcement_not_by_polling()
     {
         var holder = App();

@@ -151,52 +151,62 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
 
         /// <summary>
         /// Renews the lease every third of it. The lease is known to hold until (send time of the last successful
-        /// renewal + lease): Redis starts counting later than we sent, so that bound is conservative. If no renewal
-        /// succeeds before it, or a renewal finds the lock gone or owned by another, <see cref="LockLost"/> fires.
+        /// renewal + lease): Redis starts counting later than we sent, so that bound is conservative. The last third
+        /// of that lease is a safety margin: a holder must not start a token request it may not finish in time, so
+        /// <see cref="LockLost"/> fires once no renewal succeeded and only the margin remains, or at once when a
+        /// renewal finds the lock gone or owned by another.
         /// </summary>
         private async Task RenewAsync(long leaseStarted)
         {
             var time = _lock._timeProvider;
             var lease = _lock._options.LockLease;
             var interval = lease / 3;
+            var heldFor = lease - (lease / 3);
+            var retryDelay = interval / 4;
             var leaseMilliseconds = (long)lease.TotalMilliseconds;
-            var validUntil = leaseStarted;
+            var renewedAt = leaseStarted;
             var stop = _stopRenewal.Token;
             try
             {
                 while (true)
                 {
-                    var remaining = lease - time.GetElapsedTime(validUntil);
-                    if (remaining <= TimeSpan.Zero)
+                    var untilRenewal = interval - time.GetElapsedTime(renewedAt);
+                    if (untilRenewal > TimeSpan.Zero)
                     {
-                        MarkLost("no renewal reached Redis before the lease ended");
-                        return;
+                        await Task.Delay(untilRenewal, time, stop);
                     }
 
-                    await Task.Delay(remaining < interval ? remaining : interval, time, stop);
-                    remaining = lease - time.GetElapsedTime(validUntil);
-                    if (remaining <= TimeSpan.Zero)
+                    var untilMargin = heldFor - time.GetElapsedTime(renewedAt);
+                    if (untilMargin <= TimeSpan.Zero)
                     {
-                        continue;
+                        MarkLost("no renewal reached Redis before the last third of the lease");
+                        return;
                     }
 
                     var sent = time.GetTimestamp();
                     try
                     {
+                        // Bounded by the margin: a reply that comes later cannot be trusted to leave enough lease.
                         var renewed = await _database
                             .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, leaseMilliseconds])
-                            .WaitAsync(remaining, time, stop);
+                            .WaitAsync(untilMargin, time, stop);
                         if ((long)renewed != 1)
                         {
                             MarkLost("the lock's key is gone or owned by another holder");
                             return;
                         }
 
-                        validUntil = sent;
+                        renewedAt = sent;
                     }
                     catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
                     {
                         RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
+                        untilMargin = heldFor - time.GetElapsedTime(renewedAt);
+                        if (untilMargin > TimeSpan.Zero)
+                        {
+                            // A disconnected multiplexer fails at once: retry soon, without spinning.
+                            await Task.Delay(untilMargin < retryDelay ? untilMargin : retryDelay, time, stop);
+                        }
                     }
                 }
             }
