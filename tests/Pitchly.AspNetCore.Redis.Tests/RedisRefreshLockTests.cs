@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
@@ -133,6 +134,29 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         {
             await UnpauseAsync();
         }
+    }
+
+    [Fact]
+    public async Task Disposing_the_multiplexer_while_holding_the_lock_ends_the_handles_quietly()
+    {
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddPitchlyTokenManagement().AddRedis(_ => multiplexer, options =>
+        {
+            options.KeyPrefix = _prefix;
+            options.LockLease = TimeSpan.FromMilliseconds(300);
+            options.AllowUnsharedDataProtectionKeys = true;
+        });
+        await using var provider = services.BuildServiceProvider();
+        var refreshLock = provider.GetRequiredService<IPitchlyRefreshLock>();
+        var released = await refreshLock.AcquireAsync(User, Cancel);
+        var renewing = await refreshLock.AcquireAsync(PitchlyTokenKey.ForInstall("org-1"), Cancel);
+
+        await multiplexer.DisposeAsync();
+        await released.DisposeAsync();
+        await WaitForAsync(renewing.LockLost, TimeSpan.FromSeconds(3));
+        await renewing.DisposeAsync();
     }
 
     [Fact]

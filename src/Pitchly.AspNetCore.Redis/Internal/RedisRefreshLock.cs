@@ -147,6 +147,10 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             {
                 RedisLog.LockReleaseFailed(_lock._logger, _hash, exception);
             }
+            catch (ObjectDisposedException)
+            {
+                // The multiplexer is gone with the application; the lock expires with its lease.
+            }
         }
 
         /// <summary>
@@ -213,6 +217,11 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 // Released by its holder.
+            }
+            catch (ObjectDisposedException)
+            {
+                // The multiplexer was disposed (the application is shutting down): the lease can no longer be kept.
+                _lost.Cancel();
             }
         }
 
