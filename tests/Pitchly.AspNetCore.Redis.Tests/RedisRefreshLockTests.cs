@@ -160,6 +160,30 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task An_acquisition_whose_reply_timed_out_does_not_block_the_key_for_its_lease()
+    {
+        var app = App(options =>
+        {
+            options.OperationTimeout = TimeSpan.FromMilliseconds(200);
+            options.LockLease = TimeSpan.FromSeconds(30);
+        });
+        await app.Store.GetAsync(User, Cancel);
+
+        // The SET NX waits in the socket while the server is frozen and is applied after the client gave up on it.
+        await redis.SuspendAsync();
+        try
+        {
+            await Assert.ThrowsAsync<PitchlyTokenStoreUnavailableException>(async () => await app.Lock.AcquireAsync(User, Cancel));
+        }
+        finally
+        {
+            await redis.ResumeAsync();
+        }
+
+        await Records.Eventually(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(5), "the unanswered lock is released");
+    }
+
+    [Fact]
     public async Task Waiter_is_woken_by_the_release_announcement_not_by_polling()
     {
         var holder = App();

@@ -54,7 +54,7 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             // Taken before the attempt, so a release announced between a failed attempt and the wait is not missed.
             var released = _releases.GetOrAdd(hash, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             var attempted = _timeProvider.GetTimestamp();
-            IDatabase database;
+            IDatabase? database = null;
             try
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -70,6 +70,11 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             }
             catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
             {
+                if (exception is TimeoutException && database is not null)
+                {
+                    await ReleaseUnansweredAcquisitionAsync(database, lockKey, hash, owner);
+                }
+
                 _metrics.StoreUnavailable.Add(1);
                 RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
                 activity?.SetStatus(ActivityStatusCode.Error);
@@ -90,6 +95,27 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             var poll = remaining < _options.LockPollInterval ? remaining : _options.LockPollInterval;
             await Task.WhenAny(released.Task, Task.Delay(poll, _timeProvider, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>
+    /// A <c>SET NX</c> whose reply timed out may have been applied: without a release, the key would keep every
+    /// instance waiting for a whole lease. Sent without waiting for a reply; the owner is ours alone, so the
+    /// compare-and-delete can only remove this attempt's lock.
+    /// </summary>
+    private async ValueTask ReleaseUnansweredAcquisitionAsync(IDatabase database, RedisKey lockKey, string hash, string owner)
+    {
+        try
+        {
+            await database.ScriptEvaluateAsync(
+                RedisScripts.ReleaseLock,
+                [lockKey],
+                [owner, _connection.Names.ReleasedChannelName, hash],
+                CommandFlags.FireAndForget);
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is ObjectDisposedException)
+        {
+            RedisLog.LockReleaseFailed(_logger, hash, exception);
         }
     }
 
