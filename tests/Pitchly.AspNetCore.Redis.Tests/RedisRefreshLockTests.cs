@@ -180,7 +180,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
             await redis.ResumeAsync();
         }
 
-        await Records.Eventually(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(5), "the unanswered lock is released");
+        await Records.Eventually(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(10), "the unanswered lock is released");
     }
 
     [Fact]

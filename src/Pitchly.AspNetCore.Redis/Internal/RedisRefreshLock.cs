@@ -72,7 +72,7 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             {
                 if (exception is TimeoutException && database is not null)
                 {
-                    await ReleaseUnansweredAcquisitionAsync(database, lockKey, hash, owner);
+                    ReleaseUnansweredAcquisition(database, lockKey, hash, owner, attempted);
                 }
 
                 _metrics.StoreUnavailable.Add(1);
@@ -100,22 +100,39 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
 
     /// <summary>
     /// A <c>SET NX</c> whose reply timed out may have been applied: without a release, the key would keep every
-    /// instance waiting for a whole lease. Sent without waiting for a reply; the owner is ours alone, so the
-    /// compare-and-delete can only remove this attempt's lock.
+    /// instance waiting for a whole lease. Not awaited, so the caller hears of the outage at once; retried every
+    /// <see cref="PitchlyRedisOptions.LockPollInterval"/> while the connection is down, until the lease would have
+    /// ended anyway. The owner is this attempt's alone, so the compare-and-delete only removes the lock it may have taken.
     /// </summary>
-    private async ValueTask ReleaseUnansweredAcquisitionAsync(IDatabase database, RedisKey lockKey, string hash, string owner)
+    private void ReleaseUnansweredAcquisition(IDatabase database, RedisKey lockKey, string hash, string owner, long attempted)
     {
-        try
+        _ = ReleaseAsync();
+
+        async Task ReleaseAsync()
         {
-            await database.ScriptEvaluateAsync(
-                RedisScripts.ReleaseLock,
-                [lockKey],
-                [owner, _connection.Names.ReleasedChannelName, hash],
-                CommandFlags.FireAndForget);
-        }
-        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is ObjectDisposedException)
-        {
-            RedisLog.LockReleaseFailed(_logger, hash, exception);
+            while (true)
+            {
+                try
+                {
+                    await database.ScriptEvaluateAsync(RedisScripts.ReleaseLock, [lockKey], [owner, _connection.Names.ReleasedChannelName, hash]);
+                    return;
+                }
+                catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+                {
+                    if (_timeProvider.GetElapsedTime(attempted) + _options.LockPollInterval >= _options.LockLease)
+                    {
+                        RedisLog.LockReleaseFailed(_logger, hash, exception);
+                        return;
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The multiplexer is gone with the application; the lock expires with its lease.
+                    return;
+                }
+
+                await Task.Delay(_options.LockPollInterval, _timeProvider);
+            }
         }
     }
 
