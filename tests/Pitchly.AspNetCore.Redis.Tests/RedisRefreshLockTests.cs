@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Pitchly.AspNetCore.Redis.Internal;
 using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
@@ -203,6 +204,38 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         await using var acquired = await waiting.WaitAsync(TimeSpan.FromSeconds(3), Cancel);
 
         Assert.True(released.Elapsed < TimeSpan.FromSeconds(3), $"woken after {released.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_release_signal_stays_while_someone_waits_for_it_and_leaves_with_its_last_waiter()
+    {
+        var holder = App();
+        var waiter = App(options =>
+        {
+            options.LockPollInterval = TimeSpan.FromSeconds(10);
+            options.LockWaitTimeout = TimeSpan.FromSeconds(20);
+        });
+        var waiterLock = waiter.Services.GetRequiredService<RedisRefreshLock>();
+        await waiter.Store.GetAsync(User, Cancel);
+        var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        var patient = waiter.Lock.AcquireAsync(User, Cancel).AsTask();
+        using (var giveUp = CancellationTokenSource.CreateLinkedTokenSource(Cancel))
+        {
+            giveUp.CancelAfter(TimeSpan.FromMilliseconds(200));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiter.Lock.AcquireAsync(User, giveUp.Token));
+        }
+
+        Assert.Equal(1, waiterLock.ReleaseSignalCount);
+        await handle.DisposeAsync();
+        await using (await patient.WaitAsync(TimeSpan.FromSeconds(3), Cancel))
+        {
+            Assert.Equal(0, waiterLock.ReleaseSignalCount);
+        }
+
+        var impatient = App(options => options.LockWaitTimeout = TimeSpan.FromMilliseconds(200));
+        await using var current = await holder.Lock.AcquireAsync(User, Cancel);
+        await Assert.ThrowsAsync<TimeoutException>(async () => await impatient.Lock.AcquireAsync(User, Cancel));
+        Assert.Equal(0, impatient.Services.GetRequiredService<RedisRefreshLock>().ReleaseSignalCount);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Internal;
@@ -23,7 +22,8 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly PitchlyRedisOptions _options;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _releases = new(StringComparer.Ordinal);
+    // One signal per hashed key that this instance's acquisitions wait on; it leaves with its last waiter.
+    private readonly Dictionary<string, ReleaseSignal> _releases = new(StringComparer.Ordinal);
 
     public RedisRefreshLock(
         RedisConnection connection,
@@ -51,50 +51,57 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
         var started = _timeProvider.GetTimestamp();
         while (true)
         {
-            // Taken before the attempt, so a release announced between a failed attempt and the wait is not missed.
-            var released = _releases.GetOrAdd(hash, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            var attempted = _timeProvider.GetTimestamp();
-            IDatabase? database = null;
+            // Joined before the attempt, so a release announced between a failed attempt and the wait is not missed.
+            var released = JoinReleaseSignal(hash);
             try
             {
+                var attempted = _timeProvider.GetTimestamp();
+                IDatabase? database = null;
+                try
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    database = await _connection.GetDatabaseAsync(cancellationToken);
+                    if (await database.StringSetAsync(lockKey, owner, _options.LockLease, When.NotExists))
+                    {
+                        var waited = _timeProvider.GetElapsedTime(started);
+                        _metrics.LockWait.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "acquired"));
+                        RedisLog.LockAcquired(_logger, hash, waited.TotalMilliseconds);
+                        _store.EvictLocalCopy(key);
+                        return new Handle(this, database, lockKey, hash, owner, attempted);
+                    }
+                }
+                catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+                {
+                    if (exception is TimeoutException && database is not null)
+                    {
+                        ReleaseUnansweredAcquisition(database, lockKey, hash, owner, attempted);
+                    }
+
+                    _metrics.StoreUnavailable.Add(1);
+                    RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
+                    activity?.SetStatus(ActivityStatusCode.Error);
+                    throw RedisFailures.Unavailable("a lock acquisition", exception);
+                }
+
+                var remaining = _options.LockWaitTimeout - _timeProvider.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    _metrics.LockWait.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "timeout"));
+                    RedisLog.LockWaitTimedOut(_logger, hash, _options.LockWaitTimeout);
+                    activity?.SetStatus(ActivityStatusCode.Error);
+                    throw new TimeoutException(
+                        $"The Pitchly refresh lock of key {hash} was not granted within {_options.LockWaitTimeout} "
+                        + "(PitchlyRedisOptions.LockWaitTimeout): another instance held it longer. Nothing was refreshed; retry later.");
+                }
+
+                var poll = remaining < _options.LockPollInterval ? remaining : _options.LockPollInterval;
+                await Task.WhenAny(released.Completion.Task, Task.Delay(poll, _timeProvider, cancellationToken));
                 cancellationToken.ThrowIfCancellationRequested();
-                database = await _connection.GetDatabaseAsync(cancellationToken);
-                if (await database.StringSetAsync(lockKey, owner, _options.LockLease, When.NotExists))
-                {
-                    var waited = _timeProvider.GetElapsedTime(started);
-                    _metrics.LockWait.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "acquired"));
-                    RedisLog.LockAcquired(_logger, hash, waited.TotalMilliseconds);
-                    _store.EvictLocalCopy(key);
-                    return new Handle(this, database, lockKey, hash, owner, attempted);
-                }
             }
-            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+            finally
             {
-                if (exception is TimeoutException && database is not null)
-                {
-                    ReleaseUnansweredAcquisition(database, lockKey, hash, owner, attempted);
-                }
-
-                _metrics.StoreUnavailable.Add(1);
-                RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
-                activity?.SetStatus(ActivityStatusCode.Error);
-                throw RedisFailures.Unavailable("a lock acquisition", exception);
+                LeaveReleaseSignal(hash, released);
             }
-
-            var remaining = _options.LockWaitTimeout - _timeProvider.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                _metrics.LockWait.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "timeout"));
-                RedisLog.LockWaitTimedOut(_logger, hash, _options.LockWaitTimeout);
-                activity?.SetStatus(ActivityStatusCode.Error);
-                throw new TimeoutException(
-                    $"The Pitchly refresh lock of key {hash} was not granted within {_options.LockWaitTimeout} "
-                    + "(PitchlyRedisOptions.LockWaitTimeout): another instance held it longer. Nothing was refreshed; retry later.");
-            }
-
-            var poll = remaining < _options.LockPollInterval ? remaining : _options.LockPollInterval;
-            await Task.WhenAny(released.Task, Task.Delay(poll, _timeProvider, cancellationToken));
-            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
@@ -136,12 +143,61 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
         }
     }
 
+    /// <summary>Gets the number of keys this instance's acquisitions are waiting to hear released.</summary>
+    internal int ReleaseSignalCount
+    {
+        get
+        {
+            lock (_releases)
+            {
+                return _releases.Count;
+            }
+        }
+    }
+
+    private ReleaseSignal JoinReleaseSignal(string hash)
+    {
+        lock (_releases)
+        {
+            if (!_releases.TryGetValue(hash, out var signal))
+            {
+                signal = new ReleaseSignal();
+                _releases.Add(hash, signal);
+            }
+
+            signal.Waiters++;
+            return signal;
+        }
+    }
+
+    private void LeaveReleaseSignal(string hash, ReleaseSignal signal)
+    {
+        lock (_releases)
+        {
+            // A release announcement may already have replaced it with a newer signal, which stays for its waiters.
+            if (--signal.Waiters == 0 && _releases.TryGetValue(hash, out var current) && current == signal)
+            {
+                _releases.Remove(hash);
+            }
+        }
+    }
+
     private void OnLockReleased(string hash)
     {
-        if (_releases.TryRemove(hash, out var released))
+        ReleaseSignal? released;
+        lock (_releases)
         {
-            released.TrySetResult();
+            _releases.Remove(hash, out released);
         }
+
+        released?.Completion.TrySetResult();
+    }
+
+    private sealed class ReleaseSignal
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Waiters { get; set; }
     }
 
     private sealed class Handle : IPitchlyRefreshLockHandle
