@@ -7,13 +7,17 @@ namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>
 /// A real connection multiplexer whose connection-failed and connection-restored events the test raises itself, so
-/// that one connection type can fail or recover without the other. It also counts attached handlers.
+/// that one connection type can fail or recover without the other. It also counts attached handlers and can hold or
+/// fail subscriptions.
 /// </summary>
 public class ObservableMultiplexer : DispatchProxy
 {
     private IConnectionMultiplexer _inner = null!;
     private EventHandler<ConnectionFailedEventArgs>? _failed;
     private EventHandler<ConnectionFailedEventArgs>? _restored;
+
+    /// <summary>Gets or sets what runs before every subscription is sent (to hold it back or make it fail).</summary>
+    public Func<Task>? BeforeSubscribe { get; set; }
 
     public int HandlerCount => (_failed?.GetInvocationList().Length ?? 0) + (_restored?.GetInvocationList().Length ?? 0);
 
@@ -46,6 +50,8 @@ public class ObservableMultiplexer : DispatchProxy
             case "remove_ConnectionRestored":
                 _restored -= (EventHandler<ConnectionFailedEventArgs>)args![0]!;
                 return null;
+            case nameof(IConnectionMultiplexer.GetSubscriber) when BeforeSubscribe is { } beforeSubscribe:
+                return HookedSubscriber.Wrap(_inner.GetSubscriber(), beforeSubscribe);
         }
 
         try

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Pitchly.AspNetCore.Redis.Internal;
 using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
@@ -103,6 +105,86 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task Lock_lost_fires_before_the_last_third_of_a_lease_that_was_not_renewed()
+    {
+        var lease = TimeSpan.FromSeconds(4.5);
+        var app = App(options => options.LockLease = lease);
+        await using var handle = await app.Lock.AcquireAsync(User, Cancel);
+        var lockKey = Assert.Single(LockKeys());
+        var database = redis.Admin.GetDatabase();
+
+        // Pause just after a renewal, so the last successful renewal is known to within a few milliseconds.
+        var previous = await database.KeyTimeToLiveAsync(lockKey);
+        while (await database.KeyTimeToLiveAsync(lockKey) is var current && current <= previous)
+        {
+            previous = current;
+            await Task.Delay(5, Cancel);
+        }
+
+        var sinceRenewal = Stopwatch.StartNew();
+        await redis.AdminServer.ExecuteAsync("CLIENT", "PAUSE", "7000", "ALL");
+        try
+        {
+            Assert.False(handle.LockLost.IsCancellationRequested);
+            await WaitForAsync(handle.LockLost, TimeSpan.FromSeconds(6));
+
+            // Two thirds of the lease is 3 s; the lease itself would only end at 4.5 s.
+            Assert.InRange(sinceRenewal.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(3.9));
+        }
+        finally
+        {
+            await UnpauseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Disposing_the_multiplexer_while_holding_the_lock_ends_the_handles_quietly()
+    {
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddPitchlyTokenManagement().AddRedis(_ => multiplexer, options =>
+        {
+            options.KeyPrefix = _prefix;
+            options.LockLease = TimeSpan.FromMilliseconds(300);
+            options.AllowUnsharedDataProtectionKeys = true;
+        });
+        await using var provider = services.BuildServiceProvider();
+        var refreshLock = provider.GetRequiredService<IPitchlyRefreshLock>();
+        var released = await refreshLock.AcquireAsync(User, Cancel);
+        var renewing = await refreshLock.AcquireAsync(PitchlyTokenKey.ForInstall("org-1"), Cancel);
+
+        await multiplexer.DisposeAsync();
+        await released.DisposeAsync();
+        await WaitForAsync(renewing.LockLost, TimeSpan.FromSeconds(3));
+        await renewing.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_acquisition_whose_reply_timed_out_does_not_block_the_key_for_its_lease()
+    {
+        var app = App(options =>
+        {
+            options.OperationTimeout = TimeSpan.FromMilliseconds(200);
+            options.LockLease = TimeSpan.FromSeconds(30);
+        });
+        await app.Store.GetAsync(User, Cancel);
+
+        // The SET NX waits in the socket while the server is frozen and is applied after the client gave up on it.
+        await redis.SuspendAsync();
+        try
+        {
+            await Assert.ThrowsAsync<PitchlyTokenStoreUnavailableException>(async () => await app.Lock.AcquireAsync(User, Cancel));
+        }
+        finally
+        {
+            await redis.ResumeAsync();
+        }
+
+        await Records.Eventually(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(10), "the unanswered lock is released");
+    }
+
+    [Fact]
     public async Task Waiter_is_woken_by_the_release_announcement_not_by_polling()
     {
         var holder = App();
@@ -122,6 +204,38 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         await using var acquired = await waiting.WaitAsync(TimeSpan.FromSeconds(3), Cancel);
 
         Assert.True(released.Elapsed < TimeSpan.FromSeconds(3), $"woken after {released.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_release_signal_stays_while_someone_waits_for_it_and_leaves_with_its_last_waiter()
+    {
+        var holder = App();
+        var waiter = App(options =>
+        {
+            options.LockPollInterval = TimeSpan.FromSeconds(10);
+            options.LockWaitTimeout = TimeSpan.FromSeconds(20);
+        });
+        var waiterLock = waiter.Services.GetRequiredService<RedisRefreshLock>();
+        await waiter.Store.GetAsync(User, Cancel);
+        var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        var patient = waiter.Lock.AcquireAsync(User, Cancel).AsTask();
+        using (var giveUp = CancellationTokenSource.CreateLinkedTokenSource(Cancel))
+        {
+            giveUp.CancelAfter(TimeSpan.FromMilliseconds(200));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiter.Lock.AcquireAsync(User, giveUp.Token));
+        }
+
+        Assert.Equal(1, waiterLock.ReleaseSignalCount);
+        await handle.DisposeAsync();
+        await using (await patient.WaitAsync(TimeSpan.FromSeconds(3), Cancel))
+        {
+            Assert.Equal(0, waiterLock.ReleaseSignalCount);
+        }
+
+        var impatient = App(options => options.LockWaitTimeout = TimeSpan.FromMilliseconds(200));
+        await using var current = await holder.Lock.AcquireAsync(User, Cancel);
+        await Assert.ThrowsAsync<TimeoutException>(async () => await impatient.Lock.AcquireAsync(User, Cancel));
+        Assert.Equal(0, impatient.Services.GetRequiredService<RedisRefreshLock>().ReleaseSignalCount);
     }
 
     [Fact]

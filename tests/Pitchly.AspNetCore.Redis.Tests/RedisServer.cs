@@ -94,6 +94,14 @@ public sealed class RedisServer : IAsyncLifetime
         _process = null;
     }
 
+    /// <summary>
+    /// Freezes the server process (SIGSTOP): connections stay open and what clients send waits in the socket, to be
+    /// executed in order by <see cref="ResumeAsync"/>, so a client times out on commands Redis later applies.
+    /// </summary>
+    public Task SuspendAsync() => SignalAsync("-STOP");
+
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
     public async ValueTask DisposeAsync()
     {
         if (_admin is not null)
@@ -103,6 +111,17 @@ public sealed class RedisServer : IAsyncLifetime
 
         await StopAsync();
         Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("The server has not started.");
+        using var kill = Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {process.Id} failed with exit code {kill.ExitCode}.");
+        }
     }
 
     /// <summary>Sends one inline command on a fresh socket and returns the first reply line, or null when nothing listens.</summary>

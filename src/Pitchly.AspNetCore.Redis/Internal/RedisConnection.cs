@@ -16,9 +16,13 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// </summary>
 internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 {
+    /// <summary>How often a subscription that keeps failing is reported: every operation retries it meanwhile.</summary>
+    private static readonly TimeSpan SubscribeWarningInterval = TimeSpan.FromSeconds(30);
+
     private readonly IServiceProvider _services;
     private readonly RedisConnectionFactory? _factory;
     private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
     private IConnectionMultiplexer? _multiplexer;
@@ -28,12 +32,19 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     private readonly Action<RedisChannel, RedisValue> _onReleased;
     private volatile bool _subscribed;
     private volatile int _failedConnectionCount;
+    private long? _lastSubscribeWarning;
 
-    public RedisConnection(IServiceProvider services, IOptions<PitchlyRedisOptions> options, ILogger<RedisConnection> logger, RedisConnectionFactory? factory = null)
+    public RedisConnection(
+        IServiceProvider services,
+        IOptions<PitchlyRedisOptions> options,
+        ILogger<RedisConnection> logger,
+        TimeProvider timeProvider,
+        RedisConnectionFactory? factory = null)
     {
         _services = services;
         _factory = factory;
         _logger = logger;
+        _timeProvider = timeProvider;
         Options = options.Value;
         Names = new RedisKeyNames(Options.KeyPrefix);
         _onChanged = OnChangedMessage;
@@ -64,7 +75,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         var multiplexer = _multiplexer ?? await ConnectAsync(cancellationToken);
         if (!_subscribed)
         {
-            await SubscribeAsync(multiplexer, cancellationToken);
+            await SubscribeAsync(multiplexer);
         }
 
         return multiplexer.GetDatabase();
@@ -176,9 +187,15 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 
     private static int ToMilliseconds(TimeSpan value) => (int)Math.Clamp(value.TotalMilliseconds, 1, int.MaxValue);
 
-    private async ValueTask SubscribeAsync(IConnectionMultiplexer multiplexer, CancellationToken cancellationToken)
+    private async ValueTask SubscribeAsync(IConnectionMultiplexer multiplexer)
     {
-        await _subscribeGate.WaitAsync(cancellationToken);
+        // One operation subscribes at a time; the others go on without the cache rather than queue behind a
+        // subscription that may wait for an unreachable server.
+        if (!_subscribeGate.Wait(0))
+        {
+            return;
+        }
+
         try
         {
             if (_subscribed)
@@ -194,7 +211,12 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
         {
             // The operation that needed the connection reports the outage; reads skip the cache meanwhile.
-            RedisLog.SubscribeFailed(_logger, exception);
+            var now = _timeProvider.GetTimestamp();
+            if (_lastSubscribeWarning is not { } last || _timeProvider.GetElapsedTime(last, now) >= SubscribeWarningInterval)
+            {
+                _lastSubscribeWarning = now;
+                RedisLog.SubscribeFailed(_logger, exception);
+            }
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Internal;
@@ -23,7 +22,8 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly PitchlyRedisOptions _options;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _releases = new(StringComparer.Ordinal);
+    // One signal per hashed key that this instance's acquisitions wait on; it leaves with its last waiter.
+    private readonly Dictionary<string, ReleaseSignal> _releases = new(StringComparer.Ordinal);
 
     public RedisRefreshLock(
         RedisConnection connection,
@@ -51,54 +51,153 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
         var started = _timeProvider.GetTimestamp();
         while (true)
         {
-            // Taken before the attempt, so a release announced between a failed attempt and the wait is not missed.
-            var released = _releases.GetOrAdd(hash, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            var attempted = _timeProvider.GetTimestamp();
-            IDatabase database;
+            // Joined before the attempt, so a release announced between a failed attempt and the wait is not missed.
+            var released = JoinReleaseSignal(hash);
             try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                database = await _connection.GetDatabaseAsync(cancellationToken);
-                if (await database.StringSetAsync(lockKey, owner, _options.LockLease, When.NotExists))
+                var attempted = _timeProvider.GetTimestamp();
+                IDatabase? database = null;
+                try
                 {
-                    var waited = _timeProvider.GetElapsedTime(started);
-                    _metrics.LockWait.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "acquired"));
-                    RedisLog.LockAcquired(_logger, hash, waited.TotalMilliseconds);
-                    _store.EvictLocalCopy(key);
-                    return new Handle(this, database, lockKey, hash, owner, attempted);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    database = await _connection.GetDatabaseAsync(cancellationToken);
+                    if (await database.StringSetAsync(lockKey, owner, _options.LockLease, When.NotExists))
+                    {
+                        var waited = _timeProvider.GetElapsedTime(started);
+                        _metrics.LockWait.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "acquired"));
+                        RedisLog.LockAcquired(_logger, hash, waited.TotalMilliseconds);
+                        _store.EvictLocalCopy(key);
+                        return new Handle(this, database, lockKey, hash, owner, attempted);
+                    }
                 }
+                catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+                {
+                    if (exception is TimeoutException && database is not null)
+                    {
+                        ReleaseUnansweredAcquisition(database, lockKey, hash, owner, attempted);
+                    }
+
+                    _metrics.StoreUnavailable.Add(1);
+                    RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
+                    activity?.SetStatus(ActivityStatusCode.Error);
+                    throw RedisFailures.Unavailable("a lock acquisition", exception);
+                }
+
+                var remaining = _options.LockWaitTimeout - _timeProvider.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    _metrics.LockWait.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "timeout"));
+                    RedisLog.LockWaitTimedOut(_logger, hash, _options.LockWaitTimeout);
+                    activity?.SetStatus(ActivityStatusCode.Error);
+                    throw new TimeoutException(
+                        $"The Pitchly refresh lock of key {hash} was not granted within {_options.LockWaitTimeout} "
+                        + "(PitchlyRedisOptions.LockWaitTimeout): another instance held it longer. Nothing was refreshed; retry later.");
+                }
+
+                var poll = remaining < _options.LockPollInterval ? remaining : _options.LockPollInterval;
+                await Task.WhenAny(released.Completion.Task, Task.Delay(poll, _timeProvider, cancellationToken));
+                cancellationToken.ThrowIfCancellationRequested();
             }
-            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+            finally
             {
-                _metrics.StoreUnavailable.Add(1);
-                RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
-                activity?.SetStatus(ActivityStatusCode.Error);
-                throw RedisFailures.Unavailable("a lock acquisition", exception);
+                LeaveReleaseSignal(hash, released);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A <c>SET NX</c> whose reply timed out may have been applied: without a release, the key would keep every
+    /// instance waiting for a whole lease. Not awaited, so the caller hears of the outage at once; retried every
+    /// <see cref="PitchlyRedisOptions.LockPollInterval"/> while the connection is down, until the lease would have
+    /// ended anyway. The owner is this attempt's alone, so the compare-and-delete only removes the lock it may have taken.
+    /// </summary>
+    private void ReleaseUnansweredAcquisition(IDatabase database, RedisKey lockKey, string hash, string owner, long attempted)
+    {
+        _ = ReleaseAsync();
+
+        async Task ReleaseAsync()
+        {
+            while (true)
+            {
+                try
+                {
+                    await database.ScriptEvaluateAsync(RedisScripts.ReleaseLock, [lockKey], [owner, _connection.Names.ReleasedChannelName, hash]);
+                    return;
+                }
+                catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+                {
+                    if (_timeProvider.GetElapsedTime(attempted) + _options.LockPollInterval >= _options.LockLease)
+                    {
+                        RedisLog.LockReleaseFailed(_logger, hash, exception);
+                        return;
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The multiplexer is gone with the application; the lock expires with its lease.
+                    return;
+                }
+
+                await Task.Delay(_options.LockPollInterval, _timeProvider);
+            }
+        }
+    }
+
+    /// <summary>Gets the number of keys this instance's acquisitions are waiting to hear released.</summary>
+    internal int ReleaseSignalCount
+    {
+        get
+        {
+            lock (_releases)
+            {
+                return _releases.Count;
+            }
+        }
+    }
+
+    private ReleaseSignal JoinReleaseSignal(string hash)
+    {
+        lock (_releases)
+        {
+            if (!_releases.TryGetValue(hash, out var signal))
+            {
+                signal = new ReleaseSignal();
+                _releases.Add(hash, signal);
             }
 
-            var remaining = _options.LockWaitTimeout - _timeProvider.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                _metrics.LockWait.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "timeout"));
-                RedisLog.LockWaitTimedOut(_logger, hash, _options.LockWaitTimeout);
-                activity?.SetStatus(ActivityStatusCode.Error);
-                throw new TimeoutException(
-                    $"The Pitchly refresh lock of key {hash} was not granted within {_options.LockWaitTimeout} "
-                    + "(PitchlyRedisOptions.LockWaitTimeout): another instance held it longer. Nothing was refreshed; retry later.");
-            }
+            signal.Waiters++;
+            return signal;
+        }
+    }
 
-            var poll = remaining < _options.LockPollInterval ? remaining : _options.LockPollInterval;
-            await Task.WhenAny(released.Task, Task.Delay(poll, _timeProvider, cancellationToken));
-            cancellationToken.ThrowIfCancellationRequested();
+    private void LeaveReleaseSignal(string hash, ReleaseSignal signal)
+    {
+        lock (_releases)
+        {
+            // A release announcement may already have replaced it with a newer signal, which stays for its waiters.
+            if (--signal.Waiters == 0 && _releases.TryGetValue(hash, out var current) && current == signal)
+            {
+                _releases.Remove(hash);
+            }
         }
     }
 
     private void OnLockReleased(string hash)
     {
-        if (_releases.TryRemove(hash, out var released))
+        ReleaseSignal? released;
+        lock (_releases)
         {
-            released.TrySetResult();
+            _releases.Remove(hash, out released);
         }
+
+        released?.Completion.TrySetResult();
+    }
+
+    private sealed class ReleaseSignal
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Waiters { get; set; }
     }
 
     private sealed class Handle : IPitchlyRefreshLockHandle
@@ -147,62 +246,81 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             {
                 RedisLog.LockReleaseFailed(_lock._logger, _hash, exception);
             }
+            catch (ObjectDisposedException)
+            {
+                // The multiplexer is gone with the application; the lock expires with its lease.
+            }
         }
 
         /// <summary>
         /// Renews the lease every third of it. The lease is known to hold until (send time of the last successful
-        /// renewal + lease): Redis starts counting later than we sent, so that bound is conservative. If no renewal
-        /// succeeds before it, or a renewal finds the lock gone or owned by another, <see cref="LockLost"/> fires.
+        /// renewal + lease): Redis starts counting later than we sent, so that bound is conservative. The last third
+        /// of that lease is a safety margin: a holder must not start a token request it may not finish in time, so
+        /// <see cref="LockLost"/> fires once no renewal succeeded and only the margin remains, or at once when a
+        /// renewal finds the lock gone or owned by another.
         /// </summary>
         private async Task RenewAsync(long leaseStarted)
         {
             var time = _lock._timeProvider;
             var lease = _lock._options.LockLease;
             var interval = lease / 3;
+            var heldFor = lease - (lease / 3);
+            var retryDelay = interval / 4;
             var leaseMilliseconds = (long)lease.TotalMilliseconds;
-            var validUntil = leaseStarted;
+            var renewedAt = leaseStarted;
             var stop = _stopRenewal.Token;
             try
             {
                 while (true)
                 {
-                    var remaining = lease - time.GetElapsedTime(validUntil);
-                    if (remaining <= TimeSpan.Zero)
+                    var untilRenewal = interval - time.GetElapsedTime(renewedAt);
+                    if (untilRenewal > TimeSpan.Zero)
                     {
-                        MarkLost("no renewal reached Redis before the lease ended");
-                        return;
+                        await Task.Delay(untilRenewal, time, stop);
                     }
 
-                    await Task.Delay(remaining < interval ? remaining : interval, time, stop);
-                    remaining = lease - time.GetElapsedTime(validUntil);
-                    if (remaining <= TimeSpan.Zero)
+                    var untilMargin = heldFor - time.GetElapsedTime(renewedAt);
+                    if (untilMargin <= TimeSpan.Zero)
                     {
-                        continue;
+                        MarkLost("no renewal reached Redis before the last third of the lease");
+                        return;
                     }
 
                     var sent = time.GetTimestamp();
                     try
                     {
+                        // Bounded by the margin: a reply that comes later cannot be trusted to leave enough lease.
                         var renewed = await _database
                             .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, leaseMilliseconds])
-                            .WaitAsync(remaining, time, stop);
+                            .WaitAsync(untilMargin, time, stop);
                         if ((long)renewed != 1)
                         {
                             MarkLost("the lock's key is gone or owned by another holder");
                             return;
                         }
 
-                        validUntil = sent;
+                        renewedAt = sent;
                     }
                     catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
                     {
                         RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
+                        untilMargin = heldFor - time.GetElapsedTime(renewedAt);
+                        if (untilMargin > TimeSpan.Zero)
+                        {
+                            // A disconnected multiplexer fails at once: retry soon, without spinning.
+                            await Task.Delay(untilMargin < retryDelay ? untilMargin : retryDelay, time, stop);
+                        }
                     }
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 // Released by its holder.
+            }
+            catch (ObjectDisposedException)
+            {
+                // The multiplexer was disposed (the application is shutting down): the lease can no longer be kept.
+                _lost.Cancel();
             }
         }
 
