@@ -1,6 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -20,7 +18,7 @@ namespace Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
 /// </summary>
 public sealed class KestrelSignInApp : IAsyncDisposable
 {
-    public const string FailurePrefix = "Sign-in failed: ";
+    public const string FailurePrefix = SignInAppSetup.FailurePrefix;
 
     private readonly WebApplication _app;
 
@@ -47,29 +45,15 @@ public sealed class KestrelSignInApp : IAsyncDisposable
         builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(configuration);
-        builder.Services.AddAuthentication(options =>
-            {
-                options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-                options.DefaultChallengeScheme = PitchlyAuthenticationDefaults.AuthenticationScheme;
-            })
-            .AddCookie()
-            .AddPitchly(options =>
-            {
-                // Plain http on loopback: the correlation cookie must not demand https to come back.
-                options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                options.Events.OnRemoteFailure = context =>
-                {
-                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                    context.HandleResponse();
-                    return context.Response.WriteAsync(FailurePrefix + context.Failure?.Message, context.HttpContext.RequestAborted);
-                };
-                configure?.Invoke(options);
-            });
+        SignInAppSetup.AddPitchlySignIn(builder.Services, options =>
+        {
+            // Plain http on loopback: the correlation cookie must not demand https to come back.
+            options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            configure?.Invoke(options);
+        });
 
         var app = builder.Build();
-        app.UseAuthentication();
-        app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/me" }));
-        app.MapGet("/denied", () => Results.Text("You declined to sign in with Pitchly."));
+        SignInAppSetup.MapSignInPages(app);
         app.MapGet("/me", (HttpContext context) => context.User.Identity?.IsAuthenticated == true
             ? Results.Text(string.Join('\n', context.User.Claims.Select(claim => $"{claim.Type}={claim.Value}")))
             : Results.Unauthorized());

@@ -23,7 +23,7 @@ namespace Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
 /// </summary>
 public sealed class SignInApp : IAsyncDisposable
 {
-    public const string FailurePrefix = "Sign-in failed: ";
+    public const string FailurePrefix = SignInAppSetup.FailurePrefix;
     private static readonly Uri AppAddress = new("https://app.test/");
 
     private readonly WebApplication _app;
@@ -63,28 +63,14 @@ public sealed class SignInApp : IAsyncDisposable
             builder.Services.AddSingleton(timeProvider);
         }
 
-        builder.Services.AddAuthentication(options =>
-            {
-                options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-                options.DefaultChallengeScheme = PitchlyAuthenticationDefaults.AuthenticationScheme;
-            })
-            .AddCookie()
-            .AddPitchly(options =>
-            {
-                options.BackchannelHttpHandler = pitchly.CreateHandler();
-                options.Events.OnRemoteFailure = context =>
-                {
-                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                    context.HandleResponse();
-                    return context.Response.WriteAsync(FailurePrefix + context.Failure?.Message, context.HttpContext.RequestAborted);
-                };
-                configure?.Invoke(options);
-            });
+        SignInAppSetup.AddPitchlySignIn(builder.Services, options =>
+        {
+            options.BackchannelHttpHandler = pitchly.CreateHandler();
+            configure?.Invoke(options);
+        });
 
         var app = builder.Build();
-        app.UseAuthentication();
-        app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/me" }));
-        app.MapGet("/denied", () => Results.Text("You declined to sign in with Pitchly."));
+        SignInAppSetup.MapSignInPages(app);
         app.MapGet("/me", (HttpContext context) => context.User.Identity?.IsAuthenticated == true
             ? Results.Json(context.User.Claims.Select(claim => new ClaimView(claim.Type, claim.Value, claim.Issuer)))
             : Results.Unauthorized());
