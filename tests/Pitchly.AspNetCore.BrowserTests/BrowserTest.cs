@@ -19,6 +19,7 @@ public abstract class BrowserTest(ChromiumFixture chromium) : IAsyncLifetime
         _context = await chromium.Browser.NewContextAsync();
         _context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
         _context.SetDefaultNavigationTimeout((float)StepTimeout.TotalMilliseconds);
+        Assertions.SetDefaultExpectTimeout((float)StepTimeout.TotalMilliseconds);
         Page = await _context.NewPageAsync();
     }
 

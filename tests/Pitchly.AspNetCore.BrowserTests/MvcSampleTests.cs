@@ -18,7 +18,7 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
         await Page.ClickAsync("#sign-in");
         await PitchlyConsent.ApproveAsAsync(Page, "Grace Hopper");
 
-        await Page.WaitForURLAsync(app.Sample.Url("/me"));
+        await Expect(Page).ToHaveURLAsync(app.Sample.Url("/me"));
         await Expect(Page.Locator("#name")).ToHaveTextAsync("Grace Hopper");
         await Expect(Page.Locator("#person-id")).ToHaveTextAsync(PitchlyEmulatorDefaults.GraceHopperPersonId);
         await Expect(Page.Locator("#organization")).ToContainTextAsync("Acme Analytics");
@@ -36,7 +36,7 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
         await Expect(Page.Locator("#problems")).ToHaveCountAsync(0);
 
         await Page.ClickAsync("#sign-out");
-        await Page.WaitForURLAsync(app.Sample.Url("/"));
+        await Expect(Page).ToHaveURLAsync(app.Sample.Url("/"));
         await Expect(Page.Locator("#greeting")).ToHaveTextAsync("You are not signed in.");
         Assert.Null(await store.GetAsync(graceKey, TestContext.Current.CancellationToken));
 

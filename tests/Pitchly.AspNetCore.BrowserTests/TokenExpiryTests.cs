@@ -39,7 +39,7 @@ public sealed class TokenExpiryTests(ChromiumFixture chromium) : BrowserTest(chr
     {
         await Page.GotoAsync(app.Url("/account/signin"));
         await PitchlyConsent.ApproveAsAsync(Page, "Grace Hopper");
-        await Page.WaitForURLAsync(app.Url("/me"));
+        await Expect(Page).ToHaveURLAsync(app.Url("/me"));
         await Expect(Page.Locator("#name")).ToHaveTextAsync("Grace Hopper");
         await Expect(Page.Locator("#organization")).ToContainTextAsync("Acme Analytics");
 
