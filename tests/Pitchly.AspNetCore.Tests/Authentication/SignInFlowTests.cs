@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
 using Xunit;
@@ -153,6 +155,31 @@ public sealed class SignInFlowTests
         Assert.Equal(HttpStatusCode.OK, signOut.StatusCode);
         Assert.Null(await app.Store.GetAsync(key, TestContext.Current.CancellationToken));
         Assert.Null(app.AuthenticationCookie);
+    }
+
+    [Fact]
+    public async Task Sign_out_clears_the_cookie_and_logs_the_kept_tokens_when_the_token_store_is_unreachable()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var store = new OutageTokenStore();
+        await using var app = await SignInApp.StartAsync(pitchly, configureServices: services => services.AddSingleton<IPitchlyTokenStore>(store));
+        using var callback = await app.SignInAsync();
+        Assert.NotNull(app.AuthenticationCookie);
+        store.Down = true;
+
+        using var signOut = await app.Client.GetAsync("/signout", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, signOut.StatusCode);
+        Assert.Null(app.AuthenticationCookie);
+        var kept = Assert.Single(app.Logs.GetSnapshot(), record => record.Id.Id == 1005);
+        Assert.Equal(LogLevel.Warning, kept.Level);
+        Assert.Contains(FakePitchly.PersonId, kept.Message, StringComparison.Ordinal);
+        Assert.IsType<PitchlyTokenStoreUnavailableException>(kept.Exception);
+        Assert.All(app.Logs.GetSnapshot(), record => Assert.DoesNotContain(FakePitchly.RefreshToken, record.Message, StringComparison.Ordinal));
+
+        store.Down = false;
+        using var me = await app.Client.GetAsync("/me", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
     }
 
     [Fact]

@@ -24,4 +24,8 @@ internal static partial class PitchlyAuthenticationLog
     [LoggerMessage(EventId = 1004, EventName = "PitchlyTokensRemoved", Level = LogLevel.Debug,
         Message = "Removed the stored Pitchly tokens of {Key} at sign-out.")]
     public static partial void TokensRemoved(this ILogger logger, PitchlyTokenKey key);
+
+    [LoggerMessage(EventId = 1005, EventName = "PitchlyTokensNotRemoved", Level = LogLevel.Warning,
+        Message = "Signed out without removing the stored Pitchly tokens of {Key}: the token store could not be reached. They stay until they expire or the next sign-in replaces them.")]
+    public static partial void TokensNotRemoved(this ILogger logger, PitchlyTokenKey key, Exception exception);
 }
