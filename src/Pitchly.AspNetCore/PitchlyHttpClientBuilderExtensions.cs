@@ -79,6 +79,7 @@ public static class PitchlyHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
+        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
         return builder.AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
@@ -99,6 +100,7 @@ public static class PitchlyHttpClientBuilderExtensions
         var validity = lifetime ?? TimeSpan.FromMinutes(5);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero, nameof(lifetime));
         builder.Services.AddPitchlyTokenManagement();
+        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         return builder.AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
             services.GetRequiredService<TimeProvider>(),
@@ -112,6 +114,7 @@ public static class PitchlyHttpClientBuilderExtensions
     {
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
+        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
         return builder.AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
             services.GetRequiredService<IPitchlyTokenManager>(),
