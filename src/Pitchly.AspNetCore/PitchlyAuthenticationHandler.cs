@@ -30,6 +30,9 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
 
     private readonly IPitchlyTokenStore _tokenStore;
 
+    // The tokens of this request's sign-in, kept until the app accepts the ticket (handlers live for one request).
+    private (PitchlyTokenKey Key, PitchlyTokenRecord Record, string PersonId, string OrganizationId)? _pendingTokens;
+
     /// <summary>Initializes a new instance.</summary>
     /// <param name="options">The scheme's options.</param>
     /// <param name="logger">Creates the handler's logger.</param>
@@ -44,6 +47,17 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
     {
         ArgumentNullException.ThrowIfNull(tokenStore);
         _tokenStore = tokenStore;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Wraps the app's events so that the tokens are stored only once <see cref="RemoteAuthenticationEvents.OnTicketReceived"/>
+    /// has let the ticket through; every event still reaches the app's handlers unchanged.
+    /// </remarks>
+    protected override async Task InitializeEventsAsync()
+    {
+        await base.InitializeEventsAsync();
+        Events = new StoreTokensOnAcceptedTicketEvents(Events, StorePendingTokensAsync);
     }
 
     /// <inheritdoc />
@@ -98,8 +112,10 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
     /// <inheritdoc />
     /// <remarks>
     /// Runs the identity query with the new access token, maps its answer to claims through
-    /// <see cref="OAuthOptions.ClaimActions"/>, raises <see cref="OAuthEvents.OnCreatingTicket"/>, then stores the
-    /// tokens under <see cref="PitchlyTokenKey.ForUser"/> of the person and organization the query returned.
+    /// <see cref="OAuthOptions.ClaimActions"/> and raises <see cref="OAuthEvents.OnCreatingTicket"/>. The tokens are
+    /// stored under <see cref="PitchlyTokenKey.ForUser"/> of the person and organization the query returned once
+    /// <see cref="RemoteAuthenticationEvents.OnTicketReceived"/> accepted the ticket, never for a ticket the app
+    /// handled, skipped or failed there.
     /// </remarks>
     protected override async Task<AuthenticationTicket> CreateTicketAsync(ClaimsIdentity identity, AuthenticationProperties properties, OAuthTokenResponse tokens)
     {
@@ -135,11 +151,23 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
             Scope = tokens.Response is { } response ? PitchlyIdentityJson.GetString(response.RootElement, "scope") : null,
             OrganizationId = organizationId,
         };
-        // Not tied to the browser request: the code is spent, and these tokens are the only ones Pitchly issued for it.
-        await _tokenStore.SetAsync(PitchlyTokenKey.ForUser(organizationId, personId), record, CancellationToken.None);
-        Logger.SignedIn(personId, organizationId, record.ExpiresAt);
+        _pendingTokens = (PitchlyTokenKey.ForUser(organizationId, personId), record, personId, organizationId);
 
         return new AuthenticationTicket(context.Principal!, context.Properties, Scheme.Name);
+    }
+
+    private async Task StorePendingTokensAsync(TicketReceivedContext context)
+    {
+        if (_pendingTokens is not { } pending)
+        {
+            return;
+        }
+
+        _pendingTokens = null;
+
+        // Not tied to the browser request: the code is spent, and these tokens are the only ones Pitchly issued for it.
+        await _tokenStore.SetAsync(pending.Key, pending.Record, CancellationToken.None);
+        Logger.SignedIn(pending.PersonId, pending.OrganizationId, pending.Record.ExpiresAt);
     }
 
     private TimeSpan ReadLifetime(string? expiresIn)

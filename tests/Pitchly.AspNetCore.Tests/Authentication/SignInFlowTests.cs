@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -180,6 +181,65 @@ public sealed class SignInFlowTests
         store.Down = false;
         using var me = await app.Client.GetAsync("/me", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("handled")]
+    [InlineData("skipped")]
+    [InlineData("failed")]
+    public async Task A_ticket_the_app_rejects_in_OnTicketReceived_leaves_no_tokens_in_the_store(string rejection)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        await using var app = await SignInApp.StartAsync(pitchly, options => options.Events.OnTicketReceived = context =>
+        {
+            switch (rejection)
+            {
+                case "handled":
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    context.HandleResponse();
+                    break;
+                case "skipped":
+                    context.SkipHandler();
+                    break;
+                default:
+                    context.Fail("This organization may not use the app.");
+                    break;
+            }
+
+            return Task.CompletedTask;
+        });
+
+        using var callback = await app.SignInAsync();
+
+        Assert.Single(pitchly.TokenRequests);
+        Assert.Null(await app.Store.GetAsync(PitchlyTokenKey.ForUser(FakePitchly.OrganizationId, FakePitchly.PersonId), TestContext.Current.CancellationToken));
+        if (rejection != "failed")
+        {
+            // ASP.NET Core still signs in a ticket failed in OnTicketReceived (only handled or skipped stop it); its
+            // tokens are kept out of the store all the same, so a Pitchly call asks that user to sign in again.
+            Assert.Null(app.AuthenticationCookie);
+        }
+    }
+
+    [Fact]
+    public async Task Tokens_are_stored_after_OnTicketReceived_accepts_the_ticket_under_the_identity_querys_key()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        PitchlyTokenRecord? storedDuringTheEvent = null;
+        await using var app = await SignInApp.StartAsync(pitchly, options => options.Events.OnTicketReceived = async context =>
+        {
+            var store = context.HttpContext.RequestServices.GetRequiredService<IPitchlyTokenStore>();
+            storedDuringTheEvent = await store.GetAsync(PitchlyTokenKey.ForUser(FakePitchly.OrganizationId, FakePitchly.PersonId), context.HttpContext.RequestAborted);
+            context.Principal!.AddIdentity(new ClaimsIdentity([new Claim("app:role", "reader")]));
+        });
+
+        using var callback = await app.SignInAsync();
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Null(storedDuringTheEvent);
+        var record = await app.Store.GetAsync(PitchlyTokenKey.ForUser(FakePitchly.OrganizationId, FakePitchly.PersonId), TestContext.Current.CancellationToken);
+        Assert.Equal(FakePitchly.RefreshToken, record?.RefreshToken);
+        Assert.Contains(app.Logs.GetSnapshot(), log => log.Id.Id == 1000);
     }
 
     [Fact]
