@@ -83,6 +83,11 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
             context.Properties.Items.Remove(OAuthConstants.CodeVerifierKey);
         }
 
+        return await RequestTokensAsync(parameters, "the authorization code");
+    }
+
+    private async Task<OAuthTokenResponse> RequestTokensAsync(Dictionary<string, string> parameters, string grant)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, Options.TokenEndpoint)
         {
             Content = new FormUrlEncodedContent(parameters),
@@ -94,7 +99,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         {
             using var response = await Backchannel.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Context.RequestAborted);
             var document = await BackchannelJson.ReadObjectAsync(response, TokenEndpointResponse.Endpoint, TokenEndpointResponse.MaxBytes, Context.RequestAborted);
-            var tokens = TokenEndpointResponse.Interpret(document, response.StatusCode);
+            var tokens = TokenEndpointResponse.Interpret(document, response.StatusCode, grant);
             if (tokens.Error is not null)
             {
                 Logger.TokenExchangeFailed(tokens.Error.Message);
@@ -107,6 +112,30 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
             Logger.TokenExchangeFailed(exception.Message);
             return OAuthTokenResponse.Failed(exception);
         }
+    }
+
+    /// <summary>
+    /// The replay rule at sign-in: Pitchly may invalidate a token early, even one issued a moment ago, so an identity
+    /// query that refuses the new access token is answered by spending the refresh token just received, once.
+    /// </summary>
+    private async Task<OAuthTokenResponse> RefreshRejectedSignInTokensAsync(string refreshToken)
+    {
+        Logger.SignInAccessTokenRejected();
+        var refreshed = await RequestTokensAsync(
+            new Dictionary<string, string>
+            {
+                ["grant_type"] = "refresh_token",
+                ["refresh_token"] = refreshToken,
+                ["client_id"] = Options.ClientId,
+                ["client_secret"] = Options.ClientSecret,
+            },
+            "the refresh token issued at sign-in");
+        if (refreshed.Error is not null)
+        {
+            throw new AuthenticationFailureException(refreshed.Error.Message, refreshed.Error);
+        }
+
+        return refreshed;
     }
 
     /// <inheritdoc />
@@ -126,7 +155,30 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         var accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
         var lifetime = ReadLifetime(tokens.ExpiresIn);
 
-        using var identityAnswer = await QueryIdentityAsync(accessToken);
+        JsonDocument? firstAnswer;
+        try
+        {
+            firstAnswer = await QueryIdentityAsync(accessToken, mayBeRefreshed: !string.IsNullOrEmpty(tokens.RefreshToken));
+        }
+        catch (AccessTokenRejectedException)
+        {
+            firstAnswer = null;
+        }
+
+        var issued = tokens;
+        if (firstAnswer is null)
+        {
+            // Refreshed once, then queried once more; a second refusal fails the sign-in like any identity problem.
+            tokens = await RefreshRejectedSignInTokensAsync(tokens.RefreshToken!);
+            accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
+            lifetime = ReadLifetime(tokens.ExpiresIn);
+            firstAnswer = await QueryIdentityAsync(accessToken, mayBeRefreshed: false);
+        }
+
+        using var identityAnswer = firstAnswer;
+
+        // The base handler disposes the response it passed in; a refreshed one is this method's to dispose.
+        using var refreshedTokens = ReferenceEquals(tokens, issued) ? null : tokens;
         var data = identityAnswer.RootElement.GetProperty("data");
         var organizationId = PitchlyIdentityJson.GetString(data, "organization", "id");
         var personId = PitchlyIdentityJson.GetString(data, "viewer", "person", "id");
@@ -188,7 +240,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         return TimeSpan.FromSeconds(seconds);
     }
 
-    private async Task<JsonDocument> QueryIdentityAsync(string accessToken)
+    private async Task<JsonDocument> QueryIdentityAsync(string accessToken, bool mayBeRefreshed)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Options.GraphQLEndpoint)
         {
@@ -213,7 +265,13 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         var problem = FindIdentityProblem(document.RootElement, (int)response.StatusCode, accessToken);
         if (problem is not null)
         {
+            var rejected = IsAccessTokenRejected(document.RootElement, (int)response.StatusCode);
             document.Dispose();
+            if (rejected && mayBeRefreshed)
+            {
+                throw new AccessTokenRejectedException(problem);
+            }
+
             throw IdentityFailure(problem);
         }
 
@@ -247,6 +305,31 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         return null;
     }
 
+    /// <summary>Pitchly's invalid-token signals: HTTP 401, or an error coded <c>UNAUTHENTICATED</c> or legacy <c>token-invalid</c>.</summary>
+    private static bool IsAccessTokenRejected(JsonElement root, int status)
+    {
+        if (status == 401)
+        {
+            return true;
+        }
+
+        if (!root.TryGetProperty("errors", out var errors) || errors.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var error in errors.EnumerateArray())
+        {
+            var code = PitchlyIdentityJson.GetString(error, "extensions", "code") ?? PitchlyIdentityJson.GetString(error, "data", "error");
+            if (code is "UNAUTHENTICATED" or "token-invalid")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static string DescribeError(JsonElement error, string accessToken)
     {
         const int MaxMessageLength = 200;
@@ -263,4 +346,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
     }
 
     private sealed record IdentityQuery(string Query);
+
+    /// <summary>The identity query refused the access token; the sign-in refreshes once rather than failing.</summary>
+    private sealed class AccessTokenRejectedException(string message) : Exception(message);
 }
