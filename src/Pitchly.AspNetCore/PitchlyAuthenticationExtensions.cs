@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
@@ -68,6 +69,9 @@ public static class PitchlyAuthenticationExtensions
         services.AddSingleton<IValidateOptions<PitchlyAuthenticationOptions>>(provider =>
             new PitchlyAuthenticationOptionsValidator(authenticationScheme, provider.GetService<IHostEnvironment>()));
         services.AddOptions<PitchlyAuthenticationOptions>(authenticationScheme).ValidateOnStart();
+
+        // Registered before AddOAuth's post-configuration, which builds the backchannel from BackchannelHttpHandler.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PitchlyAuthenticationOptions>, RefuseBackchannelRedirects>());
 
         services.AddOptions<PitchlyTokenManagementOptions>()
             .PostConfigure<IOptionsMonitor<PitchlyAuthenticationOptions>>((tokenManagement, signIn) =>

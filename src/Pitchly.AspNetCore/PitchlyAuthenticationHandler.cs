@@ -30,6 +30,9 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
 
     private readonly IPitchlyTokenStore _tokenStore;
 
+    // The tokens of this request's sign-in, kept until the app accepts the ticket (handlers live for one request).
+    private (PitchlyTokenKey Key, PitchlyTokenRecord Record, string PersonId, string OrganizationId)? _pendingTokens;
+
     /// <summary>Initializes a new instance.</summary>
     /// <param name="options">The scheme's options.</param>
     /// <param name="logger">Creates the handler's logger.</param>
@@ -44,6 +47,17 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
     {
         ArgumentNullException.ThrowIfNull(tokenStore);
         _tokenStore = tokenStore;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Wraps the app's events so that the tokens are stored only once <see cref="RemoteAuthenticationEvents.OnTicketReceived"/>
+    /// has let the ticket through; every event still reaches the app's handlers unchanged.
+    /// </remarks>
+    protected override async Task InitializeEventsAsync()
+    {
+        await base.InitializeEventsAsync();
+        Events = new StoreTokensOnAcceptedTicketEvents(Events, StorePendingTokensAsync);
     }
 
     /// <inheritdoc />
@@ -69,6 +83,11 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
             context.Properties.Items.Remove(OAuthConstants.CodeVerifierKey);
         }
 
+        return await RequestTokensAsync(parameters, "the authorization code");
+    }
+
+    private async Task<OAuthTokenResponse> RequestTokensAsync(Dictionary<string, string> parameters, string grant)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, Options.TokenEndpoint)
         {
             Content = new FormUrlEncodedContent(parameters),
@@ -80,7 +99,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         {
             using var response = await Backchannel.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Context.RequestAborted);
             var document = await BackchannelJson.ReadObjectAsync(response, TokenEndpointResponse.Endpoint, TokenEndpointResponse.MaxBytes, Context.RequestAborted);
-            var tokens = TokenEndpointResponse.Interpret(document, response.StatusCode);
+            var tokens = TokenEndpointResponse.Interpret(document, response.StatusCode, grant);
             if (tokens.Error is not null)
             {
                 Logger.TokenExchangeFailed(tokens.Error.Message);
@@ -95,11 +114,37 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         }
     }
 
+    /// <summary>
+    /// The replay rule at sign-in: Pitchly may invalidate a token early, even one issued a moment ago, so an identity
+    /// query that refuses the new access token is answered by spending the refresh token just received, once.
+    /// </summary>
+    private async Task<OAuthTokenResponse> RefreshRejectedSignInTokensAsync(string refreshToken)
+    {
+        Logger.SignInAccessTokenRejected();
+        var refreshed = await RequestTokensAsync(
+            new Dictionary<string, string>
+            {
+                ["grant_type"] = "refresh_token",
+                ["refresh_token"] = refreshToken,
+                ["client_id"] = Options.ClientId,
+                ["client_secret"] = Options.ClientSecret,
+            },
+            "the refresh token issued at sign-in");
+        if (refreshed.Error is not null)
+        {
+            throw new AuthenticationFailureException(refreshed.Error.Message, refreshed.Error);
+        }
+
+        return refreshed;
+    }
+
     /// <inheritdoc />
     /// <remarks>
     /// Runs the identity query with the new access token, maps its answer to claims through
-    /// <see cref="OAuthOptions.ClaimActions"/>, raises <see cref="OAuthEvents.OnCreatingTicket"/>, then stores the
-    /// tokens under <see cref="PitchlyTokenKey.ForUser"/> of the person and organization the query returned.
+    /// <see cref="OAuthOptions.ClaimActions"/> and raises <see cref="OAuthEvents.OnCreatingTicket"/>. The tokens are
+    /// stored under <see cref="PitchlyTokenKey.ForUser"/> of the person and organization the query returned once
+    /// <see cref="RemoteAuthenticationEvents.OnTicketReceived"/> accepted the ticket, never for a ticket the app
+    /// handled, skipped or failed there.
     /// </remarks>
     protected override async Task<AuthenticationTicket> CreateTicketAsync(ClaimsIdentity identity, AuthenticationProperties properties, OAuthTokenResponse tokens)
     {
@@ -110,7 +155,30 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         var accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
         var lifetime = ReadLifetime(tokens.ExpiresIn);
 
-        using var identityAnswer = await QueryIdentityAsync(accessToken);
+        JsonDocument? firstAnswer;
+        try
+        {
+            firstAnswer = await QueryIdentityAsync(accessToken, mayBeRefreshed: !string.IsNullOrEmpty(tokens.RefreshToken));
+        }
+        catch (AccessTokenRejectedException)
+        {
+            firstAnswer = null;
+        }
+
+        var issued = tokens;
+        if (firstAnswer is null)
+        {
+            // Refreshed once, then queried once more; a second refusal fails the sign-in like any identity problem.
+            tokens = await RefreshRejectedSignInTokensAsync(tokens.RefreshToken!);
+            accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
+            lifetime = ReadLifetime(tokens.ExpiresIn);
+            firstAnswer = await QueryIdentityAsync(accessToken, mayBeRefreshed: false);
+        }
+
+        using var identityAnswer = firstAnswer;
+
+        // The base handler disposes the response it passed in; a refreshed one is this method's to dispose.
+        using var refreshedTokens = ReferenceEquals(tokens, issued) ? null : tokens;
         var data = identityAnswer.RootElement.GetProperty("data");
         var organizationId = PitchlyIdentityJson.GetString(data, "organization", "id");
         var personId = PitchlyIdentityJson.GetString(data, "viewer", "person", "id");
@@ -135,11 +203,23 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
             Scope = tokens.Response is { } response ? PitchlyIdentityJson.GetString(response.RootElement, "scope") : null,
             OrganizationId = organizationId,
         };
-        // Not tied to the browser request: the code is spent, and these tokens are the only ones Pitchly issued for it.
-        await _tokenStore.SetAsync(PitchlyTokenKey.ForUser(organizationId, personId), record, CancellationToken.None);
-        Logger.SignedIn(personId, organizationId, record.ExpiresAt);
+        _pendingTokens = (PitchlyTokenKey.ForUser(organizationId, personId), record, personId, organizationId);
 
         return new AuthenticationTicket(context.Principal!, context.Properties, Scheme.Name);
+    }
+
+    private async Task StorePendingTokensAsync(TicketReceivedContext context)
+    {
+        if (_pendingTokens is not { } pending)
+        {
+            return;
+        }
+
+        _pendingTokens = null;
+
+        // Not tied to the browser request: the code is spent, and these tokens are the only ones Pitchly issued for it.
+        await _tokenStore.SetAsync(pending.Key, pending.Record, CancellationToken.None);
+        Logger.SignedIn(pending.PersonId, pending.OrganizationId, pending.Record.ExpiresAt);
     }
 
     private TimeSpan ReadLifetime(string? expiresIn)
@@ -160,7 +240,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         return TimeSpan.FromSeconds(seconds);
     }
 
-    private async Task<JsonDocument> QueryIdentityAsync(string accessToken)
+    private async Task<JsonDocument> QueryIdentityAsync(string accessToken, bool mayBeRefreshed)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Options.GraphQLEndpoint)
         {
@@ -185,7 +265,13 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         var problem = FindIdentityProblem(document.RootElement, (int)response.StatusCode, accessToken);
         if (problem is not null)
         {
+            var rejected = IsAccessTokenRejected(document.RootElement, (int)response.StatusCode);
             document.Dispose();
+            if (rejected && mayBeRefreshed)
+            {
+                throw new AccessTokenRejectedException(problem);
+            }
+
             throw IdentityFailure(problem);
         }
 
@@ -219,6 +305,31 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         return null;
     }
 
+    /// <summary>Pitchly's invalid-token signals: HTTP 401, or an error coded <c>UNAUTHENTICATED</c> or legacy <c>token-invalid</c>.</summary>
+    private static bool IsAccessTokenRejected(JsonElement root, int status)
+    {
+        if (status == 401)
+        {
+            return true;
+        }
+
+        if (!root.TryGetProperty("errors", out var errors) || errors.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var error in errors.EnumerateArray())
+        {
+            var code = PitchlyIdentityJson.GetString(error, "extensions", "code") ?? PitchlyIdentityJson.GetString(error, "data", "error");
+            if (code is "UNAUTHENTICATED" or "token-invalid")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static string DescribeError(JsonElement error, string accessToken)
     {
         const int MaxMessageLength = 200;
@@ -235,4 +346,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
     }
 
     private sealed record IdentityQuery(string Query);
+
+    /// <summary>The identity query refused the access token; the sign-in refreshes once rather than failing.</summary>
+    private sealed class AccessTokenRejectedException(string message) : Exception(message);
 }

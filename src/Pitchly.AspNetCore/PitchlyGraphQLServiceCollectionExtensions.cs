@@ -1,5 +1,6 @@
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal.GraphQL;
+using Pitchly.AspNetCore.Internal.Http;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -41,6 +42,7 @@ public static class PitchlyGraphQLServiceCollectionExtensions
         services.AddPitchlyTokenManagement();
         PitchlyGraphQLRegistration.AddGraphQLClientOptions(services);
         var builder = services.AddHttpClient<IPitchlyGraphQLClient, PitchlyGraphQLClient>(PitchlyGraphQLClient.HttpClientName);
+        PitchlyRedirects.Refuse(services, PitchlyGraphQLClient.HttpClientName);
         authenticate(builder);
         return builder;
     }

@@ -54,8 +54,10 @@ public static class PitchlyHttpClientBuilderExtensions
 
     /// <summary>
     /// Calls Pitchly with the tokens of a key chosen per request, for example an install picked from the current
-    /// tenant. <paramref name="resolveKey"/> runs for every request with the handler's service provider (not the
-    /// request's scope): read request data through <see cref="IHttpContextAccessor"/>.
+    /// tenant. <paramref name="resolveKey"/> runs for every request with the current request's services
+    /// (<see cref="HttpContext.RequestServices"/>), so scoped services such as a tenant context are the request's own;
+    /// with no request (a background service), with a scope created for that one call and disposed once the key is
+    /// returned. Never with the scope IHttpClientFactory keeps for a handler's lifetime.
     /// </summary>
     /// <param name="builder">The HttpClient to configure.</param>
     /// <param name="resolveKey">Returns the key whose tokens the request carries.</param>
@@ -65,7 +67,25 @@ public static class PitchlyHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(resolveKey);
-        return builder.AddPitchlyAccessTokenHandler(services => () => resolveKey(services), configure);
+        builder.Services.AddHttpContextAccessor();
+        return builder.AddPitchlyAccessTokenHandler(
+            services =>
+            {
+                // services is the handler's scope, which outlives many requests: only singletons are taken from it.
+                var accessor = services.GetRequiredService<IHttpContextAccessor>();
+                var scopes = services.GetRequiredService<IServiceScopeFactory>();
+                return () =>
+                {
+                    if (accessor.HttpContext?.RequestServices is { } requestServices)
+                    {
+                        return resolveKey(requestServices);
+                    }
+
+                    using var scope = scopes.CreateScope();
+                    return resolveKey(scope.ServiceProvider);
+                };
+            },
+            configure);
     }
 
     /// <summary>
@@ -80,6 +100,7 @@ public static class PitchlyHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
+        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
         return builder.AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
@@ -100,6 +121,7 @@ public static class PitchlyHttpClientBuilderExtensions
         var validity = lifetime ?? TimeSpan.FromMinutes(5);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero, nameof(lifetime));
         builder.Services.AddPitchlyTokenManagement();
+        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         return builder.AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
             services.GetRequiredService<TimeProvider>(),
@@ -113,6 +135,7 @@ public static class PitchlyHttpClientBuilderExtensions
     {
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
+        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
         return builder.AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
             services.GetRequiredService<IPitchlyTokenManager>(),

@@ -16,7 +16,9 @@ public static class PitchlySignOutExtensions
     /// <remarks>
     /// Tokens are stored per person, not per browser: the person's other signed-in browsers keep their cookies but
     /// lose access to Pitchly until they sign in again. Pitchly has no documented revocation endpoint, so the tokens
-    /// are forgotten rather than revoked.
+    /// are forgotten rather than revoked. When the token store cannot be reached
+    /// (<see cref="PitchlyTokenStoreUnavailableException"/>), the sign-out still happens and a warning (event 1005) is
+    /// logged; the record then stays until it expires or the person's next sign-in replaces it.
     /// </remarks>
     /// <param name="context">The current request.</param>
     /// <param name="scheme">The scheme to sign out of, usually the cookie scheme.</param>
@@ -28,9 +30,20 @@ public static class PitchlySignOutExtensions
         if (PitchlyTokenKey.FromPrincipal(context.User) is { } key)
         {
             var store = context.RequestServices.GetRequiredService<IPitchlyTokenStore>();
-            if (await store.RemoveAsync(key, cancellationToken: context.RequestAborted))
+            var logger = context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(PitchlySignOutExtensions));
+            try
             {
-                context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(PitchlySignOutExtensions)).TokensRemoved(key);
+                if (await store.RemoveAsync(key, cancellationToken: context.RequestAborted))
+                {
+                    logger?.TokensRemoved(key);
+                }
+            }
+            catch (PitchlyTokenStoreUnavailableException exception)
+            {
+                // The person asked to leave: an unreachable store must not keep them signed in. The record stays until
+                // it expires (Redis: RecordTimeToLive) or their next sign-in replaces it; no later blind removal is
+                // attempted, as it could delete the tokens of that next sign-in.
+                logger?.TokensNotRemoved(key, exception);
             }
         }
 

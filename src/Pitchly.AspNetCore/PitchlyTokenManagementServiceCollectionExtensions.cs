@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Internal.Http;
 using Pitchly.AspNetCore.Internal.TokenExchange;
 using Pitchly.AspNetCore.Internal.TokenManagement;
 
@@ -25,6 +26,8 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
         services.AddMetrics();
         services.AddHttpClient(PitchlyTokenClient.HttpClientName)
             .ConfigureHttpClient((provider, client) => client.Timeout = provider.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>().CurrentValue.TokenRequestTimeout);
+        PitchlyRedirects.Refuse(services, PitchlyTokenClient.HttpClientName);
+        PitchlyRedirects.Refuse(services, PitchlyTokenExchangeHandler.HttpClientName);
         services.AddOptions<PitchlyTokenManagementOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenManagementOptions>, ConfigurePitchlyTokenManagementOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyTokenManagementOptions>, ValidatePitchlyTokenManagementOptions>());

@@ -139,7 +139,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     }
 
     [Fact]
-    public async Task Record_moved_to_another_key_does_not_decrypt()
+    public async Task Record_moved_to_another_key_does_not_decrypt_and_is_treated_as_absent()
     {
         var store = App().Store;
         var victim = PitchlyTokenKey.ForUser(OrganizationId, "victim");
@@ -153,10 +153,54 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await database.HashSetAsync(victimKey, "d", await database.HashGetAsync(userKey, "d"));
         var other = App();
 
-        var failure = await Assert.ThrowsAsync<PitchlyException>(async () => await other.Store.GetAsync(victim, Cancel));
-        Assert.IsType<CryptographicException>(failure.InnerException, exactMatch: false);
-        Assert.DoesNotContain("access-1", failure.ToString(), StringComparison.Ordinal);
+        Assert.Null(await other.Store.GetAsync(victim, Cancel));
+        Assert.False(await database.KeyExistsAsync(victimKey));
         Assert.Equal("access-1", (await other.Store.GetAsync(User, Cancel))?.AccessToken);
+    }
+
+    [Fact]
+    public async Task A_record_from_another_key_ring_is_logged_removed_and_replaced_by_the_next_sign_in()
+    {
+        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(_keyRing, "foreign")).FullName);
+        var written = await foreign.Store.SetAsync(User, Records.Create("access-foreign-Xk2", "refresh-foreign-Jq7"), Cancel);
+        var logs = new CapturedLogs();
+        var app = App(logs: logs);
+        var recordKey = redis.AdminServer.Keys(pattern: $"{_prefix}:tok:*").Single();
+
+        Assert.Null(await app.Store.GetAsync(User, Cancel));
+        Assert.Null(await app.Store.GetAsync(User, Cancel));
+
+        Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync(recordKey));
+        var undecryptable = Assert.Single(logs.Entries, entry => entry.EventId == 3012);
+        Assert.Contains(Hash(User), undecryptable.Message, StringComparison.Ordinal);
+        Assert.Contains($"version {written.Version}", undecryptable.Message, StringComparison.Ordinal);
+        Assert.IsType<CryptographicException>(undecryptable.Exception, exactMatch: false);
+        Assert.All(logs.Entries, entry => Assert.DoesNotContain("foreign-", entry.ToString(), StringComparison.Ordinal));
+
+        var signedInAgain = await app.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+        Assert.True(signedInAgain.Version > written.Version);
+        Assert.Equal("access-2", (await app.Store.GetAsync(User, Cancel))?.AccessToken);
+    }
+
+    [Fact]
+    public async Task Removing_an_undecryptable_record_spares_a_newer_record_written_since_it_was_read()
+    {
+        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(_keyRing, "foreign")).FullName);
+        await foreign.Store.SetAsync(User, Records.Create("access-foreign", "refresh-foreign"), Cancel);
+        var writer = App();
+        var removals = 0;
+        var app = App(logs: new CapturedLogs(entry =>
+        {
+            // Runs between the read that found the record undecryptable and its compare-and-delete.
+            if (entry.EventId == 3012 && Interlocked.Increment(ref removals) == 1)
+            {
+                writer.Store.SetAsync(User, Records.Create("access-new", "refresh-new"), Cancel).AsTask().GetAwaiter().GetResult();
+            }
+        }));
+
+        Assert.Null(await app.Store.GetAsync(User, Cancel));
+
+        Assert.Equal("access-new", (await app.Store.GetAsync(User, Cancel))?.AccessToken);
     }
 
     [Fact]
@@ -393,9 +437,9 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         Assert.Null((await first.GetAsync(User, Cancel))!.RefreshIntent);
     }
 
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null)
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null, string? keyRing = null, CapturedLogs? logs = null)
     {
-        var app = TestApp.Create(redis, _prefix, _keyRing, configure);
+        var app = TestApp.Create(redis, _prefix, keyRing ?? _keyRing, configure, logs);
         _apps.Add(app);
         return app;
     }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Redis.Internal;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
@@ -22,10 +23,16 @@ public sealed class TestApp : IAsyncDisposable
 
     public IServiceProvider Services => _provider;
 
-    public static TestApp Create(RedisServer redis, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null)
+    public static TestApp Create(RedisServer redis, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null)
     {
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddLogging(logging =>
+        {
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
         services.AddHealthChecks().AddPitchlyRedisHealthCheck();
         services.AddDataProtection()
             .SetApplicationName("pitchly-redis-tests")

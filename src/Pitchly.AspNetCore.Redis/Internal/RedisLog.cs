@@ -29,8 +29,8 @@ internal static partial class RedisLog
     [LoggerMessage(3014, LogLevel.Debug, "The refresh intent for key {KeyHash} at version {ExpectedVersion} was refused (another owner's intent is live: {Fenced}).")]
     public static partial void RefreshIntentRefused(ILogger logger, string keyHash, long expectedVersion, bool fenced);
 
-    [LoggerMessage(3012, LogLevel.Error, "The stored tokens of key {KeyHash} could not be decrypted.")]
-    public static partial void RecordUndecryptable(ILogger logger, string keyHash, Exception exception);
+    [LoggerMessage(3012, LogLevel.Error, "The stored tokens of key {KeyHash} (version {Version}) could not be decrypted; the record is treated as absent and removed, so its user or install must sign in again. Every instance must share the same ASP.NET Core Data Protection key ring and application name (services.AddDataProtection().SetApplicationName(...).PersistKeysTo...).")]
+    public static partial void RecordUndecryptable(ILogger logger, string keyHash, long version, Exception exception);
 
     [LoggerMessage(3020, LogLevel.Debug, "Refresh lock of key {KeyHash} acquired after {WaitMilliseconds:F1} ms.")]
     public static partial void LockAcquired(ILogger logger, string keyHash, double waitMilliseconds);

@@ -249,10 +249,19 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             return null;
         }
 
+        var version = (long)fields[0];
+        if (TryUnprotect(key, hash, version, (byte[])fields[1]!) is not { } payload)
+        {
+            // Undecryptable is absent: the user signs in again instead of every call failing. The removal is a
+            // compare-and-delete on the version read, so a record written since then is kept.
+            await RemoveUndecryptableAsync(key, version, cancellationToken);
+            return null;
+        }
+
         var intent = fields[2].IsNull || fields[3].IsNull
             ? null
             : new PitchlyRefreshIntent(fields[2].ToString(), DateTimeOffset.FromUnixTimeMilliseconds((long)fields[3]));
-        var record = Unprotect(key, hash, (byte[])fields[1]!).ToRecord((long)fields[0], intent);
+        var record = payload.ToRecord(version, intent);
         if (cacheable && _connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
         {
             await CacheAsync(key, hash, group, epoch, record);
@@ -324,7 +333,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         return _protector.CreateProtector(key.Value).Protect(json);
     }
 
-    private StoredTokenPayload Unprotect(PitchlyTokenKey key, string hash, byte[] data)
+    private StoredTokenPayload? TryUnprotect(PitchlyTokenKey key, string hash, long version, byte[] data)
     {
         try
         {
@@ -334,12 +343,20 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         }
         catch (Exception exception) when (exception is CryptographicException or JsonException)
         {
-            RedisLog.RecordUndecryptable(_logger, hash, exception);
-            throw new PitchlyException(
-                $"The stored tokens of key {hash} could not be decrypted. Every instance must share the same ASP.NET Core "
-                + "Data Protection key ring and application name (services.AddDataProtection().SetApplicationName(...)"
-                + ".PersistKeysTo...). Signing in again replaces the record.",
-                exception);
+            RedisLog.RecordUndecryptable(_logger, hash, version, exception);
+            return null;
+        }
+    }
+
+    private async ValueTask RemoveUndecryptableAsync(PitchlyTokenKey key, long version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RemoveAsync(key, version, cancellationToken);
+        }
+        catch (PitchlyTokenStoreUnavailableException)
+        {
+            // Already logged; the record is still absent to this read, and the next read tries the removal again.
         }
     }
 

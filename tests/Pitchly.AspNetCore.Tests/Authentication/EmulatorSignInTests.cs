@@ -52,6 +52,58 @@ public sealed partial class EmulatorSignInTests
     }
 
     [Fact]
+    public async Task A_brand_new_access_token_invalidated_before_the_identity_query_is_refreshed_once_and_the_sign_in_succeeds()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(options => options.AutoApprove = true, cancellationToken);
+        var invalidating = new InvalidateBeforeFirstGraphQLRequest(emulator);
+        await using var app = await KestrelSignInApp.StartAsync(emulator.ClientConfiguration, options => options.BackchannelHttpHandler = invalidating);
+
+        using var response = await app.Browser.GetAsync("/login", cancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/me", response.RequestMessage?.RequestUri?.AbsolutePath);
+        Assert.Equal(1, invalidating.Invalidated);
+        var stats = emulator.Emulator.GetStats();
+        Assert.Equal(1, stats.AuthorizationCodeGrants);
+        Assert.Equal(1, stats.RefreshGrants);
+        Assert.Equal(0, stats.RefreshTokenReuse);
+        Assert.Equal(2, stats.GraphQLRequests);
+        Assert.Equal(1, stats.GraphQLUnauthenticated);
+
+        // The stored pair is the refreshed one: its refresh token is live (spending it succeeds, no reuse).
+        var record = await app.Store.GetAsync(AdaKey, cancellationToken);
+        Assert.NotNull(record);
+        using var client = new HttpClient();
+        using var refresh = await client.PostAsync(new Uri(emulator.BaseAddress, "/api/oauth/token"), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "refresh_token",
+            ["refresh_token"] = record.RefreshToken!,
+            ["client_id"] = PitchlyEmulatorDefaults.ClientId,
+            ["client_secret"] = PitchlyEmulatorDefaults.ClientSecret,
+        }), cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
+        Assert.Equal(0, emulator.Emulator.GetStats().RefreshTokenReuse);
+    }
+
+    [Fact]
+    public async Task An_access_token_refused_again_after_the_one_refresh_fails_the_sign_in_without_a_loop()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(options => { options.AutoApprove = true; options.EarlyInvalidationRate = 1; }, cancellationToken);
+        await using var app = await KestrelSignInApp.StartAsync(emulator.ClientConfiguration);
+
+        using var response = await app.Browser.GetAsync("/login", cancellationToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("identity query", await response.Content.ReadAsStringAsync(cancellationToken), StringComparison.Ordinal);
+        var stats = emulator.Emulator.GetStats();
+        Assert.Equal(1, stats.RefreshGrants);
+        Assert.Equal(2, stats.GraphQLRequests);
+        Assert.Null(await app.Store.GetAsync(AdaKey, cancellationToken));
+    }
+
+    [Fact]
     public async Task A_replayed_authorization_code_is_rejected()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -112,4 +164,22 @@ public sealed partial class EmulatorSignInTests
 
     [GeneratedRegex("<form id=\"consent\" method=\"post\" action=\"(?<action>[^\"]*)\"")]
     private static partial Regex FormAction();
+
+    /// <summary>The sign-in backchannel, which has the emulator invalidate Ada's live access tokens just before the first GraphQL request.</summary>
+    private sealed class InvalidateBeforeFirstGraphQLRequest(PitchlyEmulatorServer emulator) : DelegatingHandler(new HttpClientHandler())
+    {
+        private int _invalidated;
+
+        public int Invalidated => Volatile.Read(ref _invalidated);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri?.AbsolutePath == PitchlyEmulatorDefaults.GraphQLPath && Interlocked.CompareExchange(ref _invalidated, 1, 0) == 0)
+            {
+                emulator.Emulator.InvalidateAccessTokens(PitchlyEmulatorDefaults.AdaLovelacePersonId);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 }

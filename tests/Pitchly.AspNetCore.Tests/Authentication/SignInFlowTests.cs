@@ -4,7 +4,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
 using Xunit;
@@ -153,6 +156,90 @@ public sealed class SignInFlowTests
         Assert.Equal(HttpStatusCode.OK, signOut.StatusCode);
         Assert.Null(await app.Store.GetAsync(key, TestContext.Current.CancellationToken));
         Assert.Null(app.AuthenticationCookie);
+    }
+
+    [Fact]
+    public async Task Sign_out_clears_the_cookie_and_logs_the_kept_tokens_when_the_token_store_is_unreachable()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var store = new OutageTokenStore();
+        await using var app = await SignInApp.StartAsync(pitchly, configureServices: services => services.AddSingleton<IPitchlyTokenStore>(store));
+        using var callback = await app.SignInAsync();
+        Assert.NotNull(app.AuthenticationCookie);
+        store.Down = true;
+
+        using var signOut = await app.Client.GetAsync("/signout", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, signOut.StatusCode);
+        Assert.Null(app.AuthenticationCookie);
+        var kept = Assert.Single(app.Logs.GetSnapshot(), record => record.Id.Id == 1005);
+        Assert.Equal(LogLevel.Warning, kept.Level);
+        Assert.Contains(FakePitchly.PersonId, kept.Message, StringComparison.Ordinal);
+        Assert.IsType<PitchlyTokenStoreUnavailableException>(kept.Exception);
+        Assert.All(app.Logs.GetSnapshot(), record => Assert.DoesNotContain(FakePitchly.RefreshToken, record.Message, StringComparison.Ordinal));
+
+        store.Down = false;
+        using var me = await app.Client.GetAsync("/me", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("handled")]
+    [InlineData("skipped")]
+    [InlineData("failed")]
+    public async Task A_ticket_the_app_rejects_in_OnTicketReceived_leaves_no_tokens_in_the_store(string rejection)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        await using var app = await SignInApp.StartAsync(pitchly, options => options.Events.OnTicketReceived = context =>
+        {
+            switch (rejection)
+            {
+                case "handled":
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    context.HandleResponse();
+                    break;
+                case "skipped":
+                    context.SkipHandler();
+                    break;
+                default:
+                    context.Fail("This organization may not use the app.");
+                    break;
+            }
+
+            return Task.CompletedTask;
+        });
+
+        using var callback = await app.SignInAsync();
+
+        Assert.Single(pitchly.TokenRequests);
+        Assert.Null(await app.Store.GetAsync(PitchlyTokenKey.ForUser(FakePitchly.OrganizationId, FakePitchly.PersonId), TestContext.Current.CancellationToken));
+        if (rejection != "failed")
+        {
+            // ASP.NET Core still signs in a ticket failed in OnTicketReceived (only handled or skipped stop it); its
+            // tokens are kept out of the store all the same, so a Pitchly call asks that user to sign in again.
+            Assert.Null(app.AuthenticationCookie);
+        }
+    }
+
+    [Fact]
+    public async Task Tokens_are_stored_after_OnTicketReceived_accepts_the_ticket_under_the_identity_querys_key()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        PitchlyTokenRecord? storedDuringTheEvent = null;
+        await using var app = await SignInApp.StartAsync(pitchly, options => options.Events.OnTicketReceived = async context =>
+        {
+            var store = context.HttpContext.RequestServices.GetRequiredService<IPitchlyTokenStore>();
+            storedDuringTheEvent = await store.GetAsync(PitchlyTokenKey.ForUser(FakePitchly.OrganizationId, FakePitchly.PersonId), context.HttpContext.RequestAborted);
+            context.Principal!.AddIdentity(new ClaimsIdentity([new Claim("app:role", "reader")]));
+        });
+
+        using var callback = await app.SignInAsync();
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Null(storedDuringTheEvent);
+        var record = await app.Store.GetAsync(PitchlyTokenKey.ForUser(FakePitchly.OrganizationId, FakePitchly.PersonId), TestContext.Current.CancellationToken);
+        Assert.Equal(FakePitchly.RefreshToken, record?.RefreshToken);
+        Assert.Contains(app.Logs.GetSnapshot(), log => log.Id.Id == 1000);
     }
 
     [Fact]

@@ -24,4 +24,12 @@ internal static partial class PitchlyAuthenticationLog
     [LoggerMessage(EventId = 1004, EventName = "PitchlyTokensRemoved", Level = LogLevel.Debug,
         Message = "Removed the stored Pitchly tokens of {Key} at sign-out.")]
     public static partial void TokensRemoved(this ILogger logger, PitchlyTokenKey key);
+
+    [LoggerMessage(EventId = 1005, EventName = "PitchlyTokensNotRemoved", Level = LogLevel.Warning,
+        Message = "Signed out without removing the stored Pitchly tokens of {Key}: the token store could not be reached. They stay until they expire or the next sign-in replaces them.")]
+    public static partial void TokensNotRemoved(this ILogger logger, PitchlyTokenKey key, Exception exception);
+
+    [LoggerMessage(EventId = 1006, EventName = "PitchlySignInAccessTokenRejected", Level = LogLevel.Warning,
+        Message = "Pitchly refused the access token it had just issued at sign-in (invalidated early); refreshing once with the refresh token issued with it and querying the identity again.")]
+    public static partial void SignInAccessTokenRejected(this ILogger logger);
 }

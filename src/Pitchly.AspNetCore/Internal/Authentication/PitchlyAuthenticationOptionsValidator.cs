@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -75,13 +74,9 @@ internal sealed class PitchlyAuthenticationOptionsValidator(string scheme, IHost
             return;
         }
 
-        // Loopback http serves local emulators in every environment; any other http endpoint only in Development.
-        if (uri.Scheme == Uri.UriSchemeHttp && !IsLoopback(uri) && environment?.IsDevelopment() != true)
+        if (PitchlyEndpointRule.IsRefusedHttp(uri, environment))
         {
-            failures.AddError($"{where}: {property} '{value}' uses http. Outside the Development environment Pitchly endpoints must use https (http is allowed for 127.0.0.1, localhost and [::1]). Fix {key}.");
+            failures.AddError($"{where}: {PitchlyEndpointRule.RefusedHttpMessage(property, value, key)}");
         }
     }
-
-    private static bool IsLoopback(Uri uri) =>
-        uri.IsLoopback || (IPAddress.TryParse(uri.DnsSafeHost, out var address) && IPAddress.IsLoopback(address));
 }

@@ -6,7 +6,8 @@ using Microsoft.AspNetCore.Authentication.OAuth;
 namespace Pitchly.AspNetCore.Internal.Authentication;
 
 /// <summary>
-/// Interprets the answer of Pitchly's token endpoint to an authorization-code exchange. Pitchly's own clients look
+/// Interprets the answer of Pitchly's token endpoint to a grant made at sign-in (the authorization-code exchange, and
+/// the one refresh after an identity query that refused the brand-new access token). Pitchly's own clients look
 /// at the <c>error</c> member rather than the status, so an <c>error</c> fails the exchange whatever the status.
 /// </summary>
 internal static class TokenEndpointResponse
@@ -17,9 +18,9 @@ internal static class TokenEndpointResponse
     public const int MaxBytes = 64 * 1024;
 
     /// <summary>Returns a successful response that owns <paramref name="document"/>, or a failure (and disposes it).</summary>
-    public static OAuthTokenResponse Interpret(JsonDocument document, HttpStatusCode statusCode)
+    public static OAuthTokenResponse Interpret(JsonDocument document, HttpStatusCode statusCode, string grant = "the authorization code")
     {
-        var failure = FindProblem(document.RootElement, (int)statusCode);
+        var failure = FindProblem(document.RootElement, (int)statusCode, grant);
         if (failure is null)
         {
             return OAuthTokenResponse.Success(document);
@@ -29,12 +30,12 @@ internal static class TokenEndpointResponse
         return OAuthTokenResponse.Failed(new AuthenticationFailureException(failure));
     }
 
-    private static string? FindProblem(JsonElement root, int status)
+    private static string? FindProblem(JsonElement root, int status, string grant)
     {
         if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
         {
             var code = OAuthErrorCode.Read(error);
-            return $"{Endpoint} refused the authorization code with error '{code}' (status {status}). {Advice(code)}";
+            return $"{Endpoint} refused {grant} with error '{code}' (status {status}). {Advice(code)}";
         }
 
         if (status is < 200 or > 299)

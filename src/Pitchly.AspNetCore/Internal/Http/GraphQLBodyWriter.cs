@@ -15,6 +15,9 @@ internal static class GraphQLBodyWriter
     /// is not a single JSON object with an object or null <c>variables</c>, in which case it must be sent unchanged.
     /// The body itself is not copied: <see cref="SplicedContent"/> sends it around the returned splice.
     /// </summary>
+    /// <exception cref="PitchlyException">The body has <c>variables</c> more than once at its root, or
+    /// <c>variables.{name}</c> more than once: it is refused rather than normalised, since the server's parser decides
+    /// which duplicate counts. Duplicates anywhere else are the server's to judge and are kept byte for byte.</exception>
     public static Splice? TrySetVariable(ReadOnlySpan<byte> body, VariableName name, string value)
     {
         var encodedName = name.Encoded.EncodedUtf8Bytes;
@@ -29,6 +32,7 @@ internal static class GraphQLBodyWriter
 
             Splice? splice = null;
             var rootHasMembers = false;
+            var seenVariables = false;
             while (reader.Read())
             {
                 if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0)
@@ -45,13 +49,20 @@ internal static class GraphQLBodyWriter
                 }
 
                 rootHasMembers = true;
-                var isVariables = splice is null && reader.ValueTextEquals("variables"u8);
+                var isVariables = reader.ValueTextEquals("variables"u8);
                 reader.Read();
                 if (!isVariables)
                 {
                     reader.Skip();
                     continue;
                 }
+
+                if (seenVariables)
+                {
+                    throw Duplicate("variables");
+                }
+
+                seenVariables = true;
 
                 if (reader.TokenType == JsonTokenType.Null)
                 {
@@ -80,6 +91,7 @@ internal static class GraphQLBodyWriter
     {
         var afterBrace = (int)reader.TokenStartIndex + 1;
         var isEmpty = true;
+        Splice? found = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             isEmpty = false;
@@ -87,28 +99,31 @@ internal static class GraphQLBodyWriter
             reader.Read();
             var valueStart = (int)reader.TokenStartIndex;
             reader.Skip();
-            if (isTarget)
+            if (!isTarget)
             {
-                var valueEnd = (int)reader.BytesConsumed;
-                var replacement = new byte[encodedValue.Length + 2];
-                replacement[0] = (byte)'"';
-                encodedValue.CopyTo(replacement.AsSpan(1));
-                replacement[^1] = (byte)'"';
-                SkipToEndOfObject(ref reader);
-                return new Splice(valueStart, valueEnd - valueStart, replacement);
+                continue;
             }
+
+            if (found is not null)
+            {
+                throw Duplicate($"variables.{name}");
+            }
+
+            var valueEnd = (int)reader.BytesConsumed;
+            var replacement = new byte[encodedValue.Length + 2];
+            replacement[0] = (byte)'"';
+            encodedValue.CopyTo(replacement.AsSpan(1));
+            replacement[^1] = (byte)'"';
+            found = new Splice(valueStart, valueEnd - valueStart, replacement);
         }
 
-        return new Splice(afterBrace, 0, Member(""u8, encodedName, encodedValue, isEmpty ? ""u8 : ","u8));
+        return found ?? new Splice(afterBrace, 0, Member(""u8, encodedName, encodedValue, isEmpty ? ""u8 : ","u8));
     }
 
-    private static void SkipToEndOfObject(ref Utf8JsonReader reader)
-    {
-        var depth = reader.CurrentDepth - 1;
-        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
-        {
-        }
-    }
+    // JSON parsers disagree on duplicate members (first wins, last wins, error), so a token written into one of them
+    // may be read from neither by the server, and the other may be the caller's own value: refuse rather than guess.
+    private static PitchlyException Duplicate(string member) =>
+        new($"The request to Pitchly was not sent: its GraphQL JSON body has the member '{member}' more than once, where the token must be written. JSON parsers differ on which duplicate they read, so the server might not read the token written. Send each member once.");
 
     private static byte[] Member(ReadOnlySpan<byte> before, ReadOnlySpan<byte> encodedName, ReadOnlySpan<byte> encodedValue, ReadOnlySpan<byte> after)
     {

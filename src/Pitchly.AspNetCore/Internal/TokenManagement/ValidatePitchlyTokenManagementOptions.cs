@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Pitchly.AspNetCore.Internal.TokenManagement;
@@ -7,8 +8,9 @@ namespace Pitchly.AspNetCore.Internal.TokenManagement;
 /// them, and an app that only reads stored tokens never needs them; the first grant that lacks them fails with a
 /// message naming the settings. Half of a pair (an id without a secret, or the reverse) is always a mistake.
 /// </summary>
-internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<PitchlyTokenManagementOptions>
+internal sealed class ValidatePitchlyTokenManagementOptions(IHostEnvironment? environment = null) : IValidateOptions<PitchlyTokenManagementOptions>
 {
+    private const string TokenEndpointKey = "Pitchly:TokenEndpoint";
     private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
 
     // The least time a fence's owner gets between writing the fence and sending its request.
@@ -19,7 +21,12 @@ internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<P
         var failures = new List<string>();
         if (!Uri.TryCreate(options.TokenEndpoint, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != Uri.UriSchemeHttps && endpoint.Scheme != Uri.UriSchemeHttp))
         {
-            failures.Add($"Pitchly:TokenEndpoint must be an absolute http(s) URL such as https://platform.pitchly.com/api/oauth/token; it is '{options.TokenEndpoint}'.");
+            failures.Add($"{TokenEndpointKey} must be an absolute http(s) URL such as https://platform.pitchly.com/api/oauth/token; it is '{options.TokenEndpoint}'.");
+        }
+        else if (PitchlyEndpointRule.IsRefusedHttp(endpoint, environment))
+        {
+            // The client secret and refresh tokens are posted there.
+            failures.Add(PitchlyEndpointRule.RefusedHttpMessage(TokenEndpointKey, options.TokenEndpoint, TokenEndpointKey));
         }
 
         if (string.IsNullOrEmpty(options.ClientId) != string.IsNullOrEmpty(options.ClientSecret))

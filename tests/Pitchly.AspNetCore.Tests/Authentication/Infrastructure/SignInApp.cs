@@ -45,7 +45,7 @@ public sealed class SignInApp : IAsyncDisposable
     /// <summary>Gets every log record the app wrote (kept in memory, never printed).</summary>
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
-    public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null)
+    public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.WebHost.UseTestServer();
@@ -68,6 +68,7 @@ public sealed class SignInApp : IAsyncDisposable
             options.BackchannelHttpHandler = pitchly.CreateHandler();
             configure?.Invoke(options);
         });
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         SignInAppSetup.MapSignInPages(app);
