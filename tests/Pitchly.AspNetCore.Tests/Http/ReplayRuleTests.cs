@@ -122,6 +122,39 @@ public sealed class ReplayRuleTests
         Assert.Equal(0, pitchly.Reuses);
     }
 
+    [Fact]
+    public async Task Old_tokens_rejected_again_by_calls_still_in_flight_after_a_success_never_pause_refreshing()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Create(pitchly, time);
+        var breaker = services.GetRequiredService<Pitchly.AspNetCore.Internal.TokenManagement.RejectedTokenBreaker>();
+
+        // Three tokens killed one after another, a success in between each; then calls still holding them come back
+        // rejected, interleaved, many times over. Each was counted once already: nothing pauses.
+        foreach (var token in new[] { "t1", "t2", "t3" })
+        {
+            breaker.OnRejected(Alice, token);
+            breaker.OnSucceeded(Alice);
+        }
+
+        for (var late = 0; late < 50; late++)
+        {
+            breaker.OnRejected(Alice, late % 2 == 0 ? "t1" : "t3");
+            breaker.OnRejected(Alice, "t2");
+        }
+
+        breaker.ThrowIfPaused(Alice);
+
+        // Fresh tokens rejected in a row with no success still do.
+        for (var fresh = 1; fresh < 5; fresh++)
+        {
+            breaker.OnRejected(Alice, $"fresh{fresh}");
+        }
+
+        Assert.Throws<PitchlyTokenRejectedException>(() => breaker.OnRejected(Alice, "fresh5"));
+    }
+
     private static ServiceProvider Create(FakePitchly pitchly, FakeTimeProvider time)
         => TestServices.Create(
             pitchly,

@@ -9,10 +9,13 @@ namespace Pitchly.AspNetCore.Internal.TokenManagement;
 /// call of that key succeeding in between; at <see cref="PitchlyTokenManagementOptions.RejectedTokenLimit"/> it pauses
 /// refreshing that key for <see cref="PitchlyTokenManagementOptions.RejectedTokenCoolDown"/>, and after the pause allows
 /// one more refresh before pausing again unless a call succeeds. Tokens Pitchly kills while calls keep succeeding never
-/// add up, since every success clears the count; many calls rejected with the same token count once.
+/// add up, since every success clears the count; many calls rejected with the same token count once, and so does a
+/// token rejected again later (calls still in flight with an old token after a success), since only tokens never seen
+/// rejected before are counted.
 /// </summary>
 /// <remarks>
-/// The success path is on every Pitchly call: while no key is being counted it costs one volatile read.
+/// The success path is on every Pitchly call: while no key has ever been rejected it costs one volatile read, and for
+/// a key that has, a lookup and another volatile read unless there is a count to clear.
 /// </remarks>
 internal sealed partial class RejectedTokenBreaker
 {
@@ -58,9 +61,14 @@ internal sealed partial class RejectedTokenBreaker
     /// <summary>A call of <paramref name="key"/> succeeded: its count starts again.</summary>
     public void OnSucceeded(PitchlyTokenKey key)
     {
-        if (Volatile.Read(ref _counted) != 0 && _states.TryRemove(key, out _))
+        if (Volatile.Read(ref _counted) == 0 || !_states.TryGetValue(key, out var state) || Volatile.Read(ref state.Rejections) == 0)
         {
-            Interlocked.Decrement(ref _counted);
+            return;
+        }
+
+        lock (state)
+        {
+            Volatile.Write(ref state.Rejections, 0);
         }
     }
 
@@ -85,16 +93,15 @@ internal sealed partial class RejectedTokenBreaker
                 throw Paused(key, state);
             }
 
-            if (!string.Equals(state.LastRejected, rejectedToken, StringComparison.Ordinal))
+            if (state.Remember(rejectedToken))
             {
-                state.LastRejected = rejectedToken;
-                state.Rejections++;
+                Volatile.Write(ref state.Rejections, state.Rejections + 1);
             }
 
             if (state.Rejections >= options.RejectedTokenLimit)
             {
                 // One more refresh is allowed after the pause; if its token is rejected too, the pause starts again.
-                state.Rejections = options.RejectedTokenLimit - 1;
+                Volatile.Write(ref state.Rejections, options.RejectedTokenLimit - 1);
                 state.PausedUntil = now + options.RejectedTokenCoolDown;
                 LogPaused(_logger, key, options.RejectedTokenLimit, state.PausedUntil);
                 throw Paused(key, state);
@@ -118,13 +125,35 @@ internal sealed partial class RejectedTokenBreaker
 
     private sealed class State
     {
+        // Enough to recognise the old tokens that calls still in flight may hold.
+        private const int Remembered = 64;
+        private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+        private readonly Queue<string> _order = new();
+
+#pragma warning disable SA1401, CA1051 // Read without the lock on the success path.
+        public int Rejections;
+#pragma warning restore SA1401, CA1051
+
         public AddedFlag Added { get; } = new();
 
-        public string? LastRejected { get; set; }
-
-        public int Rejections { get; set; }
-
         public DateTimeOffset PausedUntil { get; set; }
+
+        /// <summary>Remembers a rejected token; <see langword="true"/> when it was never seen rejected before.</summary>
+        public bool Remember(string token)
+        {
+            if (!_seen.Add(token))
+            {
+                return false;
+            }
+
+            _order.Enqueue(token);
+            if (_order.Count > Remembered)
+            {
+                _seen.Remove(_order.Dequeue());
+            }
+
+            return true;
+        }
     }
 
     /// <summary>Counts a state once, however many callers raced to add it.</summary>
