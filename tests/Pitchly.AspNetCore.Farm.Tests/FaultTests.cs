@@ -6,17 +6,7 @@ namespace Pitchly.AspNetCore.Farm.Tests;
 /// <summary>Faults injected into a running farm, each with the outcome the design promises.</summary>
 public sealed class FaultTests
 {
-    private static readonly StormFarmOptions LongLivedTokens = new()
-    {
-        Instances = 3,
-        Users = 3,
-        TokenLifetime = TimeSpan.FromMinutes(10),
-        InstanceConfiguration = new Dictionary<string, string>
-        {
-            ["Pitchly:Redis:LockLease"] = "00:00:01.500",
-            ["Pitchly:Redis:LockWaitTimeout"] = "00:00:20",
-        },
-    };
+    private static readonly StormFarmOptions LongLivedTokens = FarmTest.LongLivedTokens;
 
     [Fact]
     public async Task Instance_killed_mid_refresh_while_holding_the_lock_never_spends_the_refresh_token_and_another_instance_refreshes_once_after_the_lease()

@@ -1,3 +1,5 @@
+using Pitchly.AspNetCore.Storm.Orchestration;
+
 namespace Pitchly.AspNetCore.Storm.Farm;
 
 /// <summary>What a <see cref="StormFarm"/> starts.</summary>
@@ -26,6 +28,12 @@ public sealed record StormFarmOptions
     /// <c>Pitchly:Redis:LockLease=00:00:02</c>), so tests can shorten leases and timeouts.
     /// </summary>
     public IReadOnlyDictionary<string, string> InstanceConfiguration { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Gets whether the instances send their GraphQL calls through a <see cref="RejectingGraphQLProxy"/>
+    /// (<see cref="StormFarm.GraphQLProxy"/>) rather than straight to the emulator.
+    /// </summary>
+    public bool ProxyGraphQL { get; init; }
 
     /// <summary>Gets the harness assembly the child processes run; defaults to the one loaded.</summary>
     public string? StormAssemblyPath { get; init; }

@@ -26,6 +26,8 @@ internal static class InstanceApp
     public static async Task<int> RunAsync(CommandLine commandLine)
     {
         var emulator = new Uri(commandLine.RequiredText("emulator-url"));
+        // GraphQL may go through a proxy (a test's fault injector); sign-in and tokens always go to the emulator.
+        var graphQL = new Uri(new Uri(commandLine.Text("graphql-url") ?? emulator.ToString()), PitchlyEmulatorDefaults.GraphQLPath);
         var redis = commandLine.RequiredText("redis");
         var overrides = commandLine.Prefixed("config-");
         ParentWatch.Start(commandLine);
@@ -47,7 +49,7 @@ internal static class InstanceApp
             ["Pitchly:ClientSecret"] = PitchlyEmulatorDefaults.ClientSecret,
             ["Pitchly:AuthorizationEndpoint"] = new Uri(emulator, PitchlyEmulatorDefaults.AuthorizationPath).ToString(),
             ["Pitchly:TokenEndpoint"] = new Uri(emulator, PitchlyEmulatorDefaults.TokenPath).ToString(),
-            ["Pitchly:GraphQLEndpoint"] = new Uri(emulator, PitchlyEmulatorDefaults.GraphQLPath).ToString(),
+            ["Pitchly:GraphQLEndpoint"] = graphQL.ToString(),
             ["Pitchly:Redis:Configuration"] = redis,
         });
         builder.Configuration.AddInMemoryCollection(overrides.Select(o => KeyValuePair.Create(o.Name.Replace('.', ':'), (string?)o.Value)));
@@ -68,9 +70,12 @@ internal static class InstanceApp
         services.AddSingleton<RefreshTracker>();
         DecorateRefreshLock(services);
         services.AddTransient<ProbeHandler>();
+        services.AddSingleton(new FreezePoint(builder.Configuration.GetValue<bool>(StormFreeze.BeforeTokenRequestKey)));
+        services.AddHttpClient(FreezeBeforeTokenRequestHandler.TokenClientName)
+            .AddHttpMessageHandler(provider => new FreezeBeforeTokenRequestHandler(provider.GetRequiredService<FreezePoint>()));
         services.AddHttpClient<ViewerClient>(c =>
             {
-                c.BaseAddress = new Uri(emulator, PitchlyEmulatorDefaults.GraphQLPath);
+                c.BaseAddress = graphQL;
                 c.Timeout = TimeSpan.FromSeconds(60);
             })
             .AddPitchlyUserAccessToken()
