@@ -22,6 +22,19 @@ internal static class FarmTest
     };
 
     /// <summary>
+    /// Gives the instances a refresh fence of 5 s whose owner may send only in its first 2 s (the fence outlasts a 3 s
+    /// token request timeout), instead of the defaults' 45 s, so a test can outwait a dead or frozen fence's owner.
+    /// </summary>
+    public static StormFarmOptions WithShortFence(StormFarmOptions options) => options with
+    {
+        InstanceConfiguration = new Dictionary<string, string>(options.InstanceConfiguration)
+        {
+            ["Pitchly:TokenManagement:FenceTimeout"] = "00:00:05",
+            ["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:00:03",
+        },
+    };
+
+    /// <summary>
     /// Runs the load harness as its own process with <paramref name="arguments"/>, writes its output to the test output
     /// and returns its summary and exit code.
     /// </summary>

@@ -53,22 +53,25 @@ public sealed class LockHolderStallTests
     }
 
     [Fact]
-    public async Task Holder_frozen_after_deciding_to_spend_and_before_sending_never_sends_after_the_resume_and_causes_no_reuse()
+    public async Task Holder_frozen_after_writing_its_fence_and_before_sending_never_sends_after_the_resume_and_causes_no_reuse()
     {
-        await FarmTest.RunAsync(Farm with { Instances = 2 }, async (farm, client) =>
+        // A fence of 5 s whose owner may send only in its first 2 s (FenceTimeout − TokenRequestTimeout): the holder
+        // stays frozen past the whole fence, so the others may claim the record and the holder's send window is over.
+        var frozenFor = TimeSpan.FromSeconds(8);
+        await FarmTest.RunAsync(FarmTest.WithShortFence(Farm) with { Instances = 2 }, async (farm, client) =>
         {
             var ct = TestContext.Current.CancellationToken;
             var user = (await farm.SignInAllAsync(ct))[0];
 
-            // This instance stops itself (a real SIGSTOP) in its token-endpoint client, just before its first token
-            // request leaves the process: the refresh is decided, the request is not sent.
-            var holder = await farm.StartInstanceAsync(new Dictionary<string, string> { [StormFreeze.BeforeTokenRequestKey] = "true" }, null, ct);
+            // This instance stops itself (a real SIGSTOP) right after its first refresh fence is written to Redis: the
+            // refresh token is claimed, the token manager's last check and the token request are still to come.
+            var holder = await farm.StartInstanceAsync(new Dictionary<string, string> { [StormFreeze.AfterFenceKey] = "true" }, null, ct);
             Assert.All(await FarmTest.CallEveryInstanceAsync(farm, client, user), o => Assert.True(o.Succeeded, o.Describe()));
             var before = await farm.Emulator.GetStatsAsync(ct);
 
             await farm.Emulator.InvalidateAsync(user.PersonId, ct);
             var holderCall = client.WorkAsync(holder, user, ct);
-            Assert.Equal(StormFreeze.BeforeTokenRequest, await holder.Process.WaitForLineAsync(StormFreeze.FrozenPrefix, TimeSpan.FromSeconds(20), ct));
+            Assert.Equal(StormFreeze.AfterFence, await holder.Process.WaitForLineAsync(StormFreeze.FrozenPrefix, TimeSpan.FromSeconds(20), ct));
             await FarmTest.EventuallyAsync(() => Task.FromResult(holder.IsFrozen), TimeSpan.FromSeconds(10), $"{holder} to stop itself");
             var frozenAt = TimeProvider.System.GetTimestamp();
 
@@ -76,13 +79,17 @@ public sealed class LockHolderStallTests
             var others = CallTheOthersTwice(farm, client, holder, user);
             var duringStall = await Task.WhenAll(others);
             var held = TimeProvider.System.GetElapsedTime(frozenAt);
-            if (held < Stall)
+            if (held < frozenFor)
             {
-                await Task.Delay(Stall - held, ct);
+                await Task.Delay(frozenFor - held, ct);
             }
 
             Assert.True(holder.IsFrozen, $"{holder} should still be stopped.");
             var beforeResume = await farm.Emulator.GetStatsAsync(ct);
+            TestContext.Current.TestOutputHelper?.WriteLine($"before the resume: {beforeResume}");
+            // The others waited out the fence, then one of them claimed the record and refreshed once.
+            Assert.Equal(before.TokenRequests + 1, beforeResume.TokenRequests);
+            Assert.Equal(before.RefreshGrants + 1, beforeResume.RefreshGrants);
             holder.Thaw();
             var holderOutcome = await holderCall;
 

@@ -1,3 +1,4 @@
+using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Storm.Farm;
 using Xunit;
 
@@ -11,9 +12,6 @@ public sealed class RejectingProxyTests
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(30);
 
-    // The bound until the per-key breaker's documented defaults say otherwise: a handful of grants, not one per call.
-    private const int MaxGrantsDuringOutage = 10;
-
     [Fact]
     public async Task Proxy_rejecting_every_graphql_call_for_30_seconds_keeps_the_refresh_grants_bounded_and_service_returns_to_normal_after()
     {
@@ -24,6 +22,11 @@ public sealed class RejectingProxyTests
             TokenLifetime = TimeSpan.FromMinutes(10),
             ProxyGraphQL = true,
         };
+        // The breaker's documented defaults: each instance lets at most RejectedTokenLimit freshly issued tokens of a key
+        // be rejected in a row, then at most one refresh per cool-down. Bounded by the farm, not by the calls.
+        var defaults = new PitchlyTokenManagementOptions();
+        var coolDowns = (int)Math.Ceiling(Outage / defaults.RejectedTokenCoolDown);
+        var maxGrantsDuringOutage = options.Instances * (defaults.RejectedTokenLimit + coolDowns);
         await FarmTest.RunAsync(options, async (farm, client) =>
         {
             var ct = TestContext.Current.CancellationToken;
@@ -41,8 +44,8 @@ public sealed class RejectingProxyTests
             TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {during}");
             Assert.True(result.Requests >= 30, $"Only {result.Requests} calls were made during the outage.");
             Assert.True(
-                during.RefreshGrants - before.RefreshGrants <= MaxGrantsDuringOutage,
-                $"{during.RefreshGrants - before.RefreshGrants} refresh grants during a {Outage.TotalSeconds:0} s outage of {result.Requests} calls; at most {MaxGrantsDuringOutage} expected.");
+                during.RefreshGrants - before.RefreshGrants <= maxGrantsDuringOutage,
+                $"{during.RefreshGrants - before.RefreshGrants} refresh grants during a {Outage.TotalSeconds:0} s outage of {result.Requests} calls; at most {maxGrantsDuringOutage} expected.");
             Assert.Equal(before.RefreshTokenReuse, during.RefreshTokenReuse);
 
             // Normal service once the proxy forwards again (after the breaker's cool-down, if it tripped).

@@ -6,7 +6,7 @@ namespace Pitchly.AspNetCore.Storm.Instance;
 /// <summary>
 /// A test-only place in the instance where it freezes itself with a real <c>SIGSTOP</c> once, so a test can hold a
 /// process at an exact point of a refresh (a signal sent from outside lands wherever the process happens to be) and
-/// let it run on with <c>SIGCONT</c> when it chooses. Off unless <see cref="StormFreeze.BeforeTokenRequestKey"/> is true.
+/// let it run on with <c>SIGCONT</c> when it chooses. Off unless <see cref="StormFreeze.AfterFenceKey"/> is true.
 /// </summary>
 internal sealed class FreezePoint(bool enabled)
 {

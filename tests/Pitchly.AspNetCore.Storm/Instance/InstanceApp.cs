@@ -70,9 +70,10 @@ internal static class InstanceApp
         services.AddSingleton<RefreshTracker>();
         DecorateRefreshLock(services);
         services.AddTransient<ProbeHandler>();
-        services.AddSingleton(new FreezePoint(builder.Configuration.GetValue<bool>(StormFreeze.BeforeTokenRequestKey)));
-        services.AddHttpClient(FreezeBeforeTokenRequestHandler.TokenClientName)
-            .AddHttpMessageHandler(provider => new FreezeBeforeTokenRequestHandler(provider.GetRequiredService<FreezePoint>()));
+        if (builder.Configuration.GetValue<bool>(StormFreeze.AfterFenceKey))
+        {
+            FreezeAfterFence(services);
+        }
         services.AddHttpClient<ViewerClient>(c =>
             {
                 c.BaseAddress = graphQL;
@@ -149,6 +150,10 @@ internal static class InstanceApp
         {
             return Failure(context, StatusCodes.Status502BadGateway, "token-endpoint");
         }
+        catch (PitchlyTokenRejectedException)
+        {
+            return Failure(context, StatusCodes.Status503ServiceUnavailable, "token-rejected");
+        }
         catch (TimeoutException)
         {
             return Failure(context, StatusCodes.Status504GatewayTimeout, "refresh-timeout");
@@ -173,16 +178,25 @@ internal static class InstanceApp
         return Results.Text(outcome, statusCode: status);
     }
 
+    private static void FreezeAfterFence(IServiceCollection services)
+    {
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(IPitchlyTokenStore))
+            ?? throw new InvalidOperationException("No IPitchlyTokenStore is registered: AddRedis() should have added one.");
+        services.RemoveAll<IPitchlyTokenStore>();
+        services.AddSingleton(new FreezePoint(enabled: true));
+        services.AddSingleton<IPitchlyTokenStore>(provider => new FreezingTokenStore(Create<IPitchlyTokenStore>(provider, registered), provider.GetRequiredService<FreezePoint>()));
+    }
+
     private static void DecorateRefreshLock(IServiceCollection services)
     {
         var registered = services.LastOrDefault(d => d.ServiceType == typeof(IPitchlyRefreshLock))
             ?? throw new InvalidOperationException("No IPitchlyRefreshLock is registered: AddRedis() should have added one.");
         services.RemoveAll<IPitchlyRefreshLock>();
-        services.AddSingleton<IPitchlyRefreshLock>(provider => new TrackingRefreshLock(Create(provider, registered), provider.GetRequiredService<RefreshTracker>()));
-
-        static IPitchlyRefreshLock Create(IServiceProvider provider, ServiceDescriptor descriptor) =>
-            (IPitchlyRefreshLock)(descriptor.ImplementationInstance
-                ?? descriptor.ImplementationFactory?.Invoke(provider)
-                ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
+        services.AddSingleton<IPitchlyRefreshLock>(provider => new TrackingRefreshLock(Create<IPitchlyRefreshLock>(provider, registered), provider.GetRequiredService<RefreshTracker>()));
     }
+
+    private static T Create<T>(IServiceProvider provider, ServiceDescriptor descriptor) =>
+        (T)(descriptor.ImplementationInstance
+            ?? descriptor.ImplementationFactory?.Invoke(provider)
+            ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
 }
