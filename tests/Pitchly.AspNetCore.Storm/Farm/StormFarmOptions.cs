@@ -16,7 +16,8 @@ public sealed record StormFarmOptions
 
     /// <summary>
     /// Gets the chance that the emulator invalidates a still-valid access token just before a GraphQL request checks it
-    /// (Pitchly may revoke tokens early): each one is answered as invalid, refreshed once and replayed.
+    /// (Pitchly may revoke tokens early): each one is answered as invalid, refreshed and replayed. It applies from the
+    /// end of <see cref="StormFarm.SignInAllAsync"/>, so sign-ins are not subject to it.
     /// </summary>
     public double EarlyInvalidationRate { get; init; }
 
