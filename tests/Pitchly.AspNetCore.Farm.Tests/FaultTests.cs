@@ -6,14 +6,26 @@ namespace Pitchly.AspNetCore.Farm.Tests;
 /// <summary>Faults injected into a running farm, each with the outcome the design promises.</summary>
 public sealed class FaultTests
 {
-    private static readonly StormFarmOptions LongLivedTokens = FarmTest.LongLivedTokens;
+    private static readonly StormFarmOptions LongLivedTokens = new()
+    {
+        Instances = 3,
+        Users = 3,
+        TokenLifetime = TimeSpan.FromMinutes(10),
+        InstanceConfiguration = new Dictionary<string, string>
+        {
+            ["Pitchly:Redis:LockLease"] = "00:00:01.500",
+            ["Pitchly:Redis:LockWaitTimeout"] = "00:00:20",
+
+            // A short fence, so a holder that dies mid-request delays its user's next refresh by seconds, not minutes.
+            ["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:00:07",
+            ["Pitchly:TokenManagement:FenceTimeout"] = "00:00:10",
+        },
+    };
 
     [Fact]
     public async Task Instance_killed_mid_refresh_while_holding_the_lock_never_spends_the_refresh_token_and_another_instance_refreshes_once_after_its_fence_lapses()
     {
-        // The dead holder's fence (the record says its refresh token is being spent) holds the others off until it
-        // lapses: 5 s here instead of the default 45 s, so the survivors' calls outlast it.
-        await FarmTest.RunAsync(FarmTest.WithShortFence(LongLivedTokens), async (farm, client) =>
+        await FarmTest.RunAsync(LongLivedTokens, async (farm, client) =>
         {
             var ct = TestContext.Current.CancellationToken;
             var users = await farm.SignInAllAsync(ct);
@@ -35,8 +47,8 @@ public sealed class FaultTests
             Assert.False((await doomed).Succeeded);
             await farm.Emulator.ConfigureAsync(new { tokenEndpointFault = "None", tokenEndpointFaultRate = 0.0 }, ct);
 
-            // The survivors wait out the dead holder's lock and fence, re-read the unchanged record and spend its refresh
-            // token once.
+            // The survivors wait out the dead holder's fence (its lock was stretched over it), re-read the unchanged record
+            // and spend its refresh token once: the dead holder's request never reached the grant.
             Assert.All(await FarmTest.CallEveryInstanceAsync(farm, client, user, rounds: 2), o => Assert.True(o.Succeeded, o.Describe()));
             Assert.All(await FarmTest.CallEveryInstanceAsync(farm, client, users[1]), o => Assert.True(o.Succeeded, o.Describe()));
             var after = await farm.Emulator.GetStatsAsync(ct);
