@@ -95,8 +95,9 @@ public sealed class PitchlyEmulator
     /// <returns>How many tokens were invalidated.</returns>
     public int InvalidateAccessTokens(string? personId = null)
     {
-        var count = Tokens.InvalidateAccessTokens(personId);
+        var (count, unused) = Tokens.InvalidateAccessTokens(personId);
         Interlocked.Add(ref Counters.EarlyInvalidations, count);
+        Interlocked.Add(ref Counters.InvalidatedBeforeFirstUse, unused);
         Logger.AccessTokensInvalidated(count, personId);
         return count;
     }

@@ -74,4 +74,12 @@ public sealed record PitchlyEmulatorStats
     /// </summary>
     [JsonPropertyName("early_invalidations")]
     public long EarlyInvalidations { get; init; }
+
+    /// <summary>
+    /// Gets how many of the <see cref="EarlyInvalidations"/> hit an access token that had not yet authenticated a GraphQL
+    /// request: a grant whose token nobody could use, so a client counting the tokens its calls used sees one rotation
+    /// fewer than <see cref="RefreshGrants"/>.
+    /// </summary>
+    [JsonPropertyName("invalidated_before_first_use")]
+    public long InvalidatedBeforeFirstUse { get; init; }
 }

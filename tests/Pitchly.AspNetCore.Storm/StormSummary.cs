@@ -12,7 +12,9 @@ public static class StormSummary
     /// per user, the distinct access tokens that successful calls used (plus the one sign-in stored), minus that first
     /// one. Each is a token generation the farm had to move to because the previous one expired or was invalidated.
     /// A refresh whose tokens no call ever used (a wasted, doubled refresh) shows as <c>refresh_grants</c> above
-    /// <c>rotations</c>; a refresh token spent twice shows in <c>refresh_token_reuse</c>.
+    /// <c>rotations</c>; a refresh token spent twice shows in <c>refresh_token_reuse</c>. With early invalidation, a
+    /// token Pitchly kills before any call used it is a grant no client sees: <c>invalidated_before_first_use</c> counts
+    /// those, so <c>refresh_grants</c> should not exceed <c>rotations</c> plus that count.
     /// </summary>
     public static string Format(int instances, int users, LoadResult result, EmulatorStats stats)
     {
@@ -26,6 +28,9 @@ public static class StormSummary
         Line("rotations", result.ObservedRotations);
         Line("refresh_grants", stats.RefreshGrants);
         Line("refresh_token_reuse", stats.RefreshTokenReuse);
+        Line("revoked_families", stats.RevokedFamilies);
+        Line("early_invalidations", stats.EarlyInvalidations);
+        Line("invalidated_before_first_use", stats.InvalidatedBeforeFirstUse);
         Line("p50_ms", result.Latency.Percentile(50));
         Line("p99_ms", result.Latency.Percentile(99));
         Line("refresh_wait_p99_ms", result.RefreshWaitLatency.Percentile(99));
@@ -55,5 +60,9 @@ public static class StormSummary
 
     /// <summary>Gets the names of the summary's lines, in order.</summary>
     public static IReadOnlyList<string> Names { get; } =
-        ["instances", "users", "requests", "failed_requests", "rotations", "refresh_grants", "refresh_token_reuse", "p50_ms", "p99_ms", "refresh_wait_p99_ms"];
+        [
+            "instances", "users", "requests", "failed_requests", "rotations", "refresh_grants", "refresh_token_reuse",
+            "revoked_families", "early_invalidations", "invalidated_before_first_use", "p50_ms", "p99_ms",
+            "refresh_wait_p99_ms",
+        ];
 }

@@ -19,6 +19,7 @@ internal sealed class EmulatorCounters
     public long GraphQLUnauthenticated;
     public long GraphQLForbidden;
     public long EarlyInvalidations;
+    public long InvalidatedBeforeFirstUse;
 
     public PitchlyEmulatorStats Snapshot() => new()
     {
@@ -38,6 +39,7 @@ internal sealed class EmulatorCounters
         GraphQLUnauthenticated = Interlocked.Read(ref GraphQLUnauthenticated),
         GraphQLForbidden = Interlocked.Read(ref GraphQLForbidden),
         EarlyInvalidations = Interlocked.Read(ref EarlyInvalidations),
+        InvalidatedBeforeFirstUse = Interlocked.Read(ref InvalidatedBeforeFirstUse),
     };
 
     public void Reset()
@@ -58,5 +60,6 @@ internal sealed class EmulatorCounters
         Interlocked.Exchange(ref GraphQLUnauthenticated, 0);
         Interlocked.Exchange(ref GraphQLForbidden, 0);
         Interlocked.Exchange(ref EarlyInvalidations, 0);
+        Interlocked.Exchange(ref InvalidatedBeforeFirstUse, 0);
     }
 }

@@ -27,6 +27,15 @@ public sealed class EmulatorStats
     /// <summary>Gets the number of requests to the token endpoint, answered or not.</summary>
     public long TokenRequests => this["token_requests"];
 
+    /// <summary>Gets the number of token families revoked (a spent refresh token presented again, in strict mode).</summary>
+    public long RevokedFamilies => this["revoked_families"];
+
+    /// <summary>Gets the number of access tokens invalidated early (by rate or on request).</summary>
+    public long EarlyInvalidations => this["early_invalidations"];
+
+    /// <summary>Gets how many early invalidations hit an access token no GraphQL request had used yet.</summary>
+    public long InvalidatedBeforeFirstUse => this["invalidated_before_first_use"];
+
     /// <summary>Gets a counter by its snake_case name; a counter the emulator does not report reads as 0.</summary>
     public long this[string name] => _counters.GetValueOrDefault(name);
 

@@ -32,6 +32,9 @@ public sealed class StormFarm : IAsyncDisposable
     /// <summary>Gets the emulator's control client.</summary>
     public EmulatorClient Emulator { get; private set; } = null!;
 
+    /// <summary>Gets the proxy in front of the emulator's GraphQL endpoint, when <see cref="StormFarmOptions.ProxyGraphQL"/> is set.</summary>
+    public RejectingGraphQLProxy? GraphQLProxy { get; private set; }
+
     /// <summary>Gets the running instances.</summary>
     public IReadOnlyList<StormInstance> Instances => _instances;
 
@@ -60,12 +63,18 @@ public sealed class StormFarm : IAsyncDisposable
                     "--emulator",
                     "--users", options.Users.ToString(CultureInfo.InvariantCulture),
                     "--token-lifetime-seconds", options.TokenLifetime.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-                    "--early-invalidation-rate", options.EarlyInvalidationRate.ToString(CultureInfo.InvariantCulture),
+                    // Applied once the users are signed in (SignInAllAsync): sign-in's identity query is a GraphQL
+                    // call too, and a token killed there fails that sign-in rather than exercising the farm.
+                    "--early-invalidation-rate", "0",
                 ],
                 stormAssemblyPath: options.StormAssemblyPath);
             var emulatorAddress = new Uri(await farm._emulatorProcess.WaitForLineAsync(ReadyPrefix, StartTimeout, cancellationToken));
             farm.Emulator = new EmulatorClient(farm._control, emulatorAddress);
             farm.PersonIds = [.. (await farm._emulatorProcess.WaitForLineAsync("storm-users: ", StartTimeout, cancellationToken)).Split(',')];
+            if (options.ProxyGraphQL)
+            {
+                farm.GraphQLProxy = await RejectingGraphQLProxy.StartAsync(emulatorAddress, cancellationToken);
+            }
 
             await Task.WhenAll(Enumerable.Range(0, options.Instances).Select(_ => farm.StartInstanceAsync(cancellationToken)));
             farm._instances.Sort((a, b) => a.Number.CompareTo(b.Number));
@@ -79,16 +88,39 @@ public sealed class StormFarm : IAsyncDisposable
     }
 
     /// <summary>Starts one more instance and waits until it listens.</summary>
-    public async Task<StormInstance> StartInstanceAsync(CancellationToken cancellationToken = default)
+    public Task<StormInstance> StartInstanceAsync(CancellationToken cancellationToken = default) =>
+        StartInstanceAsync(null, null, cancellationToken);
+
+    /// <summary>
+    /// Starts one more instance with <paramref name="configuration"/> on top of the farm's
+    /// <see cref="StormFarmOptions.InstanceConfiguration"/>, connecting to Redis through
+    /// <paramref name="redisConfiguration"/> (a proxy, say) instead of <see cref="RedisConfiguration"/>.
+    /// </summary>
+    public async Task<StormInstance> StartInstanceAsync(
+        IReadOnlyDictionary<string, string>? configuration,
+        string? redisConfiguration,
+        CancellationToken cancellationToken = default)
     {
         var number = Interlocked.Increment(ref _instanceCount);
         var arguments = new List<string>
         {
             "--instance",
             "--emulator-url", Emulator.BaseAddress.ToString(),
-            "--redis", RedisConfiguration,
+            "--redis", redisConfiguration ?? RedisConfiguration,
         };
-        foreach (var (key, value) in _options.InstanceConfiguration)
+        if (GraphQLProxy is not null)
+        {
+            arguments.Add("--graphql-url");
+            arguments.Add(GraphQLProxy.BaseAddress.ToString());
+        }
+
+        var merged = new Dictionary<string, string>(_options.InstanceConfiguration, StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in configuration ?? new Dictionary<string, string>())
+        {
+            merged[key] = value;
+        }
+
+        foreach (var (key, value) in merged)
         {
             arguments.Add("--config-" + key.Replace(':', '.'));
             arguments.Add(value);
@@ -127,7 +159,10 @@ public sealed class StormFarm : IAsyncDisposable
         _killed.Add(instance);
     }
 
-    /// <summary>Signs the load users in, each through an instance in turn, a few at a time.</summary>
+    /// <summary>
+    /// Signs the load users in, each through an instance in turn, a few at a time; then switches the emulator's early
+    /// invalidation on at <see cref="StormFarmOptions.EarlyInvalidationRate"/>.
+    /// </summary>
     public async Task<IReadOnlyList<StormUser>> SignInAllAsync(CancellationToken cancellationToken = default)
     {
         var users = new StormUser[PersonIds.Count];
@@ -136,6 +171,11 @@ public sealed class StormFarm : IAsyncDisposable
             PersonIds.Count,
             new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
             async (i, ct) => users[i] = await StormClient.SignInAsync(Instances[i % Instances.Count], PersonIds[i], ct));
+        if (_options.EarlyInvalidationRate > 0)
+        {
+            await Emulator.ConfigureAsync(new { earlyInvalidationRate = _options.EarlyInvalidationRate }, cancellationToken);
+        }
+
         return users;
     }
 
@@ -171,6 +211,11 @@ public sealed class StormFarm : IAsyncDisposable
         }
 
         await Task.WhenAll(processes.Select(p => p.DisposeAsync().AsTask()));
+        if (GraphQLProxy is not null)
+        {
+            await GraphQLProxy.DisposeAsync();
+        }
+
         if (Redis is not null)
         {
             await Redis.DisposeAsync();

@@ -1,3 +1,5 @@
+using Pitchly.AspNetCore.Storm.Orchestration;
+
 namespace Pitchly.AspNetCore.Storm.Farm;
 
 /// <summary>What a <see cref="StormFarm"/> starts.</summary>
@@ -14,7 +16,8 @@ public sealed record StormFarmOptions
 
     /// <summary>
     /// Gets the chance that the emulator invalidates a still-valid access token just before a GraphQL request checks it
-    /// (Pitchly may revoke tokens early): each one is answered as invalid, refreshed once and replayed.
+    /// (Pitchly may revoke tokens early): each one is answered as invalid, refreshed and replayed. It applies from the
+    /// end of <see cref="StormFarm.SignInAllAsync"/>, so sign-ins are not subject to it.
     /// </summary>
     public double EarlyInvalidationRate { get; init; }
 
@@ -26,6 +29,12 @@ public sealed record StormFarmOptions
     /// <c>Pitchly:Redis:LockLease=00:00:02</c>), so tests can shorten leases and timeouts.
     /// </summary>
     public IReadOnlyDictionary<string, string> InstanceConfiguration { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Gets whether the instances send their GraphQL calls through a <see cref="RejectingGraphQLProxy"/>
+    /// (<see cref="StormFarm.GraphQLProxy"/>) rather than straight to the emulator.
+    /// </summary>
+    public bool ProxyGraphQL { get; init; }
 
     /// <summary>Gets the harness assembly the child processes run; defaults to the one loaded.</summary>
     public string? StormAssemblyPath { get; init; }

@@ -13,6 +13,6 @@ public static class StormHeaders
     /// <summary>A short fingerprint (truncated SHA-256) of the access token the successful GraphQL call used: never the token.</summary>
     public const string TokenFingerprint = "X-Storm-Token";
 
-    /// <summary>Why a call failed: <c>sign-in-required</c>, <c>store-unavailable</c>, <c>token-endpoint</c>, <c>graphql</c>, <c>not-signed-in</c>.</summary>
+    /// <summary>Why a call failed: <c>sign-in-required</c>, <c>store-unavailable</c>, <c>token-endpoint</c>, <c>token-rejected</c> (refreshing paused after freshly issued tokens kept being rejected), <c>graphql</c>, <c>not-signed-in</c>.</summary>
     public const string Outcome = "X-Storm-Outcome";
 }

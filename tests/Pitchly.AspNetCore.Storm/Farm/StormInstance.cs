@@ -21,6 +21,15 @@ public sealed class StormInstance
     /// <summary>Gets the instance's process.</summary>
     public ChildProcess Process { get; }
 
+    /// <summary>Freezes the instance's process with <c>SIGSTOP</c>: every thread stops where it is, sockets stay open.</summary>
+    public void Freeze() => Signals.Stop(Process.Id);
+
+    /// <summary>Lets the frozen process run on (<c>SIGCONT</c>).</summary>
+    public void Thaw() => Signals.Continue(Process.Id);
+
+    /// <summary>Gets whether the process is stopped by a signal.</summary>
+    public bool IsFrozen => Signals.IsStopped(Process.Id);
+
     /// <inheritdoc />
     public override string ToString() => $"instance {Number} ({BaseAddress}, pid {Process.Id})";
 }

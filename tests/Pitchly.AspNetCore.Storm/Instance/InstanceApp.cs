@@ -26,6 +26,8 @@ internal static class InstanceApp
     public static async Task<int> RunAsync(CommandLine commandLine)
     {
         var emulator = new Uri(commandLine.RequiredText("emulator-url"));
+        // GraphQL may go through a proxy (a test's fault injector); sign-in and tokens always go to the emulator.
+        var graphQL = new Uri(new Uri(commandLine.Text("graphql-url") ?? emulator.ToString()), PitchlyEmulatorDefaults.GraphQLPath);
         var redis = commandLine.RequiredText("redis");
         var overrides = commandLine.Prefixed("config-");
         ParentWatch.Start(commandLine);
@@ -47,7 +49,7 @@ internal static class InstanceApp
             ["Pitchly:ClientSecret"] = PitchlyEmulatorDefaults.ClientSecret,
             ["Pitchly:AuthorizationEndpoint"] = new Uri(emulator, PitchlyEmulatorDefaults.AuthorizationPath).ToString(),
             ["Pitchly:TokenEndpoint"] = new Uri(emulator, PitchlyEmulatorDefaults.TokenPath).ToString(),
-            ["Pitchly:GraphQLEndpoint"] = new Uri(emulator, PitchlyEmulatorDefaults.GraphQLPath).ToString(),
+            ["Pitchly:GraphQLEndpoint"] = graphQL.ToString(),
             ["Pitchly:Redis:Configuration"] = redis,
         });
         builder.Configuration.AddInMemoryCollection(overrides.Select(o => KeyValuePair.Create(o.Name.Replace('.', ':'), (string?)o.Value)));
@@ -68,9 +70,13 @@ internal static class InstanceApp
         services.AddSingleton<RefreshTracker>();
         DecorateRefreshLock(services);
         services.AddTransient<ProbeHandler>();
+        if (builder.Configuration.GetValue<bool>(StormFreeze.AfterFenceKey))
+        {
+            FreezeAfterFence(services);
+        }
         services.AddHttpClient<ViewerClient>(c =>
             {
-                c.BaseAddress = new Uri(emulator, PitchlyEmulatorDefaults.GraphQLPath);
+                c.BaseAddress = graphQL;
                 c.Timeout = TimeSpan.FromSeconds(60);
             })
             .AddPitchlyUserAccessToken()
@@ -144,6 +150,10 @@ internal static class InstanceApp
         {
             return Failure(context, StatusCodes.Status502BadGateway, "token-endpoint");
         }
+        catch (PitchlyTokenRejectedException)
+        {
+            return Failure(context, StatusCodes.Status503ServiceUnavailable, "token-rejected");
+        }
         catch (TimeoutException)
         {
             return Failure(context, StatusCodes.Status504GatewayTimeout, "refresh-timeout");
@@ -168,16 +178,25 @@ internal static class InstanceApp
         return Results.Text(outcome, statusCode: status);
     }
 
+    private static void FreezeAfterFence(IServiceCollection services)
+    {
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(IPitchlyTokenStore))
+            ?? throw new InvalidOperationException("No IPitchlyTokenStore is registered: AddRedis() should have added one.");
+        services.RemoveAll<IPitchlyTokenStore>();
+        services.AddSingleton(new FreezePoint(enabled: true));
+        services.AddSingleton<IPitchlyTokenStore>(provider => new FreezingTokenStore(Create<IPitchlyTokenStore>(provider, registered), provider.GetRequiredService<FreezePoint>()));
+    }
+
     private static void DecorateRefreshLock(IServiceCollection services)
     {
         var registered = services.LastOrDefault(d => d.ServiceType == typeof(IPitchlyRefreshLock))
             ?? throw new InvalidOperationException("No IPitchlyRefreshLock is registered: AddRedis() should have added one.");
         services.RemoveAll<IPitchlyRefreshLock>();
-        services.AddSingleton<IPitchlyRefreshLock>(provider => new TrackingRefreshLock(Create(provider, registered), provider.GetRequiredService<RefreshTracker>()));
-
-        static IPitchlyRefreshLock Create(IServiceProvider provider, ServiceDescriptor descriptor) =>
-            (IPitchlyRefreshLock)(descriptor.ImplementationInstance
-                ?? descriptor.ImplementationFactory?.Invoke(provider)
-                ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
+        services.AddSingleton<IPitchlyRefreshLock>(provider => new TrackingRefreshLock(Create<IPitchlyRefreshLock>(provider, registered), provider.GetRequiredService<RefreshTracker>()));
     }
+
+    private static T Create<T>(IServiceProvider provider, ServiceDescriptor descriptor) =>
+        (T)(descriptor.ImplementationInstance
+            ?? descriptor.ImplementationFactory?.Invoke(provider)
+            ?? ActivatorUtilities.CreateInstance(provider, descriptor.ImplementationType!));
 }

@@ -13,6 +13,9 @@ internal sealed class TrackingRefreshLock(IPitchlyRefreshLock inner, RefreshTrac
     {
         public CancellationToken LockLost => inner.LockLost;
 
+        public ValueTask<bool> ExtendAsync(TimeSpan duration, CancellationToken cancellationToken = default) =>
+            inner.ExtendAsync(duration, cancellationToken);
+
         public async ValueTask DisposeAsync()
         {
             await inner.DisposeAsync();

@@ -206,6 +206,11 @@ internal sealed class GraphQLEndpoint(PitchlyEmulator emulator)
             && entry.TryInvalidate())
         {
             Interlocked.Increment(ref emulator.Counters.EarlyInvalidations);
+            if (!entry.IsUsed)
+            {
+                Interlocked.Increment(ref emulator.Counters.InvalidatedBeforeFirstUse);
+            }
+
             emulator.Logger.EarlyInvalidation(entry.Subject.OrganizationId, entry.Subject.PersonId);
         }
 
@@ -221,6 +226,7 @@ internal sealed class GraphQLEndpoint(PitchlyEmulator emulator)
             return null;
         }
 
+        entry.MarkUsed();
         return new RequestIdentity(entry.Subject.Kind, entry.Subject.ClientId, entry.Subject.OrganizationId, entry.Subject.PersonId, entry.Scope);
     }
 

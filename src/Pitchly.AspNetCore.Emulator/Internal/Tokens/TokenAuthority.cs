@@ -59,11 +59,15 @@ internal sealed class TokenAuthority(TimeProvider timeProvider)
         return new IssuedTokens(accessToken, lifetime, scope, refreshToken);
     }
 
-    /// <summary>Invalidates every live access token, or every live one of a person; returns how many.</summary>
-    public int InvalidateAccessTokens(string? personId)
+    /// <summary>
+    /// Invalidates every live access token, or every live one of a person; returns how many, and how many of them had
+    /// never authenticated a GraphQL request.
+    /// </summary>
+    public (int Invalidated, int Unused) InvalidateAccessTokens(string? personId)
     {
         var now = TimeProvider.GetUtcNow();
         var count = 0;
+        var unused = 0;
         foreach (var entry in _accessTokens.Values)
         {
             if ((personId is null || string.Equals(entry.Subject.PersonId, personId, StringComparison.Ordinal))
@@ -71,10 +75,11 @@ internal sealed class TokenAuthority(TimeProvider timeProvider)
                 && entry.TryInvalidate())
             {
                 count++;
+                unused += entry.IsUsed ? 0 : 1;
             }
         }
 
-        return count;
+        return (count, unused);
     }
 
     // Expired access tokens and long-expired codes are useless; spent refresh tokens stay, to recognise reuse.
