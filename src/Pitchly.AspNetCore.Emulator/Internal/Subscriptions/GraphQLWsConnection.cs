@@ -81,14 +81,16 @@ internal sealed class GraphQLWsConnection : IDisposable
 
             _operations.Clear();
             _outgoing.Writer.TryComplete();
-            await _cts.CancelAsync();
             try
             {
-                await sender;
+                // Let the queued close frame (ours, or the echo of the client's) go out before giving up on the socket.
+                await sender.WaitAsync(CloseHandshakeTimeout);
             }
-            catch (Exception exception) when (exception is OperationCanceledException or WebSocketException)
+            catch (Exception exception) when (exception is OperationCanceledException or WebSocketException or TimeoutException)
             {
             }
+
+            await _cts.CancelAsync();
         }
     }
 
@@ -471,7 +473,7 @@ internal sealed class GraphQLWsConnection : IDisposable
             }
 
             _closing = true;
-            _outgoing.Writer.TryWrite(new Outgoing(default, code, reason));
+            _outgoing.Writer.TryWrite(new Outgoing(default, code, FitCloseReason(reason)));
             _outgoing.Writer.TryComplete();
         }
 
@@ -515,6 +517,17 @@ internal sealed class GraphQLWsConnection : IDisposable
     }
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+
+    // A close frame's reason is at most 123 bytes of UTF-8.
+    private static string FitCloseReason(string reason)
+    {
+        while (System.Text.Encoding.UTF8.GetByteCount(reason) > 123)
+        {
+            reason = reason[..^1];
+        }
+
+        return reason;
+    }
 
     private readonly record struct Outgoing(ReadOnlyMemory<byte> Message, int? CloseCode, string? CloseReason);
 
