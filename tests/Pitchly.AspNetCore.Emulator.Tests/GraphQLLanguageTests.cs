@@ -142,6 +142,24 @@ public sealed class GraphQLLanguageTests
     }
 
     [Fact]
+    public async Task A_document_seen_before_still_has_its_variables_coerced_on_every_request()
+    {
+        await using var host = await StartAsync();
+        var token = await InstallTokenAsync(host);
+        const string Query = "query ($id: ID!) { workspace(id: $id) { name } }";
+
+        var valid = await host.GraphQLAsync(Query, new { id = SalesWorkspaceId }, bearer: token);
+        var wrongType = await host.GraphQLAsync(Query, new { id = new { x = 1 } }, bearer: token);
+        var missing = await host.GraphQLAsync(Query, bearer: token);
+        var again = await host.GraphQLAsync(Query, new { id = SalesWorkspaceId }, bearer: token);
+
+        Assert.Equal("Sales", valid["data"]!["workspace"]!["name"]!.GetValue<string>());
+        Assert.Equal("BAD_USER_INPUT", ErrorCode(wrongType));
+        Assert.Equal("BAD_USER_INPUT", ErrorCode(missing));
+        Assert.True(JsonNode.DeepEquals(valid, again), again.ToJsonString());
+    }
+
+    [Fact]
     public async Task A_document_that_does_not_validate_is_refused_before_its_token_is_checked()
     {
         await using var host = await StartAsync();

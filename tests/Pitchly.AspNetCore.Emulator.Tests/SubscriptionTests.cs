@@ -115,7 +115,7 @@ public sealed class SubscriptionTests
     public async Task An_open_subscription_is_closed_with_4403_when_its_token_expires_or_is_revoked(bool revoke)
     {
         await using var server = await PitchlyEmulatorServer.StartAsync(cancellationToken: Cancellation);
-        var token = server.Emulator.IssueAppSdkToken(PitchlyEmulatorDefaults.AcmeOrganizationId, revoke ? null : TimeSpan.FromSeconds(2));
+        var token = server.Emulator.IssueAppSdkToken(PitchlyEmulatorDefaults.AcmeOrganizationId, revoke ? null : TimeSpan.FromSeconds(5));
         await using var client = await GraphQLWsTestClient.ConnectAndInitAsync(server.BaseAddress, token);
         await client.SubscribeAsync("1", RowsQuery, new { db = ClientsDatabaseId });
         await WaitForWatchersAsync(server.Emulator, 1);

@@ -58,4 +58,7 @@ internal static partial class EmulatorLog
 
     [LoggerMessage(9051, LogLevel.Debug, "Subscription connection closed by the emulator with {CloseCode}: {Reason}")]
     public static partial void SubscriptionConnectionClosed(this ILogger logger, int closeCode, string reason);
+
+    [LoggerMessage(9052, LogLevel.Error, "A subscription connection's operation failed; the connection is closed with 4500")]
+    public static partial void SubscriptionOperationFailed(this ILogger logger, Exception exception);
 }

@@ -1,15 +1,25 @@
+using System.Collections.Concurrent;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using GraphQL;
 using GraphQL.Execution;
 using GraphQL.SystemTextJson;
+using GraphQL.Validation;
+using GraphQLParser.AST;
 
 namespace Pitchly.AspNetCore.Emulator.Internal.GraphQL;
 
 /// <summary>Runs GraphQL operations against <see cref="EmulatorSchema"/> with GraphQL.NET and writes their results.</summary>
 internal static class EmulatorGraphQL
 {
+    private const int DocumentCacheCapacity = 1024;
+
     private static readonly DocumentExecuter Executer = new();
+    private static readonly IValidationRule[] NoRules = [];
+
+    // Documents that passed the spec's validation rules, by operation name and query text. Validation depends only on the document and the
+    // (fixed) schema, so a cached document skips the rules; variables are still coerced and arguments parsed each time.
+    private static readonly ConcurrentDictionary<string, GraphQLDocument> ValidDocuments = new(StringComparer.Ordinal);
     private static readonly GraphQLSerializer PlatformSerializer = CreateSerializer(PitchlyEmulatorErrorStyle.Platform);
     private static readonly GraphQLSerializer LegacySerializer = CreateSerializer(PitchlyEmulatorErrorStyle.Legacy);
 
@@ -38,6 +48,17 @@ internal static class EmulatorGraphQL
             CancellationToken = cancellationToken,
             ThrowOnUnhandledException = false,
         };
+        var key = (options.OperationName ?? string.Empty) + "\n" + query;
+        if (ValidDocuments.TryGetValue(key, out var document))
+        {
+            options.Document = document;
+            options.ValidationRules = NoRules;
+        }
+        else
+        {
+            options.Listeners.Add(new DocumentCache(key));
+        }
+
         if (listener is not null)
         {
             options.Listeners.Add(listener);
@@ -51,4 +72,22 @@ internal static class EmulatorGraphQL
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         options.Converters.Add(new EmulatorErrorJsonConverter(style));
     });
+
+    private sealed class DocumentCache(string key) : DocumentExecutionListenerBase
+    {
+        public override Task AfterValidationAsync(IExecutionContext context, IValidationResult validationResult)
+        {
+            if (validationResult.IsValid)
+            {
+                if (ValidDocuments.Count >= DocumentCacheCapacity)
+                {
+                    ValidDocuments.Clear();
+                }
+
+                ValidDocuments.TryAdd(key, context.Document);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
 }

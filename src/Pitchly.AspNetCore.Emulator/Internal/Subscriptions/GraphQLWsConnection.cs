@@ -375,6 +375,12 @@ internal sealed class GraphQLWsConnection : IDisposable
         catch (OperationCanceledException) when (operation.Token.IsCancellationRequested)
         {
         }
+        catch (Exception exception)
+        {
+            // Not expected (GraphQL.NET reports resolver failures as errors): end the connection as graphql-ws does.
+            _emulator.Logger.SubscriptionOperationFailed(exception);
+            Close(4500, "Internal server error");
+        }
     }
 
     private void SendNext(Operation operation, ExecutionResult result)
@@ -532,15 +538,23 @@ internal sealed class GraphQLWsConnection : IDisposable
     private readonly record struct Outgoing(ReadOnlyMemory<byte> Message, int? CloseCode, string? CloseReason);
 
     /// <summary>One active operation: cancelled and its event stream released when it completes or the socket closes.</summary>
-    private sealed class Operation(string id, CancellationToken connection) : IDisposable
+    private sealed class Operation : IDisposable
     {
-        private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(connection);
+        private readonly CancellationTokenSource _cts;
         private IDisposable? _subscription;
         private int _disposed;
 
-        public string Id { get; } = id;
+        public Operation(string id, CancellationToken connection)
+        {
+            Id = id;
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(connection);
+            Token = _cts.Token;
+        }
 
-        public CancellationToken Token => _cts.Token;
+        public string Id { get; }
+
+        /// <summary>Gets the operation's token; it stays readable after <see cref="Dispose"/>.</summary>
+        public CancellationToken Token { get; }
 
         public void Attach(IDisposable subscription)
         {
