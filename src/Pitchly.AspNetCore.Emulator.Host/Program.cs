@@ -11,7 +11,7 @@ builder.Services.AddPitchlyEmulator(builder.Configuration);
 
 var app = builder.Build();
 app.MapGet("/", () => Results.Text(
-    "Pitchly emulator. Endpoints: GET /oauth/authorize, POST /api/oauth/token, POST /graphql, GET /_emulator/stats, POST /_emulator/settings."));
+    "Pitchly emulator. Endpoints: GET /oauth/authorize, POST /api/oauth/token, POST /graphql, /subscriptions (WebSocket, graphql-transport-ws), GET /_emulator/stats, POST /_emulator/settings."));
 app.MapPitchlyEmulator();
 
 app.Lifetime.ApplicationStarted.Register(() =>
@@ -25,6 +25,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
         Console.WriteLine($"  Pitchly__AuthorizationEndpoint={address.TrimEnd('/')}{PitchlyEmulatorDefaults.AuthorizationPath}");
         Console.WriteLine($"  Pitchly__TokenEndpoint={address.TrimEnd('/')}{PitchlyEmulatorDefaults.TokenPath}");
         Console.WriteLine($"  Pitchly__GraphQLEndpoint={address.TrimEnd('/')}{PitchlyEmulatorDefaults.GraphQLPath}");
+        Console.WriteLine($"  subscriptions (graphql-transport-ws): {address.TrimEnd('/').Replace("http", "ws", StringComparison.Ordinal)}{PitchlyEmulatorDefaults.SubscriptionsPath}");
     }
 });
 

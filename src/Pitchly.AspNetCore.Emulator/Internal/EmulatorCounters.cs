@@ -20,6 +20,10 @@ internal sealed class EmulatorCounters
     public long GraphQLForbidden;
     public long EarlyInvalidations;
     public long InvalidatedBeforeFirstUse;
+    public long SubscriptionConnections;
+    public long SubscriptionOperations;
+    public long SubscriptionEvents;
+    public long SubscriptionTokenRejections;
 
     public PitchlyEmulatorStats Snapshot() => new()
     {
@@ -40,6 +44,10 @@ internal sealed class EmulatorCounters
         GraphQLForbidden = Interlocked.Read(ref GraphQLForbidden),
         EarlyInvalidations = Interlocked.Read(ref EarlyInvalidations),
         InvalidatedBeforeFirstUse = Interlocked.Read(ref InvalidatedBeforeFirstUse),
+        SubscriptionConnections = Interlocked.Read(ref SubscriptionConnections),
+        SubscriptionOperations = Interlocked.Read(ref SubscriptionOperations),
+        SubscriptionEvents = Interlocked.Read(ref SubscriptionEvents),
+        SubscriptionTokenRejections = Interlocked.Read(ref SubscriptionTokenRejections),
     };
 
     public void Reset()
@@ -61,5 +69,9 @@ internal sealed class EmulatorCounters
         Interlocked.Exchange(ref GraphQLForbidden, 0);
         Interlocked.Exchange(ref EarlyInvalidations, 0);
         Interlocked.Exchange(ref InvalidatedBeforeFirstUse, 0);
+        Interlocked.Exchange(ref SubscriptionConnections, 0);
+        Interlocked.Exchange(ref SubscriptionOperations, 0);
+        Interlocked.Exchange(ref SubscriptionEvents, 0);
+        Interlocked.Exchange(ref SubscriptionTokenRejections, 0);
     }
 }

@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using GraphQL;
+using GraphQL.Execution;
+using GraphQL.SystemTextJson;
+using GraphQL.Validation;
+using GraphQLParser.AST;
+
+namespace Pitchly.AspNetCore.Emulator.Internal.GraphQL;
+
+/// <summary>Runs GraphQL operations against <see cref="EmulatorSchema"/> with GraphQL.NET and writes their results.</summary>
+internal static class EmulatorGraphQL
+{
+    private const int DocumentCacheCapacity = 1024;
+
+    private static readonly DocumentExecuter Executer = new();
+    private static readonly IValidationRule[] NoRules = [];
+
+    // Documents that passed the spec's validation rules, by operation name and query text. Validation depends only on the document and the
+    // (fixed) schema, so a cached document skips the rules; variables are still coerced and arguments parsed each time.
+    private static readonly ConcurrentDictionary<string, GraphQLDocument> ValidDocuments = new(StringComparer.Ordinal);
+    private static readonly GraphQLSerializer PlatformSerializer = CreateSerializer(PitchlyEmulatorErrorStyle.Platform);
+    private static readonly GraphQLSerializer LegacySerializer = CreateSerializer(PitchlyEmulatorErrorStyle.Legacy);
+
+    /// <summary>Gets options for writing the emulator's own JSON next to GraphQL.NET's (same escaping).</summary>
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Gets the serializer that writes results and errors in an error style, and reads variables.</summary>
+    public static GraphQLSerializer Serializer(PitchlyEmulatorErrorStyle style) =>
+        style == PitchlyEmulatorErrorStyle.Legacy ? LegacySerializer : PlatformSerializer;
+
+    public static Task<ExecutionResult> ExecuteAsync(
+        string query,
+        Inputs? variables,
+        string? operationName,
+        EmulatorUserContext userContext,
+        IDocumentExecutionListener? listener,
+        CancellationToken cancellationToken)
+    {
+        var options = new ExecutionOptions
+        {
+            Schema = EmulatorSchema.Instance,
+            Query = query,
+            Variables = variables,
+            OperationName = string.IsNullOrEmpty(operationName) ? null : operationName,
+            UserContext = userContext,
+            CancellationToken = cancellationToken,
+            ThrowOnUnhandledException = false,
+        };
+        var key = (options.OperationName ?? string.Empty) + "\n" + query;
+        if (ValidDocuments.TryGetValue(key, out var document))
+        {
+            options.Document = document;
+            options.ValidationRules = NoRules;
+        }
+        else
+        {
+            options.Listeners.Add(new DocumentCache(key));
+        }
+
+        if (listener is not null)
+        {
+            options.Listeners.Add(listener);
+        }
+
+        return Executer.ExecuteAsync(options);
+    }
+
+    private static GraphQLSerializer CreateSerializer(PitchlyEmulatorErrorStyle style) => new(options =>
+    {
+        options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        options.Converters.Add(new EmulatorErrorJsonConverter(style));
+    });
+
+    private sealed class DocumentCache(string key) : DocumentExecutionListenerBase
+    {
+        public override Task AfterValidationAsync(IExecutionContext context, IValidationResult validationResult)
+        {
+            if (validationResult.IsValid)
+            {
+                if (ValidDocuments.Count >= DocumentCacheCapacity)
+                {
+                    ValidDocuments.Clear();
+                }
+
+                ValidDocuments.TryAdd(key, context.Document);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
