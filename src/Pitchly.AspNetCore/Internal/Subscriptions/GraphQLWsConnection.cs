@@ -47,6 +47,7 @@ internal static class GraphQLWsConnection
         PitchlySubscriptionClientOptions options,
         TimeProvider time,
         ChannelWriter<PitchlyGraphQLResponse<TData>> events,
+        Action acknowledged,
         CancellationToken stop)
     {
         using var socket = new ClientWebSocket();
@@ -126,6 +127,7 @@ internal static class GraphQLWsConnection
         // 2. Subscribe and stream: receives are never cancelled by the stop (that would abort the socket before
         // complete could be sent); the stop sends complete and a close, and the server's close ends the loop.
         var acknowledgedAt = time.GetTimestamp();
+        acknowledged();
         var delivered = false;
         var discard = false;
         try

@@ -198,11 +198,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                 _metrics.SubscriptionResubscribes.Add(1);
             }
 
-            var result = await GraphQLWsConnection.RunAsync(subscription, endpoint, token.Value, options, _time, events, stop);
-            if (result.Acknowledged)
-            {
-                SubscriptionLog.Connected(_logger, subscription.Id, key, endpoint);
-            }
+            var result = await GraphQLWsConnection.RunAsync(subscription, endpoint, token.Value, options, _time, events, () => SubscriptionLog.Connected(_logger, subscription.Id, key, endpoint), stop);
 
             if (result.Acknowledged && (result.DeliveredEvent || result.Uptime >= options.MaxReconnectDelay))
             {
