@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
 using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Tests.EmulatorIntegration;
 using Xunit;
@@ -27,7 +25,7 @@ public sealed class SubscriptionsAgainstEmulatorTests
         const int Invalidations = 3;
         await using var app = await StartAsync(
             emulator: o => o.AccessTokenLifetime = TimeSpan.FromSeconds(1),
-            services: s => s.AddLogging(b => b.AddFakeLogging()).AddPitchlySubscriptionClient(o =>
+            services: s => s.AddPitchlySubscriptionClient(o =>
             {
                 o.ReconnectDelay = TimeSpan.FromMilliseconds(20);
                 o.MaxReconnectDelay = TimeSpan.FromMilliseconds(200);
