@@ -18,6 +18,6 @@ internal static class PitchlyEndpointRule
     public static string RefusedHttpMessage(string setting, string value, string key) =>
         $"{setting} '{value}' uses http. Outside the Development environment Pitchly endpoints must use https (http is allowed for 127.0.0.1, localhost and [::1]). Fix {key}.";
 
-    private static bool IsLoopback(Uri uri) =>
+    internal static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || (IPAddress.TryParse(uri.DnsSafeHost, out var address) && IPAddress.IsLoopback(address));
 }

@@ -29,6 +29,9 @@ internal sealed class PitchlyMetrics
         FenceWaits = meter.CreateCounter<long>("pitchly.token.fence_waits", description: "Refreshes that found another owner's refresh in flight and waited for its tokens instead of presenting the same refresh token.");
         RefreshesPaused = meter.CreateCounter<long>("pitchly.token.refreshes_paused", description: "Calls failed fast because a key's freshly issued tokens kept being rejected.");
         StoreUnavailable = meter.CreateCounter<long>("pitchly.store.unavailable", description: "Operations failed because the shared token store or lock could not be reached.");
+        SubscriptionReconnects = meter.CreateCounter<long>("pitchly.subscription.reconnects", description: "Attempts to re-establish a lost subscription connection, by reason (connection_lost, connection_failed, connection_timeout, server_closed, token_unavailable).");
+        SubscriptionResubscribes = meter.CreateCounter<long>("pitchly.subscription.resubscribes", description: "Subscriptions subscribed again with a refreshed token after Pitchly rejected the previous one.");
+        ActiveSubscriptions = meter.CreateUpDownCounter<long>("pitchly.subscription.active", description: "Subscriptions currently running.");
     }
 
     public Counter<long> Refreshes { get; }
@@ -50,4 +53,10 @@ internal sealed class PitchlyMetrics
     public Counter<long> FenceWaits { get; }
 
     public Counter<long> RefreshesPaused { get; }
+
+    public Counter<long> SubscriptionReconnects { get; }
+
+    public Counter<long> SubscriptionResubscribes { get; }
+
+    public UpDownCounter<long> ActiveSubscriptions { get; }
 }
