@@ -219,7 +219,8 @@ internal sealed partial class PitchlyTokenClient
                 GetExpiresIn(root, grantType, status),
                 GetString(root, "refresh_token", grantType, status),
                 GetString(root, "scope", grantType, status),
-                GetString(root, "organization_id", grantType, status));
+                GetString(root, "organization_id", grantType, status),
+                GetString(root, "database_id", grantType, status));
         }
     }
 
