@@ -96,8 +96,8 @@ internal sealed partial class PitchlyTokenClient
         using var request = new HttpRequestMessage(HttpMethod.Post, options.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
-        using var activity = PitchlyMetrics.ActivitySource.StartActivity("Pitchly token request");
-        activity?.SetTag("oauth.grant_type", grantType);
+        using var activity = PitchlyMetrics.ActivitySource.StartActivity(PitchlyMetrics.TokenRequestSpan);
+        activity?.SetTag(PitchlyMetrics.GrantTypeTag, grantType);
         var client = _httpClientFactory.CreateClient(HttpClientName);
 
         // HttpClient.Timeout ends at the headers; this bound covers the body too, so a request the caller does not
@@ -257,7 +257,7 @@ internal sealed partial class PitchlyTokenClient
     }
 
     private void Count(string grantType, string outcome)
-        => _metrics.TokenRequests.Add(1, new("oauth.grant_type", grantType), new("outcome", outcome));
+        => _metrics.TokenRequests.Add(1, new(PitchlyMetrics.GrantTypeTag, grantType), new(PitchlyMetrics.OutcomeTag, outcome));
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Pitchly's token endpoint did not answer the {GrantType} grant (connection not established: {ConnectionNotEstablished}).")]
     private static partial void LogTransportFailure(ILogger logger, string grantType, bool connectionNotEstablished, Exception exception);
