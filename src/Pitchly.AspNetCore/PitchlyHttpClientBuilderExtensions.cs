@@ -80,7 +80,7 @@ public static class PitchlyHttpClientBuilderExtensions
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
         var name = builder.Name;
-        return builder.AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
             services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name)));
     }
@@ -99,7 +99,7 @@ public static class PitchlyHttpClientBuilderExtensions
         var validity = lifetime ?? TimeSpan.FromMinutes(5);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero, nameof(lifetime));
         builder.Services.AddPitchlyTokenManagement();
-        return builder.AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
             services.GetRequiredService<TimeProvider>(),
             validity));
@@ -113,7 +113,7 @@ public static class PitchlyHttpClientBuilderExtensions
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
         var name = builder.Name;
-        return builder.AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
             services.GetRequiredService<IPitchlyTokenManager>(),
             createKeyResolver(services),
             services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name),

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Internal.Http;
 using Pitchly.AspNetCore.Internal.TokenExchange;
 using Pitchly.AspNetCore.Internal.TokenManagement;
 
@@ -24,6 +25,7 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddMetrics();
         services.AddHttpClient(PitchlyTokenClient.HttpClientName)
+            .RedactCredentialHeaders()
             .ConfigureHttpClient((provider, client) => client.Timeout = provider.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>().CurrentValue.TokenRequestTimeout);
         services.AddOptions<PitchlyTokenManagementOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenManagementOptions>, ConfigurePitchlyTokenManagementOptions>());

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Internal.GraphQL;
+using Pitchly.AspNetCore.Internal.Http;
 
 namespace Pitchly.AspNetCore.Internal.TokenExchange;
 
@@ -20,7 +21,7 @@ internal static class PitchlyTokenExchangeRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenExchangeOptions>, ConfigureTokenExchangeOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyTokenExchangeOptions>, ValidateTokenExchangeOptions>());
         PitchlyGraphQLRegistration.AddGraphQLClientOptions(services);
-        services.AddHttpClient(PitchlyTokenExchangeHandler.HttpClientName);
+        services.AddHttpClient(PitchlyTokenExchangeHandler.HttpClientName).RedactCredentialHeaders();
         services.TryAddSingleton<OrganizationVerifier>();
         services.TryAddSingleton<TokenExchangeRateLimiter>();
         services.TryAddSingleton<PitchlyTokenExchangeHandler>();
