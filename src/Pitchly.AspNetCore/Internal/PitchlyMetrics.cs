@@ -76,6 +76,12 @@ internal sealed class PitchlyMetrics
         InvalidTokenRetries = new(meter.CreateCounter<long>(
             "pitchly.http.invalid_token_retries", unit: "{retry}",
             description: "Requests replayed after Pitchly answered that their token was invalid."));
+        FenceWaits = new(meter.CreateCounter<long>(
+            "pitchly.token.fence_waits", unit: "{wait}",
+            description: "Refreshes that found another owner's refresh in flight and waited for its tokens instead of presenting the same refresh token."));
+        RefreshesPaused = new(meter.CreateCounter<long>(
+            "pitchly.token.refreshes_paused", unit: "{call}",
+            description: "Calls failed fast because a key's freshly issued tokens kept being rejected."));
         StoreUnavailable = new(meter.CreateCounter<long>(
             "pitchly.store.unavailable", unit: "{operation}",
             description: "Operations failed because the shared token store or lock could not be reached."));
@@ -94,6 +100,10 @@ internal sealed class PitchlyMetrics
     public Counter CompareAndSwapConflicts { get; }
 
     public Counter InvalidTokenRetries { get; }
+
+    public Counter FenceWaits { get; }
+
+    public Counter RefreshesPaused { get; }
 
     public Counter StoreUnavailable { get; }
 
@@ -185,10 +195,15 @@ internal sealed class PitchlyMetrics
     {
         public ActivitySource Source => source;
 
-        public Activity? StartActivity(string name) => source.StartActivity(name switch
+        public Activity? StartActivity(string name) => source.StartActivity(Rename(name));
+
+        public Activity? StartActivity(string name, ActivityKind kind, ActivityContext parentContext, IEnumerable<ActivityLink>? links = null)
+            => source.StartActivity(Rename(name), kind, parentContext, tags: null, links: links);
+
+        private static string Rename(string name) => name switch
         {
             "pitchly.lock.acquire" => LockWaitSpan,
             _ => name,
-        });
+        };
     }
 }
