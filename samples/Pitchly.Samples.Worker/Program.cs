@@ -1,3 +1,6 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Emulator;
 using Pitchly.Samples.Worker;
 
@@ -23,5 +26,14 @@ builder.Services.AddOptions<InstallSyncOptions>()
 builder.Services.AddPitchlyTokenManagement();
 builder.Services.AddPitchlyDataClient(builder.Configuration).AddPitchlyInstallAccessToken(organizationId);
 builder.Services.AddHostedService<InstallSyncWorker>();
+
+// Optional: the package's metrics and spans through OpenTelemetry, printed to the console (Telemetry:Console=true).
+// Swap AddConsoleExporter for your exporter (OTLP, Prometheus, Azure Monitor, ...); the names are all that is needed.
+if (builder.Configuration.GetValue<bool>("Telemetry:Console"))
+{
+    builder.Services.AddOpenTelemetry()
+        .WithMetrics(metrics => metrics.AddMeter(PitchlyTelemetry.MeterName).AddConsoleExporter())
+        .WithTracing(tracing => tracing.AddSource(PitchlyTelemetry.ActivitySourceName).AddConsoleExporter());
+}
 
 await builder.Build().RunAsync();

@@ -102,7 +102,7 @@ public static class PitchlyHttpClientBuilderExtensions
         ConfigureHandlerOptions(builder, configure);
         PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
-        return builder.AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
             services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name)));
     }
@@ -122,7 +122,7 @@ public static class PitchlyHttpClientBuilderExtensions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero, nameof(lifetime));
         builder.Services.AddPitchlyTokenManagement();
         PitchlyRedirects.Refuse(builder.Services, builder.Name);
-        return builder.AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
             services.GetRequiredService<TimeProvider>(),
             validity));
@@ -137,7 +137,7 @@ public static class PitchlyHttpClientBuilderExtensions
         ConfigureHandlerOptions(builder, configure);
         PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
-        return builder.AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
             services.GetRequiredService<IPitchlyTokenManager>(),
             createKeyResolver(services),
             services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name),

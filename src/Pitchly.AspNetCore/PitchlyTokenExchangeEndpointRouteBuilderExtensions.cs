@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Pitchly.AspNetCore;
@@ -17,22 +18,36 @@ public static class PitchlyTokenExchangeEndpointRouteBuilderExtensions
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <param name="pattern">The route (default <c>/pitchly/token-exchange</c>).</param>
-    /// <returns>The endpoint's convention builder, for example to add <c>RequireRateLimiting</c>.</returns>
+    /// <returns>
+    /// The endpoint's convention builder, for example to add <c>.RequireAuthorization()</c> (the page's user must be signed
+    /// in to the app) or the app's own rate limiting policy with <c>.RequireRateLimiting("policy")</c> (with
+    /// <c>app.UseRateLimiter()</c>).
+    /// </returns>
     /// <remarks>
+    /// The organization comes from Pitchly: from the token endpoint's answer when it names one, otherwise from Pitchly's
+    /// GraphQL API asked with the new token (<see cref="PitchlyTokenExchangeOptions.VerifyOrganization"/>); the body's
+    /// <c>organizationId</c> must match it. A <c>database_id</c> in the answer binds the install's database the same way.
+    /// A record already stored for the install is replaced only by tokens verified to be of the same organization.
+    /// Requests are rate limited per client address and per organization
+    /// (<see cref="PitchlyTokenExchangeOptions.PermitsPerClientAddress"/>,
+    /// <see cref="PitchlyTokenExchangeOptions.PermitsPerOrganization"/>; 429 with <c>Retry-After</c> over the limit).
+    /// <para>
     /// Cross-site requests are refused: the body must be <c>application/json</c> (415 otherwise), which a page on another
     /// site cannot send without a CORS preflight, and a browser's <c>Origin</c> must be the app's own or one of
     /// <see cref="PitchlyTokenExchangeOptions.AllowedOrigins"/> (403 otherwise). Errors are RFC 9457 problem details
     /// without secrets: 400 for a malformed body, 401 when Pitchly refuses the App SDK token, 403 when the tokens belong
-    /// to another organization, 502 when the token endpoint fails.
+    /// to another organization, 429 over a rate limit, 502 when the token endpoint fails.
+    /// </para>
     /// </remarks>
     /// <exception cref="InvalidOperationException">Token management was not added (<c>services.AddPitchlyTokenManagement()</c>).</exception>
-    public static IEndpointConventionBuilder MapPitchlyTokenExchange(this IEndpointRouteBuilder endpoints, string pattern = "/pitchly/token-exchange")
+    public static RouteHandlerBuilder MapPitchlyTokenExchange(this IEndpointRouteBuilder endpoints, string pattern = "/pitchly/token-exchange")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
         var handler = endpoints.ServiceProvider.GetService<PitchlyTokenExchangeHandler>()
             ?? throw new InvalidOperationException(
                 "MapPitchlyTokenExchange needs Pitchly token management: call builder.Services.AddPitchlyTokenManagement() before building the app.");
-        return endpoints.MapPost(pattern, handler.HandleAsync).WithDisplayName("Pitchly App SDK token exchange");
+        // Mapped as a Delegate (not a RequestDelegate) so the app gets a RouteHandlerBuilder: endpoint filters, OpenAPI.
+        return endpoints.MapPost(pattern, (Func<HttpContext, Task>)handler.HandleAsync).WithDisplayName("Pitchly App SDK token exchange");
     }
 }

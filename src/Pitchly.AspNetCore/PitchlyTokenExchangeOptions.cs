@@ -38,10 +38,27 @@ public sealed class PitchlyTokenExchangeOptions
     /// Gets or sets whether, when the token endpoint's answer does not name the organization, the endpoint asks Pitchly's
     /// GraphQL API (<c>{ organization { id } }</c> with the new token) which organization the tokens belong to, and refuses
     /// to store them under another (default <see langword="true"/>). Without it the browser's <c>organizationId</c> is
-    /// trusted, so a valid App SDK token of one organization could be stored under another's install.
+    /// trusted for an install that has no stored tokens yet, so a valid App SDK token of one organization could be stored
+    /// under another's new install; tokens that would replace an install's stored record are verified either way.
     /// </summary>
     public bool VerifyOrganization { get; set; } = true;
 
     /// <summary>Gets or sets the largest request body accepted (default 16 KiB).</summary>
     public int MaxRequestSize { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// Gets or sets how many exchange requests one client address may make per <see cref="RateLimitWindow"/> (default 10);
+    /// 0 turns this limit off. Requests over the limit are answered 429 with <c>Retry-After</c> before the body is read.
+    /// Behind a proxy the client address is the proxy's unless the app uses <c>UseForwardedHeaders</c>.
+    /// </summary>
+    public int PermitsPerClientAddress { get; set; } = 10;
+
+    /// <summary>
+    /// Gets or sets how many exchanges may be attempted for one organization per <see cref="RateLimitWindow"/>, from all
+    /// addresses together (default 30); 0 turns this limit off. Checked after the body is read, before Pitchly is asked.
+    /// </summary>
+    public int PermitsPerOrganization { get; set; } = 30;
+
+    /// <summary>Gets or sets the fixed window the two rate limits count in (default one minute).</summary>
+    public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);
 }

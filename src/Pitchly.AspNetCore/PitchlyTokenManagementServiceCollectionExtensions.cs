@@ -25,6 +25,7 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddMetrics();
         services.AddHttpClient(PitchlyTokenClient.HttpClientName)
+            .RedactCredentialHeaders()
             .ConfigureHttpClient((provider, client) => client.Timeout = provider.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>().CurrentValue.TokenRequestTimeout);
         PitchlyRedirects.Refuse(services, PitchlyTokenClient.HttpClientName);
         PitchlyRedirects.Refuse(services, PitchlyTokenExchangeHandler.HttpClientName);

@@ -7,56 +7,212 @@ namespace Pitchly.AspNetCore.Internal;
 /// The package's instruments, on one <see cref="Meter"/> named <see cref="MeterName"/> created through
 /// <see cref="IMeterFactory"/> (so each service provider, and each test, observes only its own measurements).
 /// </summary>
+/// <remarks>
+/// This file owns the telemetry vocabulary (instrument, span and attribute names, units), following OpenTelemetry's
+/// naming rules: dotted lower-case names under the <c>pitchly.</c> namespace, UCUM units (<c>ms</c>, <c>{refresh}</c>),
+/// attributes in the <c>pitchly.</c> namespace and <c>error.type</c> on failures. Measurements and spans recorded with
+/// older names (<c>outcome</c>, <c>oauth.grant_type</c>, the span <c>pitchly.lock.acquire</c>) are translated here, so
+/// every exporter sees one vocabulary; <c>docs/telemetry.md</c> documents it and tests pin it.
+/// </remarks>
 internal sealed class PitchlyMetrics
 {
-    public const string MeterName = "Pitchly.AspNetCore";
-    public const string ActivitySourceName = "Pitchly.AspNetCore";
+    public const string MeterName = PitchlyTelemetry.MeterName;
+    public const string ActivitySourceName = PitchlyTelemetry.ActivitySourceName;
+
+    /// <summary>What happened (<c>refreshed</c>, <c>reused_newer</c>, <c>success</c>, <c>acquired</c>, or a failure).</summary>
+    public const string OutcomeTag = "pitchly.outcome";
+
+    /// <summary>The OAuth grant of a token request (<c>refresh_token</c>, <c>client_credentials</c>, …).</summary>
+    public const string GrantTypeTag = "pitchly.oauth.grant_type";
+
+    /// <summary>Whose tokens: <c>User</c> or <c>Install</c>.</summary>
+    public const string TokenKindTag = "pitchly.token.kind";
+
+    /// <summary>OpenTelemetry's <c>error.type</c>: set, to the outcome, only when the outcome is a failure.</summary>
+    public const string ErrorTypeTag = "error.type";
+
+    /// <summary>The span of one shared refresh (lock wait, re-read, token request, store write).</summary>
+    public const string RefreshSpan = "Pitchly token refresh";
+
+    /// <summary>The span of a wait for the distributed refresh lock.</summary>
+    public const string LockWaitSpan = "Pitchly refresh lock wait";
+
+    /// <summary>The span of one request to Pitchly's token endpoint.</summary>
+    public const string TokenRequestSpan = "Pitchly token request";
+
+    private static readonly HashSet<string> SuccessfulOutcomes = new(StringComparer.Ordinal) { "refreshed", "reused_newer", "acquired", "success" };
+
+    // Bucket boundaries for millisecond durations: a refresh or lock wait takes from a few milliseconds to the timeouts.
+    private static readonly InstrumentAdvice<double> MillisecondBuckets = new()
+    {
+        HistogramBucketBoundaries = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000],
+    };
 
     /// <summary>Traces refreshes, lock waits and token requests.</summary>
-    public static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+    public static readonly Tracing ActivitySource = new(new ActivitySource(ActivitySourceName));
 
     public PitchlyMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(MeterName);
-        Refreshes = meter.CreateCounter<long>("pitchly.token.refreshes", description: "Token refreshes by outcome (refreshed, reused_newer, invalid_grant, failed).");
-        RefreshDuration = meter.CreateHistogram<double>("pitchly.token.refresh.duration", unit: "ms", description: "Time from a refresh request to its outcome, lock wait included.");
-        TokenRequests = meter.CreateCounter<long>("pitchly.token.requests", description: "Requests sent to Pitchly's token endpoint by grant type and outcome.");
-        LockWait = meter.CreateHistogram<double>("pitchly.lock.wait", unit: "ms", description: "Time spent waiting for the distributed refresh lock.");
-        LockLost = meter.CreateCounter<long>("pitchly.lock.lost", description: "Refresh locks lost while held (lease expired or taken).");
-        CompareAndSwapConflicts = meter.CreateCounter<long>("pitchly.store.cas_conflicts", description: "Compare-and-swap writes rejected because the record had moved on.");
-        InvalidTokenRetries = meter.CreateCounter<long>("pitchly.http.invalid_token_retries", description: "Requests replayed once after Pitchly answered that the token was invalid.");
-        FenceWaits = meter.CreateCounter<long>("pitchly.token.fence_waits", description: "Refreshes that found another owner's refresh in flight and waited for its tokens instead of presenting the same refresh token.");
-        RefreshesPaused = meter.CreateCounter<long>("pitchly.token.refreshes_paused", description: "Calls failed fast because a key's freshly issued tokens kept being rejected.");
-        StoreUnavailable = meter.CreateCounter<long>("pitchly.store.unavailable", description: "Operations failed because the shared token store or lock could not be reached.");
-        SubscriptionReconnects = meter.CreateCounter<long>("pitchly.subscription.reconnects", description: "Attempts to re-establish a lost subscription connection, by reason (connection_lost, connection_failed, connection_timeout, server_closed, token_unavailable).");
-        SubscriptionResubscribes = meter.CreateCounter<long>("pitchly.subscription.resubscribes", description: "Subscriptions subscribed again with a refreshed token after Pitchly rejected the previous one.");
-        ActiveSubscriptions = meter.CreateUpDownCounter<long>("pitchly.subscription.active", description: "Subscriptions currently running.");
+        Refreshes = new(meter.CreateCounter<long>(
+            "pitchly.token.refreshes", unit: "{refresh}",
+            description: "Shared token refreshes by outcome (refreshed, reused_newer, acquired, invalid_grant, failed) and token kind."));
+        RefreshDuration = new(meter.CreateHistogram(
+            "pitchly.token.refresh.duration", unit: "ms",
+            description: "Time from the start of a shared refresh to its outcome, lock wait included.", tags: null, advice: MillisecondBuckets));
+        TokenRequests = new(meter.CreateCounter<long>(
+            "pitchly.token.requests", unit: "{request}",
+            description: "Requests sent to Pitchly's token endpoint, by grant type and outcome."));
+        LockWait = new(meter.CreateHistogram(
+            "pitchly.lock.wait_time", unit: "ms",
+            description: "Time spent waiting for the distributed refresh lock, by outcome (acquired, timeout).", tags: null, advice: MillisecondBuckets));
+        LockLost = new(meter.CreateCounter<long>(
+            "pitchly.lock.lost", unit: "{lock}",
+            description: "Refresh locks lost while held (lease not renewed in time, or taken)."));
+        CompareAndSwapConflicts = new(meter.CreateCounter<long>(
+            "pitchly.store.cas_conflicts", unit: "{conflict}",
+            description: "Compare-and-swap writes rejected because the record had moved on."));
+        InvalidTokenRetries = new(meter.CreateCounter<long>(
+            "pitchly.http.invalid_token_retries", unit: "{retry}",
+            description: "Requests replayed after Pitchly answered that their token was invalid."));
+        FenceWaits = new(meter.CreateCounter<long>(
+            "pitchly.token.fence_waits", unit: "{wait}",
+            description: "Refreshes that found another owner's refresh in flight and waited for its tokens instead of presenting the same refresh token."));
+        RefreshesPaused = new(meter.CreateCounter<long>(
+            "pitchly.token.refreshes_paused", unit: "{call}",
+            description: "Calls failed fast because a key's freshly issued tokens kept being rejected."));
+        StoreUnavailable = new(meter.CreateCounter<long>(
+            "pitchly.store.unavailable", unit: "{operation}",
+            description: "Operations failed because the shared token store or lock could not be reached."));
+        SubscriptionReconnects = meter.CreateCounter<long>("pitchly.subscription.reconnects", unit: "{reconnect}", description: "Attempts to re-establish a lost subscription connection, by reason (connection_lost, connection_failed, connection_timeout, server_closed, token_unavailable).");
+        SubscriptionResubscribes = meter.CreateCounter<long>("pitchly.subscription.resubscribes", unit: "{subscription}", description: "Subscriptions subscribed again with a refreshed token after Pitchly rejected the previous one.");
+        ActiveSubscriptions = meter.CreateUpDownCounter<long>("pitchly.subscription.active", unit: "{subscription}", description: "Subscriptions currently running.");
     }
 
-    public Counter<long> Refreshes { get; }
+    public Counter Refreshes { get; }
 
-    public Histogram<double> RefreshDuration { get; }
+    public Histogram RefreshDuration { get; }
 
-    public Counter<long> TokenRequests { get; }
+    public Counter TokenRequests { get; }
 
-    public Histogram<double> LockWait { get; }
+    public Histogram LockWait { get; }
 
-    public Counter<long> LockLost { get; }
+    public Counter LockLost { get; }
 
-    public Counter<long> CompareAndSwapConflicts { get; }
+    public Counter CompareAndSwapConflicts { get; }
 
-    public Counter<long> InvalidTokenRetries { get; }
+    public Counter InvalidTokenRetries { get; }
 
-    public Counter<long> StoreUnavailable { get; }
+    public Counter FenceWaits { get; }
 
-    public Counter<long> FenceWaits { get; }
+    public Counter RefreshesPaused { get; }
 
-    public Counter<long> RefreshesPaused { get; }
+    public Counter StoreUnavailable { get; }
 
     public Counter<long> SubscriptionReconnects { get; }
 
     public Counter<long> SubscriptionResubscribes { get; }
 
     public UpDownCounter<long> ActiveSubscriptions { get; }
+
+    /// <summary>Copies <paramref name="tags"/> under this file's attribute names, adding <c>error.type</c> to failures.</summary>
+    internal static TagList Translate(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var translated = default(TagList);
+        foreach (var tag in tags)
+        {
+            var name = tag.Key switch
+            {
+                "outcome" => OutcomeTag,
+                "oauth.grant_type" => GrantTypeTag,
+                _ => tag.Key,
+            };
+            translated.Add(name, tag.Value);
+            if (name == OutcomeTag && tag.Value is string outcome && !SuccessfulOutcomes.Contains(outcome))
+            {
+                translated.Add(ErrorTypeTag, outcome);
+            }
+        }
+
+        return translated;
+    }
+
+    private static TagList Translate(in TagList tags)
+    {
+        Span<KeyValuePair<string, object?>> copy = new KeyValuePair<string, object?>[tags.Count];
+        tags.CopyTo(copy);
+        return Translate(copy);
+    }
+
+    /// <summary>A counter whose tags are recorded under this file's attribute names.</summary>
+    internal sealed class Counter(Counter<long> instrument)
+    {
+        public Counter<long> Instrument => instrument;
+
+        public void Add(long delta) => instrument.Add(delta);
+
+        public void Add(long delta, KeyValuePair<string, object?> tag) => RecordSpan(delta, [tag]);
+
+        public void Add(long delta, KeyValuePair<string, object?> tag1, KeyValuePair<string, object?> tag2) => RecordSpan(delta, [tag1, tag2]);
+
+        public void Add(long delta, in TagList tags)
+        {
+            if (instrument.Enabled)
+            {
+                instrument.Add(delta, Translate(in tags));
+            }
+        }
+
+        private void RecordSpan(long delta, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (instrument.Enabled)
+            {
+                instrument.Add(delta, Translate(tags));
+            }
+        }
+    }
+
+    /// <summary>A histogram whose tags are recorded under this file's attribute names.</summary>
+    internal sealed class Histogram(Histogram<double> instrument)
+    {
+        public Histogram<double> Instrument => instrument;
+
+        public void Record(double value) => instrument.Record(value);
+
+        public void Record(double value, KeyValuePair<string, object?> tag) => RecordSpan(value, [tag]);
+
+        public void Record(double value, in TagList tags)
+        {
+            if (instrument.Enabled)
+            {
+                instrument.Record(value, Translate(in tags));
+            }
+        }
+
+        private void RecordSpan(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (instrument.Enabled)
+            {
+                instrument.Record(value, Translate(tags));
+            }
+        }
+    }
+
+    /// <summary>The activity source, starting spans under this file's span names.</summary>
+    internal sealed class Tracing(ActivitySource source)
+    {
+        public ActivitySource Source => source;
+
+        public Activity? StartActivity(string name) => source.StartActivity(Rename(name));
+
+        public Activity? StartActivity(string name, ActivityKind kind, ActivityContext parentContext, IEnumerable<ActivityLink>? links = null)
+            => source.StartActivity(Rename(name), kind, parentContext, tags: null, links: links);
+
+        private static string Rename(string name) => name switch
+        {
+            "pitchly.lock.acquire" => LockWaitSpan,
+            _ => name,
+        };
+    }
 }

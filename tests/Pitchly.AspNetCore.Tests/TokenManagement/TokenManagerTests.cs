@@ -260,7 +260,7 @@ public sealed class TokenManagerTests
         }
 
         var exception = await Assert.ThrowsAsync<PitchlyTokenEndpointException>(() => refresh);
-        Assert.Equal(5, requests.GetMeasurementSnapshot().Count(m => (string?)m.Tags["outcome"] == "unreachable"));
+        Assert.Equal(5, requests.GetMeasurementSnapshot().Count(m => (string?)m.Tags["pitchly.outcome"] == "unreachable"));
         Assert.Contains("could not be reached", exception.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(FakePitchly.ClientSecret, exception.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(stored.RefreshToken!, exception.ToString(), StringComparison.Ordinal);

@@ -24,6 +24,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
     private readonly IPitchlyTokenStore _store;
     private readonly IOptionsMonitor<PitchlyTokenExchangeOptions> _options;
     private readonly OrganizationVerifier _verifier;
+    private readonly TokenExchangeRateLimiter _rateLimiter;
     private readonly TimeProvider _timeProvider;
     private readonly IPitchlyTokenRefreshedHandler[] _refreshedHandlers;
     private readonly ILogger<PitchlyTokenExchangeHandler> _logger;
@@ -33,6 +34,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
         IPitchlyTokenStore store,
         IOptionsMonitor<PitchlyTokenExchangeOptions> options,
         OrganizationVerifier verifier,
+        TokenExchangeRateLimiter rateLimiter,
         TimeProvider timeProvider,
         IEnumerable<IPitchlyTokenRefreshedHandler> refreshedHandlers,
         ILogger<PitchlyTokenExchangeHandler> logger)
@@ -41,6 +43,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
         _store = store;
         _options = options;
         _verifier = verifier;
+        _rateLimiter = rateLimiter;
         _timeProvider = timeProvider;
         _refreshedHandlers = refreshedHandlers.ToArray();
         _logger = logger;
@@ -66,6 +69,14 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
+        var clientAddress = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (_rateLimiter.TryAcquireForClientAddress(clientAddress) is { } clientRetryAfter)
+        {
+            LogRateLimited(_logger, "client address", clientAddress);
+            await RateLimitedAsync(context, clientRetryAfter);
+            return;
+        }
+
         var body = await BoundedBody.ReadAsync(request.Body, request.ContentLength, options.MaxRequestSize, context.RequestAborted);
         if (body is null)
         {
@@ -78,6 +89,13 @@ internal sealed partial class PitchlyTokenExchangeHandler
         {
             await ProblemAsync(context, StatusCodes.Status400BadRequest, "invalid-request", "Malformed token exchange request",
                 "The body must be a JSON object {\"accessToken\": \"…\", \"organizationId\": \"…\", \"databaseId\": \"…\"} (databaseId optional), as the App SDK's onConnect gives it.");
+            return;
+        }
+
+        if (_rateLimiter.TryAcquireForOrganization(organizationId) is { } organizationRetryAfter)
+        {
+            LogRateLimited(_logger, "organization", organizationId);
+            await RateLimitedAsync(context, organizationRetryAfter);
             return;
         }
 
@@ -104,10 +122,40 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, CancellationToken.None);
+        // Where Pitchly's answer names the database, it binds the install: the body may only repeat it.
+        if (tokens.DatabaseId is { } grantedDatabase && databaseId is not null && !string.Equals(grantedDatabase, databaseId, StringComparison.Ordinal))
+        {
+            LogDatabaseMismatch(_logger, organizationId, databaseId, grantedDatabase);
+            await ProblemAsync(context, StatusCodes.Status403Forbidden, "database-mismatch", "Database mismatch",
+                "The App SDK token is bound to another database than the request's databaseId; nothing was stored.");
+            return;
+        }
+
+        if (tokens.DatabaseId is not null && databaseId is null)
+        {
+            if (!TryCreateKey(organizationId, tokens.DatabaseId, out key))
+            {
+                await ProblemAsync(context, StatusCodes.Status502BadGateway, "token-endpoint-failed", "Token exchange failed",
+                    "Pitchly's token endpoint named a database that cannot form an install key; nothing was stored.");
+                return;
+            }
+        }
+
+        // A record already stored for the install is only replaced by tokens proven to be of its organization, even when
+        // verification is off for new installs.
+        var existing = await _store.GetAsync(key, CancellationToken.None);
+        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, mustVerify: existing is not null, CancellationToken.None);
         if (verdict is not null)
         {
             await ProblemAsync(context, verdict.Value.Status, verdict.Value.Error, verdict.Value.Title, verdict.Value.Detail);
+            return;
+        }
+
+        if (existing?.OrganizationId is { } storedOrganization && !string.Equals(storedOrganization, organizationId, StringComparison.Ordinal))
+        {
+            LogOrganizationMismatch(_logger, storedOrganization, organizationId);
+            await ProblemAsync(context, StatusCodes.Status403Forbidden, "organization-mismatch", "Organization mismatch",
+                "The install's stored tokens belong to another organization; nothing was replaced.");
             return;
         }
 
@@ -133,12 +181,13 @@ internal sealed partial class PitchlyTokenExchangeHandler
         PitchlyTokenResponse tokens,
         string organizationId,
         PitchlyTokenExchangeOptions options,
+        bool mustVerify,
         CancellationToken cancellationToken)
     {
         var granted = tokens.OrganizationId;
         if (granted is null)
         {
-            if (!options.VerifyOrganization)
+            if (!options.VerifyOrganization && !mustVerify)
             {
                 LogOrganizationTrusted(_logger, organizationId);
                 return null;
@@ -274,6 +323,14 @@ internal sealed partial class PitchlyTokenExchangeHandler
         return null;
     }
 
+    private static Task RateLimitedAsync(HttpContext context, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ProblemAsync(context, StatusCodes.Status429TooManyRequests, "rate-limited", "Too many token exchange requests",
+            $"Too many token exchange requests; try again in {seconds} seconds (PitchlyTokenExchangeOptions.PermitsPerClientAddress, PermitsPerOrganization).");
+    }
+
     /// <summary>An RFC 9457 problem; <paramref name="error"/> goes in the <c>error</c> member so page scripts can tell cases apart.</summary>
     private static Task ProblemAsync(HttpContext context, int status, string error, string title, string detail) =>
         TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["error"] = error }).ExecuteAsync(context);
@@ -298,6 +355,12 @@ internal sealed partial class PitchlyTokenExchangeHandler
 
     [LoggerMessage(EventId = 2146, Level = LogLevel.Debug, Message = "Pitchly's answer does not name the organization and verification is off: trusting the posted organization {OrganizationId}.")]
     private static partial void LogOrganizationTrusted(ILogger logger, string organizationId);
+
+    [LoggerMessage(EventId = 2148, Level = LogLevel.Warning, Message = "Refused a token exchange request over the rate limit per {Partition} {PartitionKey}.")]
+    private static partial void LogRateLimited(ILogger logger, string partition, string partitionKey);
+
+    [LoggerMessage(EventId = 2149, Level = LogLevel.Warning, Message = "A token exchange posted for organization {OrganizationId} and database {DatabaseId} returned tokens bound to database {GrantedDatabaseId}; nothing was stored.")]
+    private static partial void LogDatabaseMismatch(ILogger logger, string organizationId, string databaseId, string grantedDatabaseId);
 
     [LoggerMessage(EventId = 2147, Level = LogLevel.Error, Message = "The token-refreshed handler {Handler} failed for {Key}; the tokens are stored.")]
     private static partial void LogRefreshedHandlerFailed(ILogger logger, PitchlyTokenKey key, string? handler, Exception exception);

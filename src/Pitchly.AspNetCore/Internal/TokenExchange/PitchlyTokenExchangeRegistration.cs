@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Internal.GraphQL;
+using Pitchly.AspNetCore.Internal.Http;
 
 namespace Pitchly.AspNetCore.Internal.TokenExchange;
 
@@ -20,8 +21,9 @@ internal static class PitchlyTokenExchangeRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenExchangeOptions>, ConfigureTokenExchangeOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyTokenExchangeOptions>, ValidateTokenExchangeOptions>());
         PitchlyGraphQLRegistration.AddGraphQLClientOptions(services);
-        services.AddHttpClient(PitchlyTokenExchangeHandler.HttpClientName);
+        services.AddHttpClient(PitchlyTokenExchangeHandler.HttpClientName).RedactCredentialHeaders();
         services.TryAddSingleton<OrganizationVerifier>();
+        services.TryAddSingleton<TokenExchangeRateLimiter>();
         services.TryAddSingleton<PitchlyTokenExchangeHandler>();
     }
 
@@ -48,6 +50,21 @@ internal static class PitchlyTokenExchangeRegistration
             if (options.MaxRequestSize <= 0)
             {
                 failures.Add($"{SectionName}:MaxRequestSize must be a positive number of bytes; it is {options.MaxRequestSize}.");
+            }
+
+            if (options.PermitsPerClientAddress < 0)
+            {
+                failures.Add($"{SectionName}:PermitsPerClientAddress must be 0 (no limit) or a positive number of requests; it is {options.PermitsPerClientAddress}.");
+            }
+
+            if (options.PermitsPerOrganization < 0)
+            {
+                failures.Add($"{SectionName}:PermitsPerOrganization must be 0 (no limit) or a positive number of requests; it is {options.PermitsPerOrganization}.");
+            }
+
+            if (options.RateLimitWindow <= TimeSpan.Zero)
+            {
+                failures.Add($"{SectionName}:RateLimitWindow must be a positive duration such as 00:01:00; it is {options.RateLimitWindow}.");
             }
 
             foreach (var origin in options.AllowedOrigins)

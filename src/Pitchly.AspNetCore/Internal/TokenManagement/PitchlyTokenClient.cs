@@ -107,8 +107,8 @@ internal sealed partial class PitchlyTokenClient
         using var request = new HttpRequestMessage(HttpMethod.Post, options.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
-        using var activity = PitchlyMetrics.ActivitySource.StartActivity("Pitchly token request");
-        activity?.SetTag("oauth.grant_type", grantType);
+        using var activity = PitchlyMetrics.ActivitySource.StartActivity(PitchlyMetrics.TokenRequestSpan);
+        activity?.SetTag(PitchlyMetrics.GrantTypeTag, grantType);
         var client = _httpClientFactory.CreateClient(HttpClientName);
 
         // HttpClient.Timeout ends at the headers; this bound covers the body too, so a request the caller does not
@@ -230,7 +230,8 @@ internal sealed partial class PitchlyTokenClient
                 GetExpiresIn(root, grantType, status),
                 GetString(root, "refresh_token", grantType, status),
                 GetString(root, "scope", grantType, status),
-                GetString(root, "organization_id", grantType, status));
+                GetString(root, "organization_id", grantType, status),
+                GetString(root, "database_id", grantType, status));
         }
     }
 
@@ -267,7 +268,7 @@ internal sealed partial class PitchlyTokenClient
     }
 
     private void Count(string grantType, string outcome)
-        => _metrics.TokenRequests.Add(1, new("oauth.grant_type", grantType), new("outcome", outcome));
+        => _metrics.TokenRequests.Add(1, new(PitchlyMetrics.GrantTypeTag, grantType), new(PitchlyMetrics.OutcomeTag, outcome));
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Pitchly's token endpoint did not answer the {GrantType} grant (connection not established: {ConnectionNotEstablished}).")]
     private static partial void LogTransportFailure(ILogger logger, string grantType, bool connectionNotEstablished, Exception exception);

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Pitchly.AspNetCore.Emulator;
+
+namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
+
+/// <summary>
+/// One application instance in Redis mode, pointed at a real emulator: its own service provider (and so its own meter),
+/// sharing Redis and a Data Protection key ring with the other instances made with the same prefix and directory.
+/// Its GraphQL client calls as <see cref="Key"/>.
+/// </summary>
+public sealed class EmulatedInstance : IAsyncDisposable
+{
+    public const string RedirectUri = "http://127.0.0.1:5055/signin-pitchly";
+
+    private readonly ServiceProvider _provider;
+
+    private EmulatedInstance(ServiceProvider provider, PitchlyTokenKey key)
+    {
+        _provider = provider;
+        Key = key;
+    }
+
+    public PitchlyTokenKey Key { get; }
+
+    public IServiceProvider Services => _provider;
+
+    public IPitchlyTokenStore Store => _provider.GetRequiredService<IPitchlyTokenStore>();
+
+    public IPitchlyTokenManager Manager => _provider.GetRequiredService<IPitchlyTokenManager>();
+
+    public IPitchlyGraphQLClient GraphQL => _provider.GetRequiredService<IPitchlyGraphQLClient>();
+
+    public static EmulatedInstance Create(
+        RedisServer redis,
+        PitchlyEmulatorServer emulator,
+        string keyPrefix,
+        string keyRingDirectory,
+        PitchlyTokenKey key,
+        Action<PitchlyRedisOptions>? configureRedis = null,
+        ILoggerProvider? logs = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(emulator.ClientConfiguration).Build());
+        services.AddLogging(logging =>
+        {
+            if (logs is not null)
+            {
+                logging.SetMinimumLevel(LogLevel.Trace).AddProvider(logs);
+            }
+        });
+        services.AddDataProtection().SetApplicationName("pitchly-redis-tests").PersistKeysToFileSystem(new DirectoryInfo(keyRingDirectory));
+        services.AddPitchlyTokenManagement(options => options.TokenEndpointRetryTimeout = TimeSpan.Zero).AddRedis(options =>
+        {
+            options.Configuration = redis.Configuration;
+            options.KeyPrefix = keyPrefix;
+            options.ConnectTimeout = TimeSpan.FromSeconds(1);
+            options.OperationTimeout = TimeSpan.FromSeconds(1);
+            configureRedis?.Invoke(options);
+        });
+        services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(_ => key));
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        provider.GetRequiredService<IDataProtectionProvider>().CreateProtector("warm-up").Protect([1]);
+        return new EmulatedInstance(provider, key);
+    }
+
+    /// <summary>Signs <paramref name="personId"/> in at the emulator (authorization code grant); returns the token answer.</summary>
+    public static async Task<(PitchlyTokenKey Key, PitchlyTokenRecord Record)> SignInAtEmulatorAsync(PitchlyEmulatorServer emulator, string personId)
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        var person = emulator.Emulator.Users.Single(u => u.PersonId == personId);
+        emulator.Emulator.Configure(o => o.AutoApprove = true);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = emulator.BaseAddress };
+        var authorize = $"{PitchlyEmulatorDefaults.AuthorizationPath}?response_type=code&client_id={PitchlyEmulatorDefaults.ClientId}&redirect_uri={Uri.EscapeDataString(RedirectUri)}&state=s&person_id={personId}";
+        using var redirect = await http.GetAsync(authorize, cancellation);
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        var code = QueryHelpers.ParseQuery(redirect.Headers.Location!.Query)["code"].ToString();
+        using var tokenResponse = await http.PostAsync(PitchlyEmulatorDefaults.TokenPath, new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["code"] = code,
+            ["redirect_uri"] = RedirectUri,
+            ["client_id"] = PitchlyEmulatorDefaults.ClientId,
+            ["client_secret"] = PitchlyEmulatorDefaults.ClientSecret,
+        }), cancellation);
+        tokenResponse.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await tokenResponse.Content.ReadAsStringAsync(cancellation));
+        var now = DateTimeOffset.UtcNow;
+        var record = new PitchlyTokenRecord
+        {
+            AccessToken = json.RootElement.GetProperty("access_token").GetString()!,
+            RefreshToken = json.RootElement.GetProperty("refresh_token").GetString(),
+            ExpiresAt = now.AddSeconds(json.RootElement.GetProperty("expires_in").GetInt64()),
+            IssuedAt = now,
+            OrganizationId = person.OrganizationId,
+        };
+        return (PitchlyTokenKey.ForUser(person.OrganizationId, personId), record);
+    }
+
+    public ValueTask DisposeAsync() => _provider.DisposeAsync();
+}
+
+/// <summary>The shape of <c>{ viewer { person { id } } }</c>.</summary>
+public sealed record ViewerData(ViewerData.ViewerNode Viewer)
+{
+    public sealed record ViewerNode(PersonNode Person);
+
+    public sealed record PersonNode(string Id);
+}
