@@ -1,4 +1,5 @@
 using Pitchly.AspNetCore.Emulator;
+using Pitchly.Samples.Shared;
 using Pitchly.Samples.Worker;
 
 var builder = Host.CreateApplicationBuilder(args);
@@ -20,8 +21,10 @@ builder.Services.AddOptions<InstallSyncOptions>()
     .ValidateOnStart();
 
 // No user here: the calls carry the install's app-level token, renewed by the token manager as it expires.
+// Pitchly:AccessToken:Placement=GraphQLVariable switches it to the legacy API by configuration alone.
 builder.Services.AddPitchlyTokenManagement();
-builder.Services.AddPitchlyDataClient(builder.Configuration).AddPitchlyInstallAccessToken(organizationId);
+builder.Services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(organizationId));
+builder.Services.AddTransient<PitchlyDataReader>();
 builder.Services.AddHostedService<InstallSyncWorker>();
 
 await builder.Build().RunAsync();
