@@ -2,10 +2,12 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Emulator.Internal;
 using Pitchly.AspNetCore.Emulator.Internal.Data;
+using Pitchly.AspNetCore.Emulator.Internal.Subscriptions;
 using Pitchly.AspNetCore.Emulator.Internal.Tokens;
 
 namespace Pitchly.AspNetCore.Emulator;
@@ -51,6 +53,9 @@ public sealed class PitchlyEmulator
     internal EmulatorCounters Counters { get; } = new();
 
     internal Dictionary<string, OrganizationData> Organizations { get; } = SeedData.Create();
+
+    /// <summary>Gets the data events that mutations raise and subscriptions watch.</summary>
+    internal EmulatorEvents Events { get; } = new();
 
     /// <summary>Gets the key that signs consent forms, so that only the emulator's own consent page can approve.</summary>
     internal byte[] FormKey { get; } = RandomNumberGenerator.GetBytes(32);
@@ -131,6 +136,67 @@ public sealed class PitchlyEmulator
         return Tokens.Issue(subject, PitchlyEmulatorDefaults.Scope, effectiveLifetime, family: null);
     }
 
+    /// <summary>
+    /// Inserts a row into a legacy database as someone else would (another app, a person in Pitchly's UI), and raises
+    /// the <c>dataRowsChanged</c> and <c>databaseUpdated</c> subscription events, as an <c>insertRow</c> mutation does.
+    /// </summary>
+    /// <param name="databaseId">A legacy database's id, of any organization.</param>
+    /// <param name="values">The new row's cells by field id; <see langword="null"/> for an empty row.</param>
+    /// <returns>The new row's id.</returns>
+    /// <exception cref="ArgumentException">The database or a field is unknown.</exception>
+    public string InsertRow(string databaseId, IReadOnlyDictionary<string, JsonNode?>? values = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(databaseId);
+        var (organization, database) = Organizations.Values
+            .Select(o => (Organization: o, Table: o.FindDatabase(databaseId)))
+            .FirstOrDefault(found => found.Table is not null);
+        if (database is null)
+        {
+            throw new ArgumentException($"'{databaseId}' is not one of the emulator's databases.", nameof(databaseId));
+        }
+
+        var row = new RowData(SeedData.NewId(), Cells(database, values ?? new Dictionary<string, JsonNode?>(), nameof(values), []));
+        lock (organization.Sync)
+        {
+            database.Rows.Add(row);
+        }
+
+        Events.Publish(new DataChange(organization.Id, database, ChangeKind.Inserted, [row], [row.Id]));
+        return row.Id;
+    }
+
+    /// <summary>
+    /// Changes cells of a current-platform record as someone else would, and raises the <c>recordsChanged</c>
+    /// subscription event, as an <c>updateRecords</c> mutation does. Cells not named keep their values.
+    /// </summary>
+    /// <param name="tableId">A table's id, of any organization.</param>
+    /// <param name="recordId">The id of one of the table's records.</param>
+    /// <param name="values">The cells to write, by field id.</param>
+    /// <exception cref="ArgumentException">The table, the record or a field is unknown.</exception>
+    public void UpdateRecord(string tableId, string recordId, IReadOnlyDictionary<string, JsonNode?> values)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tableId);
+        ArgumentException.ThrowIfNullOrEmpty(recordId);
+        ArgumentNullException.ThrowIfNull(values);
+        var (organization, table) = Organizations.Values
+            .Select(o => (Organization: o, Table: o.FindTable(tableId)))
+            .FirstOrDefault(found => found.Table is not null);
+        if (table is null)
+        {
+            throw new ArgumentException($"'{tableId}' is not one of the emulator's tables.", nameof(tableId));
+        }
+
+        RowData record;
+        lock (organization.Sync)
+        {
+            record = table.Rows.Find(r => r.Id == recordId)
+                ?? throw new ArgumentException($"'{recordId}' is not a record of table '{tableId}'.", nameof(recordId));
+            record.Cells = Cells(table, values, nameof(values), record.Cells);
+        }
+
+        Events.Publish(new DataChange(organization.Id, table, ChangeKind.Updated, [record], [record.Id]));
+    }
+
     internal PitchlyEmulatorUser? FindUser(string personId) => Volatile.Read(ref _users).Find(personId);
 
     internal PitchlyEmulatorClient? FindClient(string? clientId) =>
@@ -155,6 +221,17 @@ public sealed class PitchlyEmulator
         while (_graphQLRequests.Count > capacity && _graphQLRequests.TryDequeue(out _))
         {
         }
+    }
+
+    private static CellData[] Cells(TableData table, IReadOnlyDictionary<string, JsonNode?> values, string parameter, IReadOnlyList<CellData> current)
+    {
+        var unknown = values.Keys.FirstOrDefault(id => !table.Fields.Any(f => f.Id == id));
+        if (unknown is not null)
+        {
+            throw new ArgumentException($"'{unknown}' is not a field of '{table.Name}'.", parameter);
+        }
+
+        return [.. current.Where(c => !values.ContainsKey(c.FieldId)), .. values.Select(v => new CellData(v.Key, v.Value?.DeepClone()))];
     }
 
     private static PitchlyEmulatorOptions Validated(PitchlyEmulatorOptions options)

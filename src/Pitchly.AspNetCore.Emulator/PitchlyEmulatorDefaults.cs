@@ -30,6 +30,9 @@ public static class PitchlyEmulatorDefaults
     /// <summary>The path of the GraphQL endpoint.</summary>
     public const string GraphQLPath = "/graphql";
 
+    /// <summary>The path of the GraphQL subscriptions endpoint (WebSocket, <c>graphql-transport-ws</c> subprotocol).</summary>
+    public const string SubscriptionsPath = "/subscriptions";
+
     /// <summary>The id of the first organization, Acme Analytics: Ada Lovelace and Grace Hopper belong to it.</summary>
     public const string AcmeOrganizationId = "orgAcmeAnalytics0001";
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Emulator.Internal.Endpoints;
+using Pitchly.AspNetCore.Emulator.Internal.Subscriptions;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -11,8 +12,9 @@ public static class PitchlyEmulatorEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps, at the root of <paramref name="endpoints"/>: <c>GET|POST /oauth/authorize</c>, <c>POST /api/oauth/token</c>,
-    /// <c>POST /graphql</c> and the emulator-only <c>/_emulator/…</c> endpoints (stats, settings, invalidate,
-    /// app-sdk-token, graphql-requests, users). Requires <c>services.AddPitchlyEmulator()</c>.
+    /// <c>POST /graphql</c>, <c>/subscriptions</c> (GraphQL over WebSocket, <c>graphql-transport-ws</c>; it brings its own
+    /// WebSocket middleware) and the emulator-only <c>/_emulator/…</c> endpoints (stats, settings, invalidate,
+    /// app-sdk-token, graphql-requests, users, data changes that raise events). Requires <c>services.AddPitchlyEmulator()</c>.
     /// </summary>
     /// <param name="endpoints">The route builder (an app or a route group).</param>
     /// <returns>A builder to add conventions to every emulator endpoint.</returns>
@@ -30,7 +32,12 @@ public static class PitchlyEmulatorEndpointRouteBuilderExtensions
         group.MapPost(PitchlyEmulatorDefaults.AuthorizationPath, authorize.HandlePostAsync);
         group.MapPost(PitchlyEmulatorDefaults.TokenPath, new TokenEndpoint(emulator).HandleAsync);
         group.MapPost(PitchlyEmulatorDefaults.GraphQLPath, new GraphQLEndpoint(emulator).HandleAsync);
+        var subscriptions = endpoints.CreateApplicationBuilder();
+        subscriptions.UseWebSockets();
+        subscriptions.Run(new SubscriptionsEndpoint(emulator).HandleAsync);
+        group.Map(PitchlyEmulatorDefaults.SubscriptionsPath, subscriptions.Build());
         AdminEndpoints.Map(group, emulator);
+        EventEndpoints.Map(group, emulator);
         return group;
     }
 }

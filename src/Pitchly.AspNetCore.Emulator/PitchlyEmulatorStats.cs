@@ -74,4 +74,23 @@ public sealed record PitchlyEmulatorStats
     /// </summary>
     [JsonPropertyName("early_invalidations")]
     public long EarlyInvalidations { get; init; }
+
+    /// <summary>Gets the number of subscription connections (<c>/subscriptions</c>) acknowledged after <c>connection_init</c>.</summary>
+    [JsonPropertyName("subscription_connections")]
+    public long SubscriptionConnections { get; init; }
+
+    /// <summary>Gets the number of operations started over subscription connections (<c>subscribe</c> messages accepted).</summary>
+    [JsonPropertyName("subscription_operations")]
+    public long SubscriptionOperations { get; init; }
+
+    /// <summary>Gets the number of subscription events sent (<c>next</c> messages of subscription operations).</summary>
+    [JsonPropertyName("subscription_events")]
+    public long SubscriptionEvents { get; init; }
+
+    /// <summary>
+    /// Gets the number of subscription connections closed with 4403 for their token: missing, invalid, expired or revoked
+    /// at <c>connection_init</c>, or expired or revoked while open.
+    /// </summary>
+    [JsonPropertyName("subscription_token_rejections")]
+    public long SubscriptionTokenRejections { get; init; }
 }

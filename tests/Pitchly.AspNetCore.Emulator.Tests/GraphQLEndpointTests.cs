@@ -174,8 +174,8 @@ public sealed class GraphQLEndpointTests
         var response = await host.GraphQLAsync(
             """
             # A comment, commas and an alias
-            query Workspace($id: ID!, $unused: String = "default") {
-              ws: workspace(id: $id) { id, name tables { name fields { name type } records { id } } }
+            query Workspace($id: ID!, $depth: Boolean = true) {
+              ws: workspace(id: $id) { id, name tables @include(if: $depth) { name fields { name type } records { id } } }
               __typename
             }
             """,
@@ -194,15 +194,17 @@ public sealed class GraphQLEndpointTests
     }
 
     [Theory]
-    [InlineData("{ organization { id nope } }", "GRAPHQL_VALIDATION_FAILED", "Cannot query field \"nope\" on type \"Organization\".")]
-    [InlineData("{ organization }", "GRAPHQL_VALIDATION_FAILED", "must have a selection of subfields")]
-    [InlineData("{ organization { id { x } } }", "GRAPHQL_VALIDATION_FAILED", "must not have a selection")]
-    [InlineData("{ workspace(name: \"x\") { id } }", "GRAPHQL_VALIDATION_FAILED", "Unknown argument \"name\"")]
-    [InlineData("{ workspace(id: $id) { id } }", "GRAPHQL_VALIDATION_FAILED", "Variable \"$id\" is not defined.")]
-    [InlineData("query ($id: ID!) { workspace(id: $id) { id } }", "BAD_USER_INPUT", "was not provided")]
-    [InlineData("{ organization { id }", "GRAPHQL_PARSE_FAILED", "Syntax Error")]
-    [InlineData("query A { organization { id } } query B { organization { name } }", "OPERATION_RESOLUTION_FAILURE", "Must provide operation name")]
-    [InlineData("{ ...Frag } fragment Frag on Query { organization { id } }", "GRAPHQL_PARSE_FAILED", "Fragments are not supported")]
+    [InlineData("{ organization { id nope } }", "GRAPHQL_VALIDATION_FAILED", "Cannot query field 'nope' on type 'Organization'.")]
+    [InlineData("{ organization }", "GRAPHQL_VALIDATION_FAILED", "must have a sub selection")]
+    [InlineData("{ organization { id { x } } }", "GRAPHQL_VALIDATION_FAILED", "must not have a sub selection")]
+    [InlineData("{ workspace(name: \"x\") { id } }", "GRAPHQL_VALIDATION_FAILED", "Unknown argument 'name'")]
+    [InlineData("{ workspace(id: $id) { id } }", "GRAPHQL_VALIDATION_FAILED", "Variable '$id' is not defined.")]
+    [InlineData("query ($id: ID!) { workspace(id: $id) { id } }", "BAD_USER_INPUT", "No value provided for a non-null variable")]
+    [InlineData("{ organization { id }", "GRAPHQL_PARSE_FAILED", "Error parsing query")]
+    [InlineData("query A { organization { id } } query B { organization { name } }", "OPERATION_RESOLUTION_FAILURE", "more than one operation")]
+    [InlineData("{ ...Missing }", "GRAPHQL_VALIDATION_FAILED", "Unknown fragment 'Missing'")]
+    [InlineData("query ($unused: String) { organization { id } }", "GRAPHQL_VALIDATION_FAILED", "Variable '$unused' is never used")]
+    [InlineData("subscription { dataRowsChanged(databaseId: \"x\") { kind } }", "GRAPHQL_VALIDATION_FAILED", "Subscriptions are not served over HTTP")]
     public async Task Executor_rejects_invalid_documents_with_a_coded_error(string query, string code, string message)
     {
         await using var host = await StartAsync();
@@ -247,7 +249,7 @@ public sealed class GraphQLEndpointTests
         var nameField = database["fields"]![0]!["_id"]!.GetValue<string>();
 
         var inserted = await host.GraphQLAsync(
-            "mutation Insert($db: ID!, $row: JSON) { insertRow(databaseId: $db, row: $row) { _id cols { fieldId value } } }",
+            "mutation Insert($db: ID!, $row: RowInput!) { insertRow(databaseId: $db, row: $row) { _id cols { fieldId value } } }",
             new { db = databaseId, row = new { cols = new[] { new { fieldId = nameField, value = "Cyberdyne" } } } },
             bearer: token);
         var rowId = inserted["data"]!["insertRow"]!["_id"]!.GetValue<string>();
@@ -276,7 +278,7 @@ public sealed class GraphQLEndpointTests
         var fieldId = table["fields"]![1]!["id"]!.GetValue<string>();
 
         var updated = await host.GraphQLAsync(
-            "mutation ($table: ID!, $records: JSON) { updateRecords(tableId: $table, records: $records) { id fields { fieldId value } } }",
+            "mutation ($table: ID!, $records: [RecordInput!]!) { updateRecords(tableId: $table, records: $records) { id fields { fieldId value } } }",
             new { table = tableId, records = new[] { new { id = recordId, fields = new[] { new { fieldId, value = "Won" } } } } },
             bearer: token);
         var read = await host.GraphQLAsync($"{{ table(id: \"{tableId}\") {{ records {{ id fields {{ fieldId value }} }} }} }}", bearer: token);

@@ -19,6 +19,10 @@ internal sealed class EmulatorCounters
     public long GraphQLUnauthenticated;
     public long GraphQLForbidden;
     public long EarlyInvalidations;
+    public long SubscriptionConnections;
+    public long SubscriptionOperations;
+    public long SubscriptionEvents;
+    public long SubscriptionTokenRejections;
 
     public PitchlyEmulatorStats Snapshot() => new()
     {
@@ -38,6 +42,10 @@ internal sealed class EmulatorCounters
         GraphQLUnauthenticated = Interlocked.Read(ref GraphQLUnauthenticated),
         GraphQLForbidden = Interlocked.Read(ref GraphQLForbidden),
         EarlyInvalidations = Interlocked.Read(ref EarlyInvalidations),
+        SubscriptionConnections = Interlocked.Read(ref SubscriptionConnections),
+        SubscriptionOperations = Interlocked.Read(ref SubscriptionOperations),
+        SubscriptionEvents = Interlocked.Read(ref SubscriptionEvents),
+        SubscriptionTokenRejections = Interlocked.Read(ref SubscriptionTokenRejections),
     };
 
     public void Reset()
@@ -58,5 +66,9 @@ internal sealed class EmulatorCounters
         Interlocked.Exchange(ref GraphQLUnauthenticated, 0);
         Interlocked.Exchange(ref GraphQLForbidden, 0);
         Interlocked.Exchange(ref EarlyInvalidations, 0);
+        Interlocked.Exchange(ref SubscriptionConnections, 0);
+        Interlocked.Exchange(ref SubscriptionOperations, 0);
+        Interlocked.Exchange(ref SubscriptionEvents, 0);
+        Interlocked.Exchange(ref SubscriptionTokenRejections, 0);
     }
 }

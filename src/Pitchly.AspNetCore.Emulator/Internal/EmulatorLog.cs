@@ -52,4 +52,10 @@ internal static partial class EmulatorLog
 
     [LoggerMessage(9015, LogLevel.Debug, "GraphQL request rejected with {StatusCode}: {Reason}")]
     public static partial void GraphQLBadRequest(this ILogger logger, int statusCode, string reason);
+
+    [LoggerMessage(9050, LogLevel.Debug, "Subscription connection refused its token (closed with 4403): {Reason}")]
+    public static partial void SubscriptionTokenRejected(this ILogger logger, string reason);
+
+    [LoggerMessage(9051, LogLevel.Debug, "Subscription connection closed by the emulator with {CloseCode}: {Reason}")]
+    public static partial void SubscriptionConnectionClosed(this ILogger logger, int closeCode, string reason);
 }

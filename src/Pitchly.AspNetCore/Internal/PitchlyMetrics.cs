@@ -27,6 +27,9 @@ internal sealed class PitchlyMetrics
         CompareAndSwapConflicts = meter.CreateCounter<long>("pitchly.store.cas_conflicts", description: "Compare-and-swap writes rejected because the record had moved on.");
         InvalidTokenRetries = meter.CreateCounter<long>("pitchly.http.invalid_token_retries", description: "Requests replayed once after Pitchly answered that the token was invalid.");
         StoreUnavailable = meter.CreateCounter<long>("pitchly.store.unavailable", description: "Operations failed because the shared token store or lock could not be reached.");
+        SubscriptionReconnects = meter.CreateCounter<long>("pitchly.subscription.reconnects", description: "Attempts to re-establish a lost subscription connection, by reason (connection_lost, connection_failed, connection_timeout, server_closed, token_unavailable).");
+        SubscriptionResubscribes = meter.CreateCounter<long>("pitchly.subscription.resubscribes", description: "Subscriptions subscribed again with a refreshed token after Pitchly rejected the previous one.");
+        ActiveSubscriptions = meter.CreateUpDownCounter<long>("pitchly.subscription.active", description: "Subscriptions currently running.");
     }
 
     public Counter<long> Refreshes { get; }
@@ -44,4 +47,10 @@ internal sealed class PitchlyMetrics
     public Counter<long> InvalidTokenRetries { get; }
 
     public Counter<long> StoreUnavailable { get; }
+
+    public Counter<long> SubscriptionReconnects { get; }
+
+    public Counter<long> SubscriptionResubscribes { get; }
+
+    public UpDownCounter<long> ActiveSubscriptions { get; }
 }

@@ -15,7 +15,7 @@ namespace Pitchly.AspNetCore.Tests.TokenManagement;
 /// A small imitation of Pitchly on real Kestrel: a token endpoint with single-use rotating refresh tokens that counts
 /// grants and reuse, and a GraphQL endpoint that answers with the person whose token it received.
 /// </summary>
-public sealed class FakePitchly : IAsyncDisposable
+public sealed partial class FakePitchly : IAsyncDisposable
 {
     public const string ClientId = "test-client";
     public const string ClientSecret = "plys_test-secret-never-shown";
@@ -50,6 +50,9 @@ public sealed class FakePitchly : IAsyncDisposable
     /// <summary>How an invalid token is answered: UNAUTHENTICATED, legacy-data, legacy-extensions or http-401.</summary>
     public string InvalidTokenStyle { get; set; } = "UNAUTHENTICATED";
 
+    /// <summary>The expires_in of refreshed access tokens (the fake itself never expires them: tests invalidate).</summary>
+    public int AccessTokenLifetimeSeconds { get; set; } = 3600;
+
     /// <summary>While set, token responses wait for it (the grant is already performed).</summary>
     public TaskCompletionSource? HoldTokenResponses { get; set; }
 
@@ -68,6 +71,8 @@ public sealed class FakePitchly : IAsyncDisposable
         var app = builder.Build();
         app.MapPost("/api/oauth/token", fake.TokenAsync);
         app.MapMethods("/graphql", ["GET", "POST", "PUT"], fake.GraphQLAsync);
+        app.UseWebSockets();
+        app.Map("/subscriptions", fake.SubscriptionsAsync);
         await app.StartAsync();
         fake._app = app;
         fake.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -86,12 +91,22 @@ public sealed class FakePitchly : IAsyncDisposable
         }
     }
 
-    /// <summary>Invalidates an access token before its expiry, as Pitchly may.</summary>
+    /// <summary>Invalidates an access token before its expiry, as Pitchly may; subscriptions holding it are closed with 4403.</summary>
     public void Invalidate(string accessToken)
     {
         lock (_gate)
         {
             _accessTokens.Remove(accessToken);
+        }
+
+        CloseSubscriptionsHolding(accessToken);
+    }
+
+    public bool IsAccessTokenValid(string accessToken)
+    {
+        lock (_gate)
+        {
+            return _accessTokens.ContainsKey(accessToken);
         }
     }
 
@@ -149,7 +164,7 @@ public sealed class FakePitchly : IAsyncDisposable
                         var refresh = NewToken("rt");
                         _accessTokens[access] = person;
                         _refreshTokens[refresh] = person;
-                        answer = new { access_token = access, expires_in = 3600, refresh_token = refresh, token_type = "Bearer", scope = "records:read" };
+                        answer = new { access_token = access, expires_in = AccessTokenLifetimeSeconds, refresh_token = refresh, token_type = "Bearer", scope = "records:read" };
                     }
 
                     break;

@@ -1,19 +1,26 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using GraphQL;
+using GraphQL.Execution;
+using GraphQL.Validation;
+using GraphQLParser.AST;
 using Microsoft.AspNetCore.Http;
 using Pitchly.AspNetCore.Emulator.Internal.GraphQL;
-using Pitchly.AspNetCore.Emulator.Internal.Tokens;
 
 namespace Pitchly.AspNetCore.Emulator.Internal.Endpoints;
 
 /// <summary>
-/// <c>POST /graphql</c>: authenticates the request's credential (Bearer header, <c>accessToken</c> or <c>secretKey</c>
-/// variable or argument, self-signed JWT), then parses, validates and runs the operation against the credential's
-/// organization. Answers HTTP 200 for GraphQL-level errors, as Pitchly does; 400 only for a body that is not a GraphQL request.
+/// <c>POST /graphql</c>: parses and validates the document (GraphQL.NET), then authenticates the request's credential
+/// (Bearer header, <c>accessToken</c> or <c>secretKey</c> variable or argument, self-signed JWT) and runs the operation
+/// against the credential's organization. Answers HTTP 200 for GraphQL-level errors, as Pitchly does; 400 only for a
+/// body that is not a GraphQL request.
 /// </summary>
 internal sealed class GraphQLEndpoint(PitchlyEmulator emulator)
 {
+    private readonly CredentialAuthenticator _authenticator = new(emulator);
+
+    private PitchlyEmulator Emulator => emulator;
+
     public async Task HandleAsync(HttpContext context)
     {
         var options = emulator.Options;
@@ -25,223 +32,220 @@ internal sealed class GraphQLEndpoint(PitchlyEmulator emulator)
 
         var log = new PitchlyEmulatorGraphQLRequest(
             emulator.TimeProvider.GetUtcNow(), null, null, PitchlyEmulatorTokenPlacement.None, PitchlyEmulatorCredentialKind.None, null, null, null, null);
+        var serializer = EmulatorGraphQL.Serializer(options.ErrorStyle);
 
-        JsonObject? body;
+        JsonDocument body;
         try
         {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject;
+            body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         }
         catch (JsonException)
-        {
-            body = null;
-        }
-
-        if (body is null)
         {
             await BadRequestAsync(context, log, "The request body must be a JSON object: {\"query\": \"…\", \"variables\": {…}, \"operationName\": \"…\"}.");
             return;
         }
 
-        if (body["query"] is not JsonValue queryValue || !queryValue.TryGetValue<string>(out var query))
+        using (body)
         {
-            await BadRequestAsync(context, log, "The request must carry the GraphQL document as a string in \"query\".");
-            return;
-        }
-
-        var variablesNode = body["variables"];
-        if (variablesNode is not null and not JsonObject)
-        {
-            await BadRequestAsync(context, log, "\"variables\" must be a JSON object when present.");
-            return;
-        }
-
-        var variables = (JsonObject?)variablesNode;
-        string? operationName = null;
-        if (body["operationName"] is JsonValue nameValue && !nameValue.TryGetValue(out operationName))
-        {
-            await BadRequestAsync(context, log, "\"operationName\" must be a string when present.");
-            return;
-        }
-
-        GraphQLDocument document;
-        try
-        {
-            document = GraphQLParser.Parse(query);
-        }
-        catch (GraphQLSyntaxException exception)
-        {
-            await ErrorsAsync(context, log, [new GraphQLError(exception.Message, GraphQLErrorCodes.ParseFailed, exception.Location)]);
-            return;
-        }
-
-        var operation = operationName is null
-            ? document.Operations.Count == 1 ? document.Operations[0] : null
-            : document.Operations.FirstOrDefault(o => o.Name == operationName);
-        if (operation is null)
-        {
-            var message = operationName is null
-                ? "Must provide operation name if query contains multiple operations."
-                : $"Unknown operation named \"{operationName}\".";
-            await ErrorsAsync(context, log, [new GraphQLError(message, GraphQLErrorCodes.OperationResolutionFailure)]);
-            return;
-        }
-
-        log = log with { OperationType = operation.Type, OperationName = operation.Name };
-        var errors = GraphQLValidator.Validate(operation, EmulatorSchema.Instance);
-        var coerced = GraphQLExecutor.CoerceVariables(operation, variables, errors);
-        if (errors.Count > 0)
-        {
-            await ErrorsAsync(context, log, errors);
-            return;
-        }
-
-        var (placement, credential, isSecretKey) = FindCredential(context, variables, operation, coerced);
-        log = log with { Placement = placement };
-        var identity = Authenticate(credential, isSecretKey, options, out var failure);
-        if (identity is null)
-        {
-            Interlocked.Increment(ref emulator.Counters.GraphQLUnauthenticated);
-            emulator.Logger.GraphQLUnauthenticated(placement, failure);
-            emulator.Record(log with { ErrorCode = GraphQLErrorCodes.Unauthenticated });
-            await WriteAsync(context, StatusCodes.Status200OK, GraphQLResponseWriter.Unauthenticated(failure, options.ErrorStyle));
-            return;
-        }
-
-        log = log with
-        {
-            CredentialKind = identity.Kind,
-            PersonId = identity.PersonId,
-            OrganizationId = identity.OrganizationId,
-            ClientId = identity.ClientId,
-        };
-        var state = new ExecutionState(identity, emulator.Organizations[identity.OrganizationId], emulator.FindUser, coerced);
-        var data = GraphQLExecutor.Execute(operation, EmulatorSchema.Instance, state);
-        Interlocked.Add(ref emulator.Counters.GraphQLForbidden, state.Errors.Count(e => e.Code == GraphQLErrorCodes.Forbidden));
-        emulator.Record(log with { ErrorCode = state.Errors.FirstOrDefault()?.Code });
-        await WriteAsync(
-            context,
-            StatusCodes.Status200OK,
-            state.Errors.Count == 0 ? new JsonObject { ["data"] = data } : GraphQLResponseWriter.WithErrors(state.Errors, options.ErrorStyle, data, includeData: true));
-    }
-
-    private static (PitchlyEmulatorTokenPlacement Placement, string? Credential, bool IsSecretKey) FindCredential(
-        HttpContext context,
-        JsonObject? variables,
-        OperationDefinition operation,
-        IReadOnlyDictionary<string, JsonNode?> coerced)
-    {
-        if (AuthenticationHeaderValue.TryParse(context.Request.Headers.Authorization, out var header)
-            && string.Equals(header.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
-            && !string.IsNullOrEmpty(header.Parameter))
-        {
-            return (PitchlyEmulatorTokenPlacement.AuthorizationHeader, header.Parameter, false);
-        }
-
-        foreach (var (name, isSecretKey) in new[] { ("accessToken", false), ("secretKey", true) })
-        {
-            if (variables?[name] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0)
+            var root = body.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                return (PitchlyEmulatorTokenPlacement.Variable, text, isSecretKey);
-            }
-        }
-
-        // Legacy queries may also write the credential as a root field's argument.
-        foreach (var argument in operation.Selections.SelectMany(f => f.Arguments))
-        {
-            if (argument.Name is "accessToken" or "secretKey"
-                && GraphQLExecutor.Evaluate(argument.Value, coerced) is JsonValue value
-                && value.TryGetValue<string>(out var text)
-                && text.Length > 0)
-            {
-                var placement = argument.Value is VariableNode ? PitchlyEmulatorTokenPlacement.Variable : PitchlyEmulatorTokenPlacement.Argument;
-                return (placement, text, argument.Name == "secretKey");
-            }
-        }
-
-        return (PitchlyEmulatorTokenPlacement.None, null, false);
-    }
-
-    private RequestIdentity? Authenticate(string? credential, bool isSecretKey, PitchlyEmulatorOptions options, out string failure)
-    {
-        failure = string.Empty;
-        if (credential is null)
-        {
-            failure = "No access token was provided: send it as \"Authorization: Bearer <token>\" or as the accessToken variable.";
-            return null;
-        }
-
-        if (isSecretKey)
-        {
-            var owner = emulator.FindClientBySecret(credential);
-            if (owner is null)
-            {
-                failure = "The secretKey is not a registered app's secret.";
-                return null;
+                await BadRequestAsync(context, log, "The request body must be a JSON object: {\"query\": \"…\", \"variables\": {…}, \"operationName\": \"…\"}.");
+                return;
             }
 
-            return new RequestIdentity(PitchlyEmulatorCredentialKind.SecretKey, owner.ClientId, PitchlyEmulatorDefaults.AcmeOrganizationId, null, PitchlyEmulatorDefaults.Scope);
-        }
-
-        var now = emulator.TimeProvider.GetUtcNow();
-        if (SelfSignedJwt.LooksLikeJwt(credential))
-        {
-            if (!SelfSignedJwt.TryValidate(credential, options.Clients, now, out var issuer, out var scope, out failure))
+            if (!root.TryGetProperty("query", out var queryElement) || queryElement.ValueKind != JsonValueKind.String)
             {
-                return null;
+                await BadRequestAsync(context, log, "The request must carry the GraphQL document as a string in \"query\".");
+                return;
             }
 
-            return new RequestIdentity(PitchlyEmulatorCredentialKind.SelfSignedJwt, issuer!.ClientId, PitchlyEmulatorDefaults.AcmeOrganizationId, null, scope ?? PitchlyEmulatorDefaults.Scope);
-        }
+            Inputs? variables = null;
+            if (root.TryGetProperty("variables", out var variablesElement) && variablesElement.ValueKind != JsonValueKind.Null)
+            {
+                if (variablesElement.ValueKind != JsonValueKind.Object)
+                {
+                    await BadRequestAsync(context, log, "\"variables\" must be a JSON object when present.");
+                    return;
+                }
 
-        var entry = emulator.Tokens.FindAccessToken(credential);
-        if (entry is null)
-        {
-            failure = "The access token is not valid.";
-            return null;
-        }
+                variables = serializer.ReadNode<Inputs>(variablesElement);
+            }
 
-        if (entry.IsLive(now)
-            && options.EarlyInvalidationRate > 0
-            && Random.Shared.NextDouble() < options.EarlyInvalidationRate
-            && entry.TryInvalidate())
-        {
-            Interlocked.Increment(ref emulator.Counters.EarlyInvalidations);
-            emulator.Logger.EarlyInvalidation(entry.Subject.OrganizationId, entry.Subject.PersonId);
-        }
+            string? operationName = null;
+            if (root.TryGetProperty("operationName", out var nameElement) && nameElement.ValueKind != JsonValueKind.Null)
+            {
+                if (nameElement.ValueKind != JsonValueKind.String)
+                {
+                    await BadRequestAsync(context, log, "\"operationName\" must be a string when present.");
+                    return;
+                }
 
-        if (entry.IsRevoked)
-        {
-            failure = "The access token has been revoked.";
-            return null;
-        }
+                operationName = nameElement.GetString();
+            }
 
-        if (now >= entry.ExpiresAt)
-        {
-            failure = "The access token has expired.";
-            return null;
-        }
+            var userContext = new EmulatorUserContext(emulator);
+            var listener = new Authentication(this, context, variables, userContext, log);
+            var result = await EmulatorGraphQL.ExecuteAsync(queryElement.GetString()!, variables, operationName, userContext, listener, context.RequestAborted);
+            log = listener.Log;
 
-        return new RequestIdentity(entry.Subject.Kind, entry.Subject.ClientId, entry.Subject.OrganizationId, entry.Subject.PersonId, entry.Scope);
+            if (listener.Failure is { } failure)
+            {
+                Interlocked.Increment(ref emulator.Counters.GraphQLUnauthenticated);
+                emulator.Logger.GraphQLUnauthenticated(log.Placement, failure);
+                emulator.Record(log with { ErrorCode = GraphQLErrorCodes.Unauthenticated });
+                await WriteAsync(context, StatusCodes.Status200OK, writer => GraphQLResponseWriter.WriteUnauthenticated(writer, failure, options.ErrorStyle));
+                return;
+            }
+
+            var errors = result.Errors;
+            if (errors is { Count: > 0 })
+            {
+                Interlocked.Add(ref emulator.Counters.GraphQLForbidden, errors.Count(e => e is GraphQLFieldException { Code: GraphQLErrorCodes.Forbidden }));
+            }
+
+            emulator.Record(log with { ErrorCode = errors is { Count: > 0 } ? GraphQLResponseWriter.CodeOf(errors[0]) : null });
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await serializer.WriteAsync(context.Response.Body, result, context.RequestAborted);
+        }
     }
 
     private Task BadRequestAsync(HttpContext context, PitchlyEmulatorGraphQLRequest log, string message)
     {
         emulator.Logger.GraphQLBadRequest(StatusCodes.Status400BadRequest, message);
         emulator.Record(log with { ErrorCode = GraphQLErrorCodes.BadRequest });
-        var response = GraphQLResponseWriter.WithErrors([new GraphQLError(message, GraphQLErrorCodes.BadRequest)], emulator.Options.ErrorStyle, null, includeData: false);
-        return WriteAsync(context, StatusCodes.Status400BadRequest, response);
+        var style = emulator.Options.ErrorStyle;
+        return WriteAsync(context, StatusCodes.Status400BadRequest, writer => GraphQLResponseWriter.WriteRequestError(writer, message, GraphQLErrorCodes.BadRequest, style));
     }
 
-    private Task ErrorsAsync(HttpContext context, PitchlyEmulatorGraphQLRequest log, IReadOnlyList<GraphQLError> errors)
-    {
-        emulator.Record(log with { ErrorCode = errors[0].Code });
-        return WriteAsync(context, StatusCodes.Status200OK, GraphQLResponseWriter.WithErrors(errors, emulator.Options.ErrorStyle, null, includeData: false));
-    }
-
-    private static Task WriteAsync(HttpContext context, int statusCode, JsonObject response)
+    private static async Task WriteAsync(HttpContext context, int statusCode, Action<Utf8JsonWriter> write)
     {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json; charset=utf-8";
-        return context.Response.WriteAsync(response.ToJsonString(EmulatorJson.Relaxed), context.RequestAborted);
+        await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, EmulatorGraphQL.WriterOptions))
+        {
+            write(writer);
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>
+    /// Authenticates between validation and execution, so that a document that does not validate is refused before
+    /// its credential is looked at, and a credential carried as an argument is read after variable coercion.
+    /// </summary>
+    private sealed class Authentication(
+        GraphQLEndpoint endpoint,
+        HttpContext http,
+        Inputs? variables,
+        EmulatorUserContext userContext,
+        PitchlyEmulatorGraphQLRequest log) : DocumentExecutionListenerBase
+    {
+        public PitchlyEmulatorGraphQLRequest Log { get; private set; } = log;
+
+        public string? Failure { get; private set; }
+
+        public override Task AfterValidationAsync(IExecutionContext context, IValidationResult validationResult)
+        {
+            var operation = context.Operation;
+            Log = Log with
+            {
+                OperationType = operation.Operation switch
+                {
+                    OperationType.Mutation => "mutation",
+                    OperationType.Subscription => "subscription",
+                    _ => "query",
+                },
+                OperationName = operation.Name?.StringValue,
+            };
+            if (validationResult.IsValid && operation.Operation == OperationType.Subscription)
+            {
+                throw new ValidationError(
+                    context.Document.Source,
+                    null,
+                    $"Subscriptions are not served over HTTP: open a graphql-transport-ws WebSocket at {PitchlyEmulatorDefaults.SubscriptionsPath}.",
+                    operation);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public override Task BeforeExecutionAsync(IExecutionContext context)
+        {
+            var (placement, credential, isSecretKey) = FindCredential(context);
+            Log = Log with { Placement = placement };
+            if (credential is null && IsIntrospectionOnly(context.Operation))
+            {
+                // Schema tooling (codegen, IDEs) fetches the schema without a token; it holds no organization's data.
+                return Task.CompletedTask;
+            }
+
+            var identity = endpoint._authenticator.Authenticate(credential, isSecretKey, drawEarlyInvalidation: true, out var failure);
+            if (identity is null)
+            {
+                Failure = failure;
+                throw new ExecutionError(failure) { Code = GraphQLErrorCodes.Unauthenticated };
+            }
+
+            Log = Log with
+            {
+                CredentialKind = identity.Kind,
+                PersonId = identity.PersonId,
+                OrganizationId = identity.OrganizationId,
+                ClientId = identity.ClientId,
+            };
+            userContext.Identity = identity;
+            userContext.Organization = endpoint.Emulator.Organizations[identity.OrganizationId];
+            return Task.CompletedTask;
+        }
+
+        private static bool IsIntrospectionOnly(GraphQLOperationDefinition operation) =>
+            operation.Operation == OperationType.Query
+            && operation.SelectionSet.Selections.All(selection =>
+                selection is GraphQLField field && (field.Name == "__schema" || field.Name == "__type" || field.Name == "__typename"));
+
+        private (PitchlyEmulatorTokenPlacement Placement, string? Credential, bool IsSecretKey) FindCredential(IExecutionContext context)
+        {
+            if (AuthenticationHeaderValue.TryParse(http.Request.Headers.Authorization, out var header)
+                && string.Equals(header.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
+                && !string.IsNullOrEmpty(header.Parameter))
+            {
+                return (PitchlyEmulatorTokenPlacement.AuthorizationHeader, header.Parameter, false);
+            }
+
+            foreach (var (name, isSecretKey) in Credentials)
+            {
+                if (variables is not null && variables.TryGetValue(name, out var value) && value is string { Length: > 0 } text)
+                {
+                    return (PitchlyEmulatorTokenPlacement.Variable, text, isSecretKey);
+                }
+            }
+
+            // Legacy queries may also write the credential as a root field's argument.
+            foreach (var selection in context.Operation.SelectionSet.Selections)
+            {
+                if (selection is not GraphQLField field || field.Arguments is null
+                    || context.ArgumentValues?.TryGetValue(field, out var arguments) != true)
+                {
+                    continue;
+                }
+
+                foreach (var (name, isSecretKey) in Credentials)
+                {
+                    if (arguments!.TryGetValue(name, out var argument) && argument.Value is string { Length: > 0 } text)
+                    {
+                        var placement = argument.Source is ArgumentSource.Variable or ArgumentSource.VariableDefault
+                            ? PitchlyEmulatorTokenPlacement.Variable
+                            : PitchlyEmulatorTokenPlacement.Argument;
+                        return (placement, text, isSecretKey);
+                    }
+                }
+            }
+
+            return (PitchlyEmulatorTokenPlacement.None, null, false);
+        }
+
+        private static readonly (string Name, bool IsSecretKey)[] Credentials = [("accessToken", false), ("secretKey", true)];
     }
 }

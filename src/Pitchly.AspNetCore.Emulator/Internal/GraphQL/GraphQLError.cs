@@ -1,7 +1,10 @@
+using GraphQL;
+using GraphQLParser;
+
 namespace Pitchly.AspNetCore.Emulator.Internal.GraphQL;
 
 /// <summary>A GraphQL error before formatting; <see cref="GraphQLResponseWriter"/> shapes it per error style.</summary>
-internal sealed record GraphQLError(string Message, string Code, SourceLocation? Location = null, IReadOnlyList<object>? Path = null);
+internal sealed record GraphQLError(string Message, string Code, Location? Location = null, IReadOnlyList<object>? Path = null);
 
 internal static class GraphQLErrorCodes
 {
@@ -13,10 +16,15 @@ internal static class GraphQLErrorCodes
     public const string BadRequest = "BAD_REQUEST";
     public const string NotFound = "NOT_FOUND";
     public const string OperationResolutionFailure = "OPERATION_RESOLUTION_FAILURE";
+    public const string InternalServerError = "INTERNAL_SERVER_ERROR";
 }
 
-/// <summary>Thrown by a resolver: the field becomes <c>null</c> and the error is reported with the field's path.</summary>
-internal sealed class GraphQLFieldException(string code, string message) : Exception(message)
+/// <summary>Thrown by a resolver: the field becomes <c>null</c> and the error is reported with the field's location and path.</summary>
+internal sealed class GraphQLFieldException : ExecutionError
 {
-    public string Code { get; } = code;
+    public GraphQLFieldException(string code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
 }

@@ -82,6 +82,6 @@ internal sealed class PitchlyAuthenticationOptionsValidator(string scheme, IHost
         }
     }
 
-    private static bool IsLoopback(Uri uri) =>
+    internal static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || (IPAddress.TryParse(uri.DnsSafeHost, out var address) && IPAddress.IsLoopback(address));
 }

@@ -27,7 +27,8 @@ internal static class GraphQLRequestWriter
         return content;
     }
 
-    private static void Write(Utf8JsonWriter writer, PitchlyGraphQLRequest request, string? accessToken, JsonSerializerOptions serializerOptions)
+    /// <summary>Writes the request object (also the <c>payload</c> of a graphql-ws <c>subscribe</c> message).</summary>
+    internal static void Write(Utf8JsonWriter writer, PitchlyGraphQLRequest request, string? accessToken, JsonSerializerOptions serializerOptions)
     {
         writer.WriteStartObject();
         writer.WriteString("query"u8, request.Query);

@@ -42,34 +42,46 @@ internal static partial class GraphQLResponseReader
         using (document)
         {
             var root = document.RootElement;
-            var hasData = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out _);
-            var hasErrors = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("errors", out var errorsElement) && errorsElement.ValueKind == JsonValueKind.Array;
-            if (!hasData && !hasErrors)
+            if (!IsResult(root))
             {
                 throw NotGraphQL(response.StatusCode, "with JSON that is neither data nor errors", body);
             }
 
-            var errors = hasErrors ? ReadErrors(root.GetProperty("errors")) : [];
-            var data = default(TData);
-            if (root.TryGetProperty("data", out var dataElement) && dataElement.ValueKind != JsonValueKind.Null)
-            {
-                try
-                {
-                    data = dataElement.Deserialize(dataTypeInfo);
-                }
-                catch (JsonException exception)
-                {
-                    // JsonException names the path and the type, never the value.
-                    throw new PitchlyGraphQLException(
-                        $"Pitchly's GraphQL data does not fit {typeof(TData).Name}: {exception.Message}", errors, status, exception);
-                }
-            }
-
-            return new PitchlyGraphQLResponse<TData>(data, errors, response.StatusCode);
+            return FromResult(root, dataTypeInfo, response.StatusCode);
         }
     }
 
-    private static PitchlyGraphQLError[] ReadErrors(JsonElement errors)
+    /// <summary>Tells whether a JSON value is a GraphQL result: an object with <c>data</c> or an <c>errors</c> array.</summary>
+    internal static bool IsResult(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object
+        && (root.TryGetProperty("data", out _) || (root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array));
+
+    /// <summary>
+    /// Reads a GraphQL result (an HTTP response's body, or the payload of a graphql-ws <c>next</c> message) that
+    /// <see cref="IsResult"/> accepted.
+    /// </summary>
+    internal static PitchlyGraphQLResponse<TData> FromResult<TData>(JsonElement root, JsonTypeInfo<TData> dataTypeInfo, HttpStatusCode statusCode)
+    {
+        var errors = root.TryGetProperty("errors", out var errorsElement) && errorsElement.ValueKind == JsonValueKind.Array ? ReadErrors(errorsElement) : [];
+        var data = default(TData);
+        if (root.TryGetProperty("data", out var dataElement) && dataElement.ValueKind != JsonValueKind.Null)
+        {
+            try
+            {
+                data = dataElement.Deserialize(dataTypeInfo);
+            }
+            catch (JsonException exception)
+            {
+                // JsonException names the path and the type, never the value.
+                throw new PitchlyGraphQLException(
+                    $"Pitchly's GraphQL data does not fit {typeof(TData).Name}: {exception.Message}", errors, (int)statusCode, exception);
+            }
+        }
+
+        return new PitchlyGraphQLResponse<TData>(data, errors, statusCode);
+    }
+
+    internal static PitchlyGraphQLError[] ReadErrors(JsonElement errors)
     {
         var result = new List<PitchlyGraphQLError>(errors.GetArrayLength());
         foreach (var error in errors.EnumerateArray())

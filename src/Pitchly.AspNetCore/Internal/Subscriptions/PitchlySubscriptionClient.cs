@@ -1,0 +1,283 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Pitchly.AspNetCore.Internal.Subscriptions;
+
+/// <summary>
+/// Runs each subscription on its own connection, driven by a pump that owns the connection's life: it takes the token
+/// from the token manager, refreshes it with the rejected token when Pitchly closes with 4403 (the replay rule: again
+/// while each attempt carries a token newer than the rejected ones, within the refresh timeout, and never for a third
+/// token rejected right away), and re-establishes lost connections with jittered exponential backoff, bounded.
+/// </summary>
+internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
+{
+    // A rejection followed by two freshly refreshed tokens rejected right away: the tokens are not the problem.
+    internal const int MaxRejectionsInARow = 3;
+
+    // Pitchly's clock and the expiry computed from expires_in on receipt differ by latency and rounding.
+    private static readonly TimeSpan ExpiryTolerance = TimeSpan.FromSeconds(2);
+
+    // Room for bursts while the application processes an event; the pump waits beyond it.
+    private const int EventBufferCapacity = 256;
+
+    private static long s_nextId;
+
+    private readonly IPitchlyTokenManager _tokenManager;
+    private readonly IHttpContextAccessor _httpContextAccessor;
+    private readonly IOptionsMonitor<PitchlySubscriptionClientOptions> _options;
+    private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _tokenManagementOptions;
+    private readonly TimeProvider _time;
+    private readonly PitchlyMetrics _metrics;
+    private readonly ILogger _logger;
+
+    public PitchlySubscriptionClient(
+        IPitchlyTokenManager tokenManager,
+        IHttpContextAccessor httpContextAccessor,
+        IOptionsMonitor<PitchlySubscriptionClientOptions> options,
+        IOptionsMonitor<PitchlyTokenManagementOptions> tokenManagementOptions,
+        TimeProvider time,
+        PitchlyMetrics metrics,
+        ILogger<PitchlySubscriptionClient> logger)
+    {
+        _tokenManager = tokenManager;
+        _httpContextAccessor = httpContextAccessor;
+        _options = options;
+        _tokenManagementOptions = tokenManagementOptions;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    [RequiresUnreferencedCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo when trimming.")]
+    [RequiresDynamicCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo for native AOT.")]
+    public IAsyncEnumerable<PitchlyGraphQLResponse<TData>> SubscribeAsync<TData>(PitchlyGraphQLRequest request, CancellationToken cancellationToken = default)
+        => SubscribeAsync(request, ReflectionTypeInfo<TData>(), cancellationToken);
+
+    public IAsyncEnumerable<PitchlyGraphQLResponse<TData>> SubscribeAsync<TData>(PitchlyGraphQLRequest request, JsonTypeInfo<TData> dataTypeInfo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(dataTypeInfo);
+
+        // Read now: the request that starts a subscription may be over long before the subscription is.
+        var key = PitchlyTokenKey.FromPrincipal(_httpContextAccessor.HttpContext?.User);
+        return key is null
+            ? Fail<TData>(new PitchlySignInRequiredException("Subscribing to Pitchly as the user needs a user signed in with Pitchly, and the current request has none. Background services pass the key (for example PitchlyTokenKey.ForInstall) to SubscribeAsync."))
+            : RunAsync(NewRequest(key, request, dataTypeInfo), cancellationToken);
+    }
+
+    [RequiresUnreferencedCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo when trimming.")]
+    [RequiresDynamicCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo for native AOT.")]
+    public IAsyncEnumerable<PitchlyGraphQLResponse<TData>> SubscribeAsync<TData>(PitchlyTokenKey key, PitchlyGraphQLRequest request, CancellationToken cancellationToken = default)
+        => SubscribeAsync(key, request, ReflectionTypeInfo<TData>(), cancellationToken);
+
+    public IAsyncEnumerable<PitchlyGraphQLResponse<TData>> SubscribeAsync<TData>(PitchlyTokenKey key, PitchlyGraphQLRequest request, JsonTypeInfo<TData> dataTypeInfo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(dataTypeInfo);
+        return RunAsync(NewRequest(key, request, dataTypeInfo), cancellationToken);
+    }
+
+    [RequiresUnreferencedCode("Reflection-based serialization.")]
+    [RequiresDynamicCode("Reflection-based serialization.")]
+    private static JsonTypeInfo<TData> ReflectionTypeInfo<TData>() => (JsonTypeInfo<TData>)JsonSerializerOptions.Web.GetTypeInfo(typeof(TData));
+
+    private static SubscriptionRequest<TData> NewRequest<TData>(PitchlyTokenKey key, PitchlyGraphQLRequest request, JsonTypeInfo<TData> dataTypeInfo) =>
+        new(key, request, dataTypeInfo, Interlocked.Increment(ref s_nextId).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async IAsyncEnumerable<PitchlyGraphQLResponse<TData>> Fail<TData>(Exception exception)
+    {
+        await Task.CompletedTask;
+        if (exception is not null)
+        {
+            throw exception;
+        }
+
+        yield break;
+    }
+
+    private async IAsyncEnumerable<PitchlyGraphQLResponse<TData>> RunAsync<TData>(SubscriptionRequest<TData> subscription, CancellationToken callerToken, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(callerToken, enumeratorToken);
+        var channel = Channel.CreateBounded<PitchlyGraphQLResponse<TData>>(new BoundedChannelOptions(EventBufferCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+
+        // The pump runs on its own task so the connection keeps being read (and pings answered) while the application
+        // processes an event.
+        var pump = Task.Run(() => PumpAsync(subscription, channel.Writer, stop.Token), CancellationToken.None);
+        _metrics.ActiveSubscriptions.Add(1);
+        try
+        {
+            await foreach (var response in channel.Reader.ReadAllAsync(stop.Token))
+            {
+                yield return response;
+            }
+        }
+        finally
+        {
+            // Leaving the loop for any reason (break, cancellation, an error) ends the subscription cleanly.
+            await stop.CancelAsync();
+            await pump;
+            _metrics.ActiveSubscriptions.Add(-1);
+        }
+    }
+
+    /// <summary>Runs the subscription's connections until it completes, fails or is stopped; completes the channel either way.</summary>
+    private async Task PumpAsync<TData>(SubscriptionRequest<TData> subscription, ChannelWriter<PitchlyGraphQLResponse<TData>> events, CancellationToken stop)
+    {
+        try
+        {
+            await RunConnectionsAsync(subscription, events, stop);
+            events.TryComplete();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            SubscriptionLog.Stopped(_logger, subscription.Id, subscription.Key);
+            events.TryComplete();
+        }
+        catch (Exception exception)
+        {
+            if (exception is PitchlyException and not PitchlySubscriptionReconnectException)
+            {
+                SubscriptionLog.Failed(_logger, subscription.Id, subscription.Key, exception.Message);
+            }
+
+            events.TryComplete(exception);
+        }
+    }
+
+    private async Task RunConnectionsAsync<TData>(SubscriptionRequest<TData> subscription, ChannelWriter<PitchlyGraphQLResponse<TData>> events, CancellationToken stop)
+    {
+        var key = subscription.Key;
+        var options = _options.CurrentValue;
+        var endpoint = options.Endpoint ?? throw new PitchlySubscriptionException("Pitchly:Subscriptions:Endpoint is not set and could not be derived from Pitchly:GraphQLEndpoint.");
+
+        // The replay rule's state: tokens Pitchly rejected in the current run of rejections, how many in a row, and
+        // until when refreshing may go on.
+        string? mustRefresh = null;
+        var rejected = new HashSet<string>(StringComparer.Ordinal);
+        var rejectionsInARow = 0;
+        var rejectionDeadline = DateTimeOffset.MaxValue;
+        var failedAttempts = 0;
+
+        while (true)
+        {
+            PitchlyAccessToken token;
+            try
+            {
+                token = mustRefresh is null
+                    ? await _tokenManager.GetAccessTokenAsync(key, stop)
+                    : await _tokenManager.RefreshAsync(key, mustRefresh, stop);
+            }
+            catch (Exception exception) when (exception is PitchlyTokenEndpointException or PitchlyTokenStoreUnavailableException && !stop.IsCancellationRequested)
+            {
+                // The token manager has retried already; count it as a failed attempt and back off.
+                failedAttempts = await BackOffAsync(subscription, options, failedAttempts, "token_unavailable", null, exception, stop);
+                continue;
+            }
+
+            if (mustRefresh is not null)
+            {
+                if (rejected.Contains(token.Value))
+                {
+                    // The manager offers a token Pitchly has already refused: subscribing with it would only repeat that.
+                    throw RejectedRepeatedly(subscription, rejectionsInARow, 4403);
+                }
+
+                mustRefresh = null;
+                _metrics.SubscriptionResubscribes.Add(1);
+            }
+
+            var result = await GraphQLWsConnection.RunAsync(subscription, endpoint, token.Value, options, _time, events, () => SubscriptionLog.Connected(_logger, subscription.Id, key, endpoint), stop);
+
+            if (result.Acknowledged && (result.DeliveredEvent || result.Uptime >= options.MaxReconnectDelay))
+            {
+                failedAttempts = 0;
+            }
+
+            switch (result.End)
+            {
+                case ConnectionEnd.Completed:
+                    SubscriptionLog.Completed(_logger, subscription.Id, key);
+                    return;
+                case ConnectionEnd.Stopped:
+                    stop.ThrowIfCancellationRequested();
+                    return;
+                case ConnectionEnd.TokenRejected:
+                    // "Right away": no event, and either no acknowledgement or one shortly before the rejection of a
+                    // token that was not about to expire. A token that served a while, or reached its expiry, starts a
+                    // new run: a quiet subscription crosses any number of expiries.
+                    var now = _time.GetUtcNow();
+                    var expired = now >= token.ExpiresAt - ExpiryTolerance;
+                    var rightAway = !result.DeliveredEvent && (!result.Acknowledged || (result.Uptime < options.ConnectionTimeout && !expired));
+                    if (rejectionsInARow == 0 || !rightAway)
+                    {
+                        rejected.Clear();
+                        rejectionsInARow = 1;
+                        rejectionDeadline = now + _tokenManagementOptions.CurrentValue.RefreshTimeout;
+                    }
+                    else
+                    {
+                        rejectionsInARow++;
+                        if (rejectionsInARow >= MaxRejectionsInARow || now >= rejectionDeadline)
+                        {
+                            throw RejectedRepeatedly(subscription, rejectionsInARow, result.CloseStatus);
+                        }
+                    }
+
+                    rejected.Add(token.Value);
+                    SubscriptionLog.TokenRejected(_logger, key, subscription.Id, result.CloseStatus);
+                    mustRefresh = token.Value;
+                    continue;
+                default:
+                    if (result.DeliveredEvent)
+                    {
+                        rejectionsInARow = 0;
+                    }
+
+                    failedAttempts = await BackOffAsync(subscription, options, failedAttempts, result.Reason, result.CloseStatus, result.Failure, stop);
+                    continue;
+            }
+        }
+    }
+
+    /// <summary>Counts a failed attempt, gives up past the limit, otherwise waits a jittered exponential pause.</summary>
+    private async Task<int> BackOffAsync<TData>(SubscriptionRequest<TData> subscription, PitchlySubscriptionClientOptions options, int failedAttempts, string reason, int? closeStatus, Exception? failure, CancellationToken stop)
+    {
+        failedAttempts++;
+        if (failedAttempts > options.MaxReconnectAttempts)
+        {
+            var attempts = failedAttempts - 1;
+            SubscriptionLog.GaveUp(_logger, subscription.Id, subscription.Key, attempts, failure);
+            throw new PitchlySubscriptionReconnectException(
+                $"The Pitchly subscription of {subscription.Key} lost its connection ({reason}{(closeStatus is null ? string.Empty : $", close {closeStatus}")}) and could not re-establish it after {attempts} attempts (Pitchly:Subscriptions:MaxReconnectAttempts). Subscribe again later.",
+                attempts,
+                closeStatus,
+                failure);
+        }
+
+        var delay = ReconnectBackoff.Delay(failedAttempts, options.ReconnectDelay, options.MaxReconnectDelay);
+        SubscriptionLog.Reconnecting(_logger, subscription.Id, subscription.Key, reason, closeStatus, delay, failedAttempts, options.MaxReconnectAttempts, failure);
+        _metrics.SubscriptionReconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        await Task.Delay(delay, _time, stop);
+        return failedAttempts;
+    }
+
+    private PitchlySubscriptionException RejectedRepeatedly<TData>(SubscriptionRequest<TData> subscription, int rejections, int? closeStatus)
+    {
+        SubscriptionLog.RejectedRepeatedly(_logger, subscription.Key, subscription.Id, rejections, closeStatus);
+        return new PitchlySubscriptionException(
+            $"Pitchly kept rejecting the access tokens of {subscription.Key} on the subscription, freshly refreshed ones included ({rejections} rejections in a row with no event in between), so it was ended rather than refreshed in a loop. Check that the app is still installed and the subscription endpoint (Pitchly:Subscriptions:Endpoint) belongs to the token's platform.",
+            closeStatus);
+    }
+}
