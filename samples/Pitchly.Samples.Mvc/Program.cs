@@ -47,6 +47,10 @@ if (builder.Configuration["Pitchly:Redis:Configuration"] is { Length: > 0 } redi
 
 builder.Services.AddPitchlyGraphQLClient();
 builder.Services.AddTransient<PitchlyDataReader>();
+
+// GraphQL subscriptions over graphql-ws (the /live page), with the same token refresh as the HTTP calls.
+builder.Services.AddPitchlySubscriptionClient();
+builder.Services.AddTransient<PitchlyRowWatcher>();
 builder.Services.AddControllersWithViews();
 
 var app = builder.Build();

@@ -37,10 +37,15 @@ internal sealed record RecordData(string? Id, IReadOnlyList<CellData?>? Fields);
 
 internal sealed record RowMutationData(RowData? InsertRow, RowData? UpdateRow);
 
+internal sealed record RowsChangedData(RowsChangedEventData? DataRowsChanged);
+
+internal sealed record RowsChangedEventData(string? DatabaseId, string? Kind, IReadOnlyList<string?>? RowIds, IReadOnlyList<RowData?>? Rows);
+
 /// <summary>Source-generated readers for the answers (no reflection, trimming-safe); camelCase names as Pitchly writes them.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(OrganizationQueryData))]
 [JsonSerializable(typeof(DatabasesData))]
 [JsonSerializable(typeof(WorkspacesData))]
 [JsonSerializable(typeof(RowMutationData))]
+[JsonSerializable(typeof(RowsChangedData))]
 internal sealed partial class SampleJsonContext : JsonSerializerContext;

@@ -134,7 +134,7 @@ public sealed class PitchlyDataReader(IPitchlyGraphQLClient graphQL)
         return null;
     }
 
-    private static RecordView ToView(string? id, IReadOnlyList<CellData?>? cells)
+    internal static RecordView ToView(string? id, IReadOnlyList<CellData?>? cells)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var cell in (cells ?? []).OfType<CellData>())

@@ -44,4 +44,11 @@ public static class PitchlyQueries
           updateRow(databaseId: $databaseId, rowId: $rowId, row: $row) { _id }
         }
         """;
+
+    /// <summary>Legacy API: every change to a database's rows, as it happens. Variable: <c>databaseId</c>.</summary>
+    public const string DataRowsChanged = """
+        subscription DataRowsChanged($databaseId: ID!) {
+          dataRowsChanged(databaseId: $databaseId) { databaseId kind rowIds rows { _id cols { fieldId value } } }
+        }
+        """;
 }
