@@ -300,7 +300,13 @@ public sealed class TokenManagerTests
             Assert.DoesNotContain(secret, exception.Message, StringComparison.Ordinal);
         }
 
-        Assert.Equal(stored.Version, (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken))!.Version);
+        // Nothing is lost: the tokens stay, the fence is gone, and a refresh token whose answer was unreadable is marked as
+        // possibly spent (an OAuth error answer says Pitchly did not take it).
+        var after = (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken))!;
+        Assert.Equal(stored.AccessToken, after.AccessToken);
+        Assert.Equal(stored.RefreshToken, after.RefreshToken);
+        Assert.Null(after.RefreshIntent);
+        Assert.Equal(answer != "server-error", after.RefreshTokenMayBeSpent);
     }
 
     [Fact]
@@ -319,6 +325,24 @@ public sealed class TokenManagerTests
         Assert.Contains(exception.Failures, f => f.Contains("Pitchly:TokenEndpoint must be an absolute", StringComparison.Ordinal));
         Assert.Contains(exception.Failures, f => f.Contains("Pitchly:ClientSecret is missing", StringComparison.Ordinal));
         Assert.Contains(exception.Failures, f => f.Contains("RefreshTimeout must be a positive duration", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_fence_that_does_not_outlast_the_token_request_fails_at_start_naming_both_settings()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:01:00";
+        builder.Configuration["Pitchly:TokenManagement:FenceTimeout"] = "00:01:00";
+        builder.Configuration["Pitchly:TokenManagement:RejectedTokenLimit"] = "1";
+        builder.Services.AddPitchlyTokenManagement();
+        using var host = builder.Build();
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains(exception.Failures, f => f.Contains("FenceTimeout (00:01:00) must exceed Pitchly:TokenManagement:TokenRequestTimeout (00:01:00)", StringComparison.Ordinal)
+                                                  && f.Contains("Raise FenceTimeout or lower TokenRequestTimeout", StringComparison.Ordinal));
+        Assert.Contains(exception.Failures, f => f.Contains("RejectedTokenLimit must be at least 2", StringComparison.Ordinal));
     }
 
     [Fact]
