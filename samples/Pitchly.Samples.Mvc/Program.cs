@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Pitchly.AspNetCore;
 using Pitchly.Samples.Shared;
+using StackExchange.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -27,8 +29,28 @@ builder.Services
         };
     });
 
-builder.Services.AddPitchlyTokenManagement();
-builder.Services.AddPitchlyDataClient(builder.Configuration).AddPitchlyUserAccessToken();
+// The package's typed GraphQL client, calling as the signed-in user: the handler attaches the user's token and, when
+// Pitchly rejects it, refreshes it once and replays. Pitchly:AccessToken:Placement=GraphQLVariable (and the v2
+// endpoints under Pitchly) switch it to the legacy API by configuration alone.
+var tokens = builder.Services.AddPitchlyTokenManagement();
+if (builder.Configuration["Pitchly:Redis:Configuration"] is { Length: > 0 } redisConfiguration)
+{
+    // Web-farm mode (samples/Pitchly.Samples.WebFarm runs three of these behind a proxy): tokens in Redis, encrypted,
+    // with the refresh lock shared by every instance; Data Protection keys in the same Redis, so any instance reads the
+    // cookies, sign-in state and tokens another one wrote. Without the setting: in-memory store, one instance.
+    tokens.AddRedis();
+    var keys = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(redisConfiguration));
+    builder.Services.AddDataProtection()
+        .SetApplicationName("Pitchly.Samples.Mvc")
+        .PersistKeysToStackExchangeRedis(() => keys.Value.GetDatabase(), "pitchly-samples:data-protection-keys");
+}
+
+builder.Services.AddPitchlyGraphQLClient();
+builder.Services.AddTransient<PitchlyDataReader>();
+
+// GraphQL subscriptions over graphql-ws (the /live page), with the same token refresh as the HTTP calls.
+builder.Services.AddPitchlySubscriptionClient();
+builder.Services.AddTransient<PitchlyRowWatcher>();
 builder.Services.AddControllersWithViews();
 
 var app = builder.Build();

@@ -27,8 +27,12 @@ builder.Services
         };
     });
 
+// The package's typed GraphQL client, calling as the signed-in user: the handler attaches the user's token and, when
+// Pitchly rejects it, refreshes it once and replays. Pitchly:AccessToken:Placement=GraphQLVariable (and the v2
+// endpoints under Pitchly) switch it to the legacy API by configuration alone.
 builder.Services.AddPitchlyTokenManagement();
-builder.Services.AddPitchlyDataClient(builder.Configuration).AddPitchlyUserAccessToken();
+builder.Services.AddPitchlyGraphQLClient();
+builder.Services.AddTransient<PitchlyDataReader>();
 builder.Services.AddRazorPages();
 
 var app = builder.Build();

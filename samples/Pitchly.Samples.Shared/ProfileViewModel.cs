@@ -22,7 +22,7 @@ public sealed record ProfileViewModel(
 {
     /// <summary>Builds the profile from the claims the Pitchly sign-in handler issued and what Pitchly says of the organization.</summary>
     /// <param name="user">The signed-in user.</param>
-    /// <param name="organization">The answer to <see cref="PitchlyDataClient.GetOrganizationAsync"/>.</param>
+    /// <param name="organization">The answer to <see cref="PitchlyDataReader.GetOrganizationAsync"/>.</param>
     public static ProfileViewModel Create(ClaimsPrincipal user, OrganizationResult organization)
     {
         ArgumentNullException.ThrowIfNull(user);

@@ -9,7 +9,7 @@ namespace Pitchly.Samples.Worker;
 /// writes a heartbeat row into its first database: inserted the first time, updated afterwards.
 /// </summary>
 public sealed partial class InstallSyncWorker(
-    PitchlyDataClient pitchly,
+    IServiceScopeFactory scopes,
     IOptions<InstallSyncOptions> options,
     TimeProvider timeProvider,
     ILogger<InstallSyncWorker> logger) : BackgroundService
@@ -37,10 +37,12 @@ public sealed partial class InstallSyncWorker(
 
     private async Task SyncOnceAsync(CancellationToken cancellationToken)
     {
+        // A fresh reader per sync: its typed HttpClient then follows IHttpClientFactory's handler rotation.
+        using var scope = scopes.CreateScope();
+        var pitchly = scope.ServiceProvider.GetRequiredService<PitchlyDataReader>();
         var organizationId = options.Value.OrganizationId;
-        var problems = new List<string>();
-        var databases = await pitchly.GetDatabasesAsync(organizationId, problems, cancellationToken);
-        var workspaces = await pitchly.GetWorkspacesAsync(problems, cancellationToken);
+        var data = await pitchly.GetDataAsync(organizationId, cancellationToken);
+        var (databases, workspaces, problems) = (data.Databases, data.Workspaces, data.Problems.ToList());
         LogRead(
             organizationId,
             databases.Count,
@@ -50,7 +52,7 @@ public sealed partial class InstallSyncWorker(
 
         if (databases.FirstOrDefault(database => database.Fields.Count > 0) is { } target)
         {
-            await WriteHeartbeatAsync(target, problems, cancellationToken);
+            await WriteHeartbeatAsync(pitchly, target, problems, cancellationToken);
         }
         else
         {
@@ -63,19 +65,13 @@ public sealed partial class InstallSyncWorker(
         }
     }
 
-    private async Task WriteHeartbeatAsync(DatabaseView database, List<string> problems, CancellationToken cancellationToken)
+    private async Task WriteHeartbeatAsync(PitchlyDataReader pitchly, DatabaseView database, List<string> problems, CancellationToken cancellationToken)
     {
         var field = database.Fields[0];
         var text = $"{HeartbeatPrefix} at {timeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)}";
         var existing = database.Rows.FirstOrDefault(row => row.ValueOf(field.Id).StartsWith(HeartbeatPrefix, StringComparison.Ordinal));
-        var row = $"{{ cols: [{{ fieldId: {PitchlyDataClient.Quote(field.Id)}, value: {PitchlyDataClient.Quote(text)} }}] }}";
-        var mutation = existing is null
-            ? $"mutation {{ insertRow(databaseId: {PitchlyDataClient.Quote(database.Id)}, row: {row}) {{ _id }} }}"
-            : $"mutation {{ updateRow(databaseId: {PitchlyDataClient.Quote(database.Id)}, rowId: {PitchlyDataClient.Quote(existing.Id)}, row: {row}) {{ _id }} }}";
-
-        var result = await pitchly.SendAsync(mutation, cancellationToken);
-        problems.AddRange(result.Describe().Select(problem => $"heartbeat: {problem}"));
-        if (result.Data is not null && result.Errors.Count == 0)
+        var written = await pitchly.WriteRowAsync(database.Id, existing?.Id, field.Id, text, problems, cancellationToken);
+        if (written is not null)
         {
             LogHeartbeatWritten(existing is null ? "Inserted" : "Updated", database.Name);
         }

@@ -2,6 +2,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Emulator;
+using Pitchly.Samples.Shared;
 using Pitchly.Samples.Worker;
 
 var builder = Host.CreateApplicationBuilder(args);
@@ -23,8 +24,10 @@ builder.Services.AddOptions<InstallSyncOptions>()
     .ValidateOnStart();
 
 // No user here: the calls carry the install's app-level token, renewed by the token manager as it expires.
+// Pitchly:AccessToken:Placement=GraphQLVariable switches it to the legacy API by configuration alone.
 builder.Services.AddPitchlyTokenManagement();
-builder.Services.AddPitchlyDataClient(builder.Configuration).AddPitchlyInstallAccessToken(organizationId);
+builder.Services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(organizationId));
+builder.Services.AddTransient<PitchlyDataReader>();
 builder.Services.AddHostedService<InstallSyncWorker>();
 
 // Optional: the package's metrics and spans through OpenTelemetry, printed to the console (Telemetry:Console=true).

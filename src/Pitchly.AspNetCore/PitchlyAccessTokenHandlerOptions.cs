@@ -2,7 +2,10 @@ namespace Pitchly.AspNetCore;
 
 /// <summary>
 /// Settings of the access-token handler of one named <see cref="HttpClient"/> (configured by
-/// <c>AddPitchlyUserAccessToken</c>, <c>AddPitchlyInstallAccessToken</c> and <c>AddPitchlyApiKey</c>).
+/// <c>AddPitchlyUserAccessToken</c>, <c>AddPitchlyInstallAccessToken</c> and <c>AddPitchlyApiKey</c>). Every client's
+/// handler reads the <c>Pitchly:AccessToken</c> configuration section first (<c>Placement</c>,
+/// <c>MaxRequestBufferSize</c>, <c>MaxResponseInspectionSize</c>, <c>InvalidTokenErrorCodes</c>, which replaces the
+/// defaults), then the code passed at registration; invalid values stop the start with a message naming the key.
 /// </summary>
 public sealed class PitchlyAccessTokenHandlerOptions
 {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
@@ -16,7 +17,7 @@ public static class PitchlyHttpClientBuilderExtensions
     /// rejects it, refreshes it and replays the request once. Also adds token management if it was not added.
     /// </summary>
     /// <param name="builder">The HttpClient to configure.</param>
-    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
     /// <returns>The same builder.</returns>
     /// <remarks>
     /// The user is read per request from <see cref="IHttpContextAccessor"/>; a request without a Pitchly user throws
@@ -43,7 +44,7 @@ public static class PitchlyHttpClientBuilderExtensions
     /// <param name="builder">The HttpClient to configure.</param>
     /// <param name="organizationId">The organization that installed the app.</param>
     /// <param name="databaseId">The database the app is installed on, if any.</param>
-    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
     /// <returns>The same builder.</returns>
     public static IHttpClientBuilder AddPitchlyInstallAccessToken(this IHttpClientBuilder builder, string organizationId, string? databaseId = null, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
     {
@@ -61,7 +62,7 @@ public static class PitchlyHttpClientBuilderExtensions
     /// </summary>
     /// <param name="builder">The HttpClient to configure.</param>
     /// <param name="resolveKey">Returns the key whose tokens the request carries.</param>
-    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
     /// <returns>The same builder.</returns>
     public static IHttpClientBuilder AddPitchlyInstallAccessToken(this IHttpClientBuilder builder, Func<IServiceProvider, PitchlyTokenKey> resolveKey, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
     {
@@ -93,7 +94,7 @@ public static class PitchlyHttpClientBuilderExtensions
     /// every JSON request body. API keys do not expire; nothing is refreshed. Server side only.
     /// </summary>
     /// <param name="builder">The HttpClient to configure.</param>
-    /// <param name="configure">Configures the request buffering cap for this client.</param>
+    /// <param name="configure">Configures the request buffering cap for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
     /// <returns>The same builder.</returns>
     public static IHttpClientBuilder AddPitchlyApiKey(this IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
     {
@@ -149,14 +150,15 @@ public static class PitchlyHttpClientBuilderExtensions
 
     private static void ConfigureHandlerOptions(IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure)
     {
+        // Pitchly:AccessToken is read first, for every client; the code configuration below comes after and wins.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyAccessTokenHandlerOptions>, ConfigurePitchlyAccessTokenHandlerOptions>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyAccessTokenHandlerOptions>, ValidatePitchlyAccessTokenHandlerOptions>());
         var optionsBuilder = builder.Services.AddOptions<PitchlyAccessTokenHandlerOptions>(builder.Name);
         if (configure is not null)
         {
             optionsBuilder.Configure(configure);
         }
 
-        optionsBuilder.Validate(
-            static options => options.MaxRequestBufferSize >= 0 && options.MaxResponseInspectionSize > 0,
-            "PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize must be zero or positive and MaxResponseInspectionSize positive.");
+        optionsBuilder.ValidateOnStart();
     }
 }

@@ -47,7 +47,7 @@ public sealed class SampleApp : IAsyncDisposable
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
     // The sample's own folder, so it reads its own appsettings.json as `dotnet run` would.
-    private static string ProjectDirectory(string projectName)
+    internal static string ProjectDirectory(string projectName)
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {

@@ -36,7 +36,7 @@ public sealed class WorkerTests
     // Reads the heartbeat through the worker's own client (the install's token), as another reader of the data would.
     private static async Task<string> WaitForHeartbeatAsync(IServiceProvider services, string? previous)
     {
-        var pitchly = services.GetRequiredService<PitchlyDataClient>();
+        var pitchly = services.GetRequiredService<PitchlyDataReader>();
         for (var attempt = 0; ; attempt++)
         {
             var problems = new List<string>();

@@ -5,7 +5,7 @@ using Pitchly.Samples.Shared;
 
 namespace Pitchly.Samples.Mvc.Controllers;
 
-public sealed class HomeController(PitchlyDataClient pitchly) : Controller
+public sealed class HomeController(PitchlyDataReader pitchly) : Controller
 {
     [HttpGet("/")]
     public IActionResult Index() => View();

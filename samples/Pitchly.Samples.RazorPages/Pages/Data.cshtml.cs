@@ -6,7 +6,7 @@ using Pitchly.Samples.Shared;
 namespace Pitchly.Samples.RazorPages.Pages;
 
 [Authorize]
-public sealed class DataModel(PitchlyDataClient pitchly) : PageModel
+public sealed class DataModel(PitchlyDataReader pitchly) : PageModel
 {
     public DataViewModel Data { get; private set; } = null!;
 

@@ -5,7 +5,7 @@ using Pitchly.Samples.Shared;
 namespace Pitchly.Samples.RazorPages.Pages;
 
 [Authorize]
-public sealed class MeModel(PitchlyDataClient pitchly) : PageModel
+public sealed class MeModel(PitchlyDataReader pitchly) : PageModel
 {
     public ProfileViewModel Profile { get; private set; } = null!;
 
