@@ -22,6 +22,7 @@ public interface IPitchlyTokenStore
     /// <param name="record">The tokens to store.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The stored record, carrying its new version.</returns>
+    /// <remarks>Every write but <see cref="TryBeginRefreshAsync"/> clears the record's refresh intent.</remarks>
     ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -34,6 +35,23 @@ public interface IPitchlyTokenStore
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The stored record with its new version, or <see langword="null"/> when the version had moved on.</returns>
     ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the fence of a refresh (<see cref="PitchlyTokenRecord.RefreshIntent"/>) into the record, by compare-and-swap
+    /// on <paramref name="expectedVersion"/>, before its refresh token is presented to Pitchly. Refused when the version
+    /// moved on, or when the record carries a live intent of another owner (its deadline not yet passed on the store's
+    /// clock): only one owner at a time may spend a refresh token, whatever the callers' clocks and timing.
+    /// </summary>
+    /// <param name="key">The record's key.</param>
+    /// <param name="expectedVersion">The version the caller read (a positive value: a record must exist).</param>
+    /// <param name="owner">Identifies this refresh attempt.</param>
+    /// <param name="lifetime">How long the intent lives, from the moment the store applies it.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>
+    /// The record carrying the intent (its deadline on the store's clock) and its new version, or <see langword="null"/>
+    /// when the write was refused; the caller reads the record again.
+    /// </returns>
+    ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Removes the record of <paramref name="key"/>; with <paramref name="expectedVersion"/>, only if the stored

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Internal.Http;
+using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -118,6 +119,8 @@ public static class PitchlyHttpClientBuilderExtensions
             createKeyResolver(services),
             services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name),
             services.GetRequiredService<PitchlyMetrics>(),
+            services.GetRequiredService<RejectedTokenBreaker>(),
+            services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<ILogger<PitchlyAccessTokenHandler>>()));
     }
 

@@ -32,10 +32,36 @@ public sealed class PitchlyTokenManagementOptions
 
     /// <summary>
     /// Gets or sets how long one token request may take, from sending it to reading Pitchly's whole answer (default
-    /// 100 seconds, as <see cref="System.Net.Http.HttpClient.Timeout"/>; at most one day). A request that times out
-    /// is not re-sent, because Pitchly may have processed it.
+    /// 30 seconds; at most one day). A request that times out is not re-sent, because Pitchly may have processed it;
+    /// its refresh token is then used again only once the access token is no longer usable.
     /// </summary>
-    public TimeSpan TokenRequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+    public TimeSpan TokenRequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how long the fence of a refresh lives (default 45 seconds): before presenting a refresh token, the
+    /// refreshing instance writes into the token record that it is spending it; every other instance then waits for
+    /// the new tokens instead of presenting the same refresh token, for at most this long after the fence was written.
+    /// The fence's owner sends its request only within the first <c>FenceTimeout − TokenRequestTimeout</c> and gives up
+    /// on it by the end, so the fence must outlast <see cref="TokenRequestTimeout"/> by at least a second. It bounds how
+    /// long an instance that froze or died mid-refresh delays that one key's next refresh; it never lets a refresh token
+    /// be spent twice.
+    /// </summary>
+    public TimeSpan FenceTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>
+    /// Gets or sets how many freshly issued access tokens of one key may be rejected in a row, with no call of that key
+    /// succeeding in between, before refreshing that key pauses for <see cref="RejectedTokenCoolDown"/> (default 5). Guards
+    /// Pitchly against a refresh loop when something rejects every token (a proxy answering 401 to everything, a revoked
+    /// app); tokens Pitchly kills early while calls keep succeeding never trip it.
+    /// </summary>
+    public int RejectedTokenLimit { get; set; } = 5;
+
+    /// <summary>
+    /// Gets or sets how long refreshing a key stays paused once <see cref="RejectedTokenLimit"/> is reached (default 30
+    /// seconds). Calls of that key fail fast with <see cref="PitchlyTokenRejectedException"/> meanwhile; then one refresh is
+    /// tried again, so a key whose tokens keep being rejected costs Pitchly at most one grant per cool-down.
+    /// </summary>
+    public TimeSpan RejectedTokenCoolDown { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Gets or sets the pause between attempts when the token endpoint cannot be reached (Pitchly's SDK retries every

@@ -34,6 +34,7 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
         services.TryAddSingleton<IPitchlyRefreshLock, InProcessRefreshLock>();
         services.TryAddSingleton<PitchlyTokenClient>();
         services.TryAddSingleton<IPitchlyTokenManager, PitchlyTokenManager>();
+        services.TryAddSingleton<RejectedTokenBreaker>();
         PitchlyTokenExchangeRegistration.AddTokenExchange(services);
         return new PitchlyTokenManagementBuilder(services);
     }

@@ -33,7 +33,20 @@ public sealed record PitchlyTokenRecord
     /// </summary>
     public long Version { get; init; }
 
+    /// <summary>
+    /// Gets the fence of a refresh in flight: set only by <see cref="IPitchlyTokenStore.TryBeginRefreshAsync"/>, cleared by
+    /// every other write. Values set by callers are ignored on write.
+    /// </summary>
+    public PitchlyRefreshIntent? RefreshIntent { get; init; }
+
+    /// <summary>
+    /// Gets a value indicating whether <see cref="RefreshToken"/> may already have been spent: a refresh presented it and its
+    /// answer was lost (timed out, connection dropped, unreadable). The access token is then used until it expires or is
+    /// rejected, and only then is the refresh token presented again (Pitchly either accepts it or asks for a new sign-in).
+    /// </summary>
+    public bool RefreshTokenMayBeSpent { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
-        $"PitchlyTokenRecord {{ Version = {Version}, ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null}, Scope = {Scope}, OrganizationId = {OrganizationId} }}";
+        $"PitchlyTokenRecord {{ Version = {Version}, ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null}, Scope = {Scope}, OrganizationId = {OrganizationId}, RefreshIntent = {RefreshIntent}, RefreshTokenMayBeSpent = {RefreshTokenMayBeSpent} }}";
 }

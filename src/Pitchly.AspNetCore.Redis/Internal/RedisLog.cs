@@ -26,6 +26,9 @@ internal static partial class RedisLog
     [LoggerMessage(3011, LogLevel.Debug, "Compare-and-swap of key {KeyHash} rejected: the stored version is no longer {ExpectedVersion}.")]
     public static partial void CompareAndSwapConflict(ILogger logger, string keyHash, long expectedVersion);
 
+    [LoggerMessage(3014, LogLevel.Debug, "The refresh intent for key {KeyHash} at version {ExpectedVersion} was refused (another owner's intent is live: {Fenced}).")]
+    public static partial void RefreshIntentRefused(ILogger logger, string keyHash, long expectedVersion, bool fenced);
+
     [LoggerMessage(3012, LogLevel.Error, "The stored tokens of key {KeyHash} could not be decrypted.")]
     public static partial void RecordUndecryptable(ILogger logger, string keyHash, Exception exception);
 

@@ -41,11 +41,11 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// outage fallback.
 /// </para>
 /// </remarks>
-internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IDisposable
+internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeSignal, IDisposable
 {
     private const string ProtectorPurpose = "Pitchly.AspNetCore.TokenStore";
     private const int EpochGroups = 64;
-    private static readonly RedisValue[] RecordFields = ["v", "d"];
+    private static readonly RedisValue[] RecordFields = ["v", "d", "fo", "fd"];
 
     private readonly RedisConnection _connection;
     private readonly IDataProtector _protector;
@@ -55,6 +55,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IDisposable
     private readonly PitchlyRedisOptions _options;
     private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _hashByKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _changeWaiters = new(StringComparer.Ordinal);
     private readonly long[] _epochs = new long[EpochGroups];
     private readonly long _timeToLiveMilliseconds;
     private readonly ITimer? _sweepTimer;
@@ -155,6 +156,38 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IDisposable
         return record with { Version = version };
     }
 
+    public async ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(expectedVersion);
+        var hash = HashOf(key);
+
+        // The record the intent is written into: the caller read it at this version, so the script's version check
+        // guarantees these are the tokens it fences (read before the script, which then changes nothing else).
+        var read = await GetAsync(key, cancellationToken);
+        if (read is null || read.Version != expectedVersion)
+        {
+            return null;
+        }
+
+        var result = (RedisResult[])(await EvaluateAsync(
+            "a refresh intent",
+            RedisScripts.BeginRefresh,
+            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
+            [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds), Channel, hash],
+            cancellationToken))!;
+        Evict(hash);
+        var version = (long)result[0];
+        if (version <= 0)
+        {
+            RedisLog.RefreshIntentRefused(_logger, hash, expectedVersion, version < 0);
+            return null;
+        }
+
+        return read with { Version = version, RefreshIntent = new PitchlyRefreshIntent(owner, DateTimeOffset.FromUnixTimeMilliseconds((long)result[1])) };
+    }
+
     public async ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -216,7 +249,10 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IDisposable
             return null;
         }
 
-        var record = Unprotect(key, hash, (byte[])fields[1]!).ToRecord((long)fields[0]);
+        var intent = fields[2].IsNull || fields[3].IsNull
+            ? null
+            : new PitchlyRefreshIntent(fields[2].ToString(), DateTimeOffset.FromUnixTimeMilliseconds((long)fields[3]));
+        var record = Unprotect(key, hash, (byte[])fields[1]!).ToRecord((long)fields[0], intent);
         if (cacheable && _connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
         {
             await CacheAsync(key, hash, group, epoch, record);
@@ -307,8 +343,30 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IDisposable
         }
     }
 
+    public async Task WaitForChangeAsync(PitchlyTokenKey key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+
+        // Shared by every waiter of the key in this instance; a change announced before the waiter joined is caught by
+        // its caller's next read (the timeout is the polling fallback).
+        var changed = _changeWaiters.GetOrAdd(HashOf(key), static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await changed.Task.WaitAsync(timeout, _timeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // No announcement in time: the caller reads the record again anyway.
+        }
+    }
+
     private void OnRecordChanged(string hash, long version)
     {
+        if (_changeWaiters.TryRemove(hash, out var waiters))
+        {
+            waiters.TrySetResult();
+        }
+
         // Our own copy of the announced version stays; any other version is stale (or newer than what Redis holds
         // after a failover), so it goes.
         if (_cache.TryGetValue(hash, out var cached) && cached.Record.Version == version)

@@ -210,6 +210,7 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
         private readonly CancellationTokenSource _lost = new();
         private readonly CancellationTokenSource _stopRenewal = new();
         private readonly Task _renewal;
+        private long _coverUntil;
         private int _disposed;
 
         public Handle(RedisRefreshLock owner, IDatabase database, RedisKey lockKey, string hash, string ownerValue, long leaseStarted)
@@ -252,12 +253,38 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             }
         }
 
+        public async ValueTask<bool> ExtendAsync(TimeSpan duration, CancellationToken cancellationToken = default)
+        {
+            var time = _lock._timeProvider;
+            var sent = time.GetTimestamp();
+            Volatile.Write(ref _coverUntil, sent + (long)(duration.TotalSeconds * time.TimestampFrequency));
+            if (duration <= _lock._options.LockLease)
+            {
+                return !_lost.IsCancellationRequested;
+            }
+
+            try
+            {
+                // One renewal now with the longer lease; the renewal loop keeps it that long from then on.
+                var renewed = await _database
+                    .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, (long)Math.Ceiling(duration.TotalMilliseconds)])
+                    .WaitAsync(_lock._options.LockLease / 3, time, cancellationToken);
+                return (long)renewed == 1;
+            }
+            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
+            {
+                RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
+                return false;
+            }
+        }
+
         /// <summary>
-        /// Renews the lease every third of it. The lease is known to hold until (send time of the last successful
-        /// renewal + lease): Redis starts counting later than we sent, so that bound is conservative. The last third
-        /// of that lease is a safety margin: a holder must not start a token request it may not finish in time, so
-        /// <see cref="LockLost"/> fires once no renewal succeeded and only the margin remains, or at once when a
-        /// renewal finds the lock gone or owned by another.
+        /// Renews the lease every third of it, until the handle is disposed. The lease is known to hold until (send time
+        /// of the last successful renewal + lease): Redis starts counting later than we sent, so that bound is
+        /// conservative. The last third of that lease is a safety margin: <see cref="LockLost"/> fires once no renewal
+        /// succeeded and only the margin remains, or at once when a renewal finds the lock gone or owned by another. A
+        /// missed margin does not stop the renewals: while the key still holds this owner, a late renewal keeps other
+        /// instances queueing on the lock instead of at the record's fence (which is what keeps the refresh token safe).
         /// </summary>
         private async Task RenewAsync(long leaseStarted)
         {
@@ -266,7 +293,6 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             var interval = lease / 3;
             var heldFor = lease - (lease / 3);
             var retryDelay = interval / 4;
-            var leaseMilliseconds = (long)lease.TotalMilliseconds;
             var renewedAt = leaseStarted;
             var stop = _stopRenewal.Token;
             try
@@ -280,22 +306,26 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
                     }
 
                     var untilMargin = heldFor - time.GetElapsedTime(renewedAt);
-                    if (untilMargin <= TimeSpan.Zero)
+                    if (untilMargin <= TimeSpan.Zero && !_lost.IsCancellationRequested)
                     {
                         MarkLost("no renewal reached Redis before the last third of the lease");
-                        return;
                     }
 
                     var sent = time.GetTimestamp();
+                    var cover = time.GetElapsedTime(sent, Volatile.Read(ref _coverUntil));
+                    var leaseMilliseconds = (long)Math.Ceiling((cover > lease ? cover : lease).TotalMilliseconds);
                     try
                     {
-                        // Bounded by the margin: a reply that comes later cannot be trusted to leave enough lease.
                         var renewed = await _database
                             .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, leaseMilliseconds])
-                            .WaitAsync(untilMargin, time, stop);
+                            .WaitAsync(untilMargin > retryDelay ? untilMargin : interval, time, stop);
                         if ((long)renewed != 1)
                         {
-                            MarkLost("the lock's key is gone or owned by another holder");
+                            if (!_lost.IsCancellationRequested)
+                            {
+                                MarkLost("the lock's key is gone or owned by another holder");
+                            }
+
                             return;
                         }
 
@@ -304,12 +334,9 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
                     catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
                     {
                         RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
-                        untilMargin = heldFor - time.GetElapsedTime(renewedAt);
-                        if (untilMargin > TimeSpan.Zero)
-                        {
-                            // A disconnected multiplexer fails at once: retry soon, without spinning.
-                            await Task.Delay(untilMargin < retryDelay ? untilMargin : retryDelay, time, stop);
-                        }
+
+                        // A disconnected multiplexer fails at once: retry soon, without spinning.
+                        await Task.Delay(retryDelay, time, stop);
                     }
                 }
             }

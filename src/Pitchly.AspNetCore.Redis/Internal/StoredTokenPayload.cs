@@ -12,13 +12,16 @@ internal sealed record StoredTokenPayload(
     [property: JsonPropertyName("iat")] DateTimeOffset? IssuedAt,
     [property: JsonPropertyName("rt")] string? RefreshToken,
     [property: JsonPropertyName("scope")] string? Scope,
-    [property: JsonPropertyName("org")] string? OrganizationId)
+    [property: JsonPropertyName("org")] string? OrganizationId,
+    [property: JsonPropertyName("mbs")] bool RefreshTokenMayBeSpent = false)
 {
     public static StoredTokenPayload From(PitchlyTokenRecord record) =>
-        new(record.AccessToken, record.ExpiresAt, record.IssuedAt, record.RefreshToken, record.Scope, record.OrganizationId);
+        new(record.AccessToken, record.ExpiresAt, record.IssuedAt, record.RefreshToken, record.Scope, record.OrganizationId, record.RefreshTokenMayBeSpent);
 
-    public PitchlyTokenRecord ToRecord(long version) => new()
+    public PitchlyTokenRecord ToRecord(long version, PitchlyRefreshIntent? intent) => new()
     {
+        RefreshIntent = intent,
+        RefreshTokenMayBeSpent = RefreshTokenMayBeSpent,
         AccessToken = AccessToken,
         ExpiresAt = ExpiresAt,
         IssuedAt = IssuedAt,
@@ -32,6 +35,6 @@ internal sealed record StoredTokenPayload(
     public override string ToString() => $"StoredTokenPayload {{ ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null} }}";
 }
 
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(StoredTokenPayload))]
 internal sealed partial class RedisStoreJsonContext : JsonSerializerContext;

@@ -26,6 +26,8 @@ internal sealed class PitchlyMetrics
         LockLost = meter.CreateCounter<long>("pitchly.lock.lost", description: "Refresh locks lost while held (lease expired or taken).");
         CompareAndSwapConflicts = meter.CreateCounter<long>("pitchly.store.cas_conflicts", description: "Compare-and-swap writes rejected because the record had moved on.");
         InvalidTokenRetries = meter.CreateCounter<long>("pitchly.http.invalid_token_retries", description: "Requests replayed once after Pitchly answered that the token was invalid.");
+        FenceWaits = meter.CreateCounter<long>("pitchly.token.fence_waits", description: "Refreshes that found another owner's refresh in flight and waited for its tokens instead of presenting the same refresh token.");
+        RefreshesPaused = meter.CreateCounter<long>("pitchly.token.refreshes_paused", description: "Calls failed fast because a key's freshly issued tokens kept being rejected.");
         StoreUnavailable = meter.CreateCounter<long>("pitchly.store.unavailable", description: "Operations failed because the shared token store or lock could not be reached.");
     }
 
@@ -44,4 +46,8 @@ internal sealed class PitchlyMetrics
     public Counter<long> InvalidTokenRetries { get; }
 
     public Counter<long> StoreUnavailable { get; }
+
+    public Counter<long> FenceWaits { get; }
+
+    public Counter<long> RefreshesPaused { get; }
 }

@@ -58,6 +58,9 @@ internal sealed class PooledReadStore : IPitchlyTokenStore, IValueTaskSource<Pit
     public ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
         => _inner.TryReplaceAsync(key, expectedVersion, record, cancellationToken);
 
+    public ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default)
+        => _inner.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken);
+
     public ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
         => _inner.RemoveAsync(key, expectedVersion, cancellationToken);
 }

@@ -97,6 +97,9 @@ public sealed class StoreOutageTests
             return stored;
         }
 
+        public ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default)
+            => _inner.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken);
+
         public ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
             => _inner.RemoveAsync(key, expectedVersion, cancellationToken);
     }

@@ -300,7 +300,13 @@ public sealed class TokenManagerTests
             Assert.DoesNotContain(secret, exception.Message, StringComparison.Ordinal);
         }
 
-        Assert.Equal(stored.Version, (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken))!.Version);
+        // Nothing is lost: the tokens stay, the fence is gone, and a refresh token whose answer was unreadable is marked as
+        // possibly spent (an OAuth error answer says Pitchly did not take it).
+        var after = (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken))!;
+        Assert.Equal(stored.AccessToken, after.AccessToken);
+        Assert.Equal(stored.RefreshToken, after.RefreshToken);
+        Assert.Null(after.RefreshIntent);
+        Assert.Equal(answer != "server-error", after.RefreshTokenMayBeSpent);
     }
 
     [Fact]

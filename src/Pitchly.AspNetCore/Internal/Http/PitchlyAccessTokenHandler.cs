@@ -2,13 +2,17 @@ using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
+using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Pitchly.AspNetCore.Internal.Http;
 
 /// <summary>
 /// Attaches the access token of the key resolved for each request, recognises Pitchly's invalid-token answers,
-/// refreshes with the token that failed and replays the request once. Pooled by IHttpClientFactory and shared by
-/// every user, so it keeps no token and no key between requests.
+/// refreshes with the token that failed and replays the request, again each time the replay's token is rejected too,
+/// as long as every replay carries a token newer than the ones already rejected and within the refresh timeout (when
+/// Pitchly kills a token, every call holding it fails at once, and some of their replays meet the next kill). The
+/// <see cref="RejectedTokenBreaker"/> stops a key whose tokens are all rejected from rotating in a loop. Pooled by
+/// IHttpClientFactory and shared by every user, so it keeps no token and no key between requests.
 /// </summary>
 internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 {
@@ -30,6 +34,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     private readonly Func<PitchlyTokenKey> _resolveKey;
     private readonly PitchlyAccessTokenHandlerOptions _options;
     private readonly PitchlyMetrics _metrics;
+    private readonly RejectedTokenBreaker _breaker;
+    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
     public PitchlyAccessTokenHandler(
@@ -37,12 +43,16 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         Func<PitchlyTokenKey> resolveKey,
         PitchlyAccessTokenHandlerOptions options,
         PitchlyMetrics metrics,
+        RejectedTokenBreaker breaker,
+        TimeProvider timeProvider,
         ILogger<PitchlyAccessTokenHandler> logger)
     {
         _tokenManager = tokenManager;
         _resolveKey = resolveKey;
         _options = options;
         _metrics = metrics;
+        _breaker = breaker;
+        _timeProvider = timeProvider;
         _logger = logger;
     }
 
@@ -59,33 +69,71 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         }
 
         var token = await _tokenManager.GetAccessTokenAsync(key, cancellationToken);
+        _breaker.ThrowIfPaused(key);
         var response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
         if (!await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
         {
+            _breaker.OnSucceeded(key);
             return response;
         }
 
-        var status = (int)response.StatusCode;
-        response.Dispose();
-        LogInvalidToken(_logger, key, status);
-        token = await _tokenManager.RefreshAsync(key, token.Value, cancellationToken);
-        if (body is { CanReplay: false })
-        {
-            throw new PitchlyException(
-                $"Pitchly rejected the access token of {key}. The token was refreshed, but the request was not replayed because its body was larger than {_options.MaxRequestBufferSize} bytes (PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize); send it again.");
-        }
+        return await ReplayAsync(request, key, body, contentFactory, token, writesVariable, response, cancellationToken);
+    }
 
-        // The single replay: the same request (method, URI, version, headers, options) with only the token changed.
-        _metrics.InvalidTokenRetries.Add(1);
-        response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
-        if (await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
+    /// <summary>The slow path: the call was rejected for its token; refresh and replay while each replay carries a newer token.</summary>
+    private async Task<HttpResponseMessage> ReplayAsync(
+        HttpRequestMessage request,
+        PitchlyTokenKey key,
+        RequestBody? body,
+        Func<string?, HttpContent>? contentFactory,
+        PitchlyAccessToken token,
+        bool writesVariable,
+        HttpResponseMessage response,
+        CancellationToken cancellationToken)
+    {
+        var rejectedAt = _timeProvider.GetTimestamp();
+        var rejected = new List<string>(2);
+        while (true)
         {
-            // Returned as is rather than refreshed again: a token rejected right after a refresh points at a problem
-            // (revoked app, wrong endpoint) that another refresh would only repeat.
-            LogRejectedAfterRefresh(_logger, key, (int)response.StatusCode);
-        }
+            rejected.Add(token.Value);
+            LogInvalidToken(_logger, key, (int)response.StatusCode);
+            PitchlyAccessToken next;
+            try
+            {
+                _breaker.OnRejected(key, token.Value);
+                next = await _tokenManager.RefreshAsync(key, token.Value, cancellationToken);
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
 
-        return response;
+            if (body is { CanReplay: false })
+            {
+                response.Dispose();
+                throw new PitchlyException(
+                    $"Pitchly rejected the access token of {key}. The token was refreshed, but the request was not replayed because its body was larger than {_options.MaxRequestBufferSize} bytes (PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize); send it again.");
+            }
+
+            if (rejected.Contains(next.Value) || _timeProvider.GetElapsedTime(rejectedAt) >= _breaker.ReplayTimeout)
+            {
+                // No newer token to try, or no time left: Pitchly's answer is the caller's.
+                LogRejectedAfterRefresh(_logger, key, (int)response.StatusCode, rejected.Count);
+                return response;
+            }
+
+            // The same request (method, URI, version, headers, options) with only the token changed.
+            response.Dispose();
+            _metrics.InvalidTokenRetries.Add(1);
+            token = next;
+            response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
+            if (!await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
+            {
+                _breaker.OnSucceeded(key);
+                return response;
+            }
+        }
     }
 
     private Task<HttpResponseMessage> SendWithTokenAsync(
@@ -239,9 +287,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         return target;
     }
 
-    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Pitchly rejected the access token of {Key} (HTTP {StatusCode}); refreshing and replaying the request once.")]
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Pitchly rejected the access token of {Key} (HTTP {StatusCode}); refreshing and replaying the request.")]
     private static partial void LogInvalidToken(ILogger logger, PitchlyTokenKey key, int statusCode);
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Pitchly rejected the refreshed access token of {Key} too (HTTP {StatusCode}); returning its answer without another refresh.")]
-    private static partial void LogRejectedAfterRefresh(ILogger logger, PitchlyTokenKey key, int statusCode);
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Pitchly rejected the access token of {Key} (HTTP {StatusCode}) after {Rejected} tokens were tried, and no newer token could be had within the refresh timeout; returning its answer.")]
+    private static partial void LogRejectedAfterRefresh(ILogger logger, PitchlyTokenKey key, int statusCode, int rejected);
 }

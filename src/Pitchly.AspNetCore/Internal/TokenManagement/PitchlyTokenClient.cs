@@ -32,11 +32,21 @@ internal sealed partial class PitchlyTokenClient
         _logger = logger;
     }
 
-    public Task<PitchlyTokenResponse> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
-        => RequestAsync("refresh_token", [new("refresh_token", refreshToken)], cancellationToken);
+    /// <summary>Sends a refresh_token grant that gives up after <paramref name="timeout"/> (the end of its fence).</summary>
+    public Task<PitchlyTokenResponse> RefreshAsync(string refreshToken, TimeSpan timeout, CancellationToken cancellationToken)
+        => RequestAsync("refresh_token", [new("refresh_token", refreshToken)], cancellationToken, timeout);
 
     public Task<PitchlyTokenResponse> ClientCredentialsAsync(string organizationId, CancellationToken cancellationToken)
         => RequestAsync("client_credentials", [new("organization_id", organizationId)], cancellationToken);
+
+    /// <summary>
+    /// True when Pitchly certainly did not spend the refresh token of a failed refresh_token grant: no connection was
+    /// established, or Pitchly answered with an OAuth error (other than <c>invalid_grant</c>, which says it is spent or
+    /// revoked). A timeout, a dropped connection or an unreadable answer leaves it unknown.
+    /// </summary>
+    public static bool IsDefinitelyNotSpent(Exception exception)
+        => IsConnectionNotEstablished(exception)
+            || exception is PitchlyTokenEndpointException { Error: { } error } && error != "invalid_grant";
 
     /// <summary>
     /// Exchanges a token for tokens of the app (the App SDK's long-lived tokens), with the grant type and parameters
@@ -72,9 +82,10 @@ internal sealed partial class PitchlyTokenClient
             SocketError.AddressNotAvailable;
     }
 
-    private async Task<PitchlyTokenResponse> RequestAsync(string grantType, KeyValuePair<string, string>[] grantParameters, CancellationToken cancellationToken)
+    private async Task<PitchlyTokenResponse> RequestAsync(string grantType, KeyValuePair<string, string>[] grantParameters, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var options = _options.CurrentValue;
+        var requestTimeoutValue = timeout is { } bound && bound < options.TokenRequestTimeout ? bound : options.TokenRequestTimeout;
         if (string.IsNullOrEmpty(options.ClientId) || string.IsNullOrEmpty(options.ClientSecret))
         {
             throw new PitchlyTokenEndpointException(
@@ -103,7 +114,7 @@ internal sealed partial class PitchlyTokenClient
         // HttpClient.Timeout ends at the headers; this bound covers the body too, so a request the caller does not
         // cancel (a refresh whose answer must be stored) still cannot hang forever.
         using var requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        requestTimeout.CancelAfter(options.TokenRequestTimeout);
+        requestTimeout.CancelAfter(requestTimeoutValue);
         HttpResponseMessage response;
         try
         {
@@ -111,7 +122,7 @@ internal sealed partial class PitchlyTokenClient
         }
         catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {
-            throw TimedOut(grantType, options.TokenRequestTimeout, exception);
+            throw TimedOut(grantType, requestTimeoutValue, exception);
         }
         catch (HttpRequestException exception)
         {
@@ -139,7 +150,7 @@ internal sealed partial class PitchlyTokenClient
             }
             catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
             {
-                throw TimedOut(grantType, options.TokenRequestTimeout, exception);
+                throw TimedOut(grantType, requestTimeoutValue, exception);
             }
 
             if (body is null)

@@ -23,6 +23,10 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     // How often freshly issued tokens are offered again to a token store that could not be reached.
     private static readonly TimeSpan StoreWriteRetryInterval = TimeSpan.FromMilliseconds(250);
 
+    // How often a refresh waiting at another owner's fence reads the record when no change is announced.
+    private static readonly TimeSpan FencePollInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MinFencePoll = TimeSpan.FromMilliseconds(20);
+
     private readonly ConcurrentDictionary<PitchlyTokenKey, Task<PitchlyAccessToken>> _inFlight = new();
     private readonly IPitchlyTokenStore _store;
     private readonly IPitchlyRefreshLock _refreshLock;
@@ -32,7 +36,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     private readonly PitchlyMetrics _metrics;
     private readonly IPitchlyTokenRefreshedHandler[] _refreshedHandlers;
     private readonly ILogger<PitchlyTokenManager> _logger;
-    private (PitchlyTokenManagementOptions Options, ResiliencePipeline Refresh, ResiliencePipeline StoreWrite)? _pipelines;
+    private Pipelines? _pipelines;
 
     public PitchlyTokenManager(
         IPitchlyTokenStore store,
@@ -109,8 +113,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
         }
 
-        if (!NeedsRenewal(record))
+        if (!NeedsRenewal(record) || (IsFencedByAnother(record, owner: null) && record.ExpiresAt > _timeProvider.GetUtcNow()))
         {
+            // Another owner is renewing it right now: the current token serves meanwhile.
             return ToAccessToken(record);
         }
 
@@ -142,7 +147,14 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return shared;
         }
 
-        _ = RunRefreshAsync(key, failedAccessToken, completion);
+        // The shared refresh belongs to no caller: it must not run in the first caller's ExecutionContext (its
+        // HttpContext, logging scopes, ambient Activity and AsyncLocals). Its span links to the caller's instead.
+        var caller = Activity.Current?.Context;
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(() => RunRefreshAsync(key, failedAccessToken, completion, caller));
+        }
+
         return completion.Task;
     }
 
@@ -150,11 +162,15 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     /// Runs one shared refresh on its own timeout, never on a caller's token: a caller that stops waiting must not
     /// abandon a refresh Pitchly may already have performed, whose new refresh token only this code can store.
     /// </summary>
-    private async Task RunRefreshAsync(PitchlyTokenKey key, string? failedAccessToken, TaskCompletionSource<PitchlyAccessToken> completion)
+    private async Task RunRefreshAsync(PitchlyTokenKey key, string? failedAccessToken, TaskCompletionSource<PitchlyAccessToken> completion, ActivityContext? caller)
     {
         var started = _timeProvider.GetTimestamp();
         var outcome = "failed";
-        using var activity = PitchlyMetrics.ActivitySource.StartActivity("Pitchly token refresh");
+        using var activity = PitchlyMetrics.ActivitySource.StartActivity(
+            "Pitchly token refresh",
+            ActivityKind.Internal,
+            parentContext: default,
+            links: caller is { } link ? [new ActivityLink(link)] : null);
         activity?.SetTag("pitchly.token.kind", key.Kind.ToString());
         LogRefreshStarted(_logger, key, failedAccessToken is null ? "renewal" : "rejected token");
 
@@ -173,8 +189,14 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
                 timeout.Token);
             outcome = result.Outcome;
             Complete(key, completion, () => completion.SetResult(result.Token));
+
+            // The lock is released by now: a slow handler must not keep other instances waiting for it.
+            if (result.Stored is { } stored)
+            {
+                await NotifyAsync(key, stored, timeout.Token);
+            }
         }
-        catch (OperationCanceledException exception) when (timeout?.IsCancellationRequested == true)
+        catch (OperationCanceledException exception) when (timeout?.IsCancellationRequested == true && !completion.Task.IsCompleted)
         {
             var timedOut = new TimeoutException(
                 $"The refresh of the Pitchly tokens of {key} did not complete within {refreshTimeout} (Pitchly:TokenManagement:RefreshTimeout).",
@@ -182,7 +204,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             LogRefreshFailed(_logger, key, timedOut);
             Complete(key, completion, () => completion.SetException(timedOut));
         }
-        catch (Exception exception)
+        catch (Exception exception) when (!completion.Task.IsCompleted)
         {
             if (exception is PitchlySignInRequiredException)
             {
@@ -213,7 +235,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         setOutcome();
     }
 
-    private async ValueTask<(PitchlyAccessToken Token, string Outcome)> RefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
+    private async ValueTask<RefreshResult> RefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxLockAttempts; attempt++)
         {
@@ -224,41 +246,91 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         }
 
         throw new PitchlyTokenStoreUnavailableException(
-            $"The refresh lock of {key} was lost {MaxLockAttempts} times before the token request could be sent; no refresh token was spent. Retry later.");
+            $"The refresh of {key} could not start {MaxLockAttempts} times (its lock was lost, or its fence could not be written, before the token request); no token request was sent. Retry later.");
     }
 
-    /// <summary>One pass of lock → re-read → token request → write; <see langword="null"/> when the lock was lost before the request.</summary>
-    private async ValueTask<(PitchlyAccessToken Token, string Outcome)?> TryRefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// One pass of lock → re-read → fence → token request → write; <see langword="null"/> when it stopped before
+    /// sending anything (the lock was lost, the fence could not be written or its send deadline passed).
+    /// </summary>
+    private async ValueTask<RefreshResult?> TryRefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
     {
         await using var handle = await _refreshLock.AcquireAsync(key, cancellationToken);
 
         // Re-read under the lock: another caller or instance may have refreshed while this one waited.
         var record = await _store.GetAsync(key, cancellationToken);
-        if (record is null)
+        while (true)
         {
-            return key.Kind == PitchlyTokenKind.User
-                ? throw SignInRequired(key, "no Pitchly tokens are stored for it")
-                : await AcquireInstallTokenAsync(key, expectedVersion: 0, handle, cancellationToken);
-        }
+            if (record is null)
+            {
+                return key.Kind == PitchlyTokenKind.User
+                    ? throw SignInRequired(key, "no Pitchly tokens are stored for it")
+                    : await AcquireInstallTokenAsync(key, expectedVersion: 0, handle, cancellationToken);
+            }
 
-        if (IsAlreadyRenewed(record, failedAccessToken))
-        {
-            LogReusedNewerToken(_logger, key, record.Version);
-            return (ToAccessToken(record), "reused_newer");
-        }
+            if (IsAlreadyRenewed(record, failedAccessToken))
+            {
+                LogReusedNewerToken(_logger, key, record.Version);
+                return new RefreshResult(ToAccessToken(record), "reused_newer");
+            }
 
-        if (record.RefreshToken is null)
-        {
-            return key.Kind == PitchlyTokenKind.Install
-                ? await AcquireInstallTokenAsync(key, record.Version, handle, cancellationToken)
-                : throw SignInRequired(key, "its Pitchly tokens include no refresh token");
+            if (record.RefreshToken is null)
+            {
+                return key.Kind == PitchlyTokenKind.Install
+                    ? await AcquireInstallTokenAsync(key, record.Version, handle, cancellationToken)
+                    : throw SignInRequired(key, "its Pitchly tokens include no refresh token");
+            }
+
+            if (!IsFencedByAnother(record, owner: null))
+            {
+                break;
+            }
+
+            // Another owner is spending this refresh token (on another instance, or one that froze): never present it.
+            if (failedAccessToken is null && record.ExpiresAt > _timeProvider.GetUtcNow())
+            {
+                // A renewal only: the current token still serves, and the fence's owner is renewing it.
+                return new RefreshResult(ToAccessToken(record), "fenced");
+            }
+
+            record = await WaitAtFenceAsync(key, record, cancellationToken);
         }
 
         if (handle.LockLost.IsCancellationRequested)
         {
-            // The lease lapsed before the request: another holder may be spending this refresh token right now.
-            // Nothing was sent, so start over from the lock and the re-read instead.
+            // The lease lapsed before the fence: another holder may be about to fence this record. Nothing was sent,
+            // so start over from the lock and the re-read instead.
             LogLockLostBeforeRequest(_logger, key);
+            return null;
+        }
+
+        var options = _options.CurrentValue;
+        var owner = Guid.NewGuid().ToString("N");
+        var fencedAt = _timeProvider.GetTimestamp();
+        var fencedAtWallClock = _timeProvider.GetUtcNow();
+        var fenced = await _store.TryBeginRefreshAsync(key, record.Version, owner, options.FenceTimeout, cancellationToken);
+        if (fenced is null)
+        {
+            // The record moved on, or another owner fenced it first: nothing was sent; the next pass re-reads.
+            LogFenceRefused(_logger, key, record.Version);
+            return null;
+        }
+
+        // From here until the fence is cleared or replaced, only this owner may present the refresh token. The lock is
+        // stretched over the fence so other instances queue on the lock rather than at the fence (best effort).
+        await handle.ExtendAsync(options.FenceTimeout, CancellationToken.None);
+
+        // The send deadline, checked on both clocks right before sending: a process that froze since the fence was
+        // written (the monotonic clock may stand still while a VM is suspended; the wall clock catches up) must not
+        // send a request that could still be in flight when another owner may claim the record.
+        var sendWindow = options.FenceTimeout - options.TokenRequestTimeout;
+        var sinceFence = _timeProvider.GetElapsedTime(fencedAt);
+        var sinceFenceWallClock = _timeProvider.GetUtcNow() - fencedAtWallClock;
+        if (sinceFence >= sendWindow || sinceFenceWallClock >= sendWindow || cancellationToken.IsCancellationRequested)
+        {
+            LogSendDeadlinePassed(_logger, key, sendWindow);
+            await ReleaseFenceAsync(key, fenced, mayBeSpent: false);
+            cancellationToken.ThrowIfCancellationRequested();
             return null;
         }
 
@@ -267,13 +339,22 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         try
         {
             // From here on the refresh token may be spent: the request, its answer and the write must not be cut
-            // short by the refresh timeout, or the new refresh token would be lost and the old one sent again.
-            // TokenRequestTimeout still bounds a request Pitchly never answers.
-            response = await _client.RefreshAsync(record.RefreshToken, CancellationToken.None);
+            // short by the refresh timeout, or the new refresh token would be lost. The request gives up by the end of
+            // the fence at the latest, so no other owner can claim the record while it may still be answered.
+            response = await _client.RefreshAsync(fenced.RefreshToken!, options.FenceTimeout - _timeProvider.GetElapsedTime(fencedAt), CancellationToken.None);
         }
         catch (PitchlyTokenEndpointException exception) when (exception.Error == "invalid_grant")
         {
-            return await HandleInvalidGrantAsync(key, record, handle, exception, cancellationToken);
+            return await HandleInvalidGrantAsync(key, fenced, handle, exception, cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            // Pitchly certainly did not take the refresh token (no connection, or an OAuth error): the fence goes and
+            // the token is used again. Otherwise its fate is unknown: the record says so, and the refresh token is
+            // presented again only once the access token no longer serves.
+            var mayBeSpent = !PitchlyTokenClient.IsDefinitelyNotSpent(exception);
+            await ReleaseFenceAsync(key, fenced, mayBeSpent);
+            throw;
         }
 
         var refreshed = new PitchlyTokenRecord
@@ -281,14 +362,65 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             AccessToken = response.AccessToken,
             ExpiresAt = requestedAt + response.ExpiresIn,
             IssuedAt = requestedAt,
-            RefreshToken = response.RefreshToken ?? record.RefreshToken,
-            Scope = response.Scope ?? record.Scope,
-            OrganizationId = record.OrganizationId ?? key.OrganizationId,
+            RefreshToken = response.RefreshToken ?? fenced.RefreshToken,
+            Scope = response.Scope ?? fenced.Scope,
+            OrganizationId = fenced.OrganizationId ?? key.OrganizationId,
         };
-        return await StoreAsync(key, record.Version, refreshed, handle, "refreshed", cancellationToken);
+        return await StoreAsync(key, fenced.Version, refreshed, handle, "refreshed");
     }
 
-    private async ValueTask<(PitchlyAccessToken Token, string Outcome)> HandleInvalidGrantAsync(
+    /// <summary>
+    /// Waits at another owner's fence for the record to change (announced by the store where it can, else polled)
+    /// or the fence to lapse, whichever comes first, within the refresh timeout.
+    /// </summary>
+    private async ValueTask<PitchlyTokenRecord?> WaitAtFenceAsync(PitchlyTokenKey key, PitchlyTokenRecord fencedRecord, CancellationToken cancellationToken)
+    {
+        var deadline = fencedRecord.RefreshIntent!.Deadline;
+        LogWaitingAtFence(_logger, key, fencedRecord.Version, deadline);
+        _metrics.FenceWaits.Add(1);
+        while (true)
+        {
+            var untilDeadline = deadline - _timeProvider.GetUtcNow();
+            var wait = untilDeadline < FencePollInterval ? (untilDeadline > MinFencePoll ? untilDeadline : MinFencePoll) : FencePollInterval;
+            if (_store is ITokenChangeSignal signal)
+            {
+                await signal.WaitForChangeAsync(key, wait, cancellationToken);
+            }
+            else
+            {
+                await Task.Delay(wait, _timeProvider, cancellationToken);
+            }
+
+            var current = await _store.GetAsync(key, cancellationToken);
+            if (current is null || current.Version != fencedRecord.Version || _timeProvider.GetUtcNow() >= deadline)
+            {
+                return current;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Clears this owner's fence when no new tokens came of its request, by compare-and-swap on the fenced version.
+    /// Best effort: a fence that cannot be cleared lapses at its deadline.
+    /// </summary>
+    private async ValueTask ReleaseFenceAsync(PitchlyTokenKey key, PitchlyTokenRecord fenced, bool mayBeSpent)
+    {
+        try
+        {
+            await _store.TryReplaceAsync(key, fenced.Version, fenced with { RefreshIntent = null, RefreshTokenMayBeSpent = fenced.RefreshTokenMayBeSpent || mayBeSpent }, CancellationToken.None);
+        }
+        catch (PitchlyTokenStoreUnavailableException exception)
+        {
+            LogFenceNotCleared(_logger, key, exception);
+        }
+
+        if (mayBeSpent)
+        {
+            LogRefreshTokenMayBeSpent(_logger, key);
+        }
+    }
+
+    private async ValueTask<RefreshResult> HandleInvalidGrantAsync(
         PitchlyTokenKey key,
         PitchlyTokenRecord record,
         IPitchlyRefreshLockHandle handle,
@@ -303,7 +435,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             if (newer is not null && newer.Version != record.Version)
             {
                 LogReusedNewerToken(_logger, key, newer.Version);
-                return (ToAccessToken(newer), "reused_newer");
+                return new RefreshResult(ToAccessToken(newer), "reused_newer");
             }
         }
 
@@ -316,13 +448,15 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         throw SignInRequired(key, "Pitchly refused its refresh token (invalid_grant)", exception);
     }
 
-    private async ValueTask<(PitchlyAccessToken Token, string Outcome)> AcquireInstallTokenAsync(
+    private async ValueTask<RefreshResult> AcquireInstallTokenAsync(
         PitchlyTokenKey key,
         long expectedVersion,
         IPitchlyRefreshLockHandle handle,
         CancellationToken cancellationToken)
     {
-        // Not cut short by the refresh timeout: tokens Pitchly issues are stored rather than dropped.
+        // Nothing single-use is spent by a client_credentials grant, so no fence; not cut short by the refresh timeout
+        // either: tokens Pitchly issues are stored rather than dropped.
+        cancellationToken.ThrowIfCancellationRequested();
         var requestedAt = _timeProvider.GetUtcNow();
         var response = await _client.ClientCredentialsAsync(key.OrganizationId, CancellationToken.None);
         var acquired = new PitchlyTokenRecord
@@ -334,46 +468,51 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             Scope = response.Scope,
             OrganizationId = key.OrganizationId,
         };
-        return await StoreAsync(key, expectedVersion, acquired, handle, "acquired", cancellationToken);
+        return await StoreAsync(key, expectedVersion, acquired, handle, "acquired");
     }
 
-    private async ValueTask<(PitchlyAccessToken Token, string Outcome)> StoreAsync(
+    private async ValueTask<RefreshResult> StoreAsync(
         PitchlyTokenKey key,
         long expectedVersion,
         PitchlyTokenRecord record,
         IPitchlyRefreshLockHandle handle,
-        string outcome,
-        CancellationToken notifyCancellationToken)
+        string outcome)
     {
         if (handle.LockLost.IsCancellationRequested)
         {
             // The lock lapsed while Pitchly answered. The old refresh token is spent either way, and the new one exists
-            // only in this process: dropping it would sign the user out. The compare-and-swap below keeps the write
-            // safe without the lock: it succeeds only if nobody stored anything since the read, and a holder that
-            // took the lock over will then fail its own swap and re-read these tokens.
+            // only in this process: dropping it would sign the user out. The fence kept everyone else from presenting
+            // the old one, and the compare-and-swap below succeeds only if nobody stored anything since.
             LogLockLostBeforeWrite(_logger, key);
         }
 
         // Not cancellable, and retried while the store is unreachable: once Pitchly has issued tokens they exist only
-        // here, and losing them would leave the store with a refresh token Pitchly has already spent. A retry after a
-        // write whose answer was lost finds its own record: the swap is refused and the re-read below returns it.
+        // here, and losing them would leave the store with a refresh token Pitchly has already spent.
         var stored = await GetPipelines(_options.CurrentValue).StoreWrite.ExecuteAsync(
             static (state, _) => state.Store.TryReplaceAsync(state.Key, state.ExpectedVersion, state.Record, CancellationToken.None),
             (Store: _store, Key: key, ExpectedVersion: expectedVersion, Record: record),
             CancellationToken.None);
         if (stored is null)
         {
-            _metrics.CompareAndSwapConflicts.Add(1);
             var current = await _store.GetAsync(key, CancellationToken.None);
+            if (current is not null
+                && string.Equals(current.AccessToken, record.AccessToken, StringComparison.Ordinal)
+                && string.Equals(current.RefreshToken, record.RefreshToken, StringComparison.Ordinal))
+            {
+                // A retried write whose first attempt landed but whose answer was lost: these are our tokens.
+                LogStored(_logger, key, current.Version, current.ExpiresAt);
+                return new RefreshResult(ToAccessToken(current), outcome, current);
+            }
+
+            _metrics.CompareAndSwapConflicts.Add(1);
             LogCompareAndSwapConflict(_logger, key, expectedVersion, current?.Version);
             return current is null
                 ? throw SignInRequired(key, "its Pitchly tokens were removed while they were being refreshed")
-                : (ToAccessToken(current), "reused_newer");
+                : new RefreshResult(ToAccessToken(current), "reused_newer");
         }
 
         LogStored(_logger, key, stored.Version, stored.ExpiresAt);
-        await NotifyAsync(key, stored, notifyCancellationToken);
-        return (ToAccessToken(stored), outcome);
+        return new RefreshResult(ToAccessToken(stored), outcome, stored);
     }
 
     private async ValueTask NotifyAsync(PitchlyTokenKey key, PitchlyTokenRecord stored, CancellationToken cancellationToken)
@@ -401,6 +540,12 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
 
     private bool NeedsRenewal(PitchlyTokenRecord record)
     {
+        if (record.RefreshTokenMayBeSpent)
+        {
+            // Its last refresh lost its answer: present that refresh token again only when the access token is gone.
+            return _timeProvider.GetUtcNow() >= record.ExpiresAt;
+        }
+
         var window = _options.CurrentValue.RefreshBeforeExpiry;
         if (record.IssuedAt is { } issuedAt)
         {
@@ -429,16 +574,17 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         }
     }
 
-    private (ResiliencePipeline Refresh, ResiliencePipeline StoreWrite) GetPipelines(PitchlyTokenManagementOptions options)
+    private Pipelines GetPipelines(PitchlyTokenManagementOptions options)
     {
-        var cached = _pipelines;
-        if (cached is { } hit && ReferenceEquals(hit.Options, options))
+        // Read and swapped as one reference: a caller never pairs one options instance's pipeline with another's.
+        var cached = Volatile.Read(ref _pipelines);
+        if (cached is not null && ReferenceEquals(cached.Options, options))
         {
-            return (hit.Refresh, hit.StoreWrite);
+            return cached;
         }
 
-        // Only a request that never reached Pitchly is repeated, and each attempt re-enters lock → re-read → request,
-        // so a retry never sends a refresh token that another holder has spent in the meantime.
+        // Only a request that never reached Pitchly is repeated, and each attempt re-enters lock → re-read → fence →
+        // request, so a retry never sends a refresh token that another holder has spent in the meantime.
         var refresh = BuildRetryPipeline(
             "Pitchly.TokenRefresh",
             new PredicateBuilder().Handle<PitchlyTokenEndpointException>(PitchlyTokenClient.IsConnectionNotEstablished),
@@ -451,8 +597,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             StoreWriteRetryInterval,
             options.StoreWriteRetryTimeout,
             arguments => LogStoreWriteRetry(_logger, arguments.AttemptNumber + 1, arguments.Outcome.Exception));
-        _pipelines = (options, refresh, storeWrite);
-        return (refresh, storeWrite);
+        var built = new Pipelines(options, refresh, storeWrite);
+        Volatile.Write(ref _pipelines, built);
+        return built;
     }
 
     private ResiliencePipeline BuildRetryPipeline(string name, PredicateBuilder<object> shouldHandle, TimeSpan interval, TimeSpan total, Action<OnRetryArguments<object>> onRetry)
@@ -480,6 +627,15 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     }
 
     private static PitchlyAccessToken ToAccessToken(PitchlyTokenRecord record) => new(record.AccessToken, record.ExpiresAt);
+
+    /// <summary>Whether another owner's fence on <paramref name="record"/> is still live on this instance's clock.</summary>
+    private bool IsFencedByAnother(PitchlyTokenRecord record, string? owner)
+        => record.RefreshIntent is { } intent && intent.Owner != owner && intent.Deadline > _timeProvider.GetUtcNow();
+
+    private sealed record Pipelines(PitchlyTokenManagementOptions Options, ResiliencePipeline Refresh, ResiliencePipeline StoreWrite);
+
+    /// <summary>What one refresh produced; <see cref="Stored"/> is set when this refresh wrote new tokens (handlers are told).</summary>
+    private readonly record struct RefreshResult(PitchlyAccessToken Token, string Outcome, PitchlyTokenRecord? Stored = null);
 
     private static PitchlySignInRequiredException SignInRequired(PitchlyTokenKey key, string reason, Exception? innerException = null)
         => new(
@@ -521,6 +677,21 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "The token-refreshed handler {Handler} failed for {Key}; the tokens are stored.")]
     private static partial void LogRefreshedHandlerFailed(ILogger logger, PitchlyTokenKey key, string? handler, Exception exception);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Another refresh of the Pitchly tokens of {Key} is in flight (version {Version}, fenced until {Deadline:O}); waiting for its tokens instead of presenting the same refresh token.")]
+    private static partial void LogWaitingAtFence(ILogger logger, PitchlyTokenKey key, long version, DateTimeOffset deadline);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Debug, Message = "The fence of the Pitchly tokens of {Key} could not be written at version {Version} (the record moved on or another refresh fenced it); nothing was sent.")]
+    private static partial void LogFenceRefused(ILogger logger, PitchlyTokenKey key, long version);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "The refresh of {Key} reached its send deadline ({SendWindow} after its fence) before sending; nothing was sent.")]
+    private static partial void LogSendDeadlinePassed(ILogger logger, PitchlyTokenKey key, TimeSpan sendWindow);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "The fence of the Pitchly tokens of {Key} could not be cleared; it lapses at its deadline.")]
+    private static partial void LogFenceNotCleared(ILogger logger, PitchlyTokenKey key, Exception exception);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "The answer to the refresh of {Key} was lost, so its refresh token may be spent; the current access token is used until it expires or is rejected.")]
+    private static partial void LogRefreshTokenMayBeSpent(ILogger logger, PitchlyTokenKey key);
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Renewing the Pitchly tokens of {Key} failed; using the current token, valid until {ExpiresAt:O}.")]
     private static partial void LogRenewalFailedUsingCurrentToken(ILogger logger, PitchlyTokenKey key, DateTimeOffset expiresAt, Exception exception);

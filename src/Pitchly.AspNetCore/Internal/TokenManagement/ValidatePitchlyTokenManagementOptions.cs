@@ -11,6 +11,9 @@ internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<P
 {
     private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
 
+    // The least time a fence's owner gets between writing the fence and sending its request.
+    private static readonly TimeSpan MinSendWindow = TimeSpan.FromSeconds(1);
+
     public ValidateOptionsResult Validate(string? name, PitchlyTokenManagementOptions options)
     {
         var failures = new List<string>();
@@ -32,6 +35,19 @@ internal sealed class ValidatePitchlyTokenManagementOptions : IValidateOptions<P
         RequireTimeout(failures, "TokenEndpointRetryInterval", options.TokenEndpointRetryInterval);
         RequireRetryTimeout(failures, "TokenEndpointRetryTimeout", options.TokenEndpointRetryTimeout);
         RequireRetryTimeout(failures, "StoreWriteRetryTimeout", options.StoreWriteRetryTimeout);
+        RequireTimeout(failures, "FenceTimeout", options.FenceTimeout);
+        RequireTimeout(failures, "RejectedTokenCoolDown", options.RejectedTokenCoolDown);
+        if (options.FenceTimeout - options.TokenRequestTimeout < MinSendWindow)
+        {
+            failures.Add(
+                $"Pitchly:TokenManagement:FenceTimeout ({options.FenceTimeout}) must exceed Pitchly:TokenManagement:TokenRequestTimeout ({options.TokenRequestTimeout}) "
+                + $"by at least {MinSendWindow.TotalSeconds:0} s: the fence must outlast the token request it covers. Raise FenceTimeout or lower TokenRequestTimeout.");
+        }
+
+        if (options.RejectedTokenLimit < 2)
+        {
+            failures.Add($"Pitchly:TokenManagement:RejectedTokenLimit must be at least 2 (one early invalidation must never pause refreshing); it is {options.RejectedTokenLimit}.");
+        }
 
         if (options.MaxTokenResponseSize <= 0)
         {
