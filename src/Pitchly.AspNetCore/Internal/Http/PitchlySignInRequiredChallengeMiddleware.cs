@@ -64,7 +64,7 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
     /// XHR calls (even those accepting HTML), and clients asking for JSON, are not: a redirect to Pitchly's sign-in page
     /// would be followed silently and fail on its cross-origin answer.
     /// </summary>
-    internal static bool IsPageNavigation(HttpRequest request)
+    private static bool IsPageNavigation(HttpRequest request)
     {
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
         {
