@@ -334,6 +334,10 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
                     catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
                     {
                         RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
+                        if (heldFor - time.GetElapsedTime(renewedAt) <= TimeSpan.Zero && !_lost.IsCancellationRequested)
+                        {
+                            MarkLost("no renewal reached Redis before the last third of the lease");
+                        }
 
                         // A disconnected multiplexer fails at once: retry soon, without spinning.
                         await Task.Delay(retryDelay, time, stop);

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Tests.TokenManagement;
+using Xunit;
+
+namespace Pitchly.AspNetCore.Tests.Http;
+
+/// <summary>
+/// The replay rule: a call rejected for its token is replayed while each replay carries a newer token, and a per-key
+/// breaker stops a key whose every fresh token is rejected from rotating in a loop.
+/// </summary>
+public sealed class ReplayRuleTests
+{
+    private static readonly PitchlyTokenKey Alice = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_call_whose_replays_meet_two_more_invalidations_still_succeeds_on_the_fourth_token()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Create(pitchly, time);
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        // Pitchly kills each of the next three tokens as it is used, as a burst of early invalidations would.
+        var kills = 0;
+        pitchly.GraphQLOverride = async (context, person) =>
+        {
+            if (Interlocked.Increment(ref kills) <= 3)
+            {
+                pitchly.Invalidate(pitchly.Seen.Last().Token!);
+                await WriteUnauthenticatedAsync(context);
+                return;
+            }
+
+            await context.Response.WriteAsync("{\"data\":{\"viewer\":{\"person\":{\"id\":\"" + person + "\"}}}}");
+        };
+
+        using var response = await Client(services).PostAsync("", Json(), Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("psn_alice", await response.Content.ReadAsStringAsync(Cancel), StringComparison.Ordinal);
+        Assert.Equal(3, pitchly.RefreshGrants);
+        Assert.Equal(4, pitchly.GraphQLRequests);
+        Assert.Equal(4, pitchly.Seen.Select(seen => seen.Token).Distinct().Count());
+        Assert.Equal(0, pitchly.Reuses);
+        Assert.NotEqual(stored.AccessToken, pitchly.Seen.Last().Token);
+    }
+
+    [Fact]
+    public async Task Tokens_killed_while_calls_keep_succeeding_never_pause_refreshing()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Create(pitchly, time);
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+        var client = Client(services);
+
+        for (var round = 0; round < 12; round++)
+        {
+            using var response = await client.PostAsync("", Json(), Cancel);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            pitchly.Invalidate(pitchly.Seen.Last().Token!);
+        }
+
+        Assert.Equal(11, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Reuses);
+    }
+
+    [Fact]
+    public async Task Every_token_rejected_pauses_refreshing_after_the_limit_fails_fast_and_tries_one_grant_per_cool_down()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Create(pitchly, time);
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+        var client = Client(services);
+
+        // Something between the app and Pitchly answers 401 to every call, whatever the token.
+        pitchly.GraphQLOverride = (context, _) => WriteUnauthenticatedAsync(context);
+
+        var paused = await Assert.ThrowsAsync<PitchlyTokenRejectedException>(() => client.PostAsync("", Json(), Cancel));
+        Assert.Equal(Alice, paused.Key);
+        Assert.Equal(time.GetUtcNow().AddSeconds(30), paused.RetryAfter);
+        Assert.Contains("rejected 5 freshly issued access tokens", paused.Message, StringComparison.Ordinal);
+        Assert.Equal(4, pitchly.RefreshGrants);
+        Assert.Equal(5, pitchly.GraphQLRequests);
+
+        // Paused: calls fail fast, without reaching Pitchly and without a grant.
+        for (var call = 0; call < 5; call++)
+        {
+            await Assert.ThrowsAsync<PitchlyTokenRejectedException>(() => client.PostAsync("", Json(), Cancel));
+        }
+
+        Assert.Equal(4, pitchly.RefreshGrants);
+        Assert.Equal(5, pitchly.GraphQLRequests);
+
+        // After the cool-down one more grant is tried; its token is rejected too, so refreshing pauses again.
+        time.Advance(TimeSpan.FromSeconds(31));
+        await Assert.ThrowsAsync<PitchlyTokenRejectedException>(() => client.PostAsync("", Json(), Cancel));
+        Assert.Equal(5, pitchly.RefreshGrants);
+
+        // Once calls are served again (the last token is good), the count starts from zero: a later kill is refreshed.
+        pitchly.GraphQLOverride = null;
+        time.Advance(TimeSpan.FromSeconds(31));
+        using (var served = await client.PostAsync("", Json(), Cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        }
+
+        pitchly.Invalidate(pitchly.Seen.Last().Token!);
+        using (var afterKill = await client.PostAsync("", Json(), Cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, afterKill.StatusCode);
+        }
+
+        Assert.Equal(6, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Reuses);
+    }
+
+    private static ServiceProvider Create(FakePitchly pitchly, FakeTimeProvider time)
+        => TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+
+    private static Task WriteUnauthenticatedAsync(HttpContext context)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync("""{"data":null,"errors":[{"message":"You must be signed in","extensions":{"code":"UNAUTHENTICATED"}}]}""");
+    }
+
+    private static HttpClient Client(IServiceProvider services) => services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
+
+    private static StringContent Json() => new("""{"query":"{ viewer { person { id } } }"}""", Encoding.UTF8, "application/json");
+}
