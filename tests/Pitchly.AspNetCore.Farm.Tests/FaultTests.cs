@@ -15,11 +15,15 @@ public sealed class FaultTests
         {
             ["Pitchly:Redis:LockLease"] = "00:00:01.500",
             ["Pitchly:Redis:LockWaitTimeout"] = "00:00:20",
+
+            // A short fence, so a holder that dies mid-request delays its user's next refresh by seconds, not minutes.
+            ["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:00:07",
+            ["Pitchly:TokenManagement:FenceTimeout"] = "00:00:10",
         },
     };
 
     [Fact]
-    public async Task Instance_killed_mid_refresh_while_holding_the_lock_never_spends_the_refresh_token_and_another_instance_refreshes_once_after_the_lease()
+    public async Task Instance_killed_mid_refresh_while_holding_the_lock_never_spends_the_refresh_token_and_another_instance_refreshes_once_after_its_fence_lapses()
     {
         await FarmTest.RunAsync(LongLivedTokens, async (farm, client) =>
         {
@@ -43,7 +47,8 @@ public sealed class FaultTests
             Assert.False((await doomed).Succeeded);
             await farm.Emulator.ConfigureAsync(new { tokenEndpointFault = "None", tokenEndpointFaultRate = 0.0 }, ct);
 
-            // The survivors wait out the dead holder's lease, re-read the unchanged record and spend its refresh token once.
+            // The survivors wait out the dead holder's fence (its lock was stretched over it), re-read the unchanged record
+            // and spend its refresh token once: the dead holder's request never reached the grant.
             Assert.All(await FarmTest.CallEveryInstanceAsync(farm, client, user, rounds: 2), o => Assert.True(o.Succeeded, o.Describe()));
             Assert.All(await FarmTest.CallEveryInstanceAsync(farm, client, users[1]), o => Assert.True(o.Succeeded, o.Describe()));
             var after = await farm.Emulator.GetStatsAsync(ct);
