@@ -50,11 +50,12 @@ public sealed class PitchlyTokenManagementOptions
 
     /// <summary>
     /// Gets or sets how many freshly issued access tokens of one key may be rejected in a row, with no call of that key
-    /// succeeding in between, before refreshing that key pauses for <see cref="RejectedTokenCoolDown"/> (default 5). Guards
+    /// succeeding in between, before refreshing that key pauses for <see cref="RejectedTokenCoolDown"/> (default 10: under
+    /// heavy early invalidation one instance's calls of a key can meet several kills in a row before one of them completes). Guards
     /// Pitchly against a refresh loop when something rejects every token (a proxy answering 401 to everything, a revoked
     /// app); tokens Pitchly kills early while calls keep succeeding never trip it.
     /// </summary>
-    public int RejectedTokenLimit { get; set; } = 5;
+    public int RejectedTokenLimit { get; set; } = 10;
 
     /// <summary>
     /// Gets or sets how long refreshing a key stays paused once <see cref="RejectedTokenLimit"/> is reached (default 30

@@ -359,6 +359,40 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
 
     private static string Hash(PitchlyTokenKey key) => RedisKeyNames.Hash(key);
 
+    [Fact]
+    public async Task A_live_fence_refuses_every_other_owner_on_the_servers_clock_lapses_at_its_deadline_and_any_write_clears_it()
+    {
+        var first = App().Store;
+        var second = App().Store;
+        var written = await first.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+
+        var fenced = await first.TryBeginRefreshAsync(User, written.Version, "owner-a", TimeSpan.FromSeconds(2), Cancel);
+        Assert.NotNull(fenced);
+        Assert.Equal("owner-a", fenced.RefreshIntent!.Owner);
+        Assert.Equal("refresh-1", fenced.RefreshToken);
+
+        // Another instance sees the intent and, whatever its own clock says, cannot take the record over while it lives.
+        var seen = await second.GetAsync(User, Cancel);
+        Assert.Equal(fenced.Version, seen!.Version);
+        Assert.Equal(fenced.RefreshIntent, seen.RefreshIntent);
+        Assert.Null(await second.TryBeginRefreshAsync(User, seen.Version, "owner-b", TimeSpan.FromSeconds(2), Cancel));
+        Assert.Null(await second.TryBeginRefreshAsync(User, written.Version, "owner-b", TimeSpan.FromSeconds(2), Cancel));
+
+        // Once the server's clock passes the deadline, the record can be claimed.
+        await Task.Delay(TimeSpan.FromSeconds(2.2), Cancel);
+        var claimed = await second.TryBeginRefreshAsync(User, seen.Version, "owner-b", TimeSpan.FromSeconds(30), Cancel);
+        Assert.Equal("owner-b", claimed!.RefreshIntent!.Owner);
+
+        // The claimant's write clears the fence; the first owner's late write is refused by version.
+        var replaced = await second.TryReplaceAsync(User, claimed.Version, Records.Create("access-2", "refresh-2"), Cancel);
+        Assert.NotNull(replaced);
+        Assert.Null(await first.TryReplaceAsync(User, fenced.Version, Records.Create("access-stale", "refresh-stale"), Cancel));
+        var key = Assert.Single(redis.AdminServer.Keys(pattern: $"{_prefix}:tok:*"));
+        var fields = await redis.Admin.GetDatabase().HashGetAllAsync(key);
+        Assert.Equal(["d", "v"], fields.Select(field => field.Name.ToString()).Order());
+        Assert.Null((await first.GetAsync(User, Cancel))!.RefreshIntent);
+    }
+
     private TestApp App(Action<PitchlyRedisOptions>? configure = null)
     {
         var app = TestApp.Create(redis, _prefix, _keyRing, configure);

@@ -145,6 +145,22 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
         Assert.Contains("L1MaxEntries", failure.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_lock_wait_longer_than_the_refresh_timeout_fails_start_up_naming_both_settings()
+    {
+        using var host = CreateHost(builder => builder.Services.AddPitchlyTokenManagement(o => o.RefreshTimeout = TimeSpan.FromSeconds(10)).AddRedis(options =>
+        {
+            options.Configuration = redis.Configuration;
+            options.AllowUnsharedDataProtectionKeys = true;
+            options.LockWaitTimeout = TimeSpan.FromSeconds(20);
+        }));
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Cancel));
+
+        Assert.Contains("Pitchly:Redis:LockWaitTimeout (00:00:20) is longer than Pitchly:TokenManagement:RefreshTimeout (00:00:10)", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Lower LockWaitTimeout or raise RefreshTimeout", failure.Message, StringComparison.Ordinal);
+    }
+
     private async Task<int> ClientCountAsync() =>
         ((string?)await redis.AdminServer.ExecuteAsync("CLIENT", "LIST"))!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
 

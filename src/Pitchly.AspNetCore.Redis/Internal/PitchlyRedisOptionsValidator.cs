@@ -13,6 +13,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 internal sealed class PitchlyRedisOptionsValidator(
     IServiceProvider services,
     IOptions<KeyManagementOptions> keyManagementOptions,
+    IOptionsMonitor<PitchlyTokenManagementOptions> tokenManagementOptions,
     RedisConnectionFactory? factory = null) : IValidateOptions<PitchlyRedisOptions>
 {
     public const string NoConnectionMessage =
@@ -38,6 +39,15 @@ internal sealed class PitchlyRedisOptionsValidator(
         RequirePositive(failures, options.LockLease, nameof(options.LockLease));
         RequirePositive(failures, options.LockWaitTimeout, nameof(options.LockWaitTimeout));
         RequirePositive(failures, options.LockPollInterval, nameof(options.LockPollInterval));
+
+        // The lock wait runs inside one shared refresh, which RefreshTimeout bounds: a longer wait could never be had.
+        var refreshTimeout = tokenManagementOptions.CurrentValue.RefreshTimeout;
+        if (options.LockWaitTimeout > refreshTimeout)
+        {
+            failures.Add(
+                $"Pitchly:Redis:LockWaitTimeout ({options.LockWaitTimeout}) is longer than Pitchly:TokenManagement:RefreshTimeout ({refreshTimeout}), "
+                + "which ends every refresh's wait for the lock first. Lower LockWaitTimeout or raise RefreshTimeout.");
+        }
         RequirePositive(failures, options.RecordTimeToLive, nameof(options.RecordTimeToLive));
         RequirePositive(failures, options.ConnectTimeout, nameof(options.ConnectTimeout));
         RequirePositive(failures, options.OperationTimeout, nameof(options.OperationTimeout));

@@ -123,7 +123,11 @@ public sealed class ReplayRuleTests
     }
 
     private static ServiceProvider Create(FakePitchly pitchly, FakeTimeProvider time)
-        => TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        => TestServices.Create(
+            pitchly,
+            time,
+            s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice),
+            o => o.RejectedTokenLimit = 5);
 
     private static Task WriteUnauthenticatedAsync(HttpContext context)
     {

@@ -328,6 +328,24 @@ public sealed class TokenManagerTests
     }
 
     [Fact]
+    public async Task A_fence_that_does_not_outlast_the_token_request_fails_at_start_naming_both_settings()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:01:00";
+        builder.Configuration["Pitchly:TokenManagement:FenceTimeout"] = "00:01:00";
+        builder.Configuration["Pitchly:TokenManagement:RejectedTokenLimit"] = "1";
+        builder.Services.AddPitchlyTokenManagement();
+        using var host = builder.Build();
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains(exception.Failures, f => f.Contains("FenceTimeout (00:01:00) must exceed Pitchly:TokenManagement:TokenRequestTimeout (00:01:00)", StringComparison.Ordinal)
+                                                  && f.Contains("Raise FenceTimeout or lower TokenRequestTimeout", StringComparison.Ordinal));
+        Assert.Contains(exception.Failures, f => f.Contains("RejectedTokenLimit must be at least 2", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Settings_are_bound_from_the_Pitchly_section_and_its_TokenManagement_section()
     {
         var builder = Host.CreateApplicationBuilder();
