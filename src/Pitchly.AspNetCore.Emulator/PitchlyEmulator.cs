@@ -108,22 +108,37 @@ public sealed class PitchlyEmulator
     }
 
     /// <summary>
-    /// Issues a short-lived access token for an organization, like the one Pitchly's App SDK gives a browser. It works
-    /// on the GraphQL endpoint and as the <c>subject_token</c> of the token exchange grant.
+    /// Issues a short-lived access token for an organization, like the one Pitchly's App SDK gives a browser inside one
+    /// app. It works on the GraphQL endpoint and as the <c>subject_token</c> of the token exchange grant, where only the
+    /// app it was issued to may exchange it.
     /// </summary>
     /// <param name="organizationId">A seeded organization's id.</param>
     /// <param name="lifetime">The token's lifetime; <see cref="PitchlyEmulatorOptions.AppSdkTokenLifetime"/> when <see langword="null"/>.</param>
+    /// <param name="clientId">
+    /// The registered app the token is issued to; the first of <see cref="PitchlyEmulatorOptions.Clients"/> (the default
+    /// client unless the list was changed) when <see langword="null"/>.
+    /// </param>
     /// <returns>The access token.</returns>
-    /// <exception cref="ArgumentException">The organization is unknown or the lifetime is not positive.</exception>
-    public string IssueAppSdkToken(string organizationId, TimeSpan? lifetime = null) =>
-        IssueAppSdkTokenCore(organizationId, lifetime).AccessToken;
+    /// <exception cref="ArgumentException">The organization or the client is unknown, or the lifetime is not positive.</exception>
+    public string IssueAppSdkToken(string organizationId, TimeSpan? lifetime = null, string? clientId = null) =>
+        IssueAppSdkTokenCore(organizationId, lifetime, clientId).AccessToken;
 
-    internal IssuedTokens IssueAppSdkTokenCore(string organizationId, TimeSpan? lifetime)
+    internal IssuedTokens IssueAppSdkTokenCore(string organizationId, TimeSpan? lifetime, string? clientId)
     {
         ArgumentException.ThrowIfNullOrEmpty(organizationId);
         if (!Organizations.ContainsKey(organizationId))
         {
             throw new ArgumentException($"'{organizationId}' is not one of the emulator's organizations.", nameof(organizationId));
+        }
+
+        var client = clientId is null
+            ? Options.Clients.FirstOrDefault()
+            : FindClient(clientId);
+        if (client is null)
+        {
+            throw new ArgumentException(
+                clientId is null ? "The emulator has no registered app to issue the token to." : $"'{clientId}' is not one of the emulator's registered apps.",
+                nameof(clientId));
         }
 
         var effectiveLifetime = lifetime ?? Options.AppSdkTokenLifetime;
@@ -133,7 +148,7 @@ public sealed class PitchlyEmulator
         }
 
         Interlocked.Increment(ref Counters.AccessTokensIssued);
-        var subject = new TokenSubject(PitchlyEmulatorCredentialKind.AppSdkToken, null, organizationId, null);
+        var subject = new TokenSubject(PitchlyEmulatorCredentialKind.AppSdkToken, client.ClientId, organizationId, null);
         return Tokens.Issue(subject, PitchlyEmulatorDefaults.Scope, effectiveLifetime, family: null);
     }
 

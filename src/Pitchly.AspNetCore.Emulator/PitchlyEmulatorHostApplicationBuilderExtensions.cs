@@ -10,20 +10,27 @@ namespace Microsoft.Extensions.Hosting;
 public static class PitchlyEmulatorHostApplicationBuilderExtensions
 {
     /// <summary>
-    /// When <c>Pitchly:ClientId</c> is empty, starts a <see cref="PitchlyEmulatorServer"/> (options from the
+    /// When <c>Pitchly:ClientId</c> is empty and the app runs in the Development environment (or
+    /// <c>Pitchly:Emulator:Enabled</c> is <c>true</c>), starts a <see cref="PitchlyEmulatorServer"/> (options from the
     /// <c>Pitchly:Emulator</c> section), adds its <see cref="PitchlyEmulatorServer.ClientConfiguration"/> to the
     /// builder's configuration, registers the server as a singleton that stops when the host stops, and logs one line with its
-    /// address when the host starts. When a client is configured, changes nothing.
+    /// address when the host starts. Otherwise changes nothing: in any other environment an app without
+    /// <c>Pitchly:ClientId</c> is stopped at start-up by the Pitchly options' validation, with a message naming the key,
+    /// so a deployed app never runs a fake identity provider whose consent page lets anyone sign in as anyone.
+    /// <c>Pitchly:Emulator:Enabled=false</c> keeps the emulator off in Development too.
     /// </summary>
     /// <param name="builder">The app's builder; call this before reading the <c>Pitchly</c> settings.</param>
     /// <param name="cancellationToken">Cancels the server's start.</param>
-    /// <returns>The started server, or <see langword="null"/> when a Pitchly client is configured.</returns>
+    /// <returns>
+    /// The started server, or <see langword="null"/> when a Pitchly client is configured or the emulator is not enabled.
+    /// </returns>
+    /// <exception cref="InvalidOperationException"><c>Pitchly:Emulator:Enabled</c> is neither <c>true</c> nor <c>false</c>.</exception>
     public static async Task<PitchlyEmulatorServer?> AddPitchlyEmulatorUnlessConfiguredAsync(
         this IHostApplicationBuilder builder,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        if (!string.IsNullOrEmpty(builder.Configuration["Pitchly:ClientId"]))
+        if (!string.IsNullOrEmpty(builder.Configuration["Pitchly:ClientId"]) || !IsEnabled(builder))
         {
             return null;
         }
@@ -38,5 +45,19 @@ public static class PitchlyEmulatorHostApplicationBuilderExtensions
             server,
             provider.GetRequiredService<ILoggerFactory>().CreateLogger("Pitchly.AspNetCore.Emulator")));
         return server;
+    }
+
+    private static bool IsEnabled(IHostApplicationBuilder builder)
+    {
+        var key = PitchlyEmulatorDefaults.ConfigurationSection + ":Enabled";
+        var value = builder.Configuration[key];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return builder.Environment.IsDevelopment();
+        }
+
+        return bool.TryParse(value, out var enabled)
+            ? enabled
+            : throw new InvalidOperationException($"{key} must be true or false, not '{value}'.");
     }
 }

@@ -2,8 +2,9 @@ namespace Pitchly.AspNetCore.Emulator;
 
 /// <summary>
 /// Settings of the Pitchly emulator, bound from the <c>Pitchly:Emulator</c> configuration section
-/// (e.g. <c>Pitchly__Emulator__AccessTokenLifetime=00:00:05</c>). Every knob but <see cref="Clients"/> can be changed
-/// while the emulator runs, with <see cref="PitchlyEmulator.Configure"/> or <c>POST /_emulator/settings</c>.
+/// (e.g. <c>Pitchly__Emulator__AccessTokenLifetime=00:00:05</c>). Every knob but <see cref="Clients"/> and
+/// <see cref="AllowRemoteAdmin"/> can be changed while the emulator runs, with <see cref="PitchlyEmulator.Configure"/> or
+/// <c>POST /_emulator/settings</c>.
 /// </summary>
 public sealed class PitchlyEmulatorOptions
 {
@@ -12,6 +13,14 @@ public sealed class PitchlyEmulatorOptions
     /// (or as the person named by the emulator-only <c>person_id</c> query parameter). Default: <see langword="false"/>.
     /// </summary>
     public bool AutoApprove { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether the emulator-only <c>/_emulator/…</c> endpoints (settings, invalidation, App SDK tokens, the
+    /// request log) answer callers that are not on the loopback interface. Default: <see langword="false"/>: a caller
+    /// from another machine gets 403. Behind a reverse proxy on the same machine every caller looks local unless the app
+    /// applies forwarded headers. Fixed at start: <c>POST /_emulator/settings</c> cannot change it.
+    /// </summary>
+    public bool AllowRemoteAdmin { get; set; }
 
     /// <summary>Gets or sets the lifetime of access tokens. Default: one hour.</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);

@@ -12,6 +12,8 @@ public sealed class WorkerTests
     {
         string[] args =
         [
+            // As `dotnet run` starts it (launchSettings.json): the embedded emulator runs in Development only.
+            "--environment=Development",
             "--Pitchly:Emulator:AccessTokenLifetime=00:00:01",
             "--InstallSync:Interval=00:00:00.200",
             "--Logging:LogLevel:Default=None",

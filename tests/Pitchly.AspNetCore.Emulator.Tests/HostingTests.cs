@@ -14,9 +14,9 @@ namespace Pitchly.AspNetCore.Emulator.Tests;
 public sealed class HostingTests
 {
     [Fact]
-    public async Task App_without_a_Pitchly_client_runs_on_an_embedded_emulator()
+    public async Task App_without_a_Pitchly_client_runs_on_an_embedded_emulator_in_Development()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
         builder.Logging.ClearProviders();
         builder.WebHost.UseTestServer();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Pitchly:Emulator:AccessTokenLifetime"] = "00:00:07" });
@@ -51,7 +51,7 @@ public sealed class HostingTests
     [Fact]
     public async Task App_with_a_Pitchly_client_is_left_alone()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Pitchly:ClientId"] = "appRealClient00000001" });
 
         var server = await builder.AddPitchlyEmulatorUnlessConfiguredAsync(Cancellation);

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -12,25 +14,151 @@ namespace Pitchly.AspNetCore.Tests.Http;
 
 public sealed class SignInRequiredChallengeTests
 {
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
     [Fact]
-    public async Task Sign_in_required_in_a_request_becomes_a_challenge_that_returns_to_the_page()
+    public async Task Sign_in_required_in_a_page_navigation_becomes_a_challenge_that_returns_to_the_page()
+    {
+        await using var app = await StartAsync();
+        var client = app.GetTestClient();
+
+        using var response = await client.SendAsync(Navigation("/data?page=2"), Cancellation);
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Contains("ReturnUrl=%2Fdata%3Fpage%3D2", response.Headers.Location!.ToString(), StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetAsync("/other", Cancellation));
+    }
+
+    [Fact]
+    public async Task A_browser_navigation_without_fetch_metadata_that_accepts_html_is_challenged()
+    {
+        await using var app = await StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/data");
+        request.Headers.Accept.ParseAdd("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8");
+
+        using var response = await app.GetTestClient().SendAsync(request, Cancellation);
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET", "application/json", null, null)]
+    [InlineData("GET", "*/*", null, null)]
+    [InlineData("GET", null, null, null)]
+    [InlineData("GET", "text/html", "cors", null)]
+    [InlineData("GET", "text/html", "same-origin", null)]
+    [InlineData("GET", "text/html", null, "XMLHttpRequest")]
+    [InlineData("POST", "text/html", "navigate", null)]
+    [InlineData("DELETE", "application/json", "cors", null)]
+    public async Task Sign_in_required_in_an_API_or_fetch_call_is_a_401_problem_never_a_redirect(string method, string? accept, string? fetchMode, string? requestedWith)
+    {
+        await using var app = await StartAsync();
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/data");
+        if (accept is not null)
+        {
+            request.Headers.Accept.ParseAdd(accept);
+        }
+
+        if (fetchMode is not null)
+        {
+            request.Headers.Add("Sec-Fetch-Mode", fetchMode);
+        }
+
+        if (requestedWith is not null)
+        {
+            request.Headers.Add("X-Requested-With", requestedWith);
+        }
+
+        using var response = await app.GetTestClient().SendAsync(request, Cancellation);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate);
+        Assert.Equal(CookieAuthenticationDefaults.AuthenticationScheme, challenge.Scheme);
+        Assert.Contains("sign_in_required", challenge.Parameter, StringComparison.Ordinal);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+        Assert.Equal(401, problem["status"]!.GetValue<int>());
+        Assert.Contains("sign in", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("psnAda", problem.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_401_problem_is_written_by_the_registered_problem_details_service()
+    {
+        await using var app = await StartAsync(services => services.AddProblemDetails(o =>
+            o.CustomizeProblemDetails = context => context.ProblemDetails.Extensions["traceId"] = "trace-from-the-app"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/data");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+
+        using var response = await app.GetTestClient().SendAsync(request, Cancellation);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+        Assert.Equal("trace-from-the-app", problem["traceId"]!.GetValue<string>());
+        Assert.Equal("Sign-in required", problem["title"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_challenge_names_the_configured_scheme()
+    {
+        await using var app = await StartAsync(scheme: "Pitchly");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/data");
+        request.Headers.Accept.ParseAdd("application/json");
+
+        using var response = await app.GetTestClient().SendAsync(request, Cancellation);
+
+        Assert.Equal("Pitchly", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
+    }
+
+    [Fact]
+    public async Task Missing_install_tokens_never_redirect_even_a_page_navigation()
+    {
+        await using var app = await StartAsync();
+        var client = app.GetTestClient();
+
+        using var navigation = await client.SendAsync(Navigation("/install"), Cancellation);
+        using var api = await client.GetAsync("/install", Cancellation);
+
+        foreach (var response in new[] { navigation, api })
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Null(response.Headers.Location);
+            Assert.Empty(response.Headers.WwwAuthenticate);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+            Assert.Equal(503, problem["status"]!.GetValue<int>());
+            Assert.Contains("install", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+    }
+
+    private static HttpRequestMessage Navigation(string path)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Accept.ParseAdd("text/html,application/xhtml+xml,*/*;q=0.8");
+        request.Headers.Add("Sec-Fetch-Mode", "navigate");
+        request.Headers.Add("Sec-Fetch-Dest", "document");
+        return request;
+    }
+
+    private static async Task<WebApplication> StartAsync(Action<IServiceCollection>? configure = null, string? scheme = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseTestServer();
-        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
-        await using var app = builder.Build();
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie()
+            .AddCookie("Pitchly");
+        configure?.Invoke(builder.Services);
+        var app = builder.Build();
         app.UseAuthentication();
-        app.UsePitchlySignInRequiredChallenge();
-        app.MapGet("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForUser("org", "psn"), "gone")));
+        app.UsePitchlySignInRequiredChallenge(scheme);
+        app.MapGet("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), "gone")));
+        app.MapDelete("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), "gone")));
+        app.MapPost("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException()));
+        app.MapGet("/install", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForInstall("orgAcme"), "install tokens refused")));
         app.MapGet("/other", (HttpContext _) => Task.FromException(new InvalidOperationException("unrelated")));
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var client = app.GetTestClient();
-
-        using var response = await client.GetAsync("/data?page=2", TestContext.Current.CancellationToken);
-
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        Assert.Contains("ReturnUrl=%2Fdata%3Fpage%3D2", response.Headers.Location!.ToString(), StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetAsync("/other", TestContext.Current.CancellationToken));
+        await app.StartAsync(Cancellation);
+        return app;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -10,19 +11,34 @@ namespace Pitchly.AspNetCore.Emulator.Internal.Endpoints;
 /// <summary>The emulator-only <c>/_emulator/…</c> endpoints that tests and load harnesses in other processes drive.</summary>
 internal static class AdminEndpoints
 {
+    private const string PathPrefix = "/_emulator";
+
     public static void Map(IEndpointRouteBuilder endpoints, PitchlyEmulator emulator)
     {
-        endpoints.MapGet("/_emulator/stats", () => Results.Json(emulator.GetStats()));
+        // They change what every client of the emulator sees and mint tokens: callers on other machines are refused
+        // unless the emulator was started with AllowRemoteAdmin.
+        var admin = endpoints.MapGroup(PathPrefix);
+        admin.AddEndpointFilter((context, next) =>
+            emulator.Options.AllowRemoteAdmin || IsLocal(context.HttpContext.Connection)
+                ? next(context)
+                : ValueTask.FromResult<object?>(Results.Json(
+                    new Dictionary<string, string>
+                    {
+                        ["error"] = "The emulator's /_emulator endpoints answer loopback callers only. Start the emulator with Pitchly:Emulator:AllowRemoteAdmin=true to open them to other machines.",
+                    },
+                    statusCode: StatusCodes.Status403Forbidden)));
 
-        endpoints.MapPost("/_emulator/stats/reset", () =>
+        admin.MapGet("/stats", () => Results.Json(emulator.GetStats()));
+
+        admin.MapPost("/stats/reset", () =>
         {
             emulator.ResetStats();
             return Results.NoContent();
         });
 
-        endpoints.MapGet("/_emulator/settings", () => Results.Json(EmulatorSettings.From(emulator.Options), EmulatorSettings.SerializerOptions));
+        admin.MapGet("/settings", () => Results.Json(EmulatorSettings.From(emulator.Options), EmulatorSettings.SerializerOptions));
 
-        endpoints.MapPost("/_emulator/settings", async (HttpContext context) =>
+        admin.MapPost("/settings", async (HttpContext context) =>
         {
             EmulatorSettings? settings;
             try
@@ -51,14 +67,14 @@ internal static class AdminEndpoints
             return Results.Json(EmulatorSettings.From(emulator.Options), EmulatorSettings.SerializerOptions);
         });
 
-        endpoints.MapPost("/_emulator/invalidate", (HttpContext context) =>
+        admin.MapPost("/invalidate", (HttpContext context) =>
         {
             var personId = context.Request.Query["person_id"].ToString();
             var count = emulator.InvalidateAccessTokens(personId.Length == 0 ? null : personId);
             return Results.Json(new Dictionary<string, int> { ["invalidated"] = count });
         });
 
-        endpoints.MapPost("/_emulator/app-sdk-token", (HttpContext context) =>
+        admin.MapPost("/app-sdk-token", (HttpContext context) =>
         {
             var organizationId = context.Request.Query["organization_id"].ToString();
             TimeSpan? lifetime = null;
@@ -77,7 +93,13 @@ internal static class AdminEndpoints
                 return Problem("organization_id must name one of the emulator's organizations.");
             }
 
-            var issued = emulator.IssueAppSdkTokenCore(organizationId, lifetime);
+            var clientId = context.Request.Query["client_id"].ToString();
+            if (clientId.Length > 0 && emulator.FindClient(clientId) is null)
+            {
+                return Problem("client_id must name one of the emulator's registered apps (or be left out for the first one).");
+            }
+
+            var issued = emulator.IssueAppSdkTokenCore(organizationId, lifetime, clientId.Length == 0 ? null : clientId);
             var expiresAt = emulator.TimeProvider.GetUtcNow() + issued.Lifetime;
 
             // The App SDK's onConnect shape, plus the same values under OAuth-style names.
@@ -92,10 +114,14 @@ internal static class AdminEndpoints
             });
         });
 
-        endpoints.MapGet("/_emulator/graphql-requests", () => Results.Json(emulator.GraphQLRequests, EmulatorSettings.SerializerOptions));
+        admin.MapGet("/graphql-requests", () => Results.Json(emulator.GraphQLRequests, EmulatorSettings.SerializerOptions));
 
-        endpoints.MapGet("/_emulator/users", () => Results.Json(emulator.Users));
+        admin.MapGet("/users", () => Results.Json(emulator.Users));
     }
+
+    // No remote address means an in-process transport (TestServer) or a Unix socket: local by construction.
+    private static bool IsLocal(ConnectionInfo connection) =>
+        connection.RemoteIpAddress is not { } remote || IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
 
     private static IResult Problem(string detail) => Results.Json(new Dictionary<string, string> { ["error"] = detail }, statusCode: StatusCodes.Status400BadRequest);
 }

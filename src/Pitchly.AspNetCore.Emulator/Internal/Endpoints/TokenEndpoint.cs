@@ -253,6 +253,13 @@ internal sealed class TokenEndpoint(PitchlyEmulator emulator)
             return GrantOutcome.Fail(GrantType, TokenError.InvalidGrant("The subject_token is not a live App SDK access token."));
         }
 
+        // An App SDK token belongs to the app it was issued in: another app holding it (a leak, a malicious embed)
+        // must not turn it into long-lived tokens of its own.
+        if (!string.Equals(subject.Subject.ClientId, client.ClientId, StringComparison.Ordinal))
+        {
+            return GrantOutcome.Fail(GrantType, TokenError.InvalidGrant("The subject_token was issued to another app."));
+        }
+
         if (!TryScope(requestedScope, PitchlyEmulatorDefaults.Scope, out var scope, out var scopeError))
         {
             return GrantOutcome.Fail(GrantType, scopeError!);

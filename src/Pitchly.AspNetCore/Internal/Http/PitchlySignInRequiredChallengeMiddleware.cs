@@ -1,10 +1,17 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 
 namespace Pitchly.AspNetCore.Internal.Http;
 
-/// <summary>Turns a <see cref="PitchlySignInRequiredException"/> escaping a request into a sign-in challenge.</summary>
+/// <summary>
+/// Turns a <see cref="PitchlySignInRequiredException"/> escaping a request into what its caller can act on: a sign-in
+/// challenge for a page navigation, a 401 problem for an API or script call, a 503 problem when an install's tokens
+/// are gone (nobody can fix that by signing in).
+/// </summary>
 internal sealed partial class PitchlySignInRequiredChallengeMiddleware
 {
     private readonly RequestDelegate _next;
@@ -27,12 +34,113 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
         }
         catch (PitchlySignInRequiredException exception) when (!context.Response.HasStarted)
         {
-            LogChallenging(_logger, exception.Key);
             context.Response.Clear();
-            await context.ChallengeAsync(_authenticationScheme);
+            if (exception.Key is { Kind: not PitchlyTokenKind.User } key)
+            {
+                // The app's own authorization for an install is gone: an operator must reconnect it.
+                LogInstallUnavailable(_logger, key);
+                await WriteProblemAsync(context, exception, StatusCodes.Status503ServiceUnavailable,
+                    "Pitchly authorization unavailable",
+                    "The app's Pitchly authorization for this install is missing or was refused; the install must be reconnected.");
+            }
+            else if (IsPageNavigation(context.Request))
+            {
+                LogChallenging(_logger, exception.Key);
+                await context.ChallengeAsync(_authenticationScheme);
+            }
+            else
+            {
+                LogUnauthorized(_logger, exception.Key);
+                context.Response.Headers.WWWAuthenticate = await SchemeNameAsync(context) + " error=\"sign_in_required\"";
+                await WriteProblemAsync(context, exception, StatusCodes.Status401Unauthorized,
+                    "Sign-in required",
+                    "The user's Pitchly session has ended; the user must sign in with Pitchly again.");
+            }
         }
+    }
+
+    /// <summary>
+    /// A browser loading a page: GET or HEAD that accepts HTML and, when the browser says so, is a navigation. fetch and
+    /// XHR calls (even those accepting HTML), and clients asking for JSON, are not: a redirect to Pitchly's sign-in page
+    /// would be followed silently and fail on its cross-origin answer.
+    /// </summary>
+    private static bool IsPageNavigation(HttpRequest request)
+    {
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            return false;
+        }
+
+        var fetchMode = request.Headers["Sec-Fetch-Mode"];
+        if (fetchMode.Count > 0)
+        {
+            return string.Equals(fetchMode.ToString(), "navigate", StringComparison.OrdinalIgnoreCase);
+        }
+
+        if (string.Equals(request.Headers.XRequestedWith, "XMLHttpRequest", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        foreach (var accepted in request.GetTypedHeaders().Accept)
+        {
+            if (accepted.Quality is not 0
+                && (accepted.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase)
+                    || accepted.MediaType.Equals("application/xhtml+xml", StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<string> SchemeNameAsync(HttpContext context)
+    {
+        if (_authenticationScheme is not null)
+        {
+            return _authenticationScheme;
+        }
+
+        var schemes = context.RequestServices.GetService<IAuthenticationSchemeProvider>();
+        var scheme = schemes is null ? null : await schemes.GetDefaultChallengeSchemeAsync();
+        return scheme?.Name ?? PitchlyAuthenticationDefaults.AuthenticationScheme;
+    }
+
+    private static async Task WriteProblemAsync(HttpContext context, PitchlySignInRequiredException exception, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        context.Response.Headers.CacheControl = "no-store";
+        var problem = new ProblemDetails
+        {
+            Status = status,
+            Title = title,
+            Detail = detail,
+            Type = status == StatusCodes.Status401Unauthorized
+                ? "https://tools.ietf.org/html/rfc9110#section-15.5.2"
+                : "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        };
+
+        var service = context.RequestServices.GetService<IProblemDetailsService>();
+        if (service is not null && await service.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = problem,
+            Exception = exception,
+        }))
+        {
+            return;
+        }
+
+        await Results.Problem(problem).ExecuteAsync(context);
     }
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Pitchly sign-in required for {Key}; challenging.")]
     private static partial void LogChallenging(ILogger logger, PitchlyTokenKey? key);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Pitchly sign-in required for {Key}; answering 401 to a request that is not a page navigation.")]
+    private static partial void LogUnauthorized(ILogger logger, PitchlyTokenKey? key);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Error, Message = "The Pitchly tokens of {Key} are missing or were refused; answering 503. The install must be reconnected.")]
+    private static partial void LogInstallUnavailable(ILogger logger, PitchlyTokenKey key);
 }
