@@ -132,6 +132,26 @@ public sealed class SignInRequiredChallengeTests
         }
     }
 
+    [Fact]
+    public async Task Paused_refreshing_is_a_retryable_503_problem_with_retry_after_never_a_sign_in_redirect()
+    {
+        await using var app = await StartAsync();
+        var client = app.GetTestClient();
+
+        using var navigation = await client.SendAsync(Navigation("/rejected"), Cancellation);
+        using var api = await client.GetAsync("/rejected", Cancellation);
+
+        foreach (var response in new[] { navigation, api })
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Null(response.Headers.Location);
+            Assert.InRange(response.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 1, 30);
+            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+            Assert.Equal(503, problem["status"]!.GetValue<int>());
+            Assert.Contains("rejected every freshly issued access token", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+    }
+
     private static HttpRequestMessage Navigation(string path)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -157,6 +177,7 @@ public sealed class SignInRequiredChallengeTests
         app.MapDelete("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), "gone")));
         app.MapPost("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException()));
         app.MapGet("/install", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForInstall("orgAcme"), "install tokens refused")));
+        app.MapGet("/rejected", (HttpContext _) => Task.FromException(new PitchlyTokenRejectedException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), DateTimeOffset.UtcNow.AddSeconds(30), "paused")));
         app.MapGet("/other", (HttpContext _) => Task.FromException(new InvalidOperationException("unrelated")));
         await app.StartAsync(Cancellation);
         return app;

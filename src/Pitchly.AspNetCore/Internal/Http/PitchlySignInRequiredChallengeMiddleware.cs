@@ -57,6 +57,22 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
                     "The user's Pitchly session has ended; the user must sign in with Pitchly again.");
             }
         }
+        catch (PitchlyTokenRejectedException exception) when (!context.Response.HasStarted)
+        {
+            // Refreshing is paused for this key because every fresh token was rejected: signing in again would not
+            // help, so nobody is redirected; the call may be retried once the cause is fixed.
+            context.Response.Clear();
+            LogTokensRejected(_logger, exception.Key);
+            if (exception.RetryAfter is { } retryAfter)
+            {
+                var seconds = Math.Max(1, (int)Math.Ceiling((retryAfter - DateTimeOffset.UtcNow).TotalSeconds));
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            await WriteProblemAsync(context, exception, StatusCodes.Status503ServiceUnavailable,
+                "Pitchly keeps rejecting fresh tokens",
+                "Pitchly, or something between this app and Pitchly, rejected every freshly issued access token; refreshing is paused for a while. Retry later.");
+        }
     }
 
     /// <summary>
@@ -107,7 +123,7 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
         return scheme?.Name ?? PitchlyAuthenticationDefaults.AuthenticationScheme;
     }
 
-    private static async Task WriteProblemAsync(HttpContext context, PitchlySignInRequiredException exception, int status, string title, string detail)
+    private static async Task WriteProblemAsync(HttpContext context, PitchlyException exception, int status, string title, string detail)
     {
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
@@ -134,6 +150,9 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
 
         await Results.Problem(problem).ExecuteAsync(context);
     }
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Warning, Message = "Refreshing the Pitchly tokens of {Key} is paused because fresh tokens keep being rejected; answering 503.")]
+    private static partial void LogTokensRejected(ILogger logger, PitchlyTokenKey? key);
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Pitchly sign-in required for {Key}; challenging.")]
     private static partial void LogChallenging(ILogger logger, PitchlyTokenKey? key);
