@@ -316,9 +316,11 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
                     var leaseMilliseconds = (long)Math.Ceiling((cover > lease ? cover : lease).TotalMilliseconds);
                     try
                     {
+                        // Bounded by the margin while the lock is still trusted: a reply that comes later cannot be trusted
+                        // to leave enough lease. Once lost, renewals keep trying at the usual pace.
                         var renewed = await _database
                             .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, leaseMilliseconds])
-                            .WaitAsync(untilMargin > retryDelay ? untilMargin : interval, time, stop);
+                            .WaitAsync(untilMargin > TimeSpan.Zero ? untilMargin : interval, time, stop);
                         if ((long)renewed != 1)
                         {
                             if (!_lost.IsCancellationRequested)

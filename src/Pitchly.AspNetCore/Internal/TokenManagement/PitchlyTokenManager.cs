@@ -308,7 +308,19 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         var owner = Guid.NewGuid().ToString("N");
         var fencedAt = _timeProvider.GetTimestamp();
         var fencedAtWallClock = _timeProvider.GetUtcNow();
-        var fenced = await _store.TryBeginRefreshAsync(key, record.Version, owner, options.FenceTimeout, cancellationToken);
+        PitchlyTokenRecord? fenced;
+        try
+        {
+            fenced = await _store.TryBeginRefreshAsync(key, record.Version, owner, options.FenceTimeout, cancellationToken);
+        }
+        catch (PitchlyTokenStoreUnavailableException)
+        {
+            // The fence may have been written with its answer lost: nothing was sent, so clear it once the store is
+            // back rather than let it hold every other caller of this key until its deadline.
+            _ = ClearOwnFenceLaterAsync(key, owner, mayBeSpent: false);
+            throw;
+        }
+
         if (fenced is null)
         {
             // The record moved on, or another owner fenced it first: nothing was sent; the next pass re-reads.
@@ -412,11 +424,43 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         catch (PitchlyTokenStoreUnavailableException exception)
         {
             LogFenceNotCleared(_logger, key, exception);
+            _ = ClearOwnFenceLaterAsync(key, fenced.RefreshIntent!.Owner, mayBeSpent);
         }
 
         if (mayBeSpent)
         {
             LogRefreshTokenMayBeSpent(_logger, key);
+        }
+    }
+
+    /// <summary>
+    /// Clears the fence of <paramref name="owner"/>, if the record still carries it, once the store can be reached again
+    /// (retried for <see cref="PitchlyTokenManagementOptions.StoreWriteRetryTimeout"/>; after that it lapses at its deadline).
+    /// Runs in the background: no caller waits for the store to come back.
+    /// </summary>
+    private async Task ClearOwnFenceLaterAsync(PitchlyTokenKey key, string owner, bool mayBeSpent)
+    {
+        try
+        {
+            await GetPipelines(_options.CurrentValue).StoreWrite.ExecuteAsync(
+                static async (state, _) =>
+                {
+                    var current = await state.Store.GetAsync(state.Key, CancellationToken.None);
+                    if (current?.RefreshIntent?.Owner == state.Owner)
+                    {
+                        await state.Store.TryReplaceAsync(
+                            state.Key,
+                            current.Version,
+                            current with { RefreshIntent = null, RefreshTokenMayBeSpent = current.RefreshTokenMayBeSpent || state.MayBeSpent },
+                            CancellationToken.None);
+                    }
+                },
+                (Store: _store, Key: key, Owner: owner, MayBeSpent: mayBeSpent),
+                CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            LogFenceNotCleared(_logger, key, exception);
         }
     }
 
