@@ -2,7 +2,8 @@ namespace Pitchly.AspNetCore;
 
 /// <summary>
 /// Grants one holder at a time, across every instance that shares it, the right to refresh the tokens of a key.
-/// An efficiency lock: correctness comes from re-reading the store after acquiring it and from compare-and-swap writes.
+/// An efficiency lock: correctness comes from re-reading the store after acquiring it, from the refresh intent (fence)
+/// written into the record before a refresh token is presented, and from compare-and-swap writes.
 /// </summary>
 /// <remarks>
 /// The default, for a single instance, grants at once (in-process single flight already serialises refreshes);
