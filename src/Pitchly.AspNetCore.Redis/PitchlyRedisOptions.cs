@@ -21,7 +21,8 @@ public sealed class PitchlyRedisOptions
 
     /// <summary>
     /// Gets or sets the prefix of every Redis key and channel this package uses (default <c>pitchly</c>); give each
-    /// application sharing a Redis database its own prefix.
+    /// application sharing a Redis database its own prefix. It must not contain <c>{</c> or <c>}</c>: each key carries a
+    /// Redis Cluster hash tag of its own right after the prefix.
     /// </summary>
     public string KeyPrefix { get; set; } = "pitchly";
 

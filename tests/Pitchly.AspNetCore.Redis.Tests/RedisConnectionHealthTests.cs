@@ -45,20 +45,21 @@ public sealed class RedisConnectionHealthTests(RedisServer redis) : IClassFixtur
         var provider = CreateProvider(multiplexer, "detach");
         await provider.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, Cancel);
         Assert.Equal(2, control.HandlerCount);
-        Assert.Equal(1L, await SubscribersAsync("detach:changed"));
+        Assert.Equal(RedisKeyNames.BucketCount, await SubscribedChannelsAsync("detach:*"));
 
         await provider.DisposeAsync();
 
         Assert.Equal(0, control.HandlerCount);
-        Assert.Equal(0L, await SubscribersAsync("detach:changed"));
-        Assert.Equal(0L, await SubscribersAsync("detach:released"));
+        Assert.Equal(0, await SubscribedChannelsAsync("detach:*"));
         Assert.True(inner.IsConnected);
     }
 
-    private async Task<long> SubscribersAsync(string channel)
+    /// <summary>Counts the channels matching <paramref name="pattern"/> with a subscriber, sharded or classic.</summary>
+    private async Task<int> SubscribedChannelsAsync(string pattern)
     {
-        var reply = (RedisResult[])(await redis.AdminServer.ExecuteAsync("PUBSUB", "NUMSUB", channel))!;
-        return (long)reply[1];
+        var classic = (RedisResult[])(await redis.AdminServer.ExecuteAsync("PUBSUB", "CHANNELS", pattern))!;
+        var sharded = (RedisResult[])(await redis.AdminServer.ExecuteAsync("PUBSUB", "SHARDCHANNELS", pattern))!;
+        return classic.Length + sharded.Length;
     }
 
     private static ServiceProvider CreateProvider(IConnectionMultiplexer multiplexer, string? keyPrefix = null)

@@ -303,7 +303,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         }
     }
 
-    private List<RedisKey> LockKeys() => redis.AdminServer.Keys(pattern: $"{_prefix}:lock:*").ToList();
+    private List<RedisKey> LockKeys() => redis.AdminServer.Keys(pattern: $"{_prefix}:*:lock:*").ToList();
 
     private TestApp App(Action<PitchlyRedisOptions>? configure = null)
     {

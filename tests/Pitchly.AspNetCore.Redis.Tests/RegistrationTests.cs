@@ -80,7 +80,7 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
 
         var key = PitchlyTokenKey.ForUser("org-1", "person-1");
         await host.Services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, Records.Create("a", "r"), Cancel);
-        Assert.Single(redis.AdminServer.Keys(pattern: "configured:tok:*"));
+        Assert.Single(redis.AdminServer.Keys(pattern: "configured:*:tok:*"));
         await host.StopAsync(Cancel);
     }
 
@@ -101,7 +101,7 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
         }
 
         Assert.True(multiplexer.IsConnected);
-        Assert.Single(redis.AdminServer.Keys(pattern: "supplied:tok:*"));
+        Assert.Single(redis.AdminServer.Keys(pattern: "supplied:*:tok:*"));
         await multiplexer.DisposeAsync();
     }
 
@@ -159,6 +159,23 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
 
         Assert.Contains("Pitchly:Redis:LockWaitTimeout (00:00:20) is longer than Pitchly:TokenManagement:RefreshTimeout (00:00:10)", failure.Message, StringComparison.Ordinal);
         Assert.Contains("Lower LockWaitTimeout or raise RefreshTimeout", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("app{1}")]
+    [InlineData("app}")]
+    public async Task A_key_prefix_with_a_brace_fails_start_up_naming_the_setting(string prefix)
+    {
+        using var host = CreateHost(builder => builder.Services.AddPitchlyTokenManagement().AddRedis(options =>
+        {
+            options.Configuration = redis.Configuration;
+            options.AllowUnsharedDataProtectionKeys = true;
+            options.KeyPrefix = prefix;
+        }));
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Cancel));
+
+        Assert.Contains($"Pitchly:Redis:KeyPrefix '{prefix}' must not contain '{{' or '}}'", failure.Message, StringComparison.Ordinal);
     }
 
     private async Task<int> ClientCountAsync() =>

@@ -23,7 +23,11 @@ public sealed class TestApp : IAsyncDisposable
 
     public IServiceProvider Services => _provider;
 
-    public static TestApp Create(RedisServer redis, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null)
+    public static TestApp Create(RedisServer redis, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null) =>
+        Create(redis.Configuration, keyPrefix, keyRingDirectory, configure, logs);
+
+    /// <summary>Creates an instance connecting with <paramref name="configuration"/> (one server, or a cluster's nodes).</summary>
+    public static TestApp Create(string configuration, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(logging =>
@@ -39,7 +43,7 @@ public sealed class TestApp : IAsyncDisposable
             .PersistKeysToFileSystem(new DirectoryInfo(keyRingDirectory));
         services.AddPitchlyTokenManagement().AddRedis(options =>
         {
-            options.Configuration = redis.Configuration;
+            options.Configuration = configuration;
             options.KeyPrefix = keyPrefix;
             options.ConnectTimeout = TimeSpan.FromSeconds(1);
             options.OperationTimeout = TimeSpan.FromSeconds(1);

@@ -35,6 +35,12 @@ internal sealed class PitchlyRedisOptionsValidator(
         {
             failures.Add("Pitchly:Redis:KeyPrefix must not be empty.");
         }
+        else if (options.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
+        {
+            // The keys carry a Redis Cluster hash tag of their own right after the prefix; a brace in the prefix would
+            // become the tag instead and put a record's keys in another slot than its announcements.
+            failures.Add($"Pitchly:Redis:KeyPrefix '{options.KeyPrefix}' must not contain '{{' or '}}': the store adds a Redis Cluster hash tag after it.");
+        }
 
         RequirePositive(failures, options.LockLease, nameof(options.LockLease));
         RequirePositive(failures, options.LockWaitTimeout, nameof(options.LockWaitTimeout));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,21 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// failed (each endpoint has an interactive and a subscription connection, which fail and recover independently):
 /// after a failure some may have been missed, which listeners handle on <see cref="ConnectionRestored"/>.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Each bucket of records has its own announcement channel (<see cref="RedisKeyNames.ChannelNames"/>), subscribed all
+/// at once. On Redis 7 and later they are sharded channels (<c>SSUBSCRIBE</c>/<c>SPUBLISH</c>), so in a Redis Cluster an
+/// announcement travels only within the shard that owns its record; the choice is made once per connection, from the
+/// servers' version, and handed to every script.
+/// </para>
+/// <para>
+/// When a cluster slot moves, the node that gave it up ends its sharded subscriptions (an unsolicited
+/// <c>SUNSUBSCRIBE</c>) and StackExchange.Redis subscribes again where the slot went; announcements published
+/// meanwhile are lost. So a moved slot (<see cref="IConnectionMultiplexer.HashSlotMoved"/>) or a bucket channel found
+/// without a subscription raises <see cref="AnnouncementsInterrupted"/>, and announcements are not trusted again until
+/// every bucket channel is subscribed on the node its slot is routed to.
+/// </para>
+/// </remarks>
 internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 {
     /// <summary>How often a subscription that keeps failing is reported: every operation retries it meanwhile.</summary>
@@ -28,9 +44,16 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     private IConnectionMultiplexer? _multiplexer;
     private bool _ownsMultiplexer;
     private readonly HashSet<(EndPoint? EndPoint, ConnectionType Type)> _failedConnections = [];
-    private readonly Action<RedisChannel, RedisValue> _onChanged;
-    private readonly Action<RedisChannel, RedisValue> _onReleased;
+    private readonly Action<RedisChannel, RedisValue> _onMessage;
+    private readonly object _modeGate = new();
+    private readonly bool[] _channelSubscribed = new bool[RedisKeyNames.BucketCount];
+    private RedisChannel[]? _channels;
+    private volatile bool _sharded;
+    private ISubscriber? _subscriber;
     private volatile bool _subscribed;
+    private int _topologyChanges;
+    private int _settledTopology;
+    private long _nextTopologyCheck;
     private volatile int _failedConnectionCount;
     private long? _lastSubscribeWarning;
 
@@ -47,8 +70,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         _timeProvider = timeProvider;
         Options = options.Value;
         Names = new RedisKeyNames(Options.KeyPrefix);
-        _onChanged = OnChangedMessage;
-        _onReleased = OnReleasedMessage;
+        _onMessage = OnMessage;
     }
 
     /// <summary>Raised for every announced write or removal: the hashed key and its new version.</summary>
@@ -63,16 +85,57 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     /// <summary>Raised when the connection is restored: announcements made meanwhile were missed.</summary>
     public event Action? ConnectionRestored;
 
+    /// <summary>Raised when a cluster slot moved: announcements may have been published where no one listened.</summary>
+    public event Action? AnnouncementsInterrupted;
+
     public PitchlyRedisOptions Options { get; }
 
     public RedisKeyNames Names { get; }
 
     /// <summary>Gets a value indicating whether every announcement is being received, so cached copies may be trusted.</summary>
-    public bool AnnouncementsReliable => _subscribed && _failedConnectionCount == 0;
+    public bool AnnouncementsReliable => _subscribed && _failedConnectionCount == 0 && TopologySettled();
+
+    /// <summary>
+    /// Gets the argument that makes a script announce with <c>SPUBLISH</c> (<c>"1"</c>) or <c>PUBLISH</c> (<c>""</c>);
+    /// decided by <see cref="GetDatabaseAsync"/> before it returns a database for the first time.
+    /// </summary>
+    public RedisValue PublishMode => _sharded ? "1" : string.Empty;
+
+    /// <summary>
+    /// Gets a value indicating whether every announcement about the record hashed <paramref name="hash"/> is being
+    /// received: <see cref="AnnouncementsReliable"/>, and its bucket's sharded channel still subscribed.
+    /// </summary>
+    public bool AnnouncementsReliableFor(string hash)
+    {
+        if (!AnnouncementsReliable)
+        {
+            return false;
+        }
+
+        if (!_sharded || _subscriber is not { } subscriber || _channels is not { } channels)
+        {
+            return true;
+        }
+
+        if (subscriber.SubscribedEndpoint(channels[RedisKeyNames.Bucket(hash)]) is not null)
+        {
+            return true;
+        }
+
+        // The node that owned the bucket's slot ended the subscription (the slot moved): until it is subscribed again
+        // where the slot went, announcements about the bucket go unheard.
+        TopologyChanged("a sharded subscription was ended by its node");
+        return false;
+    }
 
     public async ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken)
     {
         var multiplexer = _multiplexer ?? await ConnectAsync(cancellationToken);
+        if (_channels is null)
+        {
+            ChooseAnnouncementMode(multiplexer);
+        }
+
         if (!_subscribed)
         {
             await SubscribeAsync(multiplexer);
@@ -148,6 +211,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 
             multiplexer.ConnectionFailed += OnConnectionFailed;
             multiplexer.ConnectionRestored += OnConnectionRestored;
+            multiplexer.HashSlotMoved += OnHashSlotMoved;
             _multiplexer = multiplexer;
             RedisLog.Connected(_logger, Options.KeyPrefix);
             return multiplexer;
@@ -187,6 +251,40 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 
     private static int ToMilliseconds(TimeSpan value) => (int)Math.Clamp(value.TotalMilliseconds, 1, int.MaxValue);
 
+    /// <summary>
+    /// Picks sharded pub/sub when every connected server is Redis 7 or later, classic pub/sub otherwise, once: the
+    /// scripts and the subscriptions must agree for the connection's lifetime. Refused until a server is connected,
+    /// whose version is then known.
+    /// </summary>
+    private void ChooseAnnouncementMode(IConnectionMultiplexer multiplexer)
+    {
+        lock (_modeGate)
+        {
+            if (_channels is not null)
+            {
+                return;
+            }
+
+            var connected = multiplexer.GetServers().Where(server => server.IsConnected).ToList();
+            if (connected.Count == 0)
+            {
+                throw new RedisConnectionException(
+                    ConnectionFailureType.UnableToConnect,
+                    CommandFlags.None,
+                    "No Redis server is connected yet, so the announcement channels cannot be chosen.");
+            }
+
+            var sharded = connected.All(server => server.Version >= ShardedPubSubVersion);
+            _channels = Names.ChannelNames
+                .Select(name => sharded ? RedisChannel.Sharded(name) : RedisChannel.Literal(name))
+                .ToArray();
+            _sharded = sharded;
+            RedisLog.AnnouncementMode(_logger, sharded ? "sharded" : "classic");
+        }
+    }
+
+    private static readonly Version ShardedPubSubVersion = new(7, 0);
+
     private async ValueTask SubscribeAsync(IConnectionMultiplexer multiplexer)
     {
         // One operation subscribes at a time; the others go on without the cache rather than queue behind a
@@ -203,9 +301,32 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
                 return;
             }
 
+            // All the bucket channels at once (pipelined); a retry subscribes only those that failed, so no handler
+            // is attached twice.
             var subscriber = multiplexer.GetSubscriber();
-            await subscriber.SubscribeAsync(Names.Changed, _onChanged);
-            await subscriber.SubscribeAsync(Names.Released, _onReleased);
+            var channels = _channels!;
+            var pending = Enumerable.Range(0, channels.Length).Where(bucket => !_channelSubscribed[bucket]).ToList();
+            var attempts = pending.Select(bucket => subscriber.SubscribeAsync(channels[bucket], _onMessage)).ToList();
+            Exception? failure = null;
+            for (var i = 0; i < attempts.Count; i++)
+            {
+                try
+                {
+                    await attempts[i];
+                    _channelSubscribed[pending[i]] = true;
+                }
+                catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+                {
+                    failure ??= exception;
+                }
+            }
+
+            if (failure is not null)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+
+            _subscriber = subscriber;
             _subscribed = true;
         }
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
@@ -232,15 +353,20 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     {
         multiplexer.ConnectionFailed -= OnConnectionFailed;
         multiplexer.ConnectionRestored -= OnConnectionRestored;
+        multiplexer.HashSlotMoved -= OnHashSlotMoved;
     }
 
     private async ValueTask UnsubscribeAsync(IConnectionMultiplexer multiplexer, CommandFlags flags)
     {
         try
         {
+            if (_channels is not { } channels)
+            {
+                return;
+            }
+
             var subscriber = multiplexer.GetSubscriber();
-            await subscriber.UnsubscribeAsync(Names.Changed, _onChanged, flags);
-            await subscriber.UnsubscribeAsync(Names.Released, _onReleased, flags);
+            await Task.WhenAll(channels.Select(channel => subscriber.UnsubscribeAsync(channel, _onMessage, flags)));
         }
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is ObjectDisposedException)
         {
@@ -248,26 +374,89 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    private void OnChangedMessage(RedisChannel channel, RedisValue message)
+    private void OnMessage(RedisChannel channel, RedisValue message)
     {
-        // "{hash}:{version}"; the hash is base64url and never contains ':'.
+        // "{hash}:{version}" announces a write or removal, "{hash}" a released lock; the hash is base64url and never
+        // contains ':'.
         var text = (string?)message;
-        var separator = text?.LastIndexOf(':') ?? -1;
-        if (text is null || separator <= 0
-            || !long.TryParse(text.AsSpan(separator + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+        if (string.IsNullOrEmpty(text))
         {
             return;
         }
 
-        RecordChanged?.Invoke(text[..separator], version);
+        var separator = text.LastIndexOf(':');
+        if (separator < 0)
+        {
+            LockReleased?.Invoke(text);
+            return;
+        }
+
+        if (separator > 0
+            && long.TryParse(text.AsSpan(separator + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+        {
+            RecordChanged?.Invoke(text[..separator], version);
+        }
     }
 
-    private void OnReleasedMessage(RedisChannel channel, RedisValue message)
+    private void OnHashSlotMoved(object? sender, HashSlotMovedEventArgs e) => TopologyChanged("a redirection moved a slot");
+
+    /// <summary>Stops trusting announcements until every bucket channel is subscribed where its slot now lives.</summary>
+    private void TopologyChanged(string cause)
     {
-        if ((string?)message is { Length: > 0 } hash)
+        // Classic announcements reach every node of a cluster, wherever the subscription is.
+        if (!_sharded)
         {
-            LockReleased?.Invoke(hash);
+            return;
         }
+
+        var settled = Volatile.Read(ref _settledTopology) == Interlocked.Increment(ref _topologyChanges) - 1;
+        AnnouncementsInterrupted?.Invoke();
+        if (settled)
+        {
+            RedisLog.SlotMoved(_logger, cause);
+        }
+    }
+
+    /// <summary>
+    /// Gets whether no slot moved since every bucket channel was last seen subscribed on the node its slot is routed
+    /// to; while one did, checks again at most every 50 ms.
+    /// </summary>
+    private bool TopologySettled()
+    {
+        var changes = Volatile.Read(ref _topologyChanges);
+        if (Volatile.Read(ref _settledTopology) == changes)
+        {
+            return true;
+        }
+
+        var now = Environment.TickCount64;
+        if (now < Interlocked.Read(ref _nextTopologyCheck) || _subscriber is not { } subscriber
+            || _channels is not { } channels || _multiplexer is not { } multiplexer)
+        {
+            return false;
+        }
+
+        Interlocked.Exchange(ref _nextTopologyCheck, now + 50);
+        try
+        {
+            foreach (var channel in channels)
+            {
+                var subscribed = subscriber.SubscribedEndpoint(channel);
+                if (subscribed is null || !subscribed.Equals(multiplexer.GetServer(new RedisKey(channel.ToString())).EndPoint))
+                {
+                    return false;
+                }
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // No node is known for a slot yet.
+            return false;
+        }
+
+        // A move seen while checking leaves the count above what was checked, so the next read checks again.
+        Volatile.Write(ref _settledTopology, changes);
+        return Volatile.Read(ref _topologyChanges) == changes;
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)

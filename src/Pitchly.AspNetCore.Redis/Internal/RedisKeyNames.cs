@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using StackExchange.Redis;
@@ -10,40 +11,63 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// Names of the keys and channels in Redis. Token keys appear only hashed (base64url of SHA-256 of
 /// <see cref="PitchlyTokenKey.Value"/>), so no organization, person or database id is readable in Redis or in logs.
 /// </summary>
+/// <remarks>
+/// Every key and the channel of one record carry the hash tag of its bucket (<c>{XX}</c>, the first byte of the
+/// digest in hexadecimal), so in a Redis Cluster they live in one hash slot and each script touches a single slot.
+/// The prefix comes first so that ACL patterns such as <c>~pitchly:*</c> and <c>&amp;pitchly:*</c> keep matching; it
+/// must not contain braces, which would make a hash tag of their own.
+/// </remarks>
 internal sealed class RedisKeyNames
 {
     /// <summary>Length of a hashed key: 32 bytes in unpadded base64url.</summary>
     public const int HashLength = 43;
 
+    /// <summary>The number of buckets (hash tags) the records are spread over.</summary>
+    public const int BucketCount = 256;
+
     private const int StackallocLimit = 256;
-    private readonly string _prefix;
+    private readonly string[] _bucketPrefixes = new string[BucketCount];
 
     public RedisKeyNames(string prefix)
     {
-        _prefix = prefix;
-        VersionCounter = new RedisKey($"{prefix}:ver");
-        ChangedChannelName = $"{prefix}:changed";
-        ReleasedChannelName = $"{prefix}:released";
-        Changed = RedisChannel.Literal(ChangedChannelName);
-        Released = RedisChannel.Literal(ReleasedChannelName);
+        var channels = new string[BucketCount];
+        for (var bucket = 0; bucket < BucketCount; bucket++)
+        {
+            _bucketPrefixes[bucket] = string.Create(CultureInfo.InvariantCulture, $"{prefix}:{{{bucket:x2}}}:");
+            channels[bucket] = _bucketPrefixes[bucket] + "events";
+        }
+
+        ChannelNames = channels;
     }
 
-    /// <summary>Gets the counter every record version comes from, so versions never repeat for a key.</summary>
-    public RedisKey VersionCounter { get; }
+    /// <summary>
+    /// Gets the announcement channel of each bucket, by bucket: <c>{hash}:{version}</c> after every write or removal of
+    /// one of its records, <c>{hash}</c> when one of its refresh locks is released.
+    /// </summary>
+    public IReadOnlyList<string> ChannelNames { get; }
 
-    public string ChangedChannelName { get; }
+    /// <summary>Gets the name of the channel announcing the changes of the record hashed <paramref name="hash"/>.</summary>
+    public RedisValue ChannelName(string hash) => ChannelNames[Bucket(hash)];
 
-    public string ReleasedChannelName { get; }
+    public RedisKey Record(string hash) => new(_bucketPrefixes[Bucket(hash)] + "tok:" + hash);
 
-    /// <summary>Gets the channel announcing <c>{hash}:{version}</c> after every write or removal.</summary>
-    public RedisChannel Changed { get; }
+    public RedisKey Lock(string hash) => new(_bucketPrefixes[Bucket(hash)] + "lock:" + hash);
 
-    /// <summary>Gets the channel announcing <c>{hash}</c> when a refresh lock is released.</summary>
-    public RedisChannel Released { get; }
+    /// <summary>
+    /// Gets the bucket of a hashed key: the first byte of its SHA-256 digest, which is the first base64url character's
+    /// six bits followed by the top two bits of the second.
+    /// </summary>
+    public static int Bucket(string hash) => (Sextet(hash[0]) << 2) | (Sextet(hash[1]) >> 4);
 
-    public RedisKey Record(string hash) => new($"{_prefix}:tok:{hash}");
-
-    public RedisKey Lock(string hash) => new($"{_prefix}:lock:{hash}");
+    private static int Sextet(char c) => c switch
+    {
+        >= 'A' and <= 'Z' => c - 'A',
+        >= 'a' and <= 'z' => c - 'a' + 26,
+        >= '0' and <= '9' => c - '0' + 52,
+        '-' => 62,
+        '_' => 63,
+        _ => throw new ArgumentException($"'{c}' is not a base64url character of a hashed key.", nameof(c)),
+    };
 
     public static string Hash(PitchlyTokenKey key)
     {

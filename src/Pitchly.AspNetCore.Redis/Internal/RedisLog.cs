@@ -46,4 +46,10 @@ internal static partial class RedisLog
 
     [LoggerMessage(3024, LogLevel.Warning, "Releasing the refresh lock of key {KeyHash} failed; it expires with its lease.")]
     public static partial void LockReleaseFailed(ILogger logger, string keyHash, Exception exception);
+
+    [LoggerMessage(3030, LogLevel.Information, "Redis change announcements use {Mode} pub/sub.")]
+    public static partial void AnnouncementMode(ILogger logger, string mode);
+
+    [LoggerMessage(3031, LogLevel.Information, "A Redis Cluster hash slot moved ({Cause}); the in-process token cache was cleared and is bypassed until every announcement channel is subscribed where its slot now lives.")]
+    public static partial void SlotMoved(ILogger logger, string cause);
 }

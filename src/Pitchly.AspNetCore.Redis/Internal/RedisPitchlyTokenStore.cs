@@ -12,6 +12,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// <summary>
 /// The web-farm token store: one Redis hash per key (<c>v</c> = version in plaintext for the Lua scripts, <c>d</c> =
 /// the record encrypted with Data Protection, purpose bound to the key), with an in-process cache (L1) in front.
+/// A removal leaves a tombstone (only <c>v</c>), read as absent, so that versions keep rising for the key.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -78,6 +79,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         connection.RecordChanged += OnRecordChanged;
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += ClearCache;
+        connection.AnnouncementsInterrupted += ClearCache;
         if (_options.L1MaxAge > TimeSpan.Zero)
         {
             var period = _options.L1MaxAge < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : _options.L1MaxAge;
@@ -100,7 +102,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         var hash = HashOf(key);
         if (_cache.TryGetValue(hash, out var cached))
         {
-            if (_connection.AnnouncementsReliable
+            if (_connection.AnnouncementsReliableFor(hash)
                 && cached.Confirmed
                 && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
             {
@@ -124,8 +126,8 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         var result = await EvaluateAsync(
             "a write",
             RedisScripts.Set,
-            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
-            [data, _timeToLiveMilliseconds, Channel, hash],
+            [_connection.Names.Record(hash)],
+            () => [data, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
             cancellationToken);
         Evict(hash);
         return record with { Version = (long)result };
@@ -141,8 +143,8 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         var result = await EvaluateAsync(
             "a compare-and-swap write",
             RedisScripts.CompareAndSwap,
-            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
-            [expectedVersion, data, _timeToLiveMilliseconds, Channel, hash],
+            [_connection.Names.Record(hash)],
+            () => [expectedVersion, data, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
             cancellationToken);
         Evict(hash);
         var version = (long)result;
@@ -174,8 +176,8 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         var result = (RedisResult[])(await EvaluateAsync(
             "a refresh intent",
             RedisScripts.BeginRefresh,
-            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
-            [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds), Channel, hash],
+            [_connection.Names.Record(hash)],
+            () => [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds), _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
             cancellationToken))!;
         Evict(hash);
         var version = (long)result[0];
@@ -196,8 +198,8 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         var result = await EvaluateAsync(
             "a removal",
             RedisScripts.Remove,
-            [_connection.Names.Record(hash), _connection.Names.VersionCounter],
-            [expected, Channel, hash],
+            [_connection.Names.Record(hash)],
+            () => [expected, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
             cancellationToken);
         Evict(hash);
         return (long)result == 1;
@@ -208,8 +210,6 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     /// calls it on acquisition: the re-read that follows must see the latest record, not a cached one.
     /// </summary>
     internal void EvictLocalCopy(PitchlyTokenKey key) => Evict(HashOf(key));
-
-    private RedisValue Channel => _connection.Names.ChangedChannelName;
 
     private async ValueTask<PitchlyTokenRecord?> ReadAsync(PitchlyTokenKey key, string hash, CancellationToken cancellationToken)
     {
@@ -225,7 +225,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             // Captured once connected and subscribed, right before the read: an announcement after this point stops
             // the result from being cached.
             epoch = Volatile.Read(ref _epochs[group]);
-            cacheable = _connection.AnnouncementsReliable && _options.L1MaxAge > TimeSpan.Zero;
+            cacheable = _connection.AnnouncementsReliableFor(hash) && _options.L1MaxAge > TimeSpan.Zero;
             fields = await database.HashGetAsync(_connection.Names.Record(hash), RecordFields);
         }
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
@@ -262,7 +262,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             ? null
             : new PitchlyRefreshIntent(fields[2].ToString(), DateTimeOffset.FromUnixTimeMilliseconds((long)fields[3]));
         var record = payload.ToRecord(version, intent);
-        if (cacheable && _connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
+        if (cacheable && _connection.AnnouncementsReliableFor(hash) && Volatile.Read(ref _epochs[group]) == epoch)
         {
             await CacheAsync(key, hash, group, epoch, record);
         }
@@ -301,7 +301,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         // that the entry is visible to evictions, and confirm it only if none came. The fence orders the insert
         // before the epoch read (Evict increments the epoch before it removes).
         Interlocked.MemoryBarrier();
-        if (_connection.AnnouncementsReliable && Volatile.Read(ref _epochs[group]) == epoch)
+        if (_connection.AnnouncementsReliableFor(hash) && Volatile.Read(ref _epochs[group]) == epoch)
         {
             entry.Confirmed = true;
         }
@@ -311,13 +311,17 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         }
     }
 
-    private async ValueTask<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a script; its arguments are made once connected, as they include the publish mode
+    /// (<see cref="RedisConnection.PublishMode"/>), known from then on.
+    /// </summary>
+    private async ValueTask<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, Func<RedisValue[]> values, CancellationToken cancellationToken)
     {
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
             var database = await _connection.GetDatabaseAsync(cancellationToken);
-            return await database.ScriptEvaluateAsync(script, keys, values);
+            return await database.ScriptEvaluateAsync(script, keys, values());
         }
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
         {

@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace Pitchly.AspNetCore.Redis.Internal;
 
 /// <summary>
-/// The web-farm refresh lock: <c>SET {prefix}:lock:{hash} {owner} NX PX {lease}</c>, renewed every third of the lease
+/// The web-farm refresh lock: <c>SET {prefix}:{bucket}:lock:{hash} {owner} NX PX {lease}</c>, renewed every third of the lease
 /// while held, released by a compare-and-delete script that announces the release so waiters retry at once
 /// (polling covers a lost announcement or an expired lease).
 /// </summary>
@@ -121,7 +121,7 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
             {
                 try
                 {
-                    await database.ScriptEvaluateAsync(RedisScripts.ReleaseLock, [lockKey], [owner, _connection.Names.ReleasedChannelName, hash]);
+                    await database.ScriptEvaluateAsync(RedisScripts.ReleaseLock, [lockKey], [owner, _connection.Names.ChannelName(hash), hash, _connection.PublishMode]);
                     return;
                 }
                 catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
@@ -241,7 +241,7 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
                 await _database.ScriptEvaluateAsync(
                     RedisScripts.ReleaseLock,
                     [_lockKey],
-                    [_owner, _lock._connection.Names.ReleasedChannelName, _hash]);
+                    [_owner, _lock._connection.Names.ChannelName(_hash), _hash, _lock._connection.PublishMode]);
             }
             catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
             {

@@ -2,12 +2,13 @@
 -- "owner ARGV[2] is spending this refresh token until the deadline". Refused while another owner's
 -- intent is live, judged on this server's clock, so no instance's clock or timing can let two owners
 -- spend one refresh token.
--- KEYS[1] record hash, KEYS[2] version counter
--- ARGV[1] expected version, ARGV[2] owner, ARGV[3] lifetime (ms), ARGV[4] change channel, ARGV[5] hashed key
--- Returns {new version, deadline (ms since the epoch)}; {0, 0} when the version moved on or the record is gone;
--- {-1, deadline} when another owner's intent lives until that deadline.
+-- KEYS[1] record hash
+-- ARGV[1] expected version, ARGV[2] owner, ARGV[3] lifetime (ms), ARGV[4] announcement channel, ARGV[5] hashed key,
+-- ARGV[6] '1' to announce with SPUBLISH (sharded pub/sub), '' with PUBLISH
+-- Returns {new version, deadline (ms since the epoch)}; {0, 0} when the version moved on or the record is gone (a
+-- tombstone is gone); {-1, deadline} when another owner's intent lives until that deadline.
 local current = redis.call('HGET', KEYS[1], 'v')
-if (not current) or current ~= ARGV[1] then
+if (not current) or current ~= ARGV[1] or redis.call('HEXISTS', KEYS[1], 'd') == 0 then
   return {0, 0}
 end
 local time = redis.call('TIME')
@@ -20,7 +21,12 @@ if owner and owner ~= ARGV[2] then
   end
 end
 local deadline = now + tonumber(ARGV[3])
-local version = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 'v', version, 'fo', ARGV[2], 'fd', deadline)
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. ':' .. version)
+-- The new version as in set.lua: above the stored one and at least this server's clock in microseconds.
+local version = tonumber(time[1]) * 1000000 + tonumber(time[2])
+if tonumber(current) >= version then
+  version = tonumber(current) + 1
+end
+local text = string.format('%.0f', version)
+redis.call('HSET', KEYS[1], 'v', text, 'fo', ARGV[2], 'fd', string.format('%.0f', deadline))
+redis.call(ARGV[6] == '1' and 'SPUBLISH' or 'PUBLISH', ARGV[4], ARGV[5] .. ':' .. text)
 return {version, deadline}

@@ -80,7 +80,7 @@ public sealed class InstrumentTests(RedisServer redis) : IClassFixture<RedisServ
         var shortLease = Instance(key, o => o.LockLease = TimeSpan.FromMilliseconds(600));
         await using (var held = await shortLease.Services.GetRequiredService<IPitchlyRefreshLock>().AcquireAsync(key, Cancel))
         {
-            var lockKey = Assert.Single(redis.AdminServer.Keys(pattern: $"{_prefix}:lock:*"));
+            var lockKey = Assert.Single(redis.AdminServer.Keys(pattern: $"{_prefix}:*:lock:*"));
             await redis.Admin.GetDatabase().StringSetAsync(lockKey, "another-owner", TimeSpan.FromMilliseconds(300));
             var lost = new TaskCompletionSource();
             await using var registration = held.LockLost.Register(() => lost.TrySetResult());
