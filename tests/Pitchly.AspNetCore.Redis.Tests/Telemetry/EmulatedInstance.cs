@@ -43,6 +43,17 @@ public sealed class EmulatedInstance : IAsyncDisposable
         string keyRingDirectory,
         PitchlyTokenKey key,
         Action<PitchlyRedisOptions>? configureRedis = null,
+        ILoggerProvider? logs = null) =>
+        Create(redis.Configuration, emulator, keyPrefix, keyRingDirectory, key, configureRedis, logs);
+
+    /// <summary>Creates an instance connecting with <paramref name="redisConfiguration"/> (one server, or a cluster's nodes).</summary>
+    public static EmulatedInstance Create(
+        string redisConfiguration,
+        PitchlyEmulatorServer emulator,
+        string keyPrefix,
+        string keyRingDirectory,
+        PitchlyTokenKey key,
+        Action<PitchlyRedisOptions>? configureRedis = null,
         ILoggerProvider? logs = null)
     {
         var services = new ServiceCollection();
@@ -57,7 +68,7 @@ public sealed class EmulatedInstance : IAsyncDisposable
         services.AddDataProtection().SetApplicationName("pitchly-redis-tests").PersistKeysToFileSystem(new DirectoryInfo(keyRingDirectory));
         services.AddPitchlyTokenManagement(options => options.TokenEndpointRetryTimeout = TimeSpan.Zero).AddRedis(options =>
         {
-            options.Configuration = redis.Configuration;
+            options.Configuration = redisConfiguration;
             options.KeyPrefix = keyPrefix;
             options.ConnectTimeout = TimeSpan.FromSeconds(1);
             options.OperationTimeout = TimeSpan.FromSeconds(1);

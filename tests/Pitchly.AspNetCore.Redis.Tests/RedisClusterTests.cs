@@ -1,0 +1,304 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Pitchly.AspNetCore.Emulator;
+using Pitchly.AspNetCore.Redis.Internal;
+using Pitchly.AspNetCore.Redis.Tests.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Tests;
+
+/// <summary>The store, the lock and the announcements against a real three-primary Redis Cluster.</summary>
+public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<RedisCluster>, IAsyncLifetime
+{
+    private const int SlotMovedEventId = 3031;
+
+    private readonly string _prefix = $"c{Guid.NewGuid():N}"[..12];
+    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
+    private readonly List<IAsyncDisposable> _apps = [];
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static PitchlyTokenKey User(int number) => PitchlyTokenKey.ForUser("org-c", $"person-{number}");
+
+    [Fact]
+    public async Task A_records_keys_and_channel_share_one_slot_and_the_records_spread_over_every_primary()
+    {
+        var app = App();
+        var names = new RedisKeyNames(_prefix);
+        var owners = new HashSet<int>();
+        for (var user = 0; user < 60; user++)
+        {
+            var hash = RedisKeyNames.Hash(User(user));
+            await app.Store.SetAsync(User(user), Records.Create($"access-{user}", $"refresh-{user}"), Cancel);
+            await using (await app.Lock.AcquireAsync(User(user), Cancel))
+            {
+                var slot = cluster.Admin.GetHashSlot(names.Record(hash));
+                Assert.Equal(slot, cluster.Admin.GetHashSlot(names.Lock(hash)));
+                Assert.Equal(slot, cluster.Admin.GetHashSlot(new RedisKey(names.ChannelName(hash).ToString())));
+                var owner = await cluster.OwnerAsync(slot);
+                Assert.Equal(1L, (long)(await cluster.Node(owner).ExecuteAsync("EXISTS", names.Lock(hash).ToString())));
+                Assert.Equal(1L, (long)(await cluster.Node(owner).ExecuteAsync("EXISTS", names.Record(hash).ToString())));
+                owners.Add(owner);
+            }
+        }
+
+        // Different records, different slots: every primary holds some of them.
+        Assert.Equal(cluster.Ports.Order(), owners.Order());
+        var bucketSlots = names.ChannelNames.Select(name => cluster.Admin.GetHashSlot(name)).ToHashSet();
+        Assert.Equal(RedisKeyNames.BucketCount, bucketSlots.Count);
+    }
+
+    [Fact]
+    public async Task The_store_contract_holds_across_instances_with_their_own_connections()
+    {
+        var first = App();
+        var second = App();
+        var key = User(1000);
+
+        var written = await first.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
+        Assert.Equal(written, await second.Store.GetAsync(key, Cancel));
+        Assert.Null(await second.Store.TryReplaceAsync(key, 0, Records.Create("access-x", "refresh-x"), Cancel));
+
+        var fenced = await second.Store.TryBeginRefreshAsync(key, written.Version, "owner-b", TimeSpan.FromSeconds(30), Cancel);
+        Assert.NotNull(fenced);
+        Assert.True(fenced.Version > written.Version);
+        Assert.Null(await first.Store.TryBeginRefreshAsync(key, fenced.Version, "owner-a", TimeSpan.FromSeconds(30), Cancel));
+        Assert.Null(await first.Store.TryReplaceAsync(key, written.Version, Records.Create("access-stale", "refresh-stale"), Cancel));
+        var replaced = await second.Store.TryReplaceAsync(key, fenced.Version, Records.Create("access-2", "refresh-2"), Cancel);
+        Assert.NotNull(replaced);
+        Assert.Null((await first.Store.GetAsync(key, Cancel))!.RefreshIntent);
+
+        Assert.False(await first.Store.RemoveAsync(key, fenced.Version, Cancel));
+        Assert.True(await first.Store.RemoveAsync(key, replaced.Version, Cancel));
+        Assert.Null(await second.Store.GetAsync(key, Cancel));
+        var recreated = await second.Store.TryReplaceAsync(key, 0, Records.Create("access-3", "refresh-3"), Cancel);
+        Assert.True(recreated!.Version > replaced.Version);
+        Assert.Null(await first.Store.TryReplaceAsync(key, replaced.Version, Records.Create("access-aba", "refresh-aba"), Cancel));
+        Assert.Equal("access-3", (await first.Store.GetAsync(key, Cancel))!.AccessToken);
+
+        // The lock: one holder at a time, and a release wakes the waiter on another instance at once.
+        var held = await first.Lock.AcquireAsync(key, Cancel);
+        var waiting = second.Lock.AcquireAsync(key, Cancel).AsTask();
+        await Task.Delay(200, Cancel);
+        Assert.False(waiting.IsCompleted);
+        var released = Stopwatch.StartNew();
+        await held.DisposeAsync();
+        await using (await waiting.WaitAsync(TimeSpan.FromSeconds(5), Cancel))
+        {
+            Assert.True(released.Elapsed < TimeSpan.FromSeconds(1), $"The waiter took {released.Elapsed} after the release.");
+        }
+    }
+
+    [Fact]
+    public async Task Announcements_are_sharded_and_evict_other_instances_cached_copies_on_every_primary()
+    {
+        var writer = App();
+        var reader = App();
+        var keys = Enumerable.Range(2000, 30).Select(User).ToList();
+        foreach (var key in keys)
+        {
+            await writer.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
+        }
+
+        // A read that an announcement overtakes is not cached: read again until every write's announcement is in.
+        await Records.Eventually(
+            async () =>
+            {
+                foreach (var key in keys)
+                {
+                    await reader.Store.GetAsync(key, Cancel);
+                }
+
+                return reader.RedisStore.CachedCount == keys.Count;
+            },
+            TimeSpan.FromSeconds(5),
+            "the reader caches every record");
+
+        // Each primary serves the shard channels of the slots it owns, and no classic channel is used.
+        var names = new RedisKeyNames(_prefix);
+        var subscribed = new List<string>();
+        foreach (var port in cluster.Ports)
+        {
+            var channels = ((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "SHARDCHANNELS", $"{_prefix}:*"))!)
+                .Select(channel => (string)channel!).ToList();
+            foreach (var channel in channels)
+            {
+                Assert.Equal(port, await cluster.OwnerAsync(cluster.Admin.GetHashSlot(channel)));
+            }
+
+            subscribed.AddRange(channels);
+            Assert.Empty((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "CHANNELS", $"{_prefix}:*"))!);
+        }
+
+        Assert.Equal(names.ChannelNames.Order(), subscribed.Distinct().Order());
+
+        foreach (var key in keys)
+        {
+            await writer.Store.SetAsync(key, Records.Create("access-2", "refresh-2"), Cancel);
+        }
+
+        await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "every cached copy is evicted");
+        foreach (var key in keys)
+        {
+            Assert.Equal("access-2", (await reader.Store.GetAsync(key, Cancel))!.AccessToken);
+        }
+    }
+
+    [Fact]
+    public async Task Refreshes_through_several_instances_spend_no_refresh_token_twice_while_their_slots_migrate()
+    {
+        const int Users = 9;
+        const int Instances = 3;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(o => o.GeneratedUsers = Users, Cancel);
+        var people = emulator.Emulator.Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal)).Select(u => u.PersonId).ToList();
+        var logs = new CapturedLogs();
+        var instances = Enumerable.Range(0, Instances)
+            .Select(i => Track(EmulatedInstance.Create(cluster.Configuration, emulator, _prefix, _keyRing, User(0), logs: i == 1 ? logs : null)))
+            .ToList();
+        var keys = new List<PitchlyTokenKey>();
+        foreach (var person in people)
+        {
+            var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
+            await instances[0].Store.SetAsync(key, record, Cancel);
+            keys.Add(key);
+        }
+
+        var names = new RedisKeyNames(_prefix);
+        var slots = keys.Select(key => cluster.Admin.GetHashSlot(names.Record(RedisKeyNames.Hash(key)))).Distinct().ToList();
+        var refreshed = 0;
+        var failures = new ConcurrentBag<Exception>();
+        using var stop = new CancellationTokenSource();
+        var workers = instances.SelectMany(instance => keys.Select(key => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var token = await instance.Manager.GetAccessTokenAsync(key, Cancel);
+                    await instance.Manager.RefreshAsync(key, token.Value, Cancel);
+                    Interlocked.Increment(ref refreshed);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    failures.Add(exception);
+                    await Task.Delay(20, Cancel);
+                }
+            }
+        }, Cancel))).ToList();
+
+        // Every slot in use moves to the next primary and then on to the third, with the refreshes running.
+        await Task.Delay(300, Cancel);
+        for (var round = 1; round <= 2; round++)
+        {
+            foreach (var slot in slots)
+            {
+                var owner = await cluster.OwnerAsync(slot);
+                var next = cluster.Ports[(cluster.Ports.ToList().IndexOf(owner) + 1) % cluster.Ports.Count];
+                await cluster.MigrateSlotAsync(slot, next);
+                await Task.Delay(50, Cancel);
+            }
+        }
+
+        await Task.Delay(500, Cancel);
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+
+        var stats = emulator.Emulator.GetStats();
+        Assert.Equal(0, stats.RefreshTokenReuse);
+        Assert.Equal(0, stats.RevokedFamilies);
+        Assert.True(refreshed > 0 && stats.RefreshGrants > slots.Count, $"{refreshed} refreshes, {stats.RefreshGrants} refresh grants");
+        Assert.All(failures, failure => Assert.True(
+            failure is PitchlyTokenStoreUnavailableException or TimeoutException,
+            $"Not a retryable failure: {failure}"));
+
+        // Once the slots have settled, every instance hears the announcements of the moved buckets again.
+        foreach (var key in keys)
+        {
+            var current = await instances[0].Store.GetAsync(key, Cancel);
+            Assert.False(string.IsNullOrEmpty((await instances[0].Manager.GetAccessTokenAsync(key, Cancel)).Value));
+            await Records.Eventually(
+                async () => await instances[1].Store.GetAsync(key, Cancel) is { } read && read.Version >= current!.Version,
+                TimeSpan.FromSeconds(10),
+                "the second instance reads the latest record");
+        }
+
+        // The instance heard of the moves, and stopped trusting its cache meanwhile.
+        Assert.Contains(logs.Entries, entry => entry.EventId == SlotMovedEventId);
+
+        var reader = instances[1].Services.GetRequiredService<RedisPitchlyTokenStore>();
+        await Records.Eventually(
+            async () =>
+            {
+                foreach (var key in keys)
+                {
+                    await reader.GetAsync(key, Cancel);
+                }
+
+                return reader.CachedCount == keys.Count;
+            },
+            TimeSpan.FromSeconds(10),
+            "the second instance caches every record again");
+        foreach (var key in keys)
+        {
+            var record = (await instances[0].Store.GetAsync(key, Cancel))!;
+            await instances[0].Store.SetAsync(key, record, Cancel);
+        }
+
+        await Records.Eventually(() => Task.FromResult(reader.CachedCount == 0), TimeSpan.FromSeconds(5), "every moved bucket's announcement is heard");
+        TestContext.Current.SendDiagnosticMessage($"{refreshed} refreshes, {stats.RefreshGrants} refresh grants, {failures.Count} retryable failures over {slots.Count} slots moved twice.");
+    }
+
+    [Fact]
+    public async Task A_cached_copy_is_dropped_when_its_slot_moves_so_a_write_announced_meanwhile_is_not_missed()
+    {
+        var writer = App();
+        var reader = App();
+        var names = new RedisKeyNames(_prefix);
+        for (var user = 3000; user < 3012; user++)
+        {
+            var key = User(user);
+            await writer.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
+            await Records.Eventually(
+                async () => await reader.Store.GetAsync(key, Cancel) is not null && reader.RedisStore.CachedCount == 1,
+                TimeSpan.FromSeconds(5),
+                "the reader caches the record");
+
+            // The node giving the slot up ends the reader's subscription; the write is announced where the slot went.
+            var slot = cluster.Admin.GetHashSlot(names.Record(RedisKeyNames.Hash(key)));
+            var owner = await cluster.OwnerAsync(slot);
+            await cluster.MigrateSlotAsync(slot, cluster.Ports.First(port => port != owner));
+            var written = await writer.Store.SetAsync(key, Records.Create("access-2", "refresh-2"), Cancel);
+
+            // Announcements always take a moment; one lost while the subscription moved would leave the old copy
+            // served for the cache's whole ten minutes.
+            await Records.Eventually(
+                async () => (await reader.Store.GetAsync(key, Cancel))!.Version == written.Version,
+                TimeSpan.FromSeconds(3),
+                "the reader serves the record written after the move");
+            Assert.True(await reader.Store.RemoveAsync(key, written.Version, Cancel));
+            await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "the removal is heard");
+        }
+    }
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+
+        Directory.Delete(_keyRing, recursive: true);
+    }
+
+    private T Track<T>(T app)
+        where T : IAsyncDisposable
+    {
+        _apps.Add(app);
+        return app;
+    }
+
+    private TestApp App() => Track(TestApp.Create(cluster.Configuration, _prefix, _keyRing));
+}
