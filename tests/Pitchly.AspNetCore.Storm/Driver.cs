@@ -19,7 +19,13 @@ internal static class Driver
             TokenLifetime = commandLine.Seconds("token-lifetime-seconds", 5, 1, 3600),
             EarlyInvalidationRate = commandLine.Fraction("early-invalidation-rate", 0),
             Redis = commandLine.Text("redis"),
+            RedisClusterPrimaries = commandLine.Integer("redis-cluster", 0, 3, 16),
         };
+        if (options.Redis is not null && options.RedisClusterPrimaries > 0)
+        {
+            throw new UsageException("Give either '--redis host:port' or '--redis-cluster N', not both.");
+        }
+
         var concurrency = commandLine.Integer("concurrency", 200, 1, 5_000);
         var duration = commandLine.Seconds("seconds", 60, 1, 3600);
         var requestTimeout = commandLine.Seconds("request-timeout-seconds", 60, 1, 600);

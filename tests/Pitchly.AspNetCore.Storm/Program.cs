@@ -41,7 +41,7 @@ catch (UsageException e)
     await Console.Error.WriteLineAsync(e.Message);
     await Console.Error.WriteLineAsync(
         "Usage: Pitchly.AspNetCore.Storm [--instances 3] [--users 20] [--concurrency 200] [--seconds 60] "
-        + "[--token-lifetime-seconds 5] [--redis host:port] [--request-timeout-seconds 60]");
+        + "[--token-lifetime-seconds 5] [--redis host:port | --redis-cluster 3] [--request-timeout-seconds 60]");
     return 2;
 }
 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)

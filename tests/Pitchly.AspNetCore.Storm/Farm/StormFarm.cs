@@ -26,6 +26,9 @@ public sealed class StormFarm : IAsyncDisposable
     /// <summary>Gets the Redis server the farm started, or <see langword="null"/> when it uses an existing one.</summary>
     public RedisServer? Redis { get; private set; }
 
+    /// <summary>Gets the Redis Cluster the farm started, when <see cref="StormFarmOptions.RedisClusterPrimaries"/> is set.</summary>
+    public RedisCluster? RedisCluster { get; private set; }
+
     /// <summary>Gets the Redis configuration string the instances share.</summary>
     public string RedisConfiguration { get; private set; } = string.Empty;
 
@@ -47,7 +50,12 @@ public sealed class StormFarm : IAsyncDisposable
         var farm = new StormFarm(options);
         try
         {
-            if (options.Redis is null)
+            if (options.RedisClusterPrimaries > 0)
+            {
+                farm.RedisCluster = await RedisCluster.StartAsync(options.RedisClusterPrimaries, cancellationToken);
+                farm.RedisConfiguration = farm.RedisCluster.Configuration;
+            }
+            else if (options.Redis is null)
             {
                 farm.Redis = await RedisServer.StartAsync(cancellationToken);
                 farm.RedisConfiguration = farm.Redis.Configuration;
@@ -198,6 +206,8 @@ public sealed class StormFarm : IAsyncDisposable
             text.AppendLine($"--- redis-server:{Redis.Port} ---").Append(Redis.Output);
         }
 
+        text.Append(RedisCluster?.Describe());
+
         return text.ToString();
     }
 
@@ -219,6 +229,11 @@ public sealed class StormFarm : IAsyncDisposable
         if (Redis is not null)
         {
             await Redis.DisposeAsync();
+        }
+
+        if (RedisCluster is not null)
+        {
+            await RedisCluster.DisposeAsync();
         }
 
         _control.Dispose();

@@ -24,6 +24,9 @@ public sealed record StormFarmOptions
     /// <summary>Gets an existing Redis (<c>host:port</c>); <see langword="null"/> starts a throwaway <c>redis-server</c>.</summary>
     public string? Redis { get; init; }
 
+    /// <summary>Gets the number of primaries of a throwaway Redis Cluster to start instead of one <c>redis-server</c> (0: none).</summary>
+    public int RedisClusterPrimaries { get; init; }
+
     /// <summary>
     /// Gets configuration given to every instance as <c>--config key=value</c> (for example
     /// <c>Pitchly:Redis:LockLease=00:00:02</c>), so tests can shorten leases and timeouts.
