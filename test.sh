@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need (redis-server, Chromium) with apt-get when it is missing and
+# Runs every test. Installs what the tests need (redis-server, redis-sentinel, Chromium) with apt-get when it is missing and
 # this user can install packages; extra arguments go to `dotnet test`.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
