@@ -82,20 +82,28 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     public async Task<PitchlyAccessToken> RefreshAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var token = default(PitchlyAccessToken);
-        for (var attempt = 0; attempt < MaxJoinAttempts; attempt++)
+        var waitStarted = _timeProvider.GetTimestamp();
+        try
         {
-            var refresh = StartOrJoinRefresh(key, failedAccessToken);
-            token = await refresh.WaitAsync(cancellationToken);
-            if (failedAccessToken is null || !string.Equals(token.Value, failedAccessToken, StringComparison.Ordinal))
+            var token = default(PitchlyAccessToken);
+            for (var attempt = 0; attempt < MaxJoinAttempts; attempt++)
             {
-                return token;
+                var refresh = StartOrJoinRefresh(key, failedAccessToken);
+                token = await refresh.WaitAsync(cancellationToken);
+                if (failedAccessToken is null || !string.Equals(token.Value, failedAccessToken, StringComparison.Ordinal))
+                {
+                    return token;
+                }
+
+                _inFlight.TryRemove(new KeyValuePair<PitchlyTokenKey, Task<PitchlyAccessToken>>(key, refresh));
             }
 
-            _inFlight.TryRemove(new KeyValuePair<PitchlyTokenKey, Task<PitchlyAccessToken>>(key, refresh));
+            return token;
         }
-
-        return token;
+        finally
+        {
+            RecordRefreshWait(key, failedAccessToken is null ? "renewal" : "rejected", waitStarted);
+        }
     }
 
     private async ValueTask<PitchlyAccessToken> AwaitReadThenGetAccessTokenAsync(PitchlyTokenKey key, ValueTask<PitchlyTokenRecord?> read, CancellationToken cancellationToken)
@@ -110,7 +118,15 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
                 throw SignInRequired(key, "no Pitchly tokens are stored for it");
             }
 
-            return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
+            var acquireStarted = _timeProvider.GetTimestamp();
+            try
+            {
+                return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                RecordRefreshWait(key, "missing", acquireStarted);
+            }
         }
 
         if (!NeedsRenewal(record) || (IsFencedByAnother(record, owner: null) && record.ExpiresAt > _timeProvider.GetUtcNow()))
@@ -119,6 +135,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return ToAccessToken(record);
         }
 
+        var waitStarted = _timeProvider.GetTimestamp();
         try
         {
             return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
@@ -130,6 +147,24 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             // the caller is better served by that token than by an error; the next call tries again.
             LogRenewalFailedUsingCurrentToken(_logger, key, record.ExpiresAt, exception);
             return ToAccessToken(record);
+        }
+        finally
+        {
+            RecordRefreshWait(key, "renewal", waitStarted);
+        }
+    }
+
+    /// <summary>
+    /// Records how long a call waited for a shared refresh. It runs in the waiting call's own context (the refresh
+    /// runs in none), so a listener can attribute the wait to that call.
+    /// </summary>
+    private void RecordRefreshWait(PitchlyTokenKey key, string reason, long startedAt)
+    {
+        if (_metrics.RefreshWaitTime.Instrument.Enabled)
+        {
+            _metrics.RefreshWaitTime.Record(
+                _timeProvider.GetElapsedTime(startedAt).TotalMilliseconds,
+                new TagList { { PitchlyMetrics.RefreshReasonTag, reason }, { PitchlyMetrics.TokenKindTag, key.Kind.ToString() } });
         }
     }
 
