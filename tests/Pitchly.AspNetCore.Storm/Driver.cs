@@ -59,6 +59,7 @@ internal static class Driver
                 result.RecordLatencies = false;
                 await RunLoadAsync(warmUp);
                 result.RecordLatencies = true;
+                await DrainTokenRequestTimesAsync();
             }
 
             OpenLoopSchedule? schedule = null;
@@ -76,6 +77,14 @@ internal static class Driver
             var loadElapsed = Stopwatch.GetElapsedTime(loadStarted);
             var (cpuPercent, machineCpuPercent) = cpu.Stop();
             var stats = await farm.Emulator.GetStatsAsync(cancellationToken);
+            var tokenRequests = new LatencyRecorder();
+            foreach (var milliseconds in await DrainTokenRequestTimesAsync())
+            {
+                tokenRequests.Record(TimeSpan.FromMilliseconds(milliseconds));
+            }
+
+            async Task<IEnumerable<double>> DrainTokenRequestTimesAsync() =>
+                (await Task.WhenAll(farm.Instances.Select(i => client.DrainTokenRequestTimesAsync(i, cancellationToken)))).SelectMany(d => d);
 
             async Task<OpenLoopSchedule?> RunLoadAsync(TimeSpan length)
             {
@@ -104,6 +113,7 @@ internal static class Driver
             Console.Write(StormSummary.Format(options.Instances, options.Users, result, stats, new StormRunFacts
             {
                 TokenLatency = options.TokenLatency,
+                TokenRequests = tokenRequests,
                 Schedule = schedule,
                 LoadElapsed = loadElapsed,
                 CpuPercent = cpuPercent,

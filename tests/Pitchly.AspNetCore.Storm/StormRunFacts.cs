@@ -8,6 +8,9 @@ public sealed record StormRunFacts
     /// <summary>Gets how long the emulator's token endpoint took to answer (<c>--token-latency-ms</c>).</summary>
     public TimeSpan TokenLatency { get; init; }
 
+    /// <summary>Gets how long the instances' token requests took during the load (the endpoint's latency plus the round trip).</summary>
+    public LatencyRecorder TokenRequests { get; init; } = new();
+
     /// <summary>Gets how an open-loop run (<c>--rate</c>) kept to its schedule; <see langword="null"/> for a closed-loop run.</summary>
     public OpenLoopSchedule? Schedule { get; init; }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 
 namespace Pitchly.AspNetCore.Storm.Farm;
 
@@ -107,6 +108,13 @@ public sealed class StormClient : IDisposable
             var reason = e is TaskCanceledException ? "client-timeout" : "transport:" + ((HttpRequestException)e).HttpRequestError;
             return new WorkOutcome(0, Stopwatch.GetElapsedTime(started), false, null, reason);
         }
+    }
+
+    /// <summary>Gets, and makes <paramref name="instance"/> forget, the durations of its token requests since it was last asked (milliseconds).</summary>
+    public async Task<IReadOnlyList<double>> DrainTokenRequestTimesAsync(StormInstance instance, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        return await _http.GetFromJsonAsync<double[]>(new Uri(instance.BaseAddress, StormHeaders.TokenRequestsPath), cancellationToken) ?? [];
     }
 
     /// <inheritdoc />

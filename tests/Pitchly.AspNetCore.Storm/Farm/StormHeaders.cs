@@ -18,6 +18,12 @@ public static class StormHeaders
     /// </summary>
     public const string RefreshWaitMilliseconds = "X-Storm-Refresh-Wait-Ms";
 
+    /// <summary>
+    /// The instance endpoint that returns (as a JSON array of milliseconds) and forgets the durations of the token
+    /// requests the instance sent since it was last asked.
+    /// </summary>
+    public const string TokenRequestsPath = "/_storm/token-requests";
+
     /// <summary>A short fingerprint (truncated SHA-256) of the access token the successful GraphQL call used: never the token.</summary>
     public const string TokenFingerprint = "X-Storm-Token";
 

@@ -82,11 +82,13 @@ internal static class InstanceApp
             .AddHttpMessageHandler<ProbeHandler>();
 
         using var refreshWaits = new RefreshWaitListener();
+        using var tokenRequests = new TokenRequestTimes();
         await using var app = builder.Build();
         app.UseAuthentication();
         app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/whoami" }, ["Pitchly"]));
         app.MapGet("/whoami", WhoAmIAsync);
         app.MapGet("/work", WorkAsync);
+        app.MapGet(StormHeaders.TokenRequestsPath, () => Results.Json(tokenRequests.Drain()));
 
         await app.StartAsync();
 
