@@ -50,9 +50,10 @@ public static class LoadGenerator
 
     /// <summary>
     /// Starts calls on a fixed schedule, <paramref name="rate"/> per second in total for <paramref name="duration"/>:
-    /// call <c>i</c> is due at <c>i / rate</c> seconds, goes to instance <c>i mod N</c> as user <c>(i div N) mod U</c>
-    /// (so the load is spread evenly over instances and users), and starts at its due time whatever the calls before it
-    /// are doing. Its latency counts from the due time, not from when it could be sent (no coordinated omission); a call
+    /// call <c>i</c> is due at <c>i / rate</c> seconds, goes to instance <c>i mod N</c> (round robin, like a load
+    /// balancer) as a user picked at random (so every user reaches every instance, at no fixed rhythm: a fixed user
+    /// order would send each user to every instance within a few milliseconds, always in the same order), and starts
+    /// at its due time whatever the calls before it are doing. Its latency counts from the due time, not from when it could be sent (no coordinated omission); a call
     /// sent more than <see cref="LateThreshold"/> after it was due counts as a late start. Returns once every call ended.
     /// </summary>
     /// <param name="client">Sends the calls.</param>
@@ -99,7 +100,7 @@ public static class LoadGenerator
             }
 
             var instance = instances[(int)(i % instances.Count)];
-            var user = users[(int)(i / instances.Count % users.Count)];
+            var user = users[Random.Shared.Next(users.Count)];
             // On the pool, not inline: sending runs synchronously up to its first wait, which would hold the schedule.
             calls.Add(Task.Run(() => CallAsync(instance, user, due), CancellationToken.None));
         }
