@@ -29,6 +29,7 @@ internal static class Driver
         {
             throw new UsageException("'--rate' (open loop) and '--concurrency' (closed loop) exclude each other: give one.");
         }
+
         var duration = commandLine.Seconds("seconds", 60, 1, 3600);
         var warmUp = commandLine.Seconds("warmup-seconds", 0, 0, 600);
         var requestTimeout = commandLine.Seconds("request-timeout-seconds", 60, 1, 600);
@@ -69,7 +70,6 @@ internal static class Driver
             {
                 var progress = ReportProgressAsync(result, stopProgress.Token);
                 schedule = await RunLoadAsync(duration);
-
                 await stopProgress.CancelAsync();
                 await progress;
             }
