@@ -104,6 +104,23 @@ public sealed class CommandLine
         return value;
     }
 
+    /// <summary>Gets the number <c>--<paramref name="name"/></c>, within [<paramref name="min"/>, <paramref name="max"/>], or <see langword="null"/> when absent.</summary>
+    public double? Number(string name, double min, double max)
+    {
+        var text = Text(name);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw new UsageException($"'--{name}' must be a number from {min} to {max} (got '{text}').");
+        }
+
+        return value;
+    }
+
     /// <summary>Gets the number of seconds <c>--<paramref name="name"/></c>, within [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public TimeSpan Seconds(string name, double defaultValue, double min, double max)
     {

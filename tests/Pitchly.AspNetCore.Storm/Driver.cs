@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Pitchly.AspNetCore.Storm.Farm;
 using Pitchly.AspNetCore.Storm.Orchestration;
@@ -6,7 +7,8 @@ namespace Pitchly.AspNetCore.Storm;
 
 /// <summary>
 /// The load harness: starts a farm, signs the users in, keeps <c>--concurrency</c> calls in flight per instance for
-/// <c>--seconds</c>, then prints the summary and exits non-zero on any refresh-token reuse or failed call.
+/// <c>--seconds</c> (or, with <c>--rate</c>, starts that many calls per second in total on a fixed schedule), then prints
+/// the summary and exits non-zero on any refresh-token reuse or failed call.
 /// </summary>
 internal static class Driver
 {
@@ -20,6 +22,7 @@ internal static class Driver
             EarlyInvalidationRate = commandLine.Fraction("early-invalidation-rate", 0),
             Redis = commandLine.Text("redis"),
             RedisClusterPrimaries = commandLine.Integer("redis-cluster", 0, 3, 16),
+            TokenLatency = TimeSpan.FromMilliseconds(commandLine.Integer("token-latency-ms", 0, 0, 60_000)),
         };
         if (options.Redis is not null && options.RedisClusterPrimaries > 0)
         {
@@ -27,7 +30,14 @@ internal static class Driver
         }
 
         var concurrency = commandLine.Integer("concurrency", 200, 1, 5_000);
+        var rate = commandLine.Number("rate", 0.1, 100_000);
+        if (rate is not null && commandLine.Text("concurrency") is not null)
+        {
+            throw new UsageException("'--rate' (open loop) and '--concurrency' (closed loop) exclude each other: give one.");
+        }
+
         var duration = commandLine.Seconds("seconds", 60, 1, 3600);
+        var warmUp = commandLine.Seconds("warmup-seconds", 0, 0, 600);
         var requestTimeout = commandLine.Seconds("request-timeout-seconds", 60, 1, 600);
         ParentWatch.Start(commandLine);
         commandLine.RejectUnknown();
@@ -44,17 +54,61 @@ internal static class Driver
                 result.AddSignIn(user);
             }
 
-            Progress($"driving {concurrency} concurrent calls per instance for {duration.TotalSeconds:0} s");
+            Progress(rate is { } target
+                ? $"starting {target:0.#} calls per second over {options.Instances} instances for {duration.TotalSeconds:0} s (open loop)"
+                : $"driving {concurrency} concurrent calls per instance for {duration.TotalSeconds:0} s");
             using var client = new StormClient(requestTimeout);
+            if (warmUp > TimeSpan.Zero)
+            {
+                // Cold code paths (the first refreshes JIT-compile the refresh path in every instance) would otherwise
+                // be the slowest calls of the run: the warm-up's calls count for everything but the latency lines.
+                Progress($"warming up for {warmUp.TotalSeconds:0} s (latencies not recorded)");
+                result.RecordLatencies = false;
+                await RunLoadAsync(warmUp);
+                result.RecordLatencies = true;
+                await DrainTokenRequestTimesAsync();
+            }
+
+            OpenLoopSchedule? schedule = null;
+            var cpu = CpuMeter.Start([Environment.ProcessId, .. farm.ProcessIds]);
+            var loadStarted = Stopwatch.GetTimestamp();
             using (var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 var progress = ReportProgressAsync(result, stopProgress.Token);
-                await LoadGenerator.RunAsync(client, farm.Instances, users, concurrency, duration, result, cancellationToken);
+                schedule = await RunLoadAsync(duration);
                 await stopProgress.CancelAsync();
                 await progress;
             }
 
+            var loadElapsed = Stopwatch.GetElapsedTime(loadStarted);
+            var (cpuPercent, machineCpuPercent) = cpu.Stop();
             var stats = await farm.Emulator.GetStatsAsync(cancellationToken);
+            var tokenRequests = new LatencyRecorder();
+            foreach (var milliseconds in await DrainTokenRequestTimesAsync())
+            {
+                tokenRequests.Record(TimeSpan.FromMilliseconds(milliseconds));
+            }
+
+            async Task<IEnumerable<double>> DrainTokenRequestTimesAsync() =>
+                (await Task.WhenAll(farm.Instances.Select(i => client.DrainTokenRequestTimesAsync(i, cancellationToken)))).SelectMany(d => d);
+
+            async Task<OpenLoopSchedule?> RunLoadAsync(TimeSpan length)
+            {
+                if (rate is { } perSecond)
+                {
+                    return await LoadGenerator.RunOpenLoopAsync(client, farm.Instances, users, perSecond, length, result, cancellationToken);
+                }
+
+                await LoadGenerator.RunAsync(client, farm.Instances, users, concurrency, length, result, cancellationToken);
+                return null;
+            }
+
+            if (schedule is { KeptUp: false })
+            {
+                Progress(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"the machine did not keep up with {schedule.TargetRate:0.#} calls/s: {schedule.LateStarts} of {schedule.Started} calls started more than {LoadGenerator.LateThreshold.TotalMilliseconds:0} ms late (p99 {schedule.StartLag.Percentile(99):0.0} ms); their latency counts from when they were due, so the figures stay open-loop, but lower the rate before quoting them"));
+            }
 
             foreach (var (failure, count) in result.Failures.OrderByDescending(f => f.Value))
             {
@@ -62,7 +116,15 @@ internal static class Driver
             }
 
             Progress($"emulator: {stats}");
-            Console.Write(StormSummary.Format(options.Instances, options.Users, result, stats));
+            Console.Write(StormSummary.Format(options.Instances, options.Users, result, stats, new StormRunFacts
+            {
+                TokenLatency = options.TokenLatency,
+                TokenRequests = tokenRequests,
+                Schedule = schedule,
+                LoadElapsed = loadElapsed,
+                CpuPercent = cpuPercent,
+                MachineCpuPercent = machineCpuPercent,
+            }));
             var passed = stats.RefreshTokenReuse == 0 && result.FailedRequests == 0;
             if (!passed)
             {

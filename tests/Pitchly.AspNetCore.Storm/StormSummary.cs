@@ -16,10 +16,20 @@ public static class StormSummary
     /// token Pitchly kills before any call used it is a grant no client sees: <c>invalidated_before_first_use</c> counts
     /// those, so <c>refresh_grants</c> should not exceed <c>rotations</c> plus that count.
     /// </summary>
-    public static string Format(int instances, int users, LoadResult result, EmulatorStats stats)
+    public static string Format(int instances, int users, LoadResult result, EmulatorStats stats) =>
+        Format(instances, users, result, stats, new StormRunFacts());
+
+    /// <summary>
+    /// Formats the summary with what the driver knows of the run besides the calls: the token endpoint's latency, the
+    /// open-loop schedule (if any) and the CPU used. <c>refresh_added_p50_ms</c> / <c>_p99_ms</c> are the median and
+    /// p99 latency of the calls that waited on a refresh (as the instances report it) minus the median latency of all
+    /// calls: what waiting on a refresh cost a call beyond a typical call.
+    /// </summary>
+    public static string Format(int instances, int users, LoadResult result, EmulatorStats stats, StormRunFacts run)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(stats);
+        ArgumentNullException.ThrowIfNull(run);
         var text = new StringBuilder();
         Line("instances", instances);
         Line("users", users);
@@ -34,6 +44,21 @@ public static class StormSummary
         Line("p50_ms", result.Latency.Percentile(50));
         Line("p99_ms", result.Latency.Percentile(99));
         Line("refresh_wait_p99_ms", result.RefreshWaitLatency.Percentile(99));
+        var median = result.Latency.Percentile(50);
+        var waited = result.RefreshWaitLatency;
+        Line("token_latency_ms", run.TokenLatency.TotalMilliseconds);
+        Line("token_request_p50_ms", run.TokenRequests.Percentile(50));
+        Line("token_request_p99_ms", run.TokenRequests.Percentile(99));
+        Line("refresh_waited_requests", waited.Count);
+        Line("refresh_added_p50_ms", waited.Count == 0 ? 0 : waited.Percentile(50) - median);
+        Line("refresh_added_p99_ms", waited.Count == 0 ? 0 : waited.Percentile(99) - median);
+        Line("refresh_wait_in_instance_p99_ms", result.RefreshWaitInInstance.Percentile(99));
+        Line("rate_target", run.Schedule?.TargetRate ?? 0.0);
+        Line("rate_achieved", run.Schedule?.AchievedRate ?? (run.LoadElapsed > TimeSpan.Zero ? result.Requests / run.LoadElapsed.TotalSeconds : 0.0));
+        Line("late_starts", run.Schedule?.LateStarts ?? 0);
+        Line("start_lag_p99_ms", run.Schedule?.StartLag.Percentile(99) ?? 0.0);
+        Line("cpu_percent", run.CpuPercent);
+        Line("machine_cpu_percent", run.MachineCpuPercent);
         return text.ToString();
 
         void Line(string name, IFormattable value) =>
@@ -64,5 +89,8 @@ public static class StormSummary
             "instances", "users", "requests", "failed_requests", "rotations", "refresh_grants", "refresh_token_reuse",
             "revoked_families", "early_invalidations", "invalidated_before_first_use", "p50_ms", "p99_ms",
             "refresh_wait_p99_ms",
+            "token_latency_ms", "token_request_p50_ms", "token_request_p99_ms", "refresh_waited_requests", "refresh_added_p50_ms", "refresh_added_p99_ms",
+            "refresh_wait_in_instance_p99_ms", "rate_target", "rate_achieved", "late_starts", "start_lag_p99_ms",
+            "cpu_percent", "machine_cpu_percent",
         ];
 }

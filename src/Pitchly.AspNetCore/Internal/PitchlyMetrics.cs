@@ -28,6 +28,9 @@ internal sealed class PitchlyMetrics
     /// <summary>Whose tokens: <c>User</c> or <c>Install</c>.</summary>
     public const string TokenKindTag = "pitchly.token.kind";
 
+    /// <summary>Why a call waited for a refresh: <c>renewal</c>, <c>missing</c> (no tokens stored yet) or <c>rejected</c>.</summary>
+    public const string RefreshReasonTag = "pitchly.token.refresh.reason";
+
     /// <summary>OpenTelemetry's <c>error.type</c>: set, to the outcome, only when the outcome is a failure.</summary>
     public const string ErrorTypeTag = "error.type";
 
@@ -61,6 +64,9 @@ internal sealed class PitchlyMetrics
         RefreshDuration = new(meter.CreateHistogram(
             "pitchly.token.refresh.duration", unit: "ms",
             description: "Time from the start of a shared refresh to its outcome, lock wait included.", tags: null, advice: MillisecondBuckets));
+        RefreshWaitTime = new(meter.CreateHistogram(
+            "pitchly.token.refresh.wait_time", unit: "ms",
+            description: "Time a call waited for a shared refresh of its key's tokens (renewal, missing tokens, or a token Pitchly rejected), recorded in the waiting call's context.", tags: null, advice: MillisecondBuckets));
         TokenRequests = new(meter.CreateCounter<long>(
             "pitchly.token.requests", unit: "{request}",
             description: "Requests sent to Pitchly's token endpoint, by grant type and outcome."));
@@ -93,6 +99,9 @@ internal sealed class PitchlyMetrics
     public Counter Refreshes { get; }
 
     public Histogram RefreshDuration { get; }
+
+    /// <summary>Time each call waited for a shared refresh, by <see cref="RefreshReasonTag"/> and token kind.</summary>
+    public Histogram RefreshWaitTime { get; }
 
     public Counter TokenRequests { get; }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
@@ -15,7 +16,10 @@ namespace Pitchly.AspNetCore.Storm.Emulator;
 
 /// <summary>
 /// The farm's stand-alone emulator: strict refresh-token reuse detection, automatic approval, the load users and
-/// short-lived access tokens, on a free loopback port it reports on standard output.
+/// short-lived access tokens, on a free loopback port it reports on standard output. <c>--token-latency-ms</c> delays
+/// the token endpoint's answers only (GraphQL stays fast), so a run can put a known price on every grant; it lives here
+/// rather than in <see cref="PitchlyEmulatorOptions"/>, whose <see cref="PitchlyEmulatorOptions.Latency"/> already
+/// serves users who want a slow emulator, because only the harness needs the two endpoints apart.
 /// </summary>
 internal static class EmulatorApp
 {
@@ -24,6 +28,7 @@ internal static class EmulatorApp
         var users = commandLine.Integer("users", 20, 1, 10_000);
         var tokenLifetime = commandLine.Seconds("token-lifetime-seconds", 5, 1, 3600);
         var earlyInvalidationRate = commandLine.Fraction("early-invalidation-rate", 0);
+        var tokenLatency = TimeSpan.FromMilliseconds(commandLine.Integer("token-latency-ms", 0, 0, 60_000));
         ParentWatch.Start(commandLine);
         commandLine.RejectUnknown();
 
@@ -41,6 +46,20 @@ internal static class EmulatorApp
         });
 
         await using var app = builder.Build();
+        if (tokenLatency > TimeSpan.Zero)
+        {
+            app.Use(async (context, next) =>
+            {
+                if (HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(PitchlyEmulatorDefaults.TokenPath, StringComparison.Ordinal))
+                {
+                    // Before the grant is applied: a client that gives up meanwhile has spent nothing.
+                    await Task.Delay(tokenLatency, context.RequestAborted);
+                }
+
+                await next(context);
+            });
+        }
+
         app.MapPitchlyEmulator();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();

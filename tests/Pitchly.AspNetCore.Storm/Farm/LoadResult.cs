@@ -20,6 +20,15 @@ public sealed class LoadResult
     /// <summary>Gets the latency of the calls that waited on a refresh of their user's tokens.</summary>
     public LatencyRecorder RefreshWaitLatency { get; } = new();
 
+    /// <summary>Gets, for the calls that waited on a refresh, how long the instance's token manager held them (the instance's own measure).</summary>
+    public LatencyRecorder RefreshWaitInInstance { get; } = new();
+
+    /// <summary>
+    /// Gets or sets whether calls' latencies are recorded (a warm-up sets it to <see langword="false"/>: its calls still
+    /// count for requests, failures and rotations).
+    /// </summary>
+    public bool RecordLatencies { get; set; } = true;
+
     /// <summary>Gets the failed calls by <see cref="WorkOutcome.Describe"/>.</summary>
     public ConcurrentDictionary<string, long> Failures { get; } = new(StringComparer.Ordinal);
 
@@ -49,10 +58,17 @@ public sealed class LoadResult
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(outcome);
         Interlocked.Increment(ref _requests);
-        Latency.Record(outcome.Latency);
-        if (outcome.WaitedOnRefresh)
+        if (RecordLatencies)
         {
-            RefreshWaitLatency.Record(outcome.Latency);
+            Latency.Record(outcome.Latency);
+            if (outcome.WaitedOnRefresh)
+            {
+                RefreshWaitLatency.Record(outcome.Latency);
+                if (outcome.RefreshWait is { } wait)
+                {
+                    RefreshWaitInInstance.Record(wait);
+                }
+            }
         }
 
         if (!outcome.Succeeded)

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 
 namespace Pitchly.AspNetCore.Storm.Farm;
 
@@ -74,28 +76,45 @@ public sealed class StormClient : IDisposable
     }
 
     /// <summary>Sends one <c>GET /work</c> as <paramref name="user"/> to <paramref name="instance"/>; never throws for a failed call.</summary>
-    public async Task<WorkOutcome> WorkAsync(StormInstance instance, StormUser user, CancellationToken cancellationToken = default)
+    public Task<WorkOutcome> WorkAsync(StormInstance instance, StormUser user, CancellationToken cancellationToken = default) =>
+        WorkAsync(instance, user, Stopwatch.GetTimestamp(), cancellationToken);
+
+    /// <summary>
+    /// Sends one <c>GET /work</c> whose latency counts from <paramref name="scheduledAt"/> (a <see cref="Stopwatch"/>
+    /// timestamp, the time an open-loop schedule meant it to start), so a late start shows in its latency.
+    /// </summary>
+    public async Task<WorkOutcome> WorkAsync(StormInstance instance, StormUser user, long scheduledAt, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(instance.BaseAddress, "/work"));
         request.Headers.Add("Cookie", user.CookieHeader);
-        var started = Stopwatch.GetTimestamp();
+        var started = scheduledAt;
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
             var latency = Stopwatch.GetElapsedTime(started);
             var waited = Header(response, StormHeaders.RefreshWaited) == "1";
+            var wait = double.TryParse(Header(response, StormHeaders.RefreshWaitMilliseconds), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds)
+                ? TimeSpan.FromMilliseconds(milliseconds)
+                : (TimeSpan?)null;
             if (response.StatusCode == HttpStatusCode.OK)
             {
-                return new WorkOutcome(200, latency, waited, Header(response, StormHeaders.TokenFingerprint), null);
+                return new WorkOutcome(200, latency, waited, Header(response, StormHeaders.TokenFingerprint), null) { RefreshWait = wait };
             }
 
-            return new WorkOutcome((int)response.StatusCode, latency, waited, null, Header(response, StormHeaders.Outcome) ?? "unexplained");
+            return new WorkOutcome((int)response.StatusCode, latency, waited, null, Header(response, StormHeaders.Outcome) ?? "unexplained") { RefreshWait = wait };
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             var reason = e is TaskCanceledException ? "client-timeout" : "transport:" + ((HttpRequestException)e).HttpRequestError;
             return new WorkOutcome(0, Stopwatch.GetElapsedTime(started), false, null, reason);
         }
+    }
+
+    /// <summary>Gets, and makes <paramref name="instance"/> forget, the durations of its token requests since it was last asked (milliseconds).</summary>
+    public async Task<IReadOnlyList<double>> DrainTokenRequestTimesAsync(StormInstance instance, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        return await _http.GetFromJsonAsync<double[]>(new Uri(instance.BaseAddress, StormHeaders.TokenRequestsPath), cancellationToken) ?? [];
     }
 
     /// <inheritdoc />

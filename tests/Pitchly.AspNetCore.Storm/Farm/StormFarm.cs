@@ -41,6 +41,31 @@ public sealed class StormFarm : IAsyncDisposable
     /// <summary>Gets the running instances.</summary>
     public IReadOnlyList<StormInstance> Instances => _instances;
 
+    /// <summary>Gets the ids of the processes the farm runs: the emulator, the live instances and its own Redis.</summary>
+    public IReadOnlyList<int> ProcessIds
+    {
+        get
+        {
+            var ids = new List<int>();
+            if (_emulatorProcess is not null)
+            {
+                ids.Add(_emulatorProcess.Id);
+            }
+
+            lock (_instances)
+            {
+                ids.AddRange(_instances.Select(i => i.Process.Id));
+            }
+
+            if (Redis is not null)
+            {
+                ids.Add(Redis.ProcessId);
+            }
+
+            return ids;
+        }
+    }
+
     /// <summary>Gets the person ids of the generated load users, "Load User 1…N".</summary>
     public IReadOnlyList<string> PersonIds { get; private set; } = [];
 
@@ -74,6 +99,7 @@ public sealed class StormFarm : IAsyncDisposable
                     // Applied once the users are signed in (SignInAllAsync): sign-in's identity query is a GraphQL
                     // call too, and a token killed there fails that sign-in rather than exercising the farm.
                     "--early-invalidation-rate", "0",
+                    "--token-latency-ms", ((int)options.TokenLatency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
                 ],
                 stormAssemblyPath: options.StormAssemblyPath);
             var emulatorAddress = new Uri(await farm._emulatorProcess.WaitForLineAsync(ReadyPrefix, StartTimeout, cancellationToken));

@@ -21,6 +21,9 @@ public sealed record StormFarmOptions
     /// </summary>
     public double EarlyInvalidationRate { get; init; }
 
+    /// <summary>Gets how long the emulator's token endpoint takes to answer (its GraphQL endpoint is not slowed).</summary>
+    public TimeSpan TokenLatency { get; init; }
+
     /// <summary>Gets an existing Redis (<c>host:port</c>); <see langword="null"/> starts a throwaway <c>redis-server</c>.</summary>
     public string? Redis { get; init; }
 

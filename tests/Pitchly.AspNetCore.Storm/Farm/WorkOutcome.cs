@@ -8,6 +8,9 @@ namespace Pitchly.AspNetCore.Storm.Farm;
 /// <param name="Outcome">Why the call failed (the instance's <see cref="StormHeaders.Outcome"/> or the client-side error), on failure.</param>
 public sealed record WorkOutcome(int Status, TimeSpan Latency, bool WaitedOnRefresh, string? TokenFingerprint, string? Outcome)
 {
+    /// <summary>Gets how long the instance's token manager held the call for refreshes (<see cref="StormHeaders.RefreshWaitMilliseconds"/>), if it said.</summary>
+    public TimeSpan? RefreshWait { get; init; }
+
     /// <summary>Gets whether the call succeeded.</summary>
     public bool Succeeded => Status == 200;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
@@ -67,8 +68,6 @@ internal static class InstanceApp
             .AddCookie("Cookies", o => o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest)
             .AddPitchly(o => o.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
         services.AddPitchlyTokenManagement().AddRedis();
-        services.AddSingleton<RefreshTracker>();
-        DecorateRefreshLock(services);
         services.AddTransient<ProbeHandler>();
         if (builder.Configuration.GetValue<bool>(StormFreeze.AfterFenceKey))
         {
@@ -82,11 +81,14 @@ internal static class InstanceApp
             .AddPitchlyUserAccessToken()
             .AddHttpMessageHandler<ProbeHandler>();
 
+        using var refreshWaits = new RefreshWaitListener();
+        using var tokenRequests = new TokenRequestTimes();
         await using var app = builder.Build();
         app.UseAuthentication();
         app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/whoami" }, ["Pitchly"]));
         app.MapGet("/whoami", WhoAmIAsync);
         app.MapGet("/work", WorkAsync);
+        app.MapGet(StormHeaders.TokenRequestsPath, () => Results.Json(tokenRequests.Drain()));
 
         await app.StartAsync();
 
@@ -115,20 +117,23 @@ internal static class InstanceApp
         return Results.Text(key.PersonId);
     }
 
-    private static async Task<IResult> WorkAsync(HttpContext context, ViewerClient client, RefreshTracker tracker)
+    private static async Task<IResult> WorkAsync(HttpContext context, ViewerClient client)
     {
         if (PitchlyTokenKey.FromPrincipal(context.User) is not { } key)
         {
             return Failure(context, StatusCodes.Status401Unauthorized, "not-signed-in");
         }
 
-        var refreshesEndedBefore = tracker.Ended(key);
-        var probe = WorkProbe.Start(key);
+        var probe = WorkProbe.Start();
         try
         {
             var personId = await client.GetViewerPersonIdAsync(context.RequestAborted);
-            var waited = probe.Attempts > 1 || probe.RefreshesEndedAtLastAttempt > refreshesEndedBefore;
-            context.Response.Headers[StormHeaders.RefreshWaited] = waited ? "1" : "0";
+            context.Response.Headers[StormHeaders.RefreshWaited] = probe.RefreshWaits > 0 ? "1" : "0";
+            if (probe.RefreshWaits > 0)
+            {
+                context.Response.Headers[StormHeaders.RefreshWaitMilliseconds] = probe.RefreshWaitMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
+            }
+
             if (probe.TokenFingerprint is { } fingerprint)
             {
                 context.Response.Headers[StormHeaders.TokenFingerprint] = fingerprint;
@@ -185,14 +190,6 @@ internal static class InstanceApp
         services.RemoveAll<IPitchlyTokenStore>();
         services.AddSingleton(new FreezePoint(enabled: true));
         services.AddSingleton<IPitchlyTokenStore>(provider => new FreezingTokenStore(Create<IPitchlyTokenStore>(provider, registered), provider.GetRequiredService<FreezePoint>()));
-    }
-
-    private static void DecorateRefreshLock(IServiceCollection services)
-    {
-        var registered = services.LastOrDefault(d => d.ServiceType == typeof(IPitchlyRefreshLock))
-            ?? throw new InvalidOperationException("No IPitchlyRefreshLock is registered: AddRedis() should have added one.");
-        services.RemoveAll<IPitchlyRefreshLock>();
-        services.AddSingleton<IPitchlyRefreshLock>(provider => new TrackingRefreshLock(Create<IPitchlyRefreshLock>(provider, registered), provider.GetRequiredService<RefreshTracker>()));
     }
 
     private static T Create<T>(IServiceProvider provider, ServiceDescriptor descriptor) =>

@@ -26,6 +26,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Gets the StackExchange.Redis configuration string of the server.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
+    /// <summary>Gets the id of the <c>redis-server</c> process (it changes on <see cref="RestartAsync"/>).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Gets the server's log.</summary>
     public OutputLog Output => _process.Output;
 

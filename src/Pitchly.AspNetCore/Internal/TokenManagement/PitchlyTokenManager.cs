@@ -82,20 +82,28 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     public async Task<PitchlyAccessToken> RefreshAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var token = default(PitchlyAccessToken);
-        for (var attempt = 0; attempt < MaxJoinAttempts; attempt++)
+        var waitStarted = _timeProvider.GetTimestamp();
+        try
         {
-            var refresh = StartOrJoinRefresh(key, failedAccessToken);
-            token = await refresh.WaitAsync(cancellationToken);
-            if (failedAccessToken is null || !string.Equals(token.Value, failedAccessToken, StringComparison.Ordinal))
+            var token = default(PitchlyAccessToken);
+            for (var attempt = 0; attempt < MaxJoinAttempts; attempt++)
             {
-                return token;
+                var refresh = StartOrJoinRefresh(key, failedAccessToken);
+                token = await refresh.WaitAsync(cancellationToken);
+                if (failedAccessToken is null || !string.Equals(token.Value, failedAccessToken, StringComparison.Ordinal))
+                {
+                    return token;
+                }
+
+                _inFlight.TryRemove(new KeyValuePair<PitchlyTokenKey, Task<PitchlyAccessToken>>(key, refresh));
             }
 
-            _inFlight.TryRemove(new KeyValuePair<PitchlyTokenKey, Task<PitchlyAccessToken>>(key, refresh));
+            return token;
         }
-
-        return token;
+        finally
+        {
+            RecordRefreshWait(key, failedAccessToken is null ? "renewal" : "rejected", waitStarted);
+        }
     }
 
     private async ValueTask<PitchlyAccessToken> AwaitReadThenGetAccessTokenAsync(PitchlyTokenKey key, ValueTask<PitchlyTokenRecord?> read, CancellationToken cancellationToken)
@@ -110,7 +118,15 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
                 throw SignInRequired(key, "no Pitchly tokens are stored for it");
             }
 
-            return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
+            var acquireStarted = _timeProvider.GetTimestamp();
+            try
+            {
+                return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                RecordRefreshWait(key, "missing", acquireStarted);
+            }
         }
 
         if (!NeedsRenewal(record) || (IsFencedByAnother(record, owner: null) && record.ExpiresAt > _timeProvider.GetUtcNow()))
@@ -119,6 +135,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return ToAccessToken(record);
         }
 
+        var waitStarted = _timeProvider.GetTimestamp();
         try
         {
             return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
@@ -130,6 +147,24 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             // the caller is better served by that token than by an error; the next call tries again.
             LogRenewalFailedUsingCurrentToken(_logger, key, record.ExpiresAt, exception);
             return ToAccessToken(record);
+        }
+        finally
+        {
+            RecordRefreshWait(key, "renewal", waitStarted);
+        }
+    }
+
+    /// <summary>
+    /// Records how long a call waited for a shared refresh. It runs in the waiting call's own context (the refresh
+    /// runs in none), so a listener can attribute the wait to that call.
+    /// </summary>
+    private void RecordRefreshWait(PitchlyTokenKey key, string reason, long startedAt)
+    {
+        if (_metrics.RefreshWaitTime.Instrument.Enabled)
+        {
+            _metrics.RefreshWaitTime.Record(
+                _timeProvider.GetElapsedTime(startedAt).TotalMilliseconds,
+                new TagList { { PitchlyMetrics.RefreshReasonTag, reason }, { PitchlyMetrics.TokenKindTag, key.Kind.ToString() } });
         }
     }
 
@@ -184,11 +219,13 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             refreshTimeout = options.RefreshTimeout;
             timeout = new CancellationTokenSource(refreshTimeout, _timeProvider);
             var result = await GetPipelines(options).Refresh.ExecuteAsync(
-                static (state, cancellationToken) => state.Manager.RefreshUnderLockAsync(state.Key, state.FailedAccessToken, cancellationToken),
-                (Manager: this, Key: key, FailedAccessToken: failedAccessToken),
+                static (state, cancellationToken) => state.Manager.RefreshUnderLockAsync(state.Key, state.FailedAccessToken, state.Completion, cancellationToken),
+                (Manager: this, Key: key, FailedAccessToken: failedAccessToken, Completion: completion),
                 timeout.Token);
             outcome = result.Outcome;
-            Complete(key, completion, () => completion.SetResult(result.Token));
+
+            // Usually completed already, before the lock's release (TryRefreshUnderLockAsync).
+            Complete(key, completion, () => completion.TrySetResult(result.Token));
 
             // The lock is released by now: a slow handler must not keep other instances waiting for it.
             if (result.Stored is { } stored)
@@ -235,11 +272,15 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         setOutcome();
     }
 
-    private async ValueTask<RefreshResult> RefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
+    private async ValueTask<RefreshResult> RefreshUnderLockAsync(
+        PitchlyTokenKey key,
+        string? failedAccessToken,
+        TaskCompletionSource<PitchlyAccessToken> completion,
+        CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxLockAttempts; attempt++)
         {
-            if (await TryRefreshUnderLockAsync(key, failedAccessToken, cancellationToken) is { } result)
+            if (await TryRefreshUnderLockAsync(key, failedAccessToken, completion, cancellationToken) is { } result)
             {
                 return result;
             }
@@ -250,13 +291,57 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     }
 
     /// <summary>
-    /// One pass of lock → re-read → fence → token request → write; <see langword="null"/> when it stopped before
-    /// sending anything (the lock was lost, the fence could not be written or its send deadline passed).
+    /// One pass of lock → re-read → fence → token request → write → release; <see langword="null"/> when it stopped
+    /// before sending anything (the lock was lost, the fence could not be written or its send deadline passed). The
+    /// waiting callers get the stored tokens before the lock is released: the release is one more round trip to the
+    /// lock's store that they need not wait for, since the tokens are stored by then.
     /// </summary>
-    private async ValueTask<RefreshResult?> TryRefreshUnderLockAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken)
+    private async ValueTask<RefreshResult?> TryRefreshUnderLockAsync(
+        PitchlyTokenKey key,
+        string? failedAccessToken,
+        TaskCompletionSource<PitchlyAccessToken> completion,
+        CancellationToken cancellationToken)
     {
-        await using var handle = await _refreshLock.AcquireAsync(key, cancellationToken);
+        var handle = await _refreshLock.AcquireAsync(key, cancellationToken);
+        RefreshResult? result = null;
+        try
+        {
+            result = await RefreshHoldingLockAsync(key, failedAccessToken, handle, cancellationToken);
+            if (result is { } settled)
+            {
+                Complete(key, completion, () => completion.TrySetResult(settled.Token));
+            }
 
+            return result;
+        }
+        finally
+        {
+            if (result is null)
+            {
+                await handle.DisposeAsync();
+            }
+            else
+            {
+                try
+                {
+                    await handle.DisposeAsync();
+                }
+                catch (Exception exception)
+                {
+                    // The callers have their tokens and the store has them: a lock that could not be released only
+                    // lapses with its lease, so the refresh still succeeds.
+                    LogLockReleaseFailed(_logger, key, exception);
+                }
+            }
+        }
+    }
+
+    private async ValueTask<RefreshResult?> RefreshHoldingLockAsync(
+        PitchlyTokenKey key,
+        string? failedAccessToken,
+        IPitchlyRefreshLockHandle handle,
+        CancellationToken cancellationToken)
+    {
         // Re-read under the lock: another caller or instance may have refreshed while this one waited.
         var record = await _store.GetAsync(key, cancellationToken);
         while (true)
@@ -736,6 +821,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "The answer to the refresh of {Key} was lost, so its refresh token may be spent; the current access token is used until it expires or is rejected.")]
     private static partial void LogRefreshTokenMayBeSpent(ILogger logger, PitchlyTokenKey key);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Warning, Message = "The refresh lock of {Key} could not be released after its tokens were stored; it lapses with its lease.")]
+    private static partial void LogLockReleaseFailed(ILogger logger, PitchlyTokenKey key, Exception exception);
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Renewing the Pitchly tokens of {Key} failed; using the current token, valid until {ExpiresAt:O}.")]
     private static partial void LogRenewalFailedUsingCurrentToken(ILogger logger, PitchlyTokenKey key, DateTimeOffset expiresAt, Exception exception);
