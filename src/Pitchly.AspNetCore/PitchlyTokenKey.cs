@@ -82,8 +82,18 @@ public sealed record PitchlyTokenKey
     /// </remarks>
     public static PitchlyTokenKey? FromPrincipal(ClaimsPrincipal? principal)
     {
-        var organizationId = principal?.FindFirst(PitchlyClaimTypes.OrganizationId)?.Value;
-        var personId = principal?.FindFirst(PitchlyClaimTypes.PersonId)?.Value ?? principal?.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+        string? organizationId, personId;
+        if (principal is null)
+        {
+            return null;
+        }
+
+        if (!TryFindIds(principal, out organizationId, out personId))
+        {
+            organizationId = principal.FindFirst(PitchlyClaimTypes.OrganizationId)?.Value;
+            personId = principal.FindFirst(PitchlyClaimTypes.PersonId)?.Value ?? principal.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+        }
+
         return IsValidId(organizationId) && IsValidId(personId)
             ? new PitchlyTokenKey(PitchlyTokenKind.User, organizationId, personId, null)
             : null;
@@ -91,6 +101,59 @@ public sealed record PitchlyTokenKey
 
     /// <inheritdoc />
     public override string ToString() => Value;
+
+    // What FindFirst finds for the three claim types (the first claim of each type, identity by identity, type compared
+    // ignoring case), in one pass and without an enumerator per lookup; only for the framework's own types, whose
+    // lookups are known. Runs on every call of a user's HttpClient.
+    private static bool TryFindIds(ClaimsPrincipal principal, out string? organizationId, out string? personId)
+    {
+        organizationId = personId = null;
+        if (principal.GetType() != typeof(ClaimsPrincipal) || principal.Identities is not List<ClaimsIdentity> identities)
+        {
+            return false;
+        }
+
+        foreach (var identity in identities)
+        {
+            if (identity is not null && (identity.GetType() != typeof(ClaimsIdentity) || identity.Claims is not List<Claim>))
+            {
+                return false;
+            }
+        }
+
+        string? nameIdentifier = null;
+        foreach (var identity in identities)
+        {
+            if (identity is null)
+            {
+                continue;
+            }
+
+            foreach (var claim in (List<Claim>)identity.Claims)
+            {
+                if (claim is null)
+                {
+                    continue;
+                }
+
+                if (organizationId is null && string.Equals(claim.Type, PitchlyClaimTypes.OrganizationId, StringComparison.OrdinalIgnoreCase))
+                {
+                    organizationId = claim.Value;
+                }
+                else if (personId is null && string.Equals(claim.Type, PitchlyClaimTypes.PersonId, StringComparison.OrdinalIgnoreCase))
+                {
+                    personId = claim.Value;
+                }
+                else if (nameIdentifier is null && string.Equals(claim.Type, ClaimTypes.NameIdentifier, StringComparison.OrdinalIgnoreCase))
+                {
+                    nameIdentifier = claim.Value;
+                }
+            }
+        }
+
+        personId ??= nameIdentifier;
+        return true;
+    }
 
     // Pitchly's ids are alphanumeric; refusing the separator and invisible characters keeps Value injective.
     private static bool IsValidId([NotNullWhen(true)] string? id)

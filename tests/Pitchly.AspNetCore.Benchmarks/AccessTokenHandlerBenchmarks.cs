@@ -38,4 +38,8 @@ public class AccessTokenHandlerBenchmarks
 
     [Benchmark]
     public Task<int> GraphQLVariable() => _clients.SendAsync(_clients.Variable, _body);
+
+    /// <summary>The same client with <c>AddStandardResilienceHandler()</c> instead of the Pitchly handler: the peer.</summary>
+    [Benchmark]
+    public Task<int> StandardResilienceHandler() => _clients.SendAsync(_clients.StandardResilience, _body);
 }

@@ -23,12 +23,21 @@ internal sealed class FakePitchlyHandler : HttpMessageHandler
 
     public bool CaptureRequests { get; set; }
 
+    /// <summary>Gets or sets how many of the next requests are answered 503 Service Unavailable (for the set-up checks).</summary>
+    public int UnavailableAnswers { get; set; }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Requests++;
         if (CaptureRequests)
         {
             LastRequest = (request.Headers.Authorization?.ToString(), request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken));
+        }
+
+        if (UnavailableAnswers > 0)
+        {
+            UnavailableAnswers--;
+            return new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { RequestMessage = request };
         }
 
         LastResponse = new ResponseStream(ResponseBody);

@@ -27,6 +27,7 @@ internal sealed class PitchlyClients : IDisposable
         Baseline = factory.CreateClient("baseline");
         Bearer = factory.CreateClient("bearer");
         Variable = factory.CreateClient("variable");
+        StandardResilience = factory.CreateClient("resilience");
     }
 
     public FakePitchlyHandler Pitchly { get; }
@@ -42,6 +43,12 @@ internal sealed class PitchlyClients : IDisposable
 
     /// <summary>Gets a client that writes the user's token into the GraphQL variable <c>accessToken</c>.</summary>
     public HttpClient Variable { get; }
+
+    /// <summary>
+    /// Gets the same client with Microsoft's standard resilience handler instead of the Pitchly handler: the in-run peer
+    /// for what a delegating handler on every call may reasonably cost.
+    /// </summary>
+    public HttpClient StandardResilience { get; }
 
     public static async Task<PitchlyClients> CreateAsync()
     {
@@ -67,6 +74,11 @@ internal sealed class PitchlyClients : IDisposable
             .AddPitchlyUserAccessToken(options => options.Placement = PitchlyTokenPlacement.GraphQLVariable)
             .ConfigurePrimaryHttpMessageHandler(() => pitchly)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+
+        services.AddHttpClient("resilience")
+            .ConfigurePrimaryHttpMessageHandler(() => pitchly)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddStandardResilienceHandler();
 
         var provider = services.BuildServiceProvider();
         var now = TimeProvider.System.GetUtcNow();
@@ -123,7 +135,18 @@ internal sealed class PitchlyClients : IDisposable
             Pitchly.LastRequest.Authorization is null
                 && Encoding.UTF8.GetString(Pitchly.LastRequest.Body!).StartsWith("{\"query\":\"mutation Import($rows: [RowInput!]!) { importRows(rows: $rows) { count } }\",\"variables\":{\"accessToken\":\"" + CannedPitchly.AccessToken + "\",\"rows\":[", StringComparison.Ordinal),
             "the variable client must write the cached token into variables.accessToken");
+
+        await SendAsync(StandardResilience, CannedPitchly.SmallRequest);
+        Require(
+            Pitchly.LastRequest.Authorization is null && Pitchly.LastRequest.Body.AsSpan().SequenceEqual(CannedPitchly.SmallRequest),
+            "the standard resilience client must send the body unchanged and no token");
         Pitchly.CaptureRequests = false;
+
+        // The standard pipeline must really be in the chain: a 503 is retried (after its first back-off, about 2 s).
+        var before = Pitchly.Requests;
+        Pitchly.UnavailableAnswers = 1;
+        Require(await SendAsync(StandardResilience, CannedPitchly.SmallRequest) == CannedPitchly.DataFirstResponse.Length, "the standard resilience client must read the retried answer");
+        Require(Pitchly.Requests == before + 2 && Pitchly.UnavailableAnswers == 0, $"the standard resilience client must retry a 503 once, but sent {Pitchly.Requests - before} requests");
 
         // A successful answer must reach the caller unbuffered: only the peek at its first member is read before.
         Pitchly.ResponseBody = CannedPitchly.LargeDataFirstResponse;

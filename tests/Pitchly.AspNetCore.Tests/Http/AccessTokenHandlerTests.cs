@@ -70,6 +70,27 @@ public sealed class AccessTokenHandlerTests
     }
 
     [Fact]
+    public async Task A_replay_gets_the_whole_body_even_when_the_first_send_read_the_callers_content_as_a_stream()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var reader = new StreamReadingHandler();
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyInstallAccessToken(_ => Alice)
+            .AddHttpMessageHandler(() => reader));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        pitchly.Invalidate(stored.AccessToken);
+        var body = """{"query":"{ viewer { person { id } } }","variables":{"n":1}}""";
+
+        using var response = await Client(services).PostAsync("", Json(body), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, pitchly.GraphQLRequests);
+        Assert.Equal([body, body], reader.Read);
+        Assert.All(pitchly.Seen, seen => Assert.Equal(body, Encoding.UTF8.GetString(seen.Body)));
+    }
+
+    [Fact]
     public async Task The_token_variable_is_written_into_the_body_and_replaced_on_replay()
     {
         await using var pitchly = await FakePitchly.StartAsync();
@@ -283,6 +304,19 @@ public sealed class AccessTokenHandlerTests
 
     private static ClaimsPrincipal Principal(PitchlyTokenKey key)
         => new(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, key.PersonId!), new Claim(PitchlyClaimTypes.OrganizationId, key.OrganizationId)], "test"));
+
+    /// <summary>Sits below the Pitchly handler and reads each request's content through ReadAsStreamAsync, as some handlers do.</summary>
+    private sealed class StreamReadingHandler : DelegatingHandler
+    {
+        public List<string> Read { get; } = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            using var text = new StreamReader(await request.Content!.ReadAsStreamAsync(cancellationToken), leaveOpen: true);
+            Read.Add(await text.ReadToEndAsync(cancellationToken));
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
 
     /// <summary>Answers with a JSON body whose stream fails on the first read, and records whether it was disposed.</summary>
     private sealed class FailingResponseHandler : HttpMessageHandler

@@ -9,7 +9,7 @@ namespace Pitchly.AspNetCore.Tests.Http;
 public sealed class PrefixedStreamTests
 {
     [Fact]
-    public async Task The_prefix_then_the_rest_are_read_and_the_prefix_goes_back_only_on_dispose()
+    public async Task The_prefix_then_the_rest_are_read_and_the_prefix_goes_back_cleared_only_on_dispose()
     {
         var (pool, prefix, stream, _, _) = Create("{\"data\":", "{\"x\":1}}");
 
@@ -22,6 +22,7 @@ public sealed class PrefixedStreamTests
 
         Assert.Equal("{\"data\":{\"x\":1}}", text);
         Assert.Same(prefix, Assert.Single(pool.Returned));
+        Assert.All(prefix, value => Assert.Equal(0, value));
     }
 
     [Fact]

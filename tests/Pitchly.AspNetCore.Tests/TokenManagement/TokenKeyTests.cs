@@ -61,6 +61,37 @@ public sealed class TokenKeyTests
     }
 
     [Fact]
+    public void The_user_key_is_found_as_FindFirst_finds_it_across_identities_and_claim_type_case()
+    {
+        var local = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "local-user-42"), new Claim(ClaimTypes.Name, "Grace")], "Cookies");
+        var pitchly = new ClaimsIdentity(
+        [
+            new Claim(PitchlyClaimTypes.OrganizationId.ToUpperInvariant(), "orgFirst"),
+            new Claim(PitchlyClaimTypes.PersonId, "psnFromSecondIdentity"),
+            new Claim(PitchlyClaimTypes.OrganizationId, "orgSecond"),
+        ], "Pitchly");
+        var principal = new ClaimsPrincipal([local, pitchly]);
+
+        var key = PitchlyTokenKey.FromPrincipal(principal);
+
+        // The person id claim wins over an earlier identity's name identifier; the first organization claim wins.
+        Assert.Equal(principal.FindFirst(PitchlyClaimTypes.OrganizationId)!.Value, key!.OrganizationId);
+        Assert.Equal(PitchlyTokenKey.ForUser("orgFirst", "psnFromSecondIdentity"), key);
+        Assert.Equal(
+            PitchlyTokenKey.ForUser("orgFirst", "local-user-42"),
+            PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal([local, new ClaimsIdentity([new Claim(PitchlyClaimTypes.OrganizationId, "orgFirst")])])));
+    }
+
+    [Fact]
+    public void A_principal_or_identity_type_with_its_own_lookup_is_asked_through_FindFirst()
+    {
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "psn_plain"), new Claim(PitchlyClaimTypes.OrganizationId, "org_plain")], "Cookies");
+
+        Assert.Equal(PitchlyTokenKey.ForUser("org_overridden", "psn_overridden"), PitchlyTokenKey.FromPrincipal(new OverridingPrincipal(identity)));
+        Assert.Equal(PitchlyTokenKey.ForUser("org_overridden", "psn_overridden"), PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal(new OverridingIdentity(identity))));
+    }
+
+    [Fact]
     public void A_principal_from_another_provider_has_no_user_key_instead_of_an_exception()
     {
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "google:1234")], "Cookies");
@@ -73,5 +104,22 @@ public sealed class TokenKeyTests
         Assert.Null(PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal(identity)));
         Assert.Null(PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal(withBadIds)));
         Assert.Null(PitchlyTokenKey.FromPrincipal(null));
+    }
+
+    private static Claim? Overridden(string type) => type switch
+    {
+        PitchlyClaimTypes.OrganizationId => new Claim(type, "org_overridden"),
+        ClaimTypes.NameIdentifier => new Claim(type, "psn_overridden"),
+        _ => null,
+    };
+
+    private sealed class OverridingPrincipal(ClaimsIdentity identity) : ClaimsPrincipal(identity)
+    {
+        public override Claim? FindFirst(string type) => Overridden(type);
+    }
+
+    private sealed class OverridingIdentity(ClaimsIdentity identity) : ClaimsIdentity(identity)
+    {
+        public override Claim? FindFirst(string type) => Overridden(type);
     }
 }

@@ -16,15 +16,33 @@ internal static class GraphQLRequestWriter
 
     public static HttpContent CreateContent(PitchlyGraphQLRequest request, string? accessToken, JsonSerializerOptions serializerOptions)
     {
+        var content = new ByteArrayContent(Serialize(request, accessToken, serializerOptions));
+        content.Headers.ContentType = JsonContentType;
+        return content;
+    }
+
+    /// <summary>
+    /// Creates the body of <paramref name="request"/> without a token, which the access-token handler serialises again
+    /// with each token it sends in the <c>accessToken</c> variable.
+    /// </summary>
+    public static HttpContent CreateOperationContent(PitchlyGraphQLRequest request, JsonSerializerOptions serializerOptions)
+    {
+        var content = new GraphQLOperationContent(
+            Serialize(request, accessToken: null, serializerOptions),
+            accessToken => CreateContent(request, accessToken, serializerOptions));
+        content.Headers.ContentType = JsonContentType;
+        return content;
+    }
+
+    private static byte[] Serialize(PitchlyGraphQLRequest request, string? accessToken, JsonSerializerOptions serializerOptions)
+    {
         var buffer = new ArrayBufferWriter<byte>(256 + request.Query.Length);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             Write(writer, request, accessToken, serializerOptions);
         }
 
-        var content = new ByteArrayContent(buffer.WrittenSpan.ToArray());
-        content.Headers.ContentType = JsonContentType;
-        return content;
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Writes the request object (also the <c>payload</c> of a graphql-ws <c>subscribe</c> message).</summary>

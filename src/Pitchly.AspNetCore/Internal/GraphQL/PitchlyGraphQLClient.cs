@@ -9,7 +9,7 @@ namespace Pitchly.AspNetCore.Internal.GraphQL;
 
 /// <summary>
 /// The typed GraphQL client: a typed HttpClient whose pipeline holds the access-token handler chosen at registration.
-/// It hands the handler a body factory so the token variable, when used, is written while serialising and a replay
+/// Its body (<see cref="GraphQLOperationContent"/>) tells the handler how to serialise it again, so the token variable, when used, is written while serialising and a replay
 /// after a refresh is serialised again with the new token.
 /// </summary>
 internal sealed class PitchlyGraphQLClient : IPitchlyGraphQLClient
@@ -41,16 +41,12 @@ internal sealed class PitchlyGraphQLClient : IPitchlyGraphQLClient
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(dataTypeInfo);
         var options = _options.CurrentValue;
-        var serializerOptions = dataTypeInfo.Options;
-        Func<string?, HttpContent> createContent = accessToken => GraphQLRequestWriter.CreateContent(request, accessToken, serializerOptions);
-
-        using var message = new HttpRequestMessage(HttpMethod.Post, options.Endpoint) { Content = createContent(null) };
+        using var message = new HttpRequestMessage(HttpMethod.Post, options.Endpoint) { Content = GraphQLRequestWriter.CreateOperationContent(request, dataTypeInfo.Options) };
         foreach (var accept in Accept)
         {
             message.Headers.Accept.Add(accept);
         }
 
-        message.Options.Set(PitchlyAccessTokenHandler.ContentFactoryOption, createContent);
         using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         return await GraphQLResponseReader.ReadAsync(response, dataTypeInfo, options.MaxResponseSize, cancellationToken);
     }

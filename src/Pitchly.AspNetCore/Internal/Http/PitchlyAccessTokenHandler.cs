@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Internal.TokenManagement;
 
@@ -20,12 +21,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
     private static readonly GraphQLBodyWriter.VariableName AccessTokenVariableName = new(AccessTokenVariable);
 
-    /// <summary>
-    /// Set by a caller that serialises the GraphQL body itself (the typed GraphQL client): the handler asks it for the
-    /// body carrying each token it sends (<see langword="null"/> when the token goes in the header only), instead of
-    /// buffering the body and splicing the variable in.
-    /// </summary>
-    internal static readonly HttpRequestOptionsKey<Func<string?, HttpContent>> ContentFactoryOption = new("Pitchly.GraphQLContentFactory");
+    // "Bearer <token>" by token instance; an entry lives as long as its token string, so rotated tokens drop out.
+    private static readonly ConditionalWeakTable<string, string> BearerHeaderValues = new();
 
     // Enough for {"data":{ behind any realistic whitespace; a response that needs more is read in full (up to the cap).
     private const int PeekSize = 4096;
@@ -59,9 +56,10 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var key = _resolveKey();
-        request.Options.TryGetValue(ContentFactoryOption, out var contentFactory);
-        var body = contentFactory is null ? await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, cancellationToken) : null;
+        // Not request.Options: reading them creates them (a dictionary per request).
+        var contentFactory = (request.Content as GraphQLOperationContent)?.WithAccessToken;
         var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
+        var body = contentFactory is null ? await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, bytesNeeded: writesVariable, cancellationToken) : null;
         if (writesVariable && body is { CanReplay: false, IsJsonContentType: true })
         {
             throw new PitchlyException(
@@ -125,6 +123,11 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
             // The same request (method, URI, version, headers, options) with only the token changed.
             response.Dispose();
+            if (body is not null)
+            {
+                body = await body.KeepForReplayAsync(cancellationToken);
+            }
+
             _metrics.InvalidTokenRetries.Add(1);
             token = next;
             response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
@@ -168,10 +171,32 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         if ((_options.Placement & PitchlyTokenPlacement.AuthorizationHeader) != 0)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+            SetBearer(request.Headers, token.Value);
         }
 
         return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Replaces the Authorization header with <c>Bearer</c> and the token. The header's text is made once per token
+    /// (the same string instance while the token is cached) and added as it is, so a call neither allocates nor formats
+    /// it; a token with characters outside visible ASCII (never one Pitchly issues) goes through the typed header instead.
+    /// </summary>
+    private static void SetBearer(HttpRequestHeaders headers, string token)
+    {
+        if (!BearerHeaderValues.TryGetValue(token, out var value))
+        {
+            if (token.AsSpan().ContainsAnyExceptInRange('!', '~'))
+            {
+                headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                return;
+            }
+
+            value = BearerHeaderValues.GetValue(token, static token => "Bearer " + token);
+        }
+
+        headers.Remove("Authorization");
+        headers.TryAddWithoutValidation("Authorization", value);
     }
 
     private static PitchlyException TokenNotPlaced(HttpRequestMessage request)
@@ -234,7 +259,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
         {
             // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the buffer now.
-            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
+            response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
             return false;
         }
 
@@ -257,7 +282,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (!endOfStream)
         {
             // Larger than any token error: pass it through unexamined.
-            response.Content = CopyHeaders(content, new StreamContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
+            response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
             return false;
         }
 
@@ -277,11 +302,19 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
     }
 
+    // Through the non-validated view: values are copied as the strings they are, with no enumerator, array or parse per header.
     private static HttpContent CopyHeaders(HttpContent source, HttpContent target)
     {
-        foreach (var header in source.Headers)
+        foreach (var header in source.Headers.NonValidated)
         {
-            target.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            if (header.Value.Count == 1)
+            {
+                target.Headers.TryAddWithoutValidation(header.Key, header.Value.ToString());
+            }
+            else
+            {
+                target.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
         }
 
         return target;

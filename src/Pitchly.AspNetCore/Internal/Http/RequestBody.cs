@@ -6,6 +6,8 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// <summary>
 /// A request body read once before the first send, so the request can be sent again byte for byte (or with a new
 /// token variable) after a refresh. Bodies over the cap are not kept: the first send streams them and no replay is possible.
+/// A body that is not rewritten and whose content already holds its bytes in memory is not read at all until a replay
+/// needs it (see <see cref="CaptureAsync(HttpRequestMessage, int, bool, CancellationToken)"/>).
 /// </summary>
 internal sealed class RequestBody
 {
@@ -14,12 +16,23 @@ internal sealed class RequestBody
     private readonly byte[]? _bytes;
     private readonly KeyValuePair<string, IEnumerable<string>>[] _headers;
 
+    // Set instead of _bytes for in-memory content sent as it is; read into a kept copy before a replay.
+    private readonly HttpContent? _original;
+
     private RequestBody(byte[]? bytes, KeyValuePair<string, IEnumerable<string>>[] headers, bool isJsonContentType, bool canReplay)
     {
         _bytes = bytes;
         _headers = headers;
         IsJsonContentType = isJsonContentType;
         CanReplay = canReplay;
+    }
+
+    private RequestBody(HttpContent original)
+    {
+        _original = original;
+        _headers = [];
+        IsJsonContentType = IsJsonMediaType(original.Headers);
+        CanReplay = true;
     }
 
     /// <summary>Gets whether the request can be sent again.</summary>
@@ -34,6 +47,27 @@ internal sealed class RequestBody
     /// <summary>Gets the kept body; empty when none was kept.</summary>
     public ReadOnlySpan<byte> Bytes => _bytes;
 
+    /// <summary>
+    /// Captures the body of <paramref name="request"/>. When its bytes are not needed before a replay
+    /// (<paramref name="bytesNeeded"/> false: the token goes in the header only) and its content is one HttpClient can
+    /// send again as it is, with its bytes already in memory (<see cref="ByteArrayContent"/>, <see cref="StringContent"/>,
+    /// <see cref="FormUrlEncodedContent"/>, <see cref="ReadOnlyMemoryContent"/>, exactly those types) and a length within
+    /// <paramref name="cap"/>, nothing is read or copied: the content is sent itself, and read into a kept copy by
+    /// <see cref="KeepForReplayAsync"/> only when a replay needs it. Otherwise the body is read as by
+    /// <see cref="CaptureAsync(HttpRequestMessage, int, CancellationToken)"/>.
+    /// </summary>
+    public static ValueTask<RequestBody> CaptureAsync(HttpRequestMessage request, int cap, bool bytesNeeded, CancellationToken cancellationToken)
+    {
+        var content = request.Content;
+        if (!bytesNeeded && content is not null && IsInMemory(content) && content.Headers.ContentLength <= cap)
+        {
+            return new ValueTask<RequestBody>(new RequestBody(content));
+        }
+
+        return CaptureAsync(request, cap, cancellationToken);
+    }
+
+    /// <summary>Reads the body of <paramref name="request"/> into a kept copy (up to <paramref name="cap"/> bytes).</summary>
     public static async ValueTask<RequestBody> CaptureAsync(HttpRequestMessage request, int cap, CancellationToken cancellationToken)
     {
         var content = request.Content;
@@ -118,10 +152,33 @@ internal sealed class RequestBody
         return new RequestBody(bytes, headers, isJson, canReplay: true);
     }
 
+    /// <summary>
+    /// Before a replay: a body sent as its own content is read into a kept copy (the content is disposed, as a captured
+    /// one is), so every replay gets fresh content whatever the first send did with the original. Other bodies are returned as they are.
+    /// </summary>
+    public async ValueTask<RequestBody> KeepForReplayAsync(CancellationToken cancellationToken)
+    {
+        if (_original is null)
+        {
+            return this;
+        }
+
+        // Serialises the in-memory bytes again; does not depend on any stream the first send may have read.
+        var bytes = await _original.ReadAsByteArrayAsync(cancellationToken);
+        var headers = _original.Headers.Where(static header => !string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase)).ToArray();
+        _original.Dispose();
+        return new RequestBody(bytes, headers, IsJsonContentType, canReplay: true);
+    }
+
     /// <summary>Gives the request a fresh copy of the kept body, with <paramref name="splice"/> applied if given.</summary>
     public void Apply(HttpRequestMessage request, GraphQLBodyWriter.Splice? splice = null)
     {
-        if (_bytes is not null)
+        if (_original is not null)
+        {
+            // First send of in-memory content: the caller's own content, unchanged.
+            request.Content = _original;
+        }
+        else if (_bytes is not null)
         {
             request.Content = Copy(splice is { } change ? new SplicedContent(_bytes, change) : new ByteArrayContent(_bytes), _headers);
         }
@@ -130,6 +187,13 @@ internal sealed class RequestBody
     public static bool IsJsonMediaType(HttpContentHeaders? headers)
         => headers?.ContentType?.MediaType is { } mediaType
             && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    // Content whose bytes are in memory and that serialises them again on every send; subclasses could do anything.
+    private static bool IsInMemory(HttpContent content)
+    {
+        var type = content.GetType();
+        return type == typeof(ByteArrayContent) || type == typeof(StringContent) || type == typeof(FormUrlEncodedContent) || type == typeof(ReadOnlyMemoryContent);
+    }
 
     private static HttpContent Copy(HttpContent target, KeyValuePair<string, IEnumerable<string>>[] headers)
     {
