@@ -80,6 +80,22 @@ public sealed class PitchlyRedisOptions
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// Gets or sets how long a write of tokens (a sign-in, a refresh intent, refreshed tokens) waits for a replica of the
+    /// Redis primary to acknowledge it (default 1 second), so that a failover to that replica cannot roll the record back
+    /// to a refresh token Pitchly has already spent. Applies only while the primary has or recently had replicas (a
+    /// primary behind Redis Sentinel, or a cluster shard with replicas); a deployment without replicas never waits.
+    /// <see cref="TimeSpan.Zero"/> turns the wait off. What a write does when no replica acknowledges it in time is
+    /// <see cref="UnacknowledgedWritePolicy"/>.
+    /// </summary>
+    public TimeSpan ReplicaAcknowledgementTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Gets or sets what a write of tokens does when no replica acknowledged it within
+    /// <see cref="ReplicaAcknowledgementTimeout"/> (default <see cref="PitchlyRedisUnacknowledgedWritePolicy.FailRetryably"/>).
+    /// </summary>
+    public PitchlyRedisUnacknowledgedWritePolicy UnacknowledgedWritePolicy { get; set; } = PitchlyRedisUnacknowledgedWritePolicy.FailRetryably;
+
+    /// <summary>
     /// Gets or sets a value indicating whether the store may run with ASP.NET Core Data Protection keys that are not
     /// persisted to a shared repository. Leave it <see langword="false"/> in a web farm: other instances could not
     /// decrypt the tokens. Set it only when a single instance uses the store, for example in development.

@@ -77,6 +77,7 @@ public static class PitchlyRedisTokenManagementBuilderExtensions
                 .ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyRedisOptions>, PitchlyRedisOptionsValidator>());
             services.TryAddSingleton<RedisConnection>();
+            services.TryAddSingleton<ReplicaAcknowledgement>();
             services.TryAddSingleton<RedisPitchlyTokenStore>();
             services.TryAddSingleton<RedisRefreshLock>();
         }

@@ -19,6 +19,9 @@ public sealed class RedisServer : IAsyncLifetime
 
     public int Port { get; } = FreePort();
 
+    /// <summary>Gets further <c>redis-server</c> arguments, for example <c>--replicaof 127.0.0.1 6379</c>.</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
     public string Configuration => $"127.0.0.1:{Port}";
 
     /// <summary>Gets a plain connection (admin commands allowed) to look at what the package stored, or to break things.</summary>
@@ -40,7 +43,7 @@ public sealed class RedisServer : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "--port", $"{Port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--daemonize", "no" })
+        foreach (var argument in new[] { "--port", $"{Port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--daemonize", "no" }.Concat(ExtraArguments))
         {
             start.ArgumentList.Add(argument);
         }

@@ -77,6 +77,16 @@ internal sealed class PitchlyRedisOptionsValidator(
             failures.Add($"Pitchly:Redis:OutagePolicy '{options.OutagePolicy}' is unknown; use FailFast or UseCachedTokensOnly.");
         }
 
+        if (options.ReplicaAcknowledgementTimeout < TimeSpan.Zero)
+        {
+            failures.Add($"Pitchly:Redis:ReplicaAcknowledgementTimeout is {options.ReplicaAcknowledgementTimeout}; use zero (no wait for replicas) or a positive time.");
+        }
+
+        if (!Enum.IsDefined(options.UnacknowledgedWritePolicy))
+        {
+            failures.Add($"Pitchly:Redis:UnacknowledgedWritePolicy '{options.UnacknowledgedWritePolicy}' is unknown; use FailRetryably or AcceptPrimaryOnly.");
+        }
+
         ValidateConnection(failures, options);
         if (!options.AllowUnsharedDataProtectionKeys && keyManagementOptions.Value.XmlRepository is null)
         {

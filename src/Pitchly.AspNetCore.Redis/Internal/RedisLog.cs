@@ -47,6 +47,18 @@ internal static partial class RedisLog
     [LoggerMessage(3024, LogLevel.Warning, "Releasing the refresh lock of key {KeyHash} failed; it expires with its lease.")]
     public static partial void LockReleaseFailed(ILogger logger, string keyHash, Exception exception);
 
+    [LoggerMessage(3040, LogLevel.Warning, "The {Operation} of key {KeyHash} (version {Version}) was not acknowledged by a Redis replica within {Timeout}; under the {Policy} policy {Consequence}.")]
+    public static partial void WriteUnacknowledged(ILogger logger, string operation, string keyHash, long version, TimeSpan timeout, PitchlyRedisUnacknowledgedWritePolicy policy, string consequence);
+
+    [LoggerMessage(3041, LogLevel.Warning, "The {Operation} of key {KeyHash} (version {Version}) is not held by the Redis primary now serving the key (a failover came after it); it fails retryably.")]
+    public static partial void WriteLostInFailover(ILogger logger, string operation, string keyHash, long version);
+
+    [LoggerMessage(3042, LogLevel.Warning, "Confirming with Redis replicas the {Operation} of key {KeyHash} (version {Version}) failed.")]
+    public static partial void ReplicaConfirmationFailed(ILogger logger, string operation, string keyHash, long version, Exception exception);
+
+    [LoggerMessage(3043, LogLevel.Warning, "Redis refused INFO replication ({Reason}); writes of tokens are not confirmed with replicas, so a failover could roll a record back.")]
+    public static partial void ReplicationStateUnreadable(ILogger logger, string reason);
+
     [LoggerMessage(3030, LogLevel.Information, "Redis change announcements use {Mode} pub/sub.")]
     public static partial void AnnouncementMode(ILogger logger, string mode);
 

@@ -49,6 +49,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     private static readonly RedisValue[] RecordFields = ["v", "d", "fo", "fd"];
 
     private readonly RedisConnection _connection;
+    private readonly ReplicaAcknowledgement _acknowledgement;
     private readonly IDataProtector _protector;
     private readonly PitchlyMetrics _metrics;
     private readonly TimeProvider _timeProvider;
@@ -57,6 +58,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _hashByKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _changeWaiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Hash, long ExpectedVersion), (long Version, long WrittenAt)> _unacknowledged = new();
     private readonly long[] _epochs = new long[EpochGroups];
     private readonly long _timeToLiveMilliseconds;
     private readonly ITimer? _sweepTimer;
@@ -64,12 +66,14 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
 
     public RedisPitchlyTokenStore(
         RedisConnection connection,
+        ReplicaAcknowledgement acknowledgement,
         IDataProtectionProvider dataProtectionProvider,
         PitchlyMetrics metrics,
         TimeProvider timeProvider,
         ILogger<RedisPitchlyTokenStore> logger)
     {
         _connection = connection;
+        _acknowledgement = acknowledgement;
         _options = connection.Options;
         _protector = dataProtectionProvider.CreateProtector(ProtectorPurpose);
         _metrics = metrics;
@@ -123,13 +127,15 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         ArgumentNullException.ThrowIfNull(record);
         var hash = HashOf(key);
         var data = Protect(key, record);
-        var result = await EvaluateAsync(
-            "a write",
+        var (result, written) = await EvaluateWriteAsync(
+            "write",
             RedisScripts.Set,
-            [_connection.Names.Record(hash)],
+            hash,
             () => [data, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
+            static result => (long)result,
             cancellationToken);
         Evict(hash);
+        await AcknowledgeAsync(written);
         return record with { Version = (long)result };
     }
 
@@ -140,21 +146,40 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
         var hash = HashOf(key);
         var data = Protect(key, record);
-        var result = await EvaluateAsync(
-            "a compare-and-swap write",
+        var (result, written) = await EvaluateWriteAsync(
+            "compare-and-swap write",
             RedisScripts.CompareAndSwap,
-            [_connection.Names.Record(hash)],
+            hash,
             () => [expectedVersion, data, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
+            static result => (long)result,
             cancellationToken);
         Evict(hash);
         var version = (long)result;
         if (version == 0)
         {
+            if (await TryConfirmEarlierWriteAsync(hash, expectedVersion, cancellationToken) is { } earlier)
+            {
+                return record with { Version = earlier };
+            }
+
             // Counted by the token manager, which owns pitchly.store.cas_conflicts for every store.
             RedisLog.CompareAndSwapConflict(_logger, hash, expectedVersion);
             return null;
         }
 
+        var outcome = await ConfirmAsync(written);
+        if (outcome == ReplicaAcknowledgementOutcome.Unacknowledged && _options.UnacknowledgedWritePolicy == PitchlyRedisUnacknowledgedWritePolicy.FailRetryably)
+        {
+            // The primary holds the write: a retry of the same compare-and-swap finds it there, and succeeds once a
+            // replica has it too, instead of failing as a conflict with the writer's own tokens.
+            _unacknowledged[(hash, expectedVersion)] = (version, _timeProvider.GetTimestamp());
+        }
+        else
+        {
+            _unacknowledged.TryRemove((hash, expectedVersion), out _);
+        }
+
+        Enforce(written, outcome);
         return record with { Version = version };
     }
 
@@ -173,19 +198,25 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             return null;
         }
 
-        var result = (RedisResult[])(await EvaluateAsync(
-            "a refresh intent",
+        var (evaluated, written) = await EvaluateWriteAsync(
+            "refresh intent",
             RedisScripts.BeginRefresh,
-            [_connection.Names.Record(hash)],
+            hash,
             () => [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds), _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
-            cancellationToken))!;
+            static result => (long)((RedisResult[])result!)[0],
+            cancellationToken);
         Evict(hash);
+        var result = (RedisResult[])evaluated!;
         var version = (long)result[0];
         if (version <= 0)
         {
             RedisLog.RefreshIntentRefused(_logger, hash, expectedVersion, version < 0);
             return null;
         }
+
+        // The refresh token is presented only once the intent would survive a failover: a promoted replica without it
+        // would let another owner present the same refresh token.
+        await AcknowledgeAsync(written);
 
         return read with { Version = version, RefreshIntent = new PitchlyRefreshIntent(owner, DateTimeOffset.FromUnixTimeMilliseconds((long)result[1])) };
     }
@@ -312,6 +343,131 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     }
 
     /// <summary>
+    /// Runs a script that writes the record of <paramref name="hash"/>; <paramref name="writtenVersion"/> reads the
+    /// version it wrote from its result (0 or less: nothing written). The write is confirmed with the replicas by
+    /// <see cref="AcknowledgeAsync"/>, after the caller has dropped its cached copy.
+    /// </summary>
+    private async ValueTask<(RedisResult Result, PendingWrite Written)> EvaluateWriteAsync(
+        string operation,
+        string script,
+        string hash,
+        Func<RedisValue[]> values,
+        Func<RedisResult, long> writtenVersion,
+        CancellationToken cancellationToken)
+    {
+        var record = _connection.Names.Record(hash);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var database = await _connection.GetDatabaseAsync(cancellationToken);
+            var replicationId = await _acknowledgement.BeforeWriteAsync(database, record);
+            var result = await database.ScriptEvaluateAsync(script, [record], values());
+            return (result, new PendingWrite(operation, database, hash, writtenVersion(result), replicationId));
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+        {
+            _metrics.StoreUnavailable.Add(1);
+            RedisLog.RedisUnavailable(_logger, "a " + operation, exception);
+            throw RedisFailures.Unavailable("a " + operation, exception);
+        }
+    }
+
+    private async ValueTask AcknowledgeAsync(PendingWrite written) => Enforce(written, await ConfirmAsync(written));
+
+    private async ValueTask<ReplicaAcknowledgementOutcome> ConfirmAsync(PendingWrite written)
+    {
+        if (written.Version <= 0)
+        {
+            return ReplicaAcknowledgementOutcome.NotNeeded;
+        }
+
+        try
+        {
+            return await _acknowledgement.ConfirmAsync(written.Database, _connection.Names.Record(written.Hash), written.Version, written.ReplicationId);
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+        {
+            // The primary took the write; whether a replica has it is not known.
+            RedisLog.ReplicaConfirmationFailed(_logger, written.Operation, written.Hash, written.Version, exception);
+            return ReplicaAcknowledgementOutcome.Unacknowledged;
+        }
+    }
+
+    /// <summary>Applies <see cref="PitchlyRedisOptions.UnacknowledgedWritePolicy"/> to a write no replica confirmed.</summary>
+    private void Enforce(PendingWrite written, ReplicaAcknowledgementOutcome outcome)
+    {
+        if (outcome == ReplicaAcknowledgementOutcome.Lost)
+        {
+            _metrics.UnacknowledgedWrites.Add(1, new KeyValuePair<string, object?>("outcome", "lost"));
+            RedisLog.WriteLostInFailover(_logger, written.Operation, written.Hash, written.Version);
+            throw RedisFailures.NotReplicated(written.Operation, lost: true);
+        }
+
+        if (outcome != ReplicaAcknowledgementOutcome.Unacknowledged)
+        {
+            return;
+        }
+
+        _metrics.UnacknowledgedWrites.Add(1, new KeyValuePair<string, object?>("outcome", "unacknowledged"));
+        var policy = _options.UnacknowledgedWritePolicy;
+        var failing = policy == PitchlyRedisUnacknowledgedWritePolicy.FailRetryably;
+        RedisLog.WriteUnacknowledged(
+            _logger,
+            written.Operation,
+            written.Hash,
+            written.Version,
+            _options.ReplicaAcknowledgementTimeout,
+            policy,
+            failing ? "it fails retryably" : "it counts as done on the primary alone");
+        if (failing)
+        {
+            throw RedisFailures.NotReplicated(written.Operation, lost: false);
+        }
+    }
+
+    /// <summary>
+    /// After a compare-and-swap was refused: whether the record still holds what this store wrote at the same expected
+    /// version, unacknowledged, before (a retry of that write), and a replica now has it. Returns its version if so.
+    /// </summary>
+    private async ValueTask<long?> TryConfirmEarlierWriteAsync(string hash, long expectedVersion, CancellationToken cancellationToken)
+    {
+        if (!_unacknowledged.TryGetValue((hash, expectedVersion), out var earlier))
+        {
+            return null;
+        }
+
+        PendingWrite written;
+        try
+        {
+            var database = await _connection.GetDatabaseAsync(cancellationToken);
+            var stored = await database.HashGetAsync(_connection.Names.Record(hash), "v");
+            if (stored.IsNull || (long)stored != earlier.Version)
+            {
+                // Another write came on top of it, or a failover dropped it: the refusal stands.
+                _unacknowledged.TryRemove((hash, expectedVersion), out _);
+                return null;
+            }
+
+            written = new PendingWrite("compare-and-swap write", database, hash, earlier.Version, RedisValue.EmptyString);
+        }
+        catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+        {
+            _metrics.StoreUnavailable.Add(1);
+            RedisLog.RedisUnavailable(_logger, "a compare-and-swap write", exception);
+            throw RedisFailures.Unavailable("a compare-and-swap write", exception);
+        }
+
+        var outcome = await ConfirmAsync(written);
+        if (outcome != ReplicaAcknowledgementOutcome.Unacknowledged)
+        {
+            _unacknowledged.TryRemove((hash, expectedVersion), out _);
+        }
+
+        Enforce(written, outcome);
+        return earlier.Version;
+    }
+
+    /// <summary>
     /// Runs a script; its arguments are made once connected, as they include the publish mode
     /// (<see cref="RedisConnection.PublishMode"/>), known from then on.
     /// </summary>
@@ -433,6 +589,15 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
                 RemoveIfExpired(hash, entry);
             }
 
+            // A write whose retries stopped long ago is no longer worth confirming.
+            foreach (var (pending, earlier) in _unacknowledged)
+            {
+                if (_timeProvider.GetElapsedTime(earlier.WrittenAt) >= ReplicaAcknowledgement.ReplicaMemory)
+                {
+                    _unacknowledged.TryRemove(KeyValuePair.Create(pending, earlier));
+                }
+            }
+
             // Hashes whose entry went without them (a race with an eviction) are dropped here too.
             foreach (var (keyValue, hash) in _hashByKey)
             {
@@ -472,6 +637,9 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     private static int EpochGroup(string hash) => hash[0] % EpochGroups;
 
     private string HashOf(PitchlyTokenKey key) => _hashByKey.TryGetValue(key.Value, out var hash) ? hash : RedisKeyNames.Hash(key);
+
+    /// <summary>A write of a record's <see cref="Version"/>, to be confirmed with the replicas.</summary>
+    private readonly record struct PendingWrite(string Operation, IDatabase Database, string Hash, long Version, RedisValue ReplicationId);
 
     /// <summary>A cached record; compared by reference, so a compare-and-remove removes only the entry it added.</summary>
     private sealed class CachedRecord(PitchlyTokenRecord record, long cachedAt, string keyValue)

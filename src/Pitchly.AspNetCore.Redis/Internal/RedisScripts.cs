@@ -12,6 +12,8 @@ internal static class RedisScripts
     public static readonly string BeginRefresh = Load("begin-refresh.lua");
     public static readonly string RenewLock = Load("lock-renew.lua");
     public static readonly string ReleaseLock = Load("lock-release.lua");
+    public static readonly string ReplicaConfirm = Load("replica-confirm.lua");
+    public static readonly string ReplicationInfo = Load("replication-info.lua");
 
     private static string Load(string fileName)
     {

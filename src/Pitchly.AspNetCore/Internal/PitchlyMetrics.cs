@@ -91,6 +91,9 @@ internal sealed class PitchlyMetrics
         StoreUnavailable = new(meter.CreateCounter<long>(
             "pitchly.store.unavailable", unit: "{operation}",
             description: "Operations failed because the shared token store or lock could not be reached."));
+        UnacknowledgedWrites = new(meter.CreateCounter<long>(
+            "pitchly.store.unacknowledged_writes", unit: "{write}",
+            description: "Writes of tokens that no replica of the Redis primary acknowledged in time (unacknowledged) or that a failover lost (lost)."));
         SubscriptionReconnects = meter.CreateCounter<long>("pitchly.subscription.reconnects", unit: "{reconnect}", description: "Attempts to re-establish a lost subscription connection, by reason (connection_lost, connection_failed, connection_timeout, server_closed, token_unavailable).");
         SubscriptionResubscribes = meter.CreateCounter<long>("pitchly.subscription.resubscribes", unit: "{subscription}", description: "Subscriptions subscribed again with a refreshed token after Pitchly rejected the previous one.");
         ActiveSubscriptions = meter.CreateUpDownCounter<long>("pitchly.subscription.active", unit: "{subscription}", description: "Subscriptions currently running.");
@@ -118,6 +121,9 @@ internal sealed class PitchlyMetrics
     public Counter RefreshesPaused { get; }
 
     public Counter StoreUnavailable { get; }
+
+    /// <summary>Token writes no Redis replica acknowledged in time, by outcome (<c>unacknowledged</c>, <c>lost</c>).</summary>
+    public Counter UnacknowledgedWrites { get; }
 
     public Counter<long> SubscriptionReconnects { get; }
 

@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Internal;
+
+/// <summary>
+/// Waits, after a write of a token record, until a replica of the primary that took it has acknowledged it, so that a
+/// failover cannot roll the record back to a refresh token Pitchly has already spent.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The proof does not depend on which connection carried the write. A script run on the primary after the write
+/// (<c>replica-confirm.lua</c>) reads the primary's replication id and offset: the offset covers every write the primary
+/// applied before it, the record's among them. The write is acknowledged once <c>INFO replication</c> of a primary with
+/// the same replication id shows a replica whose acknowledged offset reached it. <c>WAIT</c> only makes that quick (the
+/// primary asks its replicas for their offsets at once) and is sent in short slices, because it blocks the connection
+/// every other command of this instance shares.
+/// </para>
+/// <para>
+/// A failover between the write and the script changes the replication id; the write then counts only if the promoted
+/// primary holds the version written. A deployment waits for replicas while its primaries have or recently had one
+/// (within <see cref="ReplicaMemory"/>), so a primary just promoted, whose replicas are still re-attaching, still waits.
+/// </para>
+/// </remarks>
+internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimeProvider timeProvider, ILogger<ReplicaAcknowledgement> logger)
+{
+    /// <summary>How long a primary's replication state is reused before it is read again.</summary>
+    private static readonly TimeSpan StateMaxAge = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a replica seen once keeps writes waiting for acknowledgement after it is gone.</summary>
+    internal static readonly TimeSpan ReplicaMemory = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest one <c>WAIT</c> blocks the shared connection.</summary>
+    private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>How long to pause when <c>WAIT</c> answers at once but the offsets do not show the write yet.</summary>
+    private static readonly TimeSpan PollPause = TimeSpan.FromMilliseconds(10);
+
+    private readonly ConcurrentDictionary<EndPoint, (ReplicationState State, long ReadAt)> _states = new();
+    private long _replicaLastSeen = long.MinValue;
+
+    /// <summary>Gets a value indicating whether writes wait for replicas now (a replica was seen within <see cref="ReplicaMemory"/>).</summary>
+    internal bool ReplicasExpected
+    {
+        get
+        {
+            var lastSeen = Interlocked.Read(ref _replicaLastSeen);
+            return lastSeen != long.MinValue && timeProvider.GetElapsedTime(lastSeen) < ReplicaMemory;
+        }
+    }
+
+    /// <summary>
+    /// Gets the primary's replication id as last read (or <see cref="RedisValue.EmptyString"/>), read before a write so the
+    /// confirmation can tell whether a failover came in between.
+    /// </summary>
+    public async ValueTask<RedisValue> BeforeWriteAsync(IDatabase database, RedisKey record)
+    {
+        if (connection.Options.ReplicaAcknowledgementTimeout <= TimeSpan.Zero)
+        {
+            return RedisValue.EmptyString;
+        }
+
+        if (PrimaryOf(database, record) is not { } server)
+        {
+            // Not connected: the write fails on its own.
+            return RedisValue.EmptyString;
+        }
+
+        var state = await StateAsync(database, server, record);
+        return state.Role == "master" ? state.ReplicationId : RedisValue.EmptyString;
+    }
+
+    /// <summary>
+    /// Waits until a replica holds the write of <paramref name="version"/> to <paramref name="record"/>, within
+    /// <see cref="PitchlyRedisOptions.ReplicaAcknowledgementTimeout"/>.
+    /// </summary>
+    public async ValueTask<ReplicaAcknowledgementOutcome> ConfirmAsync(IDatabase database, RedisKey record, long version, RedisValue replicationIdBeforeWrite)
+    {
+        var timeout = connection.Options.ReplicaAcknowledgementTimeout;
+        if (timeout <= TimeSpan.Zero)
+        {
+            return ReplicaAcknowledgementOutcome.NotNeeded;
+        }
+
+        if (PrimaryOf(database, record) is not { } server)
+        {
+            // The connection failed right after the write: whether a replica has it is not known.
+            return ReplicasExpected ? ReplicaAcknowledgementOutcome.Unacknowledged : ReplicaAcknowledgementOutcome.NotNeeded;
+        }
+
+        var current = await StateAsync(database, server, record);
+        if (!ReplicasExpected && current.OnlineReplicas == 0)
+        {
+            return ReplicaAcknowledgementOutcome.NotNeeded;
+        }
+
+        var started = timeProvider.GetTimestamp();
+        var confirmed = await database.ScriptEvaluateAsync(
+            RedisScripts.ReplicaConfirm,
+            [record],
+            [version, replicationIdBeforeWrite]);
+        if (confirmed.IsNull)
+        {
+            return ReplicaAcknowledgementOutcome.Lost;
+        }
+
+        var confirmation = (RedisResult[])confirmed!;
+        var replicationId = (string)confirmation[0]!;
+        var offset = long.Parse((string)confirmation[1]!, NumberStyles.None, CultureInfo.InvariantCulture);
+        while (true)
+        {
+            var remaining = timeout - timeProvider.GetElapsedTime(started);
+            var slice = remaining < WaitSlice ? remaining : WaitSlice;
+            var waited = slice > TimeSpan.Zero
+                ? (long)await server.ExecuteAsync("WAIT", 1, Math.Max(1, (long)slice.TotalMilliseconds))
+                : 0;
+            var state = Remember(server.EndPoint, ReplicationState.Parse((string)(await database.ScriptEvaluateAsync(RedisScripts.ReplicationInfo, [record]))!));
+            if (state.Role != "master" || state.ReplicationId != replicationId)
+            {
+                // This endpoint is no longer the primary that took the write (a failover): whether the write survived
+                // is not known here.
+                return ReplicaAcknowledgementOutcome.Lost;
+            }
+
+            if (state.AcknowledgedAtLeast(offset))
+            {
+                return ReplicaAcknowledgementOutcome.Acknowledged;
+            }
+
+            if (timeProvider.GetElapsedTime(started) >= timeout)
+            {
+                return ReplicaAcknowledgementOutcome.Unacknowledged;
+            }
+
+            if (waited >= 1)
+            {
+                // WAIT answered for this connection's own writes, which the offsets do not show yet (the connection was
+                // re-established since the write): poll the offsets instead.
+                await Task.Delay(PollPause, timeProvider);
+            }
+        }
+    }
+
+    private static IServer? PrimaryOf(IDatabase database, RedisKey record)
+    {
+        try
+        {
+            return database.Multiplexer.GetServer(record, flags: CommandFlags.DemandMaster);
+        }
+        catch (InvalidOperationException)
+        {
+            // No connected server owns the key's slot now.
+            return null;
+        }
+    }
+
+    private async ValueTask<ReplicationState> StateAsync(IDatabase database, IServer server, RedisKey record)
+    {
+        var now = timeProvider.GetTimestamp();
+        if (_states.TryGetValue(server.EndPoint, out var cached) && timeProvider.GetElapsedTime(cached.ReadAt, now) < StateMaxAge)
+        {
+            return cached.State;
+        }
+
+        RedisResult info;
+        try
+        {
+            info = await database.ScriptEvaluateAsync(RedisScripts.ReplicationInfo, [record]);
+        }
+        catch (RedisServerException exception)
+        {
+            // INFO not permitted in scripts (some managed services, ACLs): replication cannot be seen, so writes are
+            // not confirmed with replicas. Said once per endpoint, then asked again after a while.
+            if (!_states.ContainsKey(server.EndPoint))
+            {
+                RedisLog.ReplicationStateUnreadable(logger, exception.Message);
+            }
+
+            return Remember(server.EndPoint, ReplicationState.Unknown);
+        }
+
+        return Remember(server.EndPoint, ReplicationState.Parse((string)info!));
+    }
+
+    private ReplicationState Remember(EndPoint endPoint, ReplicationState state)
+    {
+        var now = timeProvider.GetTimestamp();
+        _states[endPoint] = (state, now);
+        if (state.OnlineReplicas > 0)
+        {
+            Interlocked.Exchange(ref _replicaLastSeen, now);
+        }
+
+        return state;
+    }
+
+    /// <summary>The parts of <c>INFO replication</c> the acknowledgement reads.</summary>
+    internal sealed record ReplicationState(string Role, string ReplicationId, IReadOnlyList<long> ReplicaOffsets)
+    {
+        /// <summary>Gets the state of a primary whose replication cannot be read.</summary>
+        public static ReplicationState Unknown { get; } = new(string.Empty, string.Empty, []);
+
+        /// <summary>Gets the number of replicas attached and streaming.</summary>
+        public int OnlineReplicas => ReplicaOffsets.Count;
+
+        public bool AcknowledgedAtLeast(long offset) => ReplicaOffsets.Any(acknowledged => acknowledged >= offset);
+
+        /// <summary>Reads <c>role</c>, <c>master_replid</c> and each online <c>slaveN</c>'s acknowledged <c>offset</c>.</summary>
+        public static ReplicationState Parse(string info)
+        {
+            var role = string.Empty;
+            var replicationId = string.Empty;
+            var offsets = new List<long>();
+            foreach (var rawLine in info.Split('\n'))
+            {
+                var line = rawLine.TrimEnd('\r');
+                var colon = line.IndexOf(':', StringComparison.Ordinal);
+                if (colon <= 0)
+                {
+                    continue;
+                }
+
+                var name = line.AsSpan(0, colon);
+                var value = line.AsSpan(colon + 1);
+                if (name.SequenceEqual("role"))
+                {
+                    role = value.ToString();
+                }
+                else if (name.SequenceEqual("master_replid"))
+                {
+                    replicationId = value.ToString();
+                }
+                else if (name.StartsWith("slave") && int.TryParse(name[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)
+                    && TryReadReplicaOffset(value, out var offset))
+                {
+                    offsets.Add(offset);
+                }
+            }
+
+            return new ReplicationState(role, replicationId, offsets);
+        }
+
+        /// <summary>Reads <c>ip=…,port=…,state=online,offset=N,lag=…</c>; a replica not yet <c>online</c> acknowledges nothing.</summary>
+        private static bool TryReadReplicaOffset(ReadOnlySpan<char> fields, out long offset)
+        {
+            offset = 0;
+            var online = false;
+            var found = false;
+            foreach (var range in fields.Split(','))
+            {
+                var field = fields[range];
+                if (field.SequenceEqual("state=online"))
+                {
+                    online = true;
+                }
+                else if (field.StartsWith("offset="))
+                {
+                    found = long.TryParse(field[7..], NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+                }
+            }
+
+            return online && found;
+        }
+    }
+}
