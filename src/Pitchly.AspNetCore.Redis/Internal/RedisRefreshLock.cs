@@ -14,7 +14,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// Acquiring the lock evicts this instance's cached copy of the key's record, so the holder's re-read goes to Redis
 /// and sees what the previous holder wrote.
 /// </remarks>
-internal sealed class RedisRefreshLock : IPitchlyRefreshLock
+internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
 {
     private readonly RedisConnection _connection;
     private readonly RedisPitchlyTokenStore _store;
@@ -44,6 +44,17 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
     public async ValueTask<IPitchlyRefreshLockHandle> AcquireAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
+        return (await AcquireAsync(key, waitWhileHeld: true, cancellationToken))!;
+    }
+
+    public ValueTask<IPitchlyRefreshLockHandle?> TryAcquireAsync(PitchlyTokenKey key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return AcquireAsync(key, waitWhileHeld: false, cancellationToken);
+    }
+
+    private async ValueTask<IPitchlyRefreshLockHandle?> AcquireAsync(PitchlyTokenKey key, bool waitWhileHeld, CancellationToken cancellationToken)
+    {
         using var activity = PitchlyMetrics.ActivitySource.StartActivity("pitchly.lock.acquire");
         var hash = RedisKeyNames.Hash(key);
         var lockKey = _connection.Names.Lock(hash);
@@ -81,6 +92,12 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock
                     RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
                     activity?.SetStatus(ActivityStatusCode.Error);
                     throw RedisFailures.Unavailable("a lock acquisition", exception);
+                }
+
+                if (!waitWhileHeld)
+                {
+                    _metrics.LockWait.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "held"));
+                    return null;
                 }
 
                 var remaining = _options.LockWaitTimeout - _timeProvider.GetElapsedTime(started);

@@ -302,7 +302,35 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         TaskCompletionSource<PitchlyAccessToken> completion,
         CancellationToken cancellationToken)
     {
-        var handle = await _refreshLock.AcquireAsync(key, cancellationToken);
+        if (failedAccessToken is null && _refreshLock is IRefreshLockProbe probe)
+        {
+            // A renewal: if another instance holds the lock it is renewing these tokens, and the current access token is
+            // still valid, so the callers take it now rather than queue behind that refresh (the next call after the
+            // other instance's write reads the new tokens).
+            var acquired = await probe.TryAcquireAsync(key, cancellationToken);
+            if (acquired is null)
+            {
+                var current = await _store.GetAsync(key, cancellationToken);
+                if (current is not null && current.ExpiresAt > _timeProvider.GetUtcNow())
+                {
+                    LogRenewalDeferred(_logger, key, current.ExpiresAt);
+                    return new RefreshResult(ToAccessToken(current), "deferred");
+                }
+            }
+
+            return await RefreshHoldingAsync(key, failedAccessToken, completion, acquired ?? await _refreshLock.AcquireAsync(key, cancellationToken), cancellationToken);
+        }
+
+        return await RefreshHoldingAsync(key, failedAccessToken, completion, await _refreshLock.AcquireAsync(key, cancellationToken), cancellationToken);
+    }
+
+    private async ValueTask<RefreshResult?> RefreshHoldingAsync(
+        PitchlyTokenKey key,
+        string? failedAccessToken,
+        TaskCompletionSource<PitchlyAccessToken> completion,
+        IPitchlyRefreshLockHandle handle,
+        CancellationToken cancellationToken)
+    {
         RefreshResult? result = null;
         try
         {
@@ -821,6 +849,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
 
     [LoggerMessage(EventId = 2016, Level = LogLevel.Warning, Message = "The answer to the refresh of {Key} was lost, so its refresh token may be spent; the current access token is used until it expires or is rejected.")]
     private static partial void LogRefreshTokenMayBeSpent(ILogger logger, PitchlyTokenKey key);
+
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Debug, Message = "Another instance holds the refresh lock of {Key}; its current access token (valid until {ExpiresAt:o}) serves while that instance renews it.")]
+    private static partial void LogRenewalDeferred(ILogger logger, PitchlyTokenKey key, DateTimeOffset expiresAt);
 
     [LoggerMessage(EventId = 2017, Level = LogLevel.Warning, Message = "The refresh lock of {Key} could not be released after its tokens were stored; it lapses with its lease.")]
     private static partial void LogLockReleaseFailed(ILogger logger, PitchlyTokenKey key, Exception exception);
