@@ -80,10 +80,10 @@ public sealed class PitchlyRedisOptions
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Gets or sets how long a write of tokens (a sign-in, a refresh intent, refreshed tokens) waits for a replica of the
-    /// Redis primary to acknowledge it (default 1 second), so that a failover to that replica cannot roll the record back
-    /// to a refresh token Pitchly has already spent. Applies only while the primary has or recently had replicas (a
-    /// primary behind Redis Sentinel, or a cluster shard with replicas); a deployment without replicas never waits.
+    /// Gets or sets how long a write of tokens (a sign-in, a refresh intent, refreshed tokens) waits for the replicas of
+    /// the Redis primary to acknowledge it (default 1 second), so that a failover cannot roll the record back to a refresh
+    /// token Pitchly has already spent. Every replica seen streaming within the last minute must have the write; a
+    /// deployment without replicas never waits.
     /// <see cref="TimeSpan.Zero"/> turns the wait off. What a write does when no replica acknowledges it in time is
     /// <see cref="UnacknowledgedWritePolicy"/>.
     /// </summary>

@@ -175,7 +175,7 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
     }
 
     [Fact]
-    public void The_replication_section_is_read_for_online_replicas_only()
+    public void The_replication_section_is_read_for_online_replicas_and_every_required_one_must_have_acknowledged()
     {
         const string Info = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
             + "slave0:ip=127.0.0.1,port=7002,state=online,offset=1234,lag=0\r\n"
@@ -187,9 +187,13 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
 
         Assert.Equal("master", state.Role);
         Assert.Equal("8d89108061a2f0f5d5f1c3d55657f47ab06dd9fa", state.ReplicationId);
-        Assert.Equal(1, state.OnlineReplicas);
-        Assert.True(state.AcknowledgedAtLeast(1234));
-        Assert.False(state.AcknowledgedAtLeast(1235));
+        Assert.Equal([("127.0.0.1:7002", 1234L)], state.Replicas);
+        Assert.True(state.AcknowledgedByAll(["127.0.0.1:7002"], 1234));
+        Assert.False(state.AcknowledgedByAll(["127.0.0.1:7002"], 1235));
+
+        // Every replica seen lately must have it: one that is not streaming (or gone) has not.
+        Assert.False(state.AcknowledgedByAll(["127.0.0.1:7002", "127.0.0.1:7003"], 1234));
+        Assert.False(state.AcknowledgedByAll([], 0));
     }
 
     private TestApp App(Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null)

@@ -21,8 +21,9 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// </para>
 /// <para>
 /// A failover between the write and the script changes the replication id; the write then counts only if the promoted
-/// primary holds the version written. A deployment waits for replicas while its primaries have or recently had one
-/// (within <see cref="ReplicaMemory"/>), so a primary just promoted, whose replicas are still re-attaching, still waits.
+/// primary holds the version written. Every replica seen streaming within <see cref="ReplicaMemory"/> must have the
+/// write (<see cref="RequiredReplicas"/>), so a primary just promoted, whose replicas are still re-attaching, waits for
+/// them, and an old primary that takes writes while Sentinel promotes another replica never has them acknowledged.
 /// </para>
 /// </remarks>
 internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimeProvider timeProvider, ILogger<ReplicaAcknowledgement> logger)
@@ -40,17 +41,9 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
     private static readonly TimeSpan PollPause = TimeSpan.FromMilliseconds(10);
 
     private readonly ConcurrentDictionary<EndPoint, (ReplicationState State, long ReadAt)> _states = new();
-    private long _replicaLastSeen = long.MinValue;
 
-    /// <summary>Gets a value indicating whether writes wait for replicas now (a replica was seen within <see cref="ReplicaMemory"/>).</summary>
-    internal bool ReplicasExpected
-    {
-        get
-        {
-            var lastSeen = Interlocked.Read(ref _replicaLastSeen);
-            return lastSeen != long.MinValue && timeProvider.GetElapsedTime(lastSeen) < ReplicaMemory;
-        }
-    }
+    /// <summary>When each replica was last seen streaming, by replication group (see <see cref="GroupOf"/>) and address.</summary>
+    private readonly ConcurrentDictionary<(string Group, string Address), long> _replicasSeen = new();
 
     /// <summary>
     /// Gets the primary's replication id as last read (or <see cref="RedisValue.EmptyString"/>), read before a write so the
@@ -88,11 +81,11 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
         if (PrimaryOf(database, record) is not { } server)
         {
             // The connection failed right after the write: whether a replica has it is not known.
-            return ReplicasExpected ? ReplicaAcknowledgementOutcome.Unacknowledged : ReplicaAcknowledgementOutcome.NotNeeded;
+            return _replicasSeen.IsEmpty ? ReplicaAcknowledgementOutcome.NotNeeded : ReplicaAcknowledgementOutcome.Unacknowledged;
         }
 
-        var current = await StateAsync(database, server, record);
-        if (!ReplicasExpected && current.OnlineReplicas == 0)
+        await StateAsync(database, server, record);
+        if (RequiredReplicas(server).Count == 0)
         {
             return ReplicaAcknowledgementOutcome.NotNeeded;
         }
@@ -112,12 +105,13 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
         var offset = long.Parse((string)confirmation[1]!, NumberStyles.None, CultureInfo.InvariantCulture);
         while (true)
         {
+            var required = RequiredReplicas(server);
             var remaining = timeout - timeProvider.GetElapsedTime(started);
             var slice = remaining < WaitSlice ? remaining : WaitSlice;
             var waited = slice > TimeSpan.Zero
-                ? (long)await server.ExecuteAsync("WAIT", 1, Math.Max(1, (long)slice.TotalMilliseconds))
+                ? (long)await server.ExecuteAsync("WAIT", required.Count, Math.Max(1, (long)slice.TotalMilliseconds))
                 : 0;
-            var state = Remember(server.EndPoint, ReplicationState.Parse((string)(await database.ScriptEvaluateAsync(RedisScripts.ReplicationInfo, [record]))!));
+            var state = Remember(server, ReplicationState.Parse((string)(await database.ScriptEvaluateAsync(RedisScripts.ReplicationInfo, [record]))!));
             if (state.Role != "master" || state.ReplicationId != replicationId)
             {
                 // This endpoint is no longer the primary that took the write (a failover): whether the write survived
@@ -125,7 +119,7 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 return ReplicaAcknowledgementOutcome.Lost;
             }
 
-            if (state.AcknowledgedAtLeast(offset))
+            if (state.AcknowledgedByAll(RequiredReplicas(server), offset))
             {
                 return ReplicaAcknowledgementOutcome.Acknowledged;
             }
@@ -135,7 +129,7 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 return ReplicaAcknowledgementOutcome.Unacknowledged;
             }
 
-            if (waited >= 1)
+            if (waited >= required.Count)
             {
                 // WAIT answered for this connection's own writes, which the offsets do not show yet (the connection was
                 // re-established since the write): poll the offsets instead.
@@ -179,41 +173,96 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 RedisLog.ReplicationStateUnreadable(logger, exception.Message);
             }
 
-            return Remember(server.EndPoint, ReplicationState.Unknown);
+            return Remember(server, ReplicationState.Unknown);
         }
 
-        return Remember(server.EndPoint, ReplicationState.Parse((string)info!));
+        return Remember(server, ReplicationState.Parse((string)info!));
     }
 
-    private ReplicationState Remember(EndPoint endPoint, ReplicationState state)
+    private ReplicationState Remember(IServer server, ReplicationState state)
     {
         var now = timeProvider.GetTimestamp();
-        _states[endPoint] = (state, now);
-        if (state.OnlineReplicas > 0)
+        _states[server.EndPoint] = (state, now);
+        var group = GroupOf(server);
+        foreach (var replica in state.Replicas)
         {
-            Interlocked.Exchange(ref _replicaLastSeen, now);
+            _replicasSeen[(group, replica.Address)] = now;
         }
 
         return state;
     }
 
+    /// <summary>
+    /// Gets the replicas a write to <paramref name="server"/> must reach: every replica of its group seen streaming
+    /// within <see cref="ReplicaMemory"/>, but the server itself. All of them, not one: while Sentinel promotes a
+    /// replica, the old primary keeps taking writes for a moment, and the replicas not promoted yet still acknowledge
+    /// them there; the promoted one no longer does, so such a write is never counted as acknowledged.
+    /// </summary>
+    internal IReadOnlyList<string> RequiredReplicas(IServer server)
+    {
+        var group = GroupOf(server);
+        var required = new List<string>();
+        foreach (var ((seenGroup, address), seenAt) in _replicasSeen)
+        {
+            if (seenGroup != group)
+            {
+                continue;
+            }
+
+            if (timeProvider.GetElapsedTime(seenAt) >= ReplicaMemory)
+            {
+                _replicasSeen.TryRemove(KeyValuePair.Create((seenGroup, address), seenAt));
+            }
+            else if (!IsAddressOf(server.EndPoint, address))
+            {
+                required.Add(address);
+            }
+        }
+
+        return required;
+    }
+
+    /// <summary>
+    /// The replicas a primary's writes must reach are those of its replication group: in a Redis Cluster the shard, known
+    /// here by its primary's endpoint (a replica promoted in a cluster failover starts a group of its own); otherwise the
+    /// whole deployment, so that a replica Sentinel promotes inherits the group of the primary it replaced.
+    /// </summary>
+    private static string GroupOf(IServer server) =>
+        server.ServerType == ServerType.Cluster ? Format(server.EndPoint) : string.Empty;
+
+    private static bool IsAddressOf(EndPoint endPoint, string address) => endPoint switch
+    {
+        IPEndPoint ip => Format(ip) == address,
+
+        // A host name cannot be compared with the address a replica announces: the port alone decides.
+        DnsEndPoint dns => address.EndsWith(":" + dns.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal),
+        _ => false,
+    };
+
+    private static string Format(EndPoint endPoint) => endPoint switch
+    {
+        IPEndPoint ip => string.Create(CultureInfo.InvariantCulture, $"{(ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address)}:{ip.Port}"),
+        DnsEndPoint dns => string.Create(CultureInfo.InvariantCulture, $"{dns.Host}:{dns.Port}"),
+        _ => endPoint.ToString() ?? string.Empty,
+    };
+
     /// <summary>The parts of <c>INFO replication</c> the acknowledgement reads.</summary>
-    internal sealed record ReplicationState(string Role, string ReplicationId, IReadOnlyList<long> ReplicaOffsets)
+    internal sealed record ReplicationState(string Role, string ReplicationId, IReadOnlyList<(string Address, long Offset)> Replicas)
     {
         /// <summary>Gets the state of a primary whose replication cannot be read.</summary>
         public static ReplicationState Unknown { get; } = new(string.Empty, string.Empty, []);
 
-        /// <summary>Gets the number of replicas attached and streaming.</summary>
-        public int OnlineReplicas => ReplicaOffsets.Count;
+        /// <summary>Whether every replica in <paramref name="required"/> is streaming and has acknowledged <paramref name="offset"/>.</summary>
+        public bool AcknowledgedByAll(IReadOnlyList<string> required, long offset) =>
+            required.Count > 0
+            && required.All(address => Replicas.Any(replica => replica.Address == address && replica.Offset >= offset));
 
-        public bool AcknowledgedAtLeast(long offset) => ReplicaOffsets.Any(acknowledged => acknowledged >= offset);
-
-        /// <summary>Reads <c>role</c>, <c>master_replid</c> and each online <c>slaveN</c>'s acknowledged <c>offset</c>.</summary>
+        /// <summary>Reads <c>role</c>, <c>master_replid</c> and each online <c>slaveN</c>'s address and acknowledged <c>offset</c>.</summary>
         public static ReplicationState Parse(string info)
         {
             var role = string.Empty;
             var replicationId = string.Empty;
-            var offsets = new List<long>();
+            var replicas = new List<(string, long)>();
             foreach (var rawLine in info.Split('\n'))
             {
                 var line = rawLine.TrimEnd('\r');
@@ -234,21 +283,22 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                     replicationId = value.ToString();
                 }
                 else if (name.StartsWith("slave") && int.TryParse(name[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)
-                    && TryReadReplicaOffset(value, out var offset))
+                    && TryReadReplica(value) is { } replica)
                 {
-                    offsets.Add(offset);
+                    replicas.Add(replica);
                 }
             }
 
-            return new ReplicationState(role, replicationId, offsets);
+            return new ReplicationState(role, replicationId, replicas);
         }
 
         /// <summary>Reads <c>ip=…,port=…,state=online,offset=N,lag=…</c>; a replica not yet <c>online</c> acknowledges nothing.</summary>
-        private static bool TryReadReplicaOffset(ReadOnlySpan<char> fields, out long offset)
+        private static (string Address, long Offset)? TryReadReplica(ReadOnlySpan<char> fields)
         {
-            offset = 0;
+            string? ip = null;
+            string? port = null;
+            long? offset = null;
             var online = false;
-            var found = false;
             foreach (var range in fields.Split(','))
             {
                 var field = fields[range];
@@ -256,13 +306,21 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 {
                     online = true;
                 }
-                else if (field.StartsWith("offset="))
+                else if (field.StartsWith("ip="))
                 {
-                    found = long.TryParse(field[7..], NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+                    ip = field[3..].ToString();
+                }
+                else if (field.StartsWith("port="))
+                {
+                    port = field[5..].ToString();
+                }
+                else if (field.StartsWith("offset=") && long.TryParse(field[7..], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+                {
+                    offset = parsed;
                 }
             }
 
-            return online && found;
+            return online && ip is not null && port is not null && offset is { } acknowledged ? ($"{ip}:{port}", acknowledged) : null;
         }
     }
 }
