@@ -185,6 +185,31 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task A_release_Redis_refused_is_retried_so_a_lease_stretched_over_a_fence_does_not_keep_others_waiting()
+    {
+        var holder = App();
+        var waiter = App(options => options.LockWaitTimeout = TimeSpan.FromSeconds(15));
+        var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        Assert.True(await handle.ExtendAsync(TimeSpan.FromSeconds(60), Cancel));
+
+        // Scripts refused for a moment (an ACL change here; a failover or a dropped connection in production): the release
+        // fails, and the key would otherwise live out its 60 s lease, past every waiter's 15 s wait.
+        await redis.AdminServer.ExecuteAsync("ACL", "SETUSER", "default", "-eval", "-evalsha");
+        try
+        {
+            await handle.DisposeAsync();
+            Assert.Single(LockKeys());
+        }
+        finally
+        {
+            await redis.AdminServer.ExecuteAsync("ACL", "SETUSER", "default", "+eval", "+evalsha");
+        }
+
+        await using var next = await waiter.Lock.AcquireAsync(User, Cancel).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Cancel);
+        Assert.False(next.LockLost.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task Waiter_is_woken_by_the_release_announcement_not_by_polling()
     {
         var holder = App();

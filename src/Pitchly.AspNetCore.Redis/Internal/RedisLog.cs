@@ -59,6 +59,9 @@ internal static partial class RedisLog
     [LoggerMessage(3043, LogLevel.Warning, "Redis refused INFO replication ({Reason}); writes of tokens are not confirmed with replicas, so a failover could roll a record back.")]
     public static partial void ReplicationStateUnreadable(ILogger logger, string reason);
 
+    [LoggerMessage(3025, LogLevel.Debug, "Releasing the refresh lock of key {KeyHash} failed; retrying until Redis answers or its lease ends.")]
+    public static partial void LockReleaseRetried(ILogger logger, string keyHash, Exception exception);
+
     [LoggerMessage(3030, LogLevel.Information, "Redis change announcements use {Mode} pub/sub.")]
     public static partial void AnnouncementMode(ILogger logger, string mode);
 

@@ -85,7 +85,9 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
                 {
                     if (exception is TimeoutException && database is not null)
                     {
-                        ReleaseUnansweredAcquisition(database, lockKey, hash, owner, attempted);
+                        // A SET NX whose reply timed out may have been applied: without a release, the key would keep
+                        // every instance waiting for a whole lease.
+                        ReleaseLater(database, lockKey, hash, owner, attempted + LeaseTicks(_options.LockLease));
                     }
 
                     _metrics.StoreUnavailable.Add(1);
@@ -123,12 +125,12 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
     }
 
     /// <summary>
-    /// A <c>SET NX</c> whose reply timed out may have been applied: without a release, the key would keep every
-    /// instance waiting for a whole lease. Not awaited, so the caller hears of the outage at once; retried every
-    /// <see cref="PitchlyRedisOptions.LockPollInterval"/> while the connection is down, until the lease would have
-    /// ended anyway. The owner is this attempt's alone, so the compare-and-delete only removes the lock it may have taken.
+    /// Releases a lock this instance may hold once Redis answers again: not awaited, so the caller hears of the outage
+    /// at once; retried every <see cref="PitchlyRedisOptions.LockPollInterval"/> while the connection is down, until
+    /// <paramref name="leaseEnds"/> (a timestamp), when the lease would have ended anyway. The owner is this holder's
+    /// alone, so the compare-and-delete only removes the lock it took.
     /// </summary>
-    private void ReleaseUnansweredAcquisition(IDatabase database, RedisKey lockKey, string hash, string owner, long attempted)
+    private void ReleaseLater(IDatabase database, RedisKey lockKey, string hash, string owner, long leaseEnds)
     {
         _ = ReleaseAsync();
 
@@ -136,6 +138,7 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
         {
             while (true)
             {
+                await Task.Delay(_options.LockPollInterval, _timeProvider);
                 try
                 {
                     await database.ScriptEvaluateAsync(RedisScripts.ReleaseLock, [lockKey], [owner, _connection.Names.ChannelName(hash), hash, _connection.PublishMode]);
@@ -143,7 +146,7 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
                 }
                 catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
                 {
-                    if (_timeProvider.GetElapsedTime(attempted) + _options.LockPollInterval >= _options.LockLease)
+                    if (_timeProvider.GetTimestamp() + LeaseTicks(_options.LockPollInterval) >= leaseEnds)
                     {
                         RedisLog.LockReleaseFailed(_logger, hash, exception);
                         return;
@@ -154,11 +157,11 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
                     // The multiplexer is gone with the application; the lock expires with its lease.
                     return;
                 }
-
-                await Task.Delay(_options.LockPollInterval, _timeProvider);
             }
         }
     }
+
+    private long LeaseTicks(TimeSpan duration) => (long)(duration.TotalSeconds * _timeProvider.TimestampFrequency);
 
     /// <summary>Gets the number of keys this instance's acquisitions are waiting to hear released.</summary>
     internal int ReleaseSignalCount
@@ -262,7 +265,12 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
             }
             catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
             {
-                RedisLog.LockReleaseFailed(_lock._logger, _hash, exception);
+                // The lease may have been stretched over a fence (ExtendAsync): rather than keep every other instance
+                // waiting that long, release it as soon as Redis answers again.
+                RedisLog.LockReleaseRetried(_lock._logger, _hash, exception);
+                var time = _lock._timeProvider;
+                var leaseEnds = Math.Max(time.GetTimestamp() + _lock.LeaseTicks(_lock._options.LockLease), Volatile.Read(ref _coverUntil));
+                _lock.ReleaseLater(_database, _lockKey, _hash, _owner, leaseEnds);
             }
             catch (ObjectDisposedException)
             {
