@@ -17,6 +17,14 @@ namespace Pitchly.AspNetCore.Tests.Http;
 public sealed class HotPathAllocationTests
 {
     private const int Calls = 2_000;
+
+    // The claim is about Release builds (what ./test.sh and the benchmarks run). A Debug build compiles every async
+    // method's state machine as a class, which costs a few hundred bytes more per call.
+#if DEBUG
+    private const int BearerBudget = 2048;
+#else
+    private const int BearerBudget = 1024;
+#endif
     private const string AccessToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwc25fYWxpY2UifQ.c2lnbmF0dXJl";
     private static readonly PitchlyTokenKey Alice = PitchlyTokenKey.ForUser("org_1", "psn_alice");
     private static readonly byte[] Query = Encoding.UTF8.GetBytes("""{"query":"query Deals($first: Int!) { deals(first: $first) { id name } }","variables":{"first":10}}""");
@@ -72,7 +80,7 @@ public sealed class HotPathAllocationTests
 
         Assert.Equal("Bearer " + AccessToken, pitchly.LastAuthorization);
         Assert.Equal(0, pitchly.TokenRequests);
-        Assert.InRange(bearerBytes - bareBytes, 1, 1024);
+        Assert.InRange(bearerBytes - bareBytes, 1, BearerBudget);
     }
 
     private static async Task<long> BytesPerCallAsync(HttpClient client)
