@@ -138,7 +138,10 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         }, Cancel))).ToList();
 
         // Two failovers with the refreshes running: the primary moves to a replica, then on to another.
-        await Task.Delay(1000, Cancel);
+        await Records.Eventually(
+            () => Task.FromResult(Volatile.Read(ref refreshed) > keys.Count),
+            TimeSpan.FromSeconds(10),
+            "refreshes go on before the first failover");
         var primaries = new List<int> { await sentinel.Group.PrimaryPortAsync(Cancel) };
         var refreshedBefore = Volatile.Read(ref refreshed);
         primaries.Add(await sentinel.FailoverAsync());
