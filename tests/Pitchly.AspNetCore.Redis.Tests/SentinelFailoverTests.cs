@@ -67,25 +67,25 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "before", TimeSpan.FromSeconds(5));
 
         var primary = await sentinel.FailoverAsync();
+        await WaitUntilBothWorkAsync(writer, reader, primary);
 
-        // The connections follow the sentinels to the new primary; until they do, calls fail as retryable.
-        await Records.Eventually(
-            async () =>
-            {
-                try
-                {
-                    await writer.Store.SetAsync(User(2999), Records.Create("access-probe", "refresh-probe"), Cancel);
-                    return await reader.Store.GetAsync(User(2999), Cancel) is not null;
-                }
-                catch (PitchlyTokenStoreUnavailableException)
-                {
-                    return false;
-                }
-            },
-            TimeSpan.FromSeconds(15),
-            $"both instances work against the new primary {primary}");
         // The demoted primary drops its clients as the failover settles; the reader trusts its cache again only once
         // every connection that failed is restored.
+        await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "after", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task The_store_and_the_announcements_work_through_the_new_primary_after_the_primary_is_killed()
+    {
+        var writer = App();
+        var reader = App();
+        var keys = Enumerable.Range(4000, 20).Select(User).ToList();
+        await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "before", TimeSpan.FromSeconds(5));
+
+        // SIGKILL: the sentinels see the primary down after a second and promote a replica; the node comes back as a
+        // replica of the new primary.
+        var primary = await sentinel.Group.KillPrimaryAsync(Cancel);
+        await WaitUntilBothWorkAsync(writer, reader, primary);
         await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "after", TimeSpan.FromSeconds(20));
     }
 
@@ -204,6 +204,27 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
 
         Directory.Delete(_keyRing, recursive: true);
     }
+
+    /// <summary>
+    /// Waits until a write on one instance is read on the other: the connections follow the sentinels to the new
+    /// primary, and until they do, calls fail as retryable.
+    /// </summary>
+    private static Task WaitUntilBothWorkAsync(TestApp writer, TestApp reader, int primary) =>
+        Records.Eventually(
+            async () =>
+            {
+                try
+                {
+                    await writer.Store.SetAsync(User(2999), Records.Create("access-probe", "refresh-probe"), Cancel);
+                    return await reader.Store.GetAsync(User(2999), Cancel) is not null;
+                }
+                catch (PitchlyTokenStoreUnavailableException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(15),
+            $"both instances work against the new primary {primary}");
 
     /// <summary>The reader caches every record, then the writer's writes evict every cached copy.</summary>
     private static async Task AssertWritesEvictCachedCopiesAsync(TestApp writer, TestApp reader, IReadOnlyList<PitchlyTokenKey> keys, string generation, TimeSpan within)

@@ -142,6 +142,47 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
         return primary;
     }
 
+    /// <summary>
+    /// Kills the primary (SIGKILL: no shutdown, writes not yet replicated are lost), waits until the sentinels have
+    /// promoted a replica and the other one follows it, then starts the killed node again as a replica of the new
+    /// primary, as an operator would bring it back, and waits until it is in sync; returns the new primary's port.
+    /// </summary>
+    public async Task<int> KillPrimaryAsync(CancellationToken cancellationToken = default)
+    {
+        var killed = await PrimaryPortAsync(cancellationToken);
+        var process = _dataNodes[killed];
+        process.Kill();
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        var primary = 0;
+        await WaitAsync(
+            async () =>
+            {
+                var named = new HashSet<int>();
+                foreach (var sentinel in SentinelPorts)
+                {
+                    named.Add(await PrimaryPortAsync(sentinel, cancellationToken));
+                }
+
+                if (named.Count != 1 || named.Single() == killed)
+                {
+                    return false;
+                }
+
+                primary = named.Single();
+                return await IsSettledAsync(primary, cancellationToken);
+            },
+            $"every sentinel names a new primary instead of the killed {killed} and the other replica follows it",
+            cancellationToken,
+            ignoreExited: process);
+        await process.DisposeAsync();
+        _dataNodes[killed] = LaunchDataNode(killed, primary, NodeDirectory("redis", killed));
+        await WaitAsync(
+            async () => await PrimaryPortAsync(cancellationToken) == primary && await IsSettledAsync(primary, cancellationToken),
+            $"the restarted node {killed} is in sync with {primary}",
+            cancellationToken);
+        return primary;
+    }
+
     /// <summary>Gets the processes' logs.</summary>
     public string Describe()
     {
@@ -289,13 +330,13 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
         return state;
     }
 
-    private async Task WaitAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
+    private async Task WaitAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken, ChildProcess? ignoreExited = null)
     {
         var stopwatch = Stopwatch.StartNew();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (_dataNodes.Values.Concat(_sentinels.Select(s => s.Process)).FirstOrDefault(process => process.HasExited) is { } exited)
+            if (_dataNodes.Values.Concat(_sentinels.Select(s => s.Process)).FirstOrDefault(process => process.HasExited && process != ignoreExited) is { } exited)
             {
                 throw new InvalidOperationException($"{exited.Name} exited (are redis-server and redis-sentinel installed?):\n{exited.Output}");
             }
