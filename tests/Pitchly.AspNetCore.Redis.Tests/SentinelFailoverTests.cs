@@ -159,13 +159,14 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         }
 
         var refreshedAfterSecondFailover = Volatile.Read(ref refreshed) - refreshedAtSecondFailover;
+        var recoveryTime = recovery.Elapsed;
         await Task.Delay(500, Cancel);
         await stop.CancelAsync();
         await Task.WhenAll(workers);
 
         var stats = emulator.Emulator.GetStats();
         var report = $"{refreshed} refreshes ({refreshedBefore} before the first failover, {refreshedAtSecondFailover} by the end of the second, "
-            + $"{refreshedAfterSecondFailover} within {recovery.Elapsed.TotalSeconds:0.0} s after it), "
+            + $"{refreshedAfterSecondFailover} within {recoveryTime.TotalSeconds:0.0} s after it), "
             + $"{stats.RefreshGrants} refresh grants, {stats.RefreshTokenReuse} refresh tokens reused, {stats.RevokedFamilies} families revoked, "
             + $"{failures.Count} failures; primaries {string.Join(" → ", primaries)}. Failures: "
             + string.Join("; ", failures.GroupBy(f => $"{f.GetType().Name}: {f.Message}").OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} × {g.Key}").Take(10))
