@@ -83,8 +83,11 @@ internal static class Driver
             using (var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 var progress = ReportProgressAsync(result, stopProgress.Token);
+                // No failover starts once the load's time is up: the calls still in flight then are only draining.
+                using var loadOver = CancellationTokenSource.CreateLinkedTokenSource(stopProgress.Token);
+                loadOver.CancelAfter(duration);
                 var failing = failoverEvery is { } seconds && farm.RedisSentinel is { } group
-                    ? ForceFailoversAsync(group, TimeSpan.FromSeconds(seconds), () => failovers++, stopProgress.Token, cancellationToken)
+                    ? ForceFailoversAsync(group, TimeSpan.FromSeconds(seconds), () => failovers++, loadOver.Token, cancellationToken)
                     : Task.CompletedTask;
                 schedule = await RunLoadAsync(duration);
                 await stopProgress.CancelAsync();
