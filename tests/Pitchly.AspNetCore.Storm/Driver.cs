@@ -22,11 +22,18 @@ internal static class Driver
             EarlyInvalidationRate = commandLine.Fraction("early-invalidation-rate", 0),
             Redis = commandLine.Text("redis"),
             RedisClusterPrimaries = commandLine.Integer("redis-cluster", 0, 3, 16),
+            RedisSentinel = commandLine.Flag("redis-sentinel"),
             TokenLatency = TimeSpan.FromMilliseconds(commandLine.Integer("token-latency-ms", 0, 0, 60_000)),
         };
-        if (options.Redis is not null && options.RedisClusterPrimaries > 0)
+        if ((options.Redis is not null ? 1 : 0) + (options.RedisClusterPrimaries > 0 ? 1 : 0) + (options.RedisSentinel ? 1 : 0) > 1)
         {
-            throw new UsageException("Give either '--redis host:port' or '--redis-cluster N', not both.");
+            throw new UsageException("Give one of '--redis host:port', '--redis-cluster N' and '--redis-sentinel', not several.");
+        }
+
+        var failoverEvery = commandLine.Number("failover-every-seconds", 1, 3600);
+        if (failoverEvery is not null && !options.RedisSentinel)
+        {
+            throw new UsageException("'--failover-every-seconds' forces failovers of the Redis Sentinel group: give it with '--redis-sentinel'.");
         }
 
         var concurrency = commandLine.Integer("concurrency", 200, 1, 5_000);
@@ -70,14 +77,22 @@ internal static class Driver
             }
 
             OpenLoopSchedule? schedule = null;
+            var failovers = 0;
             var cpu = CpuMeter.Start([Environment.ProcessId, .. farm.ProcessIds]);
             var loadStarted = Stopwatch.GetTimestamp();
             using (var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 var progress = ReportProgressAsync(result, stopProgress.Token);
+                // No failover starts once the load's time is up: the calls still in flight then are only draining.
+                using var loadOver = CancellationTokenSource.CreateLinkedTokenSource(stopProgress.Token);
+                loadOver.CancelAfter(duration);
+                var failing = failoverEvery is { } seconds && farm.RedisSentinel is { } group
+                    ? ForceFailoversAsync(group, TimeSpan.FromSeconds(seconds), () => failovers++, loadOver.Token, cancellationToken)
+                    : Task.CompletedTask;
                 schedule = await RunLoadAsync(duration);
                 await stopProgress.CancelAsync();
                 await progress;
+                await failing;
             }
 
             var loadElapsed = Stopwatch.GetElapsedTime(loadStarted);
@@ -122,6 +137,7 @@ internal static class Driver
                 TokenRequests = tokenRequests,
                 Schedule = schedule,
                 LoadElapsed = loadElapsed,
+                Failovers = failovers,
                 CpuPercent = cpuPercent,
                 MachineCpuPercent = machineCpuPercent,
             }));
@@ -137,6 +153,29 @@ internal static class Driver
         {
             await Console.Error.WriteLineAsync(farm.DescribeProcesses());
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Forces a failover of <paramref name="group"/> every <paramref name="interval"/> until <paramref name="stop"/>; one
+    /// under way then is waited out, so the farm is left settled and every failover forced is counted.
+    /// </summary>
+    private static async Task ForceFailoversAsync(RedisSentinelGroup group, TimeSpan interval, Action done, CancellationToken stop, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var started = Stopwatch.GetTimestamp();
+                var primary = await group.FailoverAsync(cancellationToken);
+                done();
+                Progress(string.Create(CultureInfo.InvariantCulture, $"failover: 127.0.0.1:{primary} is the primary, settled in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s"));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The load is over.
         }
     }
 

@@ -41,7 +41,7 @@ catch (UsageException e)
     await Console.Error.WriteLineAsync(e.Message);
     await Console.Error.WriteLineAsync(
         "Usage: Pitchly.AspNetCore.Storm [--instances 3] [--users 20] [--concurrency 200] [--seconds 60] "
-        + "[--token-lifetime-seconds 5] [--redis host:port | --redis-cluster 3] [--request-timeout-seconds 60]");
+        + "[--token-lifetime-seconds 5] [--redis host:port | --redis-cluster 3 | --redis-sentinel [--failover-every-seconds 10]] [--request-timeout-seconds 60]");
     await Console.Error.WriteLineAsync(
         "       open loop: --rate N (calls per second in total, instead of --concurrency) [--token-latency-ms 0] [--warmup-seconds 0]");
     return 2;

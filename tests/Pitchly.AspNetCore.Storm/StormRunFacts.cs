@@ -20,6 +20,9 @@ public sealed record StormRunFacts
     /// <summary>Gets the CPU the driver and the farm's processes used during the load, in percent of the whole machine.</summary>
     public double CpuPercent { get; init; }
 
+    /// <summary>Gets how many failovers of the Redis Sentinel group were forced during the load (<c>--failover-every-seconds</c>).</summary>
+    public int Failovers { get; init; }
+
     /// <summary>Gets the CPU the whole machine used during the load (everything running on it), in percent.</summary>
     public double MachineCpuPercent { get; init; }
 }

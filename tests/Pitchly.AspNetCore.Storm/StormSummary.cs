@@ -57,6 +57,7 @@ public static class StormSummary
         Line("rate_achieved", run.Schedule?.AchievedRate ?? (run.LoadElapsed > TimeSpan.Zero ? result.Requests / run.LoadElapsed.TotalSeconds : 0.0));
         Line("late_starts", run.Schedule?.LateStarts ?? 0);
         Line("start_lag_p99_ms", run.Schedule?.StartLag.Percentile(99) ?? 0.0);
+        Line("failovers", run.Failovers);
         Line("cpu_percent", run.CpuPercent);
         Line("machine_cpu_percent", run.MachineCpuPercent);
         return text.ToString();
@@ -91,6 +92,6 @@ public static class StormSummary
             "refresh_wait_p99_ms",
             "token_latency_ms", "token_request_p50_ms", "token_request_p99_ms", "refresh_waited_requests", "refresh_added_p50_ms", "refresh_added_p99_ms",
             "refresh_wait_in_instance_p99_ms", "rate_target", "rate_achieved", "late_starts", "start_lag_p99_ms",
-            "cpu_percent", "machine_cpu_percent",
+            "failovers", "cpu_percent", "machine_cpu_percent",
         ];
 }

@@ -29,6 +29,9 @@ public sealed class StormFarm : IAsyncDisposable
     /// <summary>Gets the Redis Cluster the farm started, when <see cref="StormFarmOptions.RedisClusterPrimaries"/> is set.</summary>
     public RedisCluster? RedisCluster { get; private set; }
 
+    /// <summary>Gets the Redis Sentinel group the farm started, when <see cref="StormFarmOptions.RedisSentinel"/> is set.</summary>
+    public RedisSentinelGroup? RedisSentinel { get; private set; }
+
     /// <summary>Gets the Redis configuration string the instances share.</summary>
     public string RedisConfiguration { get; private set; } = string.Empty;
 
@@ -62,6 +65,7 @@ public sealed class StormFarm : IAsyncDisposable
                 ids.Add(Redis.ProcessId);
             }
 
+            ids.AddRange(RedisSentinel?.ProcessIds ?? []);
             return ids;
         }
     }
@@ -75,7 +79,12 @@ public sealed class StormFarm : IAsyncDisposable
         var farm = new StormFarm(options);
         try
         {
-            if (options.RedisClusterPrimaries > 0)
+            if (options.RedisSentinel)
+            {
+                farm.RedisSentinel = await RedisSentinelGroup.StartAsync(cancellationToken);
+                farm.RedisConfiguration = farm.RedisSentinel.Configuration;
+            }
+            else if (options.RedisClusterPrimaries > 0)
             {
                 farm.RedisCluster = await RedisCluster.StartAsync(options.RedisClusterPrimaries, cancellationToken);
                 farm.RedisConfiguration = farm.RedisCluster.Configuration;
@@ -233,6 +242,7 @@ public sealed class StormFarm : IAsyncDisposable
         }
 
         text.Append(RedisCluster?.Describe());
+        text.Append(RedisSentinel?.Describe());
 
         return text.ToString();
     }
@@ -260,6 +270,11 @@ public sealed class StormFarm : IAsyncDisposable
         if (RedisCluster is not null)
         {
             await RedisCluster.DisposeAsync();
+        }
+
+        if (RedisSentinel is not null)
+        {
+            await RedisSentinel.DisposeAsync();
         }
 
         _control.Dispose();

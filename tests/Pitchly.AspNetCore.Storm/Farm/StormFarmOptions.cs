@@ -31,6 +31,12 @@ public sealed record StormFarmOptions
     public int RedisClusterPrimaries { get; init; }
 
     /// <summary>
+    /// Gets whether to start a throwaway <see cref="RedisSentinelGroup"/> (a primary, two replicas, three sentinels)
+    /// instead of one <c>redis-server</c>; the instances connect through the sentinels.
+    /// </summary>
+    public bool RedisSentinel { get; init; }
+
+    /// <summary>
     /// Gets configuration given to every instance as <c>--config key=value</c> (for example
     /// <c>Pitchly:Redis:LockLease=00:00:02</c>), so tests can shorten leases and timeouts.
     /// </summary>

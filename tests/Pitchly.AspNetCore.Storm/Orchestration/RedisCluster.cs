@@ -43,16 +43,16 @@ public sealed class RedisCluster : IAsyncDisposable
 
             foreach (var port in cluster.Ports)
             {
-                await cluster.WaitAsync(async () => await RunAsync(cancellationToken, "-p", Text(port), "ping") == "PONG", $"node {port} answers PING", cancellationToken);
+                await cluster.WaitAsync(async () => await RedisCli.RunAsync(cancellationToken, "-p", Text(port), "ping") == "PONG", $"node {port} answers PING", cancellationToken);
             }
 
-            await RunAsync(cancellationToken, ["--cluster", "create", .. cluster.Ports.Select(port => $"127.0.0.1:{port}"), "--cluster-replicas", "0", "--cluster-yes"]);
+            await RedisCli.RunAsync(cancellationToken, ["--cluster", "create", .. cluster.Ports.Select(port => $"127.0.0.1:{port}"), "--cluster-replicas", "0", "--cluster-yes"]);
             foreach (var port in cluster.Ports)
             {
                 await cluster.WaitAsync(
                     async () =>
                     {
-                        var info = await RunAsync(cancellationToken, "-p", Text(port), "cluster", "info");
+                        var info = await RedisCli.RunAsync(cancellationToken, "-p", Text(port), "cluster", "info");
                         return info.Contains("cluster_state:ok", StringComparison.Ordinal)
                             && info.Contains($"cluster_known_nodes:{primaries}", StringComparison.Ordinal);
                     },
@@ -108,34 +108,6 @@ public sealed class RedisCluster : IAsyncDisposable
                 "--dir", directory,
                 "--maxclients", "10000",
             ]);
-
-    /// <summary>Runs <c>redis-cli</c> to its end and returns its trimmed output; throws when it fails.</summary>
-    private static async Task<string> RunAsync(CancellationToken cancellationToken, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("redis-cli")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start.");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"redis-cli {string.Join(' ', arguments)} exited with {process.ExitCode}: {await output}{await error}");
-        }
-
-        return (await output).Trim();
-    }
 
     private async Task WaitAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
     {

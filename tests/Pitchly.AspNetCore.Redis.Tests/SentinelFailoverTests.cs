@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Pitchly.AspNetCore.Emulator;
+using Pitchly.AspNetCore.Redis.Tests.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace Pitchly.AspNetCore.Redis.Tests;
+
+/// <summary>The store, the lock and the announcements through Redis Sentinel, with failovers forced while they work.</summary>
+public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixture<RedisSentinel>, IAsyncLifetime
+{
+    private readonly string _prefix = $"s{Guid.NewGuid():N}"[..12];
+    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
+    private readonly List<IAsyncDisposable> _apps = [];
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static PitchlyTokenKey User(int number) => PitchlyTokenKey.ForUser("org-s", $"person-{number}");
+
+    [Fact]
+    public async Task The_store_contract_and_the_announcements_hold_through_sentinel_across_instances_with_their_own_connections()
+    {
+        var first = App();
+        var second = App();
+        var key = User(1000);
+
+        var written = await first.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
+        Assert.Equal(written, await second.Store.GetAsync(key, Cancel));
+        Assert.Null(await second.Store.TryReplaceAsync(key, 0, Records.Create("access-x", "refresh-x"), Cancel));
+
+        var fenced = await second.Store.TryBeginRefreshAsync(key, written.Version, "owner-b", TimeSpan.FromSeconds(30), Cancel);
+        Assert.NotNull(fenced);
+        Assert.True(fenced.Version > written.Version);
+        Assert.Null(await first.Store.TryBeginRefreshAsync(key, fenced.Version, "owner-a", TimeSpan.FromSeconds(30), Cancel));
+        Assert.Null(await first.Store.TryReplaceAsync(key, written.Version, Records.Create("access-stale", "refresh-stale"), Cancel));
+        var replaced = await second.Store.TryReplaceAsync(key, fenced.Version, Records.Create("access-2", "refresh-2"), Cancel);
+        Assert.NotNull(replaced);
+        Assert.Null((await first.Store.GetAsync(key, Cancel))!.RefreshIntent);
+
+        Assert.False(await first.Store.RemoveAsync(key, fenced.Version, Cancel));
+        Assert.True(await first.Store.RemoveAsync(key, replaced.Version, Cancel));
+        Assert.Null(await second.Store.GetAsync(key, Cancel));
+
+        // The lock: one holder at a time, and a release wakes the waiter on another instance at once.
+        var held = await first.Lock.AcquireAsync(key, Cancel);
+        var waiting = second.Lock.AcquireAsync(key, Cancel).AsTask();
+        await Task.Delay(200, Cancel);
+        Assert.False(waiting.IsCompleted);
+        var released = Stopwatch.StartNew();
+        await held.DisposeAsync();
+        await using (await waiting.WaitAsync(TimeSpan.FromSeconds(5), Cancel))
+        {
+            Assert.True(released.Elapsed < TimeSpan.FromSeconds(1), $"The waiter took {released.Elapsed} after the release.");
+        }
+
+        // Another instance's write evicts the reader's cached copy.
+        var keys = Enumerable.Range(2000, 20).Select(User).ToList();
+        await AssertWritesEvictCachedCopiesAsync(first, second, keys, "1", TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Announcements_still_evict_cached_copies_after_a_failover()
+    {
+        var writer = App();
+        var reader = App();
+        var keys = Enumerable.Range(3000, 20).Select(User).ToList();
+        await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "before", TimeSpan.FromSeconds(5));
+
+        var primary = await sentinel.FailoverAsync();
+        await WaitUntilBothWorkAsync(writer, reader, primary);
+
+        // The demoted primary drops its clients as the failover settles; the reader trusts its cache again only once
+        // every connection that failed is restored.
+        await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "after", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task The_store_and_the_announcements_work_through_the_new_primary_after_the_primary_is_killed()
+    {
+        var writer = App();
+        var reader = App();
+        var keys = Enumerable.Range(4000, 20).Select(User).ToList();
+        await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "before", TimeSpan.FromSeconds(5));
+
+        // SIGKILL: the sentinels see the primary down after a second and promote a replica; the node comes back as a
+        // replica of the new primary.
+        var primary = await sentinel.Group.KillPrimaryAsync(Cancel);
+        await WaitUntilBothWorkAsync(writer, reader, primary);
+        await AssertWritesEvictCachedCopiesAsync(writer, reader, keys, "after", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Refreshes_through_several_instances_spend_no_refresh_token_twice_across_two_forced_failovers()
+    {
+        const int Users = 9;
+        const int Instances = 3;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(o => o.GeneratedUsers = Users, Cancel);
+        var people = emulator.Emulator.Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal)).Select(u => u.PersonId).ToList();
+
+        var logs = new CapturedLogs();
+
+        // A failover takes seconds, in which a refresh holding the lock cannot finish; its waiters wait it out.
+        var instances = Enumerable.Range(0, Instances)
+            .Select(i => Track(EmulatedInstance.Create(
+                sentinel.Configuration,
+                emulator,
+                _prefix,
+                _keyRing,
+                User(0),
+                redis => redis.LockWaitTimeout = TimeSpan.FromSeconds(30),
+                logs: i == 1 ? logs : null)))
+            .ToList();
+        var keys = new List<PitchlyTokenKey>();
+        foreach (var person in people)
+        {
+            var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
+            await instances[0].Store.SetAsync(key, record, Cancel);
+            keys.Add(key);
+        }
+
+        var refreshed = 0;
+        var failures = new ConcurrentBag<Exception>();
+        using var stop = new CancellationTokenSource();
+        var workers = instances.SelectMany(instance => keys.Select(key => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var token = await instance.Manager.GetAccessTokenAsync(key, Cancel);
+                    await instance.Manager.RefreshAsync(key, token.Value, Cancel);
+                    Interlocked.Increment(ref refreshed);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    failures.Add(exception);
+                    await Task.Delay(20, Cancel);
+                }
+            }
+        }, Cancel))).ToList();
+
+        // Two failovers with the refreshes running: the primary moves to a replica, then on to another.
+        await Records.Eventually(
+            () => Task.FromResult(Volatile.Read(ref refreshed) > keys.Count),
+            TimeSpan.FromSeconds(10),
+            "refreshes go on before the first failover");
+        var primaries = new List<int> { await sentinel.Group.PrimaryPortAsync(Cancel) };
+        var refreshedBefore = Volatile.Read(ref refreshed);
+        primaries.Add(await sentinel.FailoverAsync());
+        await Task.Delay(1000, Cancel);
+        primaries.Add(await sentinel.FailoverAsync());
+        var refreshedAtSecondFailover = Volatile.Read(ref refreshed);
+
+        // The farm recovers: refreshes go on against the third primary.
+        var recovery = Stopwatch.StartNew();
+        while (Volatile.Read(ref refreshed) <= refreshedAtSecondFailover + keys.Count && recovery.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(50, Cancel);
+        }
+
+        var refreshedAfterSecondFailover = Volatile.Read(ref refreshed) - refreshedAtSecondFailover;
+        var recoveryTime = recovery.Elapsed;
+        await Task.Delay(500, Cancel);
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+
+        var stats = emulator.Emulator.GetStats();
+        var report = $"{refreshed} refreshes ({refreshedBefore} before the first failover, {refreshedAtSecondFailover} by the end of the second, "
+            + $"{refreshedAfterSecondFailover} within {recoveryTime.TotalSeconds:0.0} s after it), "
+            + $"{stats.RefreshGrants} refresh grants, {stats.RefreshTokenReuse} refresh tokens reused, {stats.RevokedFamilies} families revoked, "
+            + $"{failures.Count} failures; primaries {string.Join(" → ", primaries)}. Failures: "
+            + string.Join("; ", failures.GroupBy(f => $"{f.GetType().Name}: {f.Message}").OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} × {g.Key}").Take(10))
+            + "\nLog of instance 2 (warnings):\n"
+            + string.Join("\n", logs.Entries.Where(e => e.Level >= LogLevel.Warning).TakeLast(30));
+        TestContext.Current.SendDiagnosticMessage(report);
+        Assert.True(refreshedAfterSecondFailover > keys.Count, $"The farm did not recover after the second failover: {report}");
+        Assert.Equal(3, primaries.Distinct().Count());
+        Assert.True(stats.RefreshTokenReuse == 0, report);
+        Assert.True(stats.RevokedFamilies == 0, report);
+        Assert.True(refreshedBefore > 0 && stats.RefreshGrants > keys.Count, report);
+        Assert.All(failures, failure => Assert.True(
+            failure is PitchlyTokenStoreUnavailableException or TimeoutException,
+            $"Not a retryable failure: {failure}\n{report}"));
+
+        // Once settled, every instance reads the latest record through the new primary.
+        foreach (var key in keys)
+        {
+            var current = await instances[0].Store.GetAsync(key, Cancel);
+            Assert.False(string.IsNullOrEmpty((await instances[0].Manager.GetAccessTokenAsync(key, Cancel)).Value));
+            await Records.Eventually(
+                async () => await instances[1].Store.GetAsync(key, Cancel) is { } read && read.Version >= current!.Version,
+                TimeSpan.FromSeconds(10),
+                "the second instance reads the latest record");
+        }
+    }
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+
+        Directory.Delete(_keyRing, recursive: true);
+    }
+
+    /// <summary>
+    /// Waits until a write on one instance is read on the other: the connections follow the sentinels to the new
+    /// primary, and until they do, calls fail as retryable.
+    /// </summary>
+    private static Task WaitUntilBothWorkAsync(TestApp writer, TestApp reader, int primary) =>
+        Records.Eventually(
+            async () =>
+            {
+                try
+                {
+                    await writer.Store.SetAsync(User(2999), Records.Create("access-probe", "refresh-probe"), Cancel);
+                    return await reader.Store.GetAsync(User(2999), Cancel) is not null;
+                }
+                catch (PitchlyTokenStoreUnavailableException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(15),
+            $"both instances work against the new primary {primary}");
+
+    /// <summary>The reader caches every record, then the writer's writes evict every cached copy.</summary>
+    private static async Task AssertWritesEvictCachedCopiesAsync(TestApp writer, TestApp reader, IReadOnlyList<PitchlyTokenKey> keys, string generation, TimeSpan within)
+    {
+        foreach (var key in keys)
+        {
+            await writer.Store.SetAsync(key, Records.Create($"access-{generation}-1", $"refresh-{generation}-1"), Cancel);
+        }
+
+        // A read that an announcement overtakes is not cached: read again until every write's announcement is in.
+        await Records.Eventually(
+            async () =>
+            {
+                foreach (var key in keys)
+                {
+                    await reader.Store.GetAsync(key, Cancel);
+                }
+
+                return reader.RedisStore.CachedCount == keys.Count;
+            },
+            within,
+            $"the reader caches every record ({generation})");
+        foreach (var key in keys)
+        {
+            await writer.Store.SetAsync(key, Records.Create($"access-{generation}-2", $"refresh-{generation}-2"), Cancel);
+        }
+
+        await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), $"every cached copy is evicted ({generation})");
+        foreach (var key in keys)
+        {
+            Assert.Equal($"access-{generation}-2", (await reader.Store.GetAsync(key, Cancel))!.AccessToken);
+        }
+    }
+
+    private T Track<T>(T app)
+        where T : IAsyncDisposable
+    {
+        _apps.Add(app);
+        return app;
+    }
+
+    private TestApp App() => Track(TestApp.Create(sentinel.Configuration, _prefix, _keyRing));
+}
