@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>The store, the lock and the announcements through Redis Sentinel, with failovers forced while they work.</summary>
+[Collection(nameof(SentinelFailoverCollection))]
 public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixture<RedisSentinel>, IAsyncLifetime
 {
     private readonly string _prefix = $"s{Guid.NewGuid():N}"[..12];
@@ -139,7 +140,7 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
             }
         }, Cancel))).ToList();
 
-        // Two failovers with the refreshes running: the primary moves to a replica, then on to another.
+        // Two failovers with the refreshes running: the primary moves to a replica, then on again.
         await Records.Eventually(
             () => Task.FromResult(Volatile.Read(ref refreshed) > keys.Count),
             TimeSpan.FromSeconds(10),
@@ -174,7 +175,9 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
             + string.Join("\n", logs.Entries.Where(e => e.Level >= LogLevel.Warning).TakeLast(30));
         TestContext.Current.SendDiagnosticMessage(report);
         Assert.True(refreshedAfterSecondFailover > keys.Count, $"The farm did not recover after the second failover: {report}");
-        Assert.Equal(3, primaries.Distinct().Count());
+        // Each failover moved the primary (Sentinel may choose the first primary again the second time).
+        Assert.NotEqual(primaries[0], primaries[1]);
+        Assert.NotEqual(primaries[1], primaries[2]);
         Assert.True(stats.RefreshTokenReuse == 0, report);
         Assert.True(stats.RevokedFamilies == 0, report);
         Assert.True(refreshedBefore > 0 && stats.RefreshGrants > keys.Count, report);
@@ -210,8 +213,9 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
     /// Waits until a write on one instance is read on the other: the connections follow the sentinels to the new
     /// primary, and until they do, calls fail as retryable.
     /// </summary>
-    private static Task WaitUntilBothWorkAsync(TestApp writer, TestApp reader, int primary) =>
-        Records.Eventually(
+    private static async Task WaitUntilBothWorkAsync(TestApp writer, TestApp reader, int primary)
+    {
+        await Records.Eventually(
             async () =>
             {
                 try
@@ -227,12 +231,37 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
             TimeSpan.FromSeconds(15),
             $"both instances work against the new primary {primary}");
 
+        // The probe's record is not one of the records whose cached copies the tests count.
+        reader.RedisStore.EvictLocalCopy(User(2999));
+    }
+
+    /// <summary>
+    /// Writes as an application retrying a 503 would: right after a failover, writes fail retryably until the replicas
+    /// have re-attached to the new primary and acknowledge them.
+    /// </summary>
+    private static async Task SetRetryingAsync(TestApp writer, PitchlyTokenKey key, PitchlyTokenRecord record)
+    {
+        var elapsed = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await writer.Store.SetAsync(key, record, Cancel);
+                return;
+            }
+            catch (PitchlyTokenStoreUnavailableException) when (elapsed.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(100, Cancel);
+            }
+        }
+    }
+
     /// <summary>The reader caches every record, then the writer's writes evict every cached copy.</summary>
     private static async Task AssertWritesEvictCachedCopiesAsync(TestApp writer, TestApp reader, IReadOnlyList<PitchlyTokenKey> keys, string generation, TimeSpan within)
     {
         foreach (var key in keys)
         {
-            await writer.Store.SetAsync(key, Records.Create($"access-{generation}-1", $"refresh-{generation}-1"), Cancel);
+            await SetRetryingAsync(writer, key, Records.Create($"access-{generation}-1", $"refresh-{generation}-1"));
         }
 
         // A read that an announcement overtakes is not cached: read again until every write's announcement is in.
@@ -250,7 +279,7 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
             $"the reader caches every record ({generation})");
         foreach (var key in keys)
         {
-            await writer.Store.SetAsync(key, Records.Create($"access-{generation}-2", $"refresh-{generation}-2"), Cancel);
+            await SetRetryingAsync(writer, key, Records.Create($"access-{generation}-2", $"refresh-{generation}-2"));
         }
 
         await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), $"every cached copy is evicted ({generation})");

@@ -62,6 +62,9 @@ internal static partial class RedisLog
     [LoggerMessage(3025, LogLevel.Debug, "Releasing the refresh lock of key {KeyHash} failed; retrying until Redis answers or its lease ends.")]
     public static partial void LockReleaseRetried(ILogger logger, string keyHash, Exception exception);
 
+    [LoggerMessage(3044, LogLevel.Warning, "Redis answers with more than one primary or none ({Primaries}), as while Sentinel promotes a replica; writes of tokens fail retryably until one primary is left.")]
+    public static partial void SeveralPrimaries(ILogger logger, string primaries);
+
     [LoggerMessage(3030, LogLevel.Information, "Redis change announcements use {Mode} pub/sub.")]
     public static partial void AnnouncementMode(ILogger logger, string mode);
 

@@ -45,6 +45,8 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
     /// <summary>When each replica was last seen streaming, by replication group (see <see cref="GroupOf"/>) and address.</summary>
     private readonly ConcurrentDictionary<(string Group, string Address), long> _replicasSeen = new();
 
+    private int _severalPrimariesReported;
+
     /// <summary>
     /// Gets the primary's replication id as last read (or <see cref="RedisValue.EmptyString"/>), read before a write so the
     /// confirmation can tell whether a failover came in between.
@@ -90,6 +92,11 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
             return ReplicaAcknowledgementOutcome.NotNeeded;
         }
 
+        if (!SinglePrimary(database.Multiplexer, server))
+        {
+            return ReplicaAcknowledgementOutcome.Unacknowledged;
+        }
+
         var started = timeProvider.GetTimestamp();
         var confirmed = await database.ScriptEvaluateAsync(
             RedisScripts.ReplicaConfirm,
@@ -121,7 +128,10 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
 
             if (state.AcknowledgedByAll(RequiredReplicas(server), offset))
             {
-                return ReplicaAcknowledgementOutcome.Acknowledged;
+                // Still the one primary: the scripts ran where the write went, and the replicas counted are its own.
+                return SinglePrimary(database.Multiplexer, server)
+                    ? ReplicaAcknowledgementOutcome.Acknowledged
+                    : ReplicaAcknowledgementOutcome.Unacknowledged;
             }
 
             if (timeProvider.GetElapsedTime(started) >= timeout)
@@ -136,6 +146,33 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 await Task.Delay(PollPause, timeProvider);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="server"/> is the only primary the connection knows (always true in a cluster, whose shards
+    /// each have their own). While Sentinel promotes a replica, the old primary answers as a primary for seconds beside
+    /// the new one, and commands may reach either: no write is counted as acknowledged until one primary is left, since
+    /// which of them ran it, and so whose replicas count, is not known.
+    /// </summary>
+    private bool SinglePrimary(IConnectionMultiplexer multiplexer, IServer server)
+    {
+        if (server.ServerType == ServerType.Cluster)
+        {
+            return true;
+        }
+
+        var primaries = multiplexer.GetServers().Where(candidate => candidate.IsConnected && !candidate.IsReplica).ToList();
+        var single = primaries.Count == 1 && primaries[0].EndPoint.Equals(server.EndPoint);
+        if (!single && Interlocked.Exchange(ref _severalPrimariesReported, 1) == 0)
+        {
+            RedisLog.SeveralPrimaries(logger, string.Join(", ", primaries.Select(primary => Format(primary.EndPoint))));
+        }
+        else if (single)
+        {
+            Volatile.Write(ref _severalPrimariesReported, 0);
+        }
+
+        return single;
     }
 
     private static IServer? PrimaryOf(IDatabase database, RedisKey record)
