@@ -19,6 +19,8 @@ public sealed class PitchlyTokenManagementOptions
     /// <summary>
     /// Gets or sets how long before expiry an access token is renewed proactively (default 5 minutes, in line with
     /// Pitchly's App SDK). Never more than half of a token's lifetime, so short-lived tokens are not renewed on every call.
+    /// In the first half of the window a call goes on with the current token while the renewal runs beside it; in the
+    /// second half it waits for the new token.
     /// </summary>
     public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(5);
 

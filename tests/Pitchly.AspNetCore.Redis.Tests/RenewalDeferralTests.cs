@@ -18,7 +18,7 @@ public sealed class RenewalDeferralTests(RedisServer redis) : IClassFixture<Redi
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync() =>
-        _emulator = await PitchlyEmulatorServer.StartAsync(o => o.AccessTokenLifetime = TimeSpan.FromSeconds(4), Cancel);
+        _emulator = await PitchlyEmulatorServer.StartAsync(o => o.AccessTokenLifetime = TimeSpan.FromSeconds(8), Cancel);
 
     public async ValueTask DisposeAsync()
     {
@@ -40,14 +40,15 @@ public sealed class RenewalDeferralTests(RedisServer redis) : IClassFixture<Redi
         await holder.Store.SetAsync(key, record, Cancel);
         var grants = _emulator.Emulator.GetStats().RefreshGrants;
 
-        // Inside the renewal window (half of the 4 s lifetime) and still valid.
-        await Task.Delay(record.IssuedAt!.Value.AddSeconds(2.2) - DateTimeOffset.UtcNow, Cancel);
+        // Late in the renewal window (the last 4 s of the 8 s lifetime; under 2 s left, so a call would wait for the
+        // renewal) and still valid.
+        await Task.Delay(record.IssuedAt!.Value.AddSeconds(6.3) - DateTimeOffset.UtcNow, Cancel);
         var held = await holder.Services.GetRequiredService<IPitchlyRefreshLock>().AcquireAsync(key, Cancel);
         PitchlyAccessToken served;
         try
         {
             // Had the renewal queued on the lock, it would still be waiting here (LockWaitTimeout is 20 s).
-            served = await caller.Manager.GetAccessTokenAsync(key, Cancel).AsTask().WaitAsync(TimeSpan.FromSeconds(1.5), Cancel);
+            served = await caller.Manager.GetAccessTokenAsync(key, Cancel).AsTask().WaitAsync(TimeSpan.FromSeconds(1), Cancel);
             Assert.Equal(grants, _emulator.Emulator.GetStats().RefreshGrants);
         }
         finally
@@ -56,6 +57,8 @@ public sealed class RenewalDeferralTests(RedisServer redis) : IClassFixture<Redi
         }
 
         Assert.Equal(record.AccessToken, served.Value);
+
+        // Released: the next call's renewal takes the lock, and the call waits for it.
         var renewed = await caller.Manager.GetAccessTokenAsync(key, Cancel);
         Assert.NotEqual(record.AccessToken, renewed.Value);
         Assert.Equal(grants + 1, _emulator.Emulator.GetStats().RefreshGrants);

@@ -58,9 +58,12 @@ public sealed class SecretLeakTests(RedisServer redis) : IClassFixture<RedisServ
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
         Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await MeAsync(browser));
 
-        // Proactive renewal: inside the window before expiry (half the 6 s lifetime), the next call renews first.
+        // Proactive renewal: inside the window before expiry (half the 6 s lifetime), the next call starts a renewal,
+        // which runs beside it.
+        var signedInToken = (await store.GetAsync(Ada, Cancel))!.AccessToken;
         await Task.Delay(TimeSpan.FromSeconds(3.3), Cancel);
         Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await MeAsync(browser));
+        await Records.Eventually(async () => (await store.GetAsync(Ada, Cancel))!.AccessToken != signedInToken, TimeSpan.FromSeconds(10), "the renewal stores new tokens");
         Assert.Equal(1, emulator.Emulator.GetStats().RefreshGrants);
 
         // Pitchly drops the access token: the call is refreshed and replayed.

@@ -99,6 +99,9 @@ public sealed class FenceTests
         };
         time.Advance(TimeSpan.FromMinutes(56));
         Assert.Equal(stored.AccessToken, (await manager.GetAccessTokenAsync(User, Cancel)).Value);
+
+        // The renewal runs in the background while the call goes on with the current token.
+        await TestServices.EventuallyAsync(async () => (await store.GetAsync(User, Cancel))!.RefreshTokenMayBeSpent, "the lost answer is recorded");
         Assert.Equal(1, pitchly.RefreshGrants);
         var marked = (await store.GetAsync(User, Cancel))!;
         Assert.True(marked.RefreshTokenMayBeSpent);

@@ -55,14 +55,39 @@ public sealed class TokenManagerTests
 
         time.Advance(TimeSpan.FromMinutes(54));
         var early = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
+        Assert.Equal(0, pitchly.RefreshGrants);
+
+        // Early in the window (4 of 5 minutes left) the call takes the current token while the renewal runs.
         time.Advance(TimeSpan.FromMinutes(2));
+        var during = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
+        await TestServices.EventuallyAsync(
+            async () => (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User))!.AccessToken != stored.AccessToken,
+            "the renewal stores new tokens");
         var renewed = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.Equal(stored.AccessToken, early.Value);
+        Assert.Equal(stored.AccessToken, during.Value);
         Assert.NotEqual(stored.AccessToken, renewed.Value);
         Assert.Equal(time.GetUtcNow().AddHours(1), renewed.ExpiresAt);
         Assert.Equal(1, pitchly.RefreshGrants);
         Assert.DoesNotContain(renewed.Value, renewed.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_token_late_in_its_renewal_window_is_renewed_before_the_call_goes_on()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
+        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+
+        // Two of five minutes left: less than half the window, so the call waits for the new token.
+        time.Advance(TimeSpan.FromMinutes(58));
+        var renewed = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(stored.AccessToken, renewed.Value);
+        Assert.Equal(1, pitchly.RefreshGrants);
     }
 
     [Fact]

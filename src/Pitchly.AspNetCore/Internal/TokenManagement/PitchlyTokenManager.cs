@@ -135,10 +135,19 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return ToAccessToken(record);
         }
 
+        var renewal = StartOrJoinRefresh(key, failedAccessToken: null);
+        if (!renewal.IsCompleted && CanServeDuringRenewal(record))
+        {
+            // A proactive renewal, early in its window: the shared refresh runs on its own (it never depended on its
+            // callers), and this call goes on with the current token instead of waiting for the token request.
+            ObserveInBackground(renewal);
+            return ToAccessToken(record);
+        }
+
         var waitStarted = _timeProvider.GetTimestamp();
         try
         {
-            return await StartOrJoinRefresh(key, failedAccessToken: null).WaitAsync(cancellationToken);
+            return await renewal.WaitAsync(cancellationToken);
         }
         catch (Exception exception) when (exception is not (PitchlySignInRequiredException or OperationCanceledException)
                                           && record.ExpiresAt > _timeProvider.GetUtcNow())
@@ -153,6 +162,17 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             RecordRefreshWait(key, "renewal", waitStarted);
         }
     }
+
+    /// <summary>
+    /// Lets a renewal no caller awaits fail quietly: its failure is logged by the refresh itself, and the next call
+    /// finds the current token still in place and tries again.
+    /// </summary>
+    private static void ObserveInBackground(Task<PitchlyAccessToken> renewal) =>
+        renewal.ContinueWith(
+            static completed => _ = completed.Exception,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 
     /// <summary>
     /// Records how long a call waited for a shared refresh. It runs in the waiting call's own context (the refresh
@@ -703,6 +723,12 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return _timeProvider.GetUtcNow() >= record.ExpiresAt;
         }
 
+        return _timeProvider.GetUtcNow() >= record.ExpiresAt - RenewalWindow(record);
+    }
+
+    /// <summary>How long before its expiry a record is renewed: <see cref="PitchlyTokenManagementOptions.RefreshBeforeExpiry"/>, at most half its lifetime.</summary>
+    private TimeSpan RenewalWindow(PitchlyTokenRecord record)
+    {
         var window = _options.CurrentValue.RefreshBeforeExpiry;
         if (record.IssuedAt is { } issuedAt)
         {
@@ -713,8 +739,17 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             }
         }
 
-        return _timeProvider.GetUtcNow() >= record.ExpiresAt - window;
+        return window;
     }
+
+    /// <summary>
+    /// Whether a call may take the current token while its renewal runs in the background: in the first half of the
+    /// renewal window, where the token still has at least half the window to live, which a renewal (a token request,
+    /// with its retries bounded well below that for any sensible window) does not outlast. Closer to expiry, and for a
+    /// token whose last refresh lost its answer, callers wait for the new token.
+    /// </summary>
+    private bool CanServeDuringRenewal(PitchlyTokenRecord record) =>
+        !record.RefreshTokenMayBeSpent && record.ExpiresAt - _timeProvider.GetUtcNow() > RenewalWindow(record) / 2;
 
     /// <summary>Whether the stored tokens are already newer than what this refresh was started for.</summary>
     private bool IsAlreadyRenewed(PitchlyTokenRecord record, string? failedAccessToken)
