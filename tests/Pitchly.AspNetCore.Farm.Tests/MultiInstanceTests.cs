@@ -15,7 +15,9 @@ public sealed class MultiInstanceTests
         Assert.True(summary["rotations"] >= 10, $"Only {summary["rotations"]} expiries were crossed.");
         Assert.Equal(0, summary["refresh_token_reuse"]);
         Assert.Equal(0, summary["failed_requests"]);
-        Assert.Equal(summary["rotations"], summary["refresh_grants"]);
+        // One grant per rotation: every rotation a client saw took exactly one grant, and the only grants no client saw
+        // are each user's latest, from a renewal that ran beside its user's last call of the run (at most one per user).
+        Assert.InRange(summary["refresh_grants"], summary["rotations"], summary["rotations"] + summary["users"]);
         Assert.Equal(0, exitCode);
     }
 }

@@ -14,7 +14,9 @@ public static class StormSummary
     /// A refresh whose tokens no call ever used (a wasted, doubled refresh) shows as <c>refresh_grants</c> above
     /// <c>rotations</c>; a refresh token spent twice shows in <c>refresh_token_reuse</c>. With early invalidation, a
     /// token Pitchly kills before any call used it is a grant no client sees: <c>invalidated_before_first_use</c> counts
-    /// those, so <c>refresh_grants</c> should not exceed <c>rotations</c> plus that count.
+    /// those. A renewal early in its window runs beside the call that started it, so each user's latest token may also
+    /// go unseen if no call of that user came after it: <c>refresh_grants</c> should not exceed <c>rotations</c> plus
+    /// <c>invalidated_before_first_use</c> plus <c>users</c>.
     /// </summary>
     public static string Format(int instances, int users, LoadResult result, EmulatorStats stats) =>
         Format(instances, users, result, stats, new StormRunFacts());
