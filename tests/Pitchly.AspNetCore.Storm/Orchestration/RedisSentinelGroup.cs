@@ -119,6 +119,12 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
             },
             $"a sentinel accepts SENTINEL FAILOVER {ServiceName}",
             cancellationToken);
+        return await WaitForNewPrimaryAsync(previous, $"every sentinel names a new primary instead of {previous} and the replicas follow it", null, cancellationToken);
+    }
+
+    /// <summary>Waits until all sentinels name one primary other than <paramref name="previous"/> and the group settled on it.</summary>
+    private async Task<int> WaitForNewPrimaryAsync(int previous, string what, ChildProcess? ignoreExited, CancellationToken cancellationToken)
+    {
         var primary = 0;
         await WaitAsync(
             async () =>
@@ -137,8 +143,9 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
                 primary = named.Single();
                 return await IsSettledAsync(primary, cancellationToken);
             },
-            $"every sentinel names a new primary instead of {previous} and the replicas follow it",
-            cancellationToken);
+            what,
+            cancellationToken,
+            ignoreExited: ignoreExited);
         return primary;
     }
 
@@ -153,27 +160,7 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
         var process = _dataNodes[killed];
         process.Kill();
         await process.WaitForExitAsync(TimeSpan.FromSeconds(10), cancellationToken);
-        var primary = 0;
-        await WaitAsync(
-            async () =>
-            {
-                var named = new HashSet<int>();
-                foreach (var sentinel in SentinelPorts)
-                {
-                    named.Add(await PrimaryPortAsync(sentinel, cancellationToken));
-                }
-
-                if (named.Count != 1 || named.Single() == killed)
-                {
-                    return false;
-                }
-
-                primary = named.Single();
-                return await IsSettledAsync(primary, cancellationToken);
-            },
-            $"every sentinel names a new primary instead of the killed {killed} and the other replica follows it",
-            cancellationToken,
-            ignoreExited: process);
+        var primary = await WaitForNewPrimaryAsync(killed, $"every sentinel names a new primary instead of the killed {killed} and the other replica follows it", process, cancellationToken);
         await process.DisposeAsync();
         _dataNodes[killed] = LaunchDataNode(killed, primary, NodeDirectory("redis", killed));
         await WaitAsync(
