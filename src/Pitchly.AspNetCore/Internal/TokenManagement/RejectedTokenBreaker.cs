@@ -120,7 +120,7 @@ internal sealed partial class RejectedTokenBreaker
             + "a proxy or gateway answering 401, the app's access revoked in Pitchly, or a GraphQL endpoint of another environment.");
     }
 
-    [LoggerMessage(EventId = 2020, Level = LogLevel.Error, Message = "Pitchly rejected {Limit} freshly issued access tokens of {Key} in a row with no call succeeding; refreshing is paused until {PausedUntil:O}.")]
+    [LoggerMessage(EventId = 2019, Level = LogLevel.Error, Message = "Pitchly rejected {Limit} freshly issued access tokens of {Key} in a row with no call succeeding; refreshing is paused until {PausedUntil:O}.")]
     private static partial void LogPaused(ILogger logger, PitchlyTokenKey key, int limit, DateTimeOffset pausedUntil);
 
     private sealed class State
