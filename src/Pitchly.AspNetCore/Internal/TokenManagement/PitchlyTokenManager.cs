@@ -140,7 +140,6 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         {
             // A proactive renewal, early in its window: the shared refresh runs on its own (it never depended on its
             // callers), and this call goes on with the current token instead of waiting for the token request.
-            ObserveInBackground(renewal);
             return ToAccessToken(record);
         }
 
@@ -164,11 +163,11 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     }
 
     /// <summary>
-    /// Lets a renewal no caller awaits fail quietly: its failure is logged by the refresh itself, and the next call
-    /// finds the current token still in place and tries again.
+    /// Lets a refresh no caller awaits (a renewal that ran beside its calls) fail quietly: its failure is logged by the
+    /// refresh itself, and the next call finds the current token still in place and tries again.
     /// </summary>
-    private static void ObserveInBackground(Task<PitchlyAccessToken> renewal) =>
-        renewal.ContinueWith(
+    private static void ObserveFailure(Task<PitchlyAccessToken> refresh) =>
+        refresh.ContinueWith(
             static completed => _ = completed.Exception,
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
@@ -201,6 +200,8 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         {
             return shared;
         }
+
+        ObserveFailure(completion.Task);
 
         // The shared refresh belongs to no caller: it must not run in the first caller's ExecutionContext (its
         // HttpContext, logging scopes, ambient Activity and AsyncLocals). Its span links to the caller's instead.
