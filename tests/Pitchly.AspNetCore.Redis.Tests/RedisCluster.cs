@@ -41,19 +41,19 @@ public sealed class RedisCluster : IAsyncLifetime
 
         foreach (var port in Ports)
         {
-            await WaitAsync(async () => await RunAsync("redis-cli", "-p", Text(port), "ping") == "PONG", $"redis-server on port {port} answers PING");
+            await WaitAsync(async () => await RedisCliAsync("-p", Text(port), "ping") == "PONG", $"redis-server on port {port} answers PING");
         }
 
         var create = new List<string> { "--cluster", "create" };
         create.AddRange(Ports.Select(port => $"127.0.0.1:{port}"));
         create.AddRange(["--cluster-replicas", "0", "--cluster-yes"]);
-        await RunAsync("redis-cli", [.. create]);
+        await RedisCliAsync([.. create]);
         foreach (var port in Ports)
         {
             await WaitAsync(
                 async () =>
                 {
-                    var info = await RunAsync("redis-cli", "-p", Text(port), "cluster", "info");
+                    var info = await RedisCliAsync("-p", Text(port), "cluster", "info");
                     return info.Contains("cluster_state:ok", StringComparison.Ordinal)
                         && info.Contains($"cluster_known_nodes:{Primaries}", StringComparison.Ordinal);
                 },
@@ -121,7 +121,7 @@ public sealed class RedisCluster : IAsyncLifetime
         {
             try
             {
-                await RunAsync("redis-cli", "-p", Text(port), "shutdown", "nosave");
+                await RedisCliAsync("-p", Text(port), "shutdown", "nosave");
             }
             catch (InvalidOperationException)
             {
@@ -181,33 +181,11 @@ public sealed class RedisCluster : IAsyncLifetime
         return process;
     }
 
-    /// <summary>Runs a command to its end and returns its trimmed output; throws when it fails.</summary>
-    private static async Task<string> RunAsync(string fileName, params string[] arguments)
+    /// <summary>Runs <c>redis-cli</c> (the harness's runner) with a 30-second limit.</summary>
+    private static async Task<string> RedisCliAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start.");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await output}{await error}");
-        }
-
-        return (await output).Trim();
+        return await Pitchly.AspNetCore.Storm.Orchestration.RedisCli.RunAsync(timeout.Token, arguments);
     }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)

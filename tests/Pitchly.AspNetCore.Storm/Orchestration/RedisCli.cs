@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>Runs <c>redis-cli</c> for the throwaway Redis deployments' set-up and checks.</summary>
-internal static class RedisCli
+public static class RedisCli
 {
     /// <summary>Runs <c>redis-cli</c> to its end and returns its trimmed output; throws when it fails.</summary>
     public static async Task<string> RunAsync(CancellationToken cancellationToken, params string[] arguments)
