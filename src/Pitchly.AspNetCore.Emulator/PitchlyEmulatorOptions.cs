@@ -40,7 +40,10 @@ public sealed class PitchlyEmulatorOptions
     /// </summary>
     public bool StrictRefreshTokenReuse { get; set; } = true;
 
-    /// <summary>Gets or sets a delay added to every token and GraphQL request. Default: none.</summary>
+    /// <summary>
+    /// Gets or sets a delay added to every token and GraphQL request: each is held at least this long by the emulator's
+    /// <see cref="TimeProvider"/>. Default: none.
+    /// </summary>
     public TimeSpan Latency { get; set; }
 
     /// <summary>

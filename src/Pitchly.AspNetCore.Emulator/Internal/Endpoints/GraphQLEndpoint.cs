@@ -25,10 +25,7 @@ internal sealed class GraphQLEndpoint(PitchlyEmulator emulator)
     {
         var options = emulator.Options;
         Interlocked.Increment(ref emulator.Counters.GraphQLRequests);
-        if (options.Latency > TimeSpan.Zero)
-        {
-            await Task.Delay(options.Latency, emulator.TimeProvider, context.RequestAborted);
-        }
+        await EmulatedLatency.WaitAsync(emulator.TimeProvider, options.Latency, context.RequestAborted);
 
         var log = new PitchlyEmulatorGraphQLRequest(
             emulator.TimeProvider.GetUtcNow(), null, null, PitchlyEmulatorTokenPlacement.None, PitchlyEmulatorCredentialKind.None, null, null, null, null);

@@ -371,7 +371,7 @@ internal sealed class TokenEndpoint(PitchlyEmulator emulator)
     }
 
     private Task Delay(TimeSpan delay, CancellationToken cancellationToken) =>
-        delay > TimeSpan.Zero ? Task.Delay(delay, emulator.TimeProvider, cancellationToken) : Task.CompletedTask;
+        EmulatedLatency.WaitAsync(emulator.TimeProvider, delay, cancellationToken);
 
     private static string? Single(StringValues values) => values.Count == 1 ? values[0] : null;
 
