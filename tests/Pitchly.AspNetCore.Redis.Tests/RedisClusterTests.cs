@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Redis.Internal;
 using Pitchly.AspNetCore.Redis.Tests.Telemetry;
@@ -53,41 +52,10 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
     public async Task The_store_contract_holds_across_instances_with_their_own_connections()
     {
         var first = App();
-        var second = App();
+        var second = App(CrossInstanceContract.WaitWithoutPolling);
         var key = User(1000);
 
-        var written = await first.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
-        Assert.Equal(written, await second.Store.GetAsync(key, Cancel));
-        Assert.Null(await second.Store.TryReplaceAsync(key, 0, Records.Create("access-x", "refresh-x"), Cancel));
-
-        var fenced = await second.Store.TryBeginRefreshAsync(key, written.Version, "owner-b", TimeSpan.FromSeconds(30), Cancel);
-        Assert.NotNull(fenced);
-        Assert.True(fenced.Version > written.Version);
-        Assert.Null(await first.Store.TryBeginRefreshAsync(key, fenced.Version, "owner-a", TimeSpan.FromSeconds(30), Cancel));
-        Assert.Null(await first.Store.TryReplaceAsync(key, written.Version, Records.Create("access-stale", "refresh-stale"), Cancel));
-        var replaced = await second.Store.TryReplaceAsync(key, fenced.Version, Records.Create("access-2", "refresh-2"), Cancel);
-        Assert.NotNull(replaced);
-        Assert.Null((await first.Store.GetAsync(key, Cancel))!.RefreshIntent);
-
-        Assert.False(await first.Store.RemoveAsync(key, fenced.Version, Cancel));
-        Assert.True(await first.Store.RemoveAsync(key, replaced.Version, Cancel));
-        Assert.Null(await second.Store.GetAsync(key, Cancel));
-        var recreated = await second.Store.TryReplaceAsync(key, 0, Records.Create("access-3", "refresh-3"), Cancel);
-        Assert.True(recreated!.Version > replaced.Version);
-        Assert.Null(await first.Store.TryReplaceAsync(key, replaced.Version, Records.Create("access-aba", "refresh-aba"), Cancel));
-        Assert.Equal("access-3", (await first.Store.GetAsync(key, Cancel))!.AccessToken);
-
-        // The lock: one holder at a time, and a release wakes the waiter on another instance at once.
-        var held = await first.Lock.AcquireAsync(key, Cancel);
-        var waiting = second.Lock.AcquireAsync(key, Cancel).AsTask();
-        await Task.Delay(200, Cancel);
-        Assert.False(waiting.IsCompleted);
-        var released = Stopwatch.StartNew();
-        await held.DisposeAsync();
-        await using (await waiting.WaitAsync(TimeSpan.FromSeconds(5), Cancel))
-        {
-            Assert.True(released.Elapsed < TimeSpan.FromSeconds(1), $"The waiter took {released.Elapsed} after the release.");
-        }
+        await CrossInstanceContract.AssertHoldsAsync(first, second, key, Cancel);
     }
 
     [Fact]
@@ -300,5 +268,5 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         return app;
     }
 
-    private TestApp App() => Track(TestApp.Create(cluster.Configuration, _prefix, _keyRing));
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Track(TestApp.Create(cluster.Configuration, _prefix, _keyRing, configure));
 }

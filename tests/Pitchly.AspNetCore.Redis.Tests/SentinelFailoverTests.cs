@@ -22,37 +22,10 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
     public async Task The_store_contract_and_the_announcements_hold_through_sentinel_across_instances_with_their_own_connections()
     {
         var first = App();
-        var second = App();
+        var second = App(CrossInstanceContract.WaitWithoutPolling);
         var key = User(1000);
 
-        var written = await first.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
-        Assert.Equal(written, await second.Store.GetAsync(key, Cancel));
-        Assert.Null(await second.Store.TryReplaceAsync(key, 0, Records.Create("access-x", "refresh-x"), Cancel));
-
-        var fenced = await second.Store.TryBeginRefreshAsync(key, written.Version, "owner-b", TimeSpan.FromSeconds(30), Cancel);
-        Assert.NotNull(fenced);
-        Assert.True(fenced.Version > written.Version);
-        Assert.Null(await first.Store.TryBeginRefreshAsync(key, fenced.Version, "owner-a", TimeSpan.FromSeconds(30), Cancel));
-        Assert.Null(await first.Store.TryReplaceAsync(key, written.Version, Records.Create("access-stale", "refresh-stale"), Cancel));
-        var replaced = await second.Store.TryReplaceAsync(key, fenced.Version, Records.Create("access-2", "refresh-2"), Cancel);
-        Assert.NotNull(replaced);
-        Assert.Null((await first.Store.GetAsync(key, Cancel))!.RefreshIntent);
-
-        Assert.False(await first.Store.RemoveAsync(key, fenced.Version, Cancel));
-        Assert.True(await first.Store.RemoveAsync(key, replaced.Version, Cancel));
-        Assert.Null(await second.Store.GetAsync(key, Cancel));
-
-        // The lock: one holder at a time, and a release wakes the waiter on another instance at once.
-        var held = await first.Lock.AcquireAsync(key, Cancel);
-        var waiting = second.Lock.AcquireAsync(key, Cancel).AsTask();
-        await Task.Delay(200, Cancel);
-        Assert.False(waiting.IsCompleted);
-        var released = Stopwatch.StartNew();
-        await held.DisposeAsync();
-        await using (await waiting.WaitAsync(TimeSpan.FromSeconds(5), Cancel))
-        {
-            Assert.True(released.Elapsed < TimeSpan.FromSeconds(1), $"The waiter took {released.Elapsed} after the release.");
-        }
+        await CrossInstanceContract.AssertHoldsAsync(first, second, key, Cancel);
 
         // Another instance's write evicts the reader's cached copy.
         var keys = Enumerable.Range(2000, 20).Select(User).ToList();
@@ -296,5 +269,5 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         return app;
     }
 
-    private TestApp App() => Track(TestApp.Create(sentinel.Configuration, _prefix, _keyRing));
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Track(TestApp.Create(sentinel.Configuration, _prefix, _keyRing, configure));
 }
