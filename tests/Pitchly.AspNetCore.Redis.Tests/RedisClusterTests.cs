@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Redis.Internal;
 using Pitchly.AspNetCore.Redis.Tests.Telemetry;
@@ -134,26 +133,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
 
         var names = new RedisKeyNames(_prefix);
         var slots = keys.Select(key => cluster.Admin.GetHashSlot(names.Record(RedisKeyNames.Hash(key)))).Distinct().ToList();
-        var refreshed = 0;
-        var failures = new ConcurrentBag<Exception>();
-        using var stop = new CancellationTokenSource();
-        var workers = instances.SelectMany(instance => keys.Select(key => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                try
-                {
-                    var token = await instance.Manager.GetAccessTokenAsync(key, Cancel);
-                    await instance.Manager.RefreshAsync(key, token.Value, Cancel);
-                    Interlocked.Increment(ref refreshed);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    failures.Add(exception);
-                    await Task.Delay(20, Cancel);
-                }
-            }
-        }, Cancel))).ToList();
+        var load = RefreshLoad.Start(instances, keys, Cancel);
 
         // Every slot in use moves to the next primary and then on to the third, with the refreshes running.
         await Task.Delay(300, Cancel);
@@ -169,27 +149,16 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         }
 
         await Task.Delay(500, Cancel);
-        await stop.CancelAsync();
-        await Task.WhenAll(workers);
+        await load.StopAsync();
 
         var stats = emulator.Emulator.GetStats();
         Assert.Equal(0, stats.RefreshTokenReuse);
         Assert.Equal(0, stats.RevokedFamilies);
-        Assert.True(refreshed > 0 && stats.RefreshGrants > slots.Count, $"{refreshed} refreshes, {stats.RefreshGrants} refresh grants");
-        Assert.All(failures, failure => Assert.True(
-            failure is PitchlyTokenStoreUnavailableException or TimeoutException,
-            $"Not a retryable failure: {failure}"));
+        Assert.True(load.Refreshed > 0 && stats.RefreshGrants > slots.Count, $"{load.Refreshed} refreshes, {stats.RefreshGrants} refresh grants");
+        load.AssertOnlyRetryableFailures();
 
         // Once the slots have settled, every instance hears the announcements of the moved buckets again.
-        foreach (var key in keys)
-        {
-            var current = await instances[0].Store.GetAsync(key, Cancel);
-            Assert.False(string.IsNullOrEmpty((await instances[0].Manager.GetAccessTokenAsync(key, Cancel)).Value));
-            await Records.Eventually(
-                async () => await instances[1].Store.GetAsync(key, Cancel) is { } read && read.Version >= current!.Version,
-                TimeSpan.FromSeconds(10),
-                "the second instance reads the latest record");
-        }
+        await RefreshLoad.AssertSettledAsync(instances[0], instances[1], keys, Cancel);
 
         // The instance heard of the moves, and stopped trusting its cache meanwhile.
         Assert.Contains(logs.Entries, entry => entry.EventId == SlotMovedEventId);
@@ -214,7 +183,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         }
 
         await Records.Eventually(() => Task.FromResult(reader.CachedCount == 0), TimeSpan.FromSeconds(5), "every moved bucket's announcement is heard");
-        TestContext.Current.SendDiagnosticMessage($"{refreshed} refreshes, {stats.RefreshGrants} refresh grants, {failures.Count} retryable failures over {slots.Count} slots moved twice.");
+        TestContext.Current.SendDiagnosticMessage($"{load.Refreshed} refreshes, {stats.RefreshGrants} refresh grants, {load.Failures.Count} retryable failures over {slots.Count} slots moved twice.");
     }
 
     [Fact]

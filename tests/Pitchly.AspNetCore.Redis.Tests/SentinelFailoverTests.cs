@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Redis.Tests.Telemetry;
@@ -92,58 +91,38 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
             keys.Add(key);
         }
 
-        var refreshed = 0;
-        var failures = new ConcurrentBag<Exception>();
-        using var stop = new CancellationTokenSource();
-        var workers = instances.SelectMany(instance => keys.Select(key => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                try
-                {
-                    var token = await instance.Manager.GetAccessTokenAsync(key, Cancel);
-                    await instance.Manager.RefreshAsync(key, token.Value, Cancel);
-                    Interlocked.Increment(ref refreshed);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    failures.Add(exception);
-                    await Task.Delay(20, Cancel);
-                }
-            }
-        }, Cancel))).ToList();
+        var load = RefreshLoad.Start(instances, keys, Cancel);
 
         // Two failovers with the refreshes running: the primary moves to a replica, then on again.
         await Records.Eventually(
-            () => Task.FromResult(Volatile.Read(ref refreshed) > keys.Count),
+            () => Task.FromResult(load.Refreshed > keys.Count),
             TimeSpan.FromSeconds(10),
             "refreshes go on before the first failover");
         var primaries = new List<int> { await sentinel.Group.PrimaryPortAsync(Cancel) };
-        var refreshedBefore = Volatile.Read(ref refreshed);
+        var refreshedBefore = load.Refreshed;
         primaries.Add(await sentinel.FailoverAsync());
         await Task.Delay(1000, Cancel);
         primaries.Add(await sentinel.FailoverAsync());
-        var refreshedAtSecondFailover = Volatile.Read(ref refreshed);
+        var refreshedAtSecondFailover = load.Refreshed;
 
         // The farm recovers: refreshes go on against the third primary.
         var recovery = Stopwatch.StartNew();
-        while (Volatile.Read(ref refreshed) <= refreshedAtSecondFailover + keys.Count && recovery.Elapsed < TimeSpan.FromSeconds(15))
+        while (load.Refreshed <= refreshedAtSecondFailover + keys.Count && recovery.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(50, Cancel);
         }
 
-        var refreshedAfterSecondFailover = Volatile.Read(ref refreshed) - refreshedAtSecondFailover;
+        var refreshedAfterSecondFailover = load.Refreshed - refreshedAtSecondFailover;
         var recoveryTime = recovery.Elapsed;
         await Task.Delay(500, Cancel);
-        await stop.CancelAsync();
-        await Task.WhenAll(workers);
+        await load.StopAsync();
 
         var stats = emulator.Emulator.GetStats();
-        var report = $"{refreshed} refreshes ({refreshedBefore} before the first failover, {refreshedAtSecondFailover} by the end of the second, "
+        var report = $"{load.Refreshed} refreshes ({refreshedBefore} before the first failover, {refreshedAtSecondFailover} by the end of the second, "
             + $"{refreshedAfterSecondFailover} within {recoveryTime.TotalSeconds:0.0} s after it), "
             + $"{stats.RefreshGrants} refresh grants, {stats.RefreshTokenReuse} refresh tokens reused, {stats.RevokedFamilies} families revoked, "
-            + $"{failures.Count} failures; primaries {string.Join(" → ", primaries)}. Failures: "
-            + string.Join("; ", failures.GroupBy(f => $"{f.GetType().Name}: {f.Message}").OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} × {g.Key}").Take(10))
+            + $"{load.Failures.Count} failures; primaries {string.Join(" → ", primaries)}. Failures: "
+            + string.Join("; ", load.Failures.GroupBy(f => $"{f.GetType().Name}: {f.Message}").OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} × {g.Key}").Take(10))
             + "\nLog of instance 2 (warnings):\n"
             + string.Join("\n", logs.Entries.Where(e => e.Level >= LogLevel.Warning).TakeLast(30));
         TestContext.Current.SendDiagnosticMessage(report);
@@ -154,20 +133,10 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         Assert.True(stats.RefreshTokenReuse == 0, report);
         Assert.True(stats.RevokedFamilies == 0, report);
         Assert.True(refreshedBefore > 0 && stats.RefreshGrants > keys.Count, report);
-        Assert.All(failures, failure => Assert.True(
-            failure is PitchlyTokenStoreUnavailableException or TimeoutException,
-            $"Not a retryable failure: {failure}\n{report}"));
+        load.AssertOnlyRetryableFailures(report);
 
         // Once settled, every instance reads the latest record through the new primary.
-        foreach (var key in keys)
-        {
-            var current = await instances[0].Store.GetAsync(key, Cancel);
-            Assert.False(string.IsNullOrEmpty((await instances[0].Manager.GetAccessTokenAsync(key, Cancel)).Value));
-            await Records.Eventually(
-                async () => await instances[1].Store.GetAsync(key, Cancel) is { } read && read.Version >= current!.Version,
-                TimeSpan.FromSeconds(10),
-                "the second instance reads the latest record");
-        }
+        await RefreshLoad.AssertSettledAsync(instances[0], instances[1], keys, Cancel);
     }
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
