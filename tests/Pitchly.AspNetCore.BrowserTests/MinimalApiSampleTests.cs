@@ -82,6 +82,49 @@ public sealed class MinimalApiSampleTests(ChromiumFixture chromium, MinimalApiSa
         Assert.Equal(401, await Page.EvaluateAsync<int>(FetchStatus, "/api/me"));
     }
 
+    [Fact]
+    public async Task Signing_out_while_the_data_is_loading_keeps_the_page_signed_out()
+    {
+        var pitchly = app.Sample.Services.GetRequiredService<PitchlyEmulatorServer>().Emulator;
+        var dataRequestSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var dataRequestEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Page.Request += (_, request) => Signal(request, dataRequestSent);
+        Page.RequestFinished += (_, request) => Signal(request, dataRequestEnded);
+        Page.RequestFailed += (_, request) => Signal(request, dataRequestEnded);
+
+        // Every Pitchly call takes a second, so /api/data is still on its way when the user signs out.
+        pitchly.Configure(o => o.Latency = TimeSpan.FromSeconds(1));
+        try
+        {
+            await Page.GotoAsync(app.Sample.Url("/account/signin"));
+            await PitchlyConsent.ApproveAsAsync(Page, "Ada Lovelace");
+            await Expect(Page.Locator("#name")).ToHaveTextAsync("Ada Lovelace");
+            await dataRequestSent.Task.WaitAsync(TimeSpan.FromSeconds(15), TestContext.Current.CancellationToken);
+            Assert.False(dataRequestEnded.Task.IsCompleted, "/api/data had already been answered before the sign-out.");
+            await Page.ClickAsync("#sign-out");
+            await Expect(Page.Locator("#status")).ToHaveTextAsync("You are not signed in.");
+
+            // Whatever became of the load asked for before the click, it must not show data on a signed-out page.
+            await dataRequestEnded.Task.WaitAsync(TimeSpan.FromSeconds(15), TestContext.Current.CancellationToken);
+            Assert.Equal(401, await Page.EvaluateAsync<int>(FetchStatus, "/api/me"));
+            Assert.Equal("You are not signed in.", await Page.TextContentAsync("#status"));
+            Assert.Empty(await Page.Locator("#data > *").AllAsync());
+            Assert.True(await Page.Locator("#sign-in").IsVisibleAsync());
+        }
+        finally
+        {
+            pitchly.Configure(o => o.Latency = TimeSpan.Zero);
+        }
+
+        static void Signal(Microsoft.Playwright.IRequest request, TaskCompletionSource signal)
+        {
+            if (new Uri(request.Url).AbsolutePath == "/api/data")
+            {
+                signal.TrySetResult();
+            }
+        }
+    }
+
     public sealed class MinimalApiApp : IAsyncLifetime
     {
         public SampleApp Sample { get; private set; } = null!;

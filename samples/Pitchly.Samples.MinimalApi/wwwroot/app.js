@@ -2,8 +2,20 @@
 // calls Pitchly. Text is always set with textContent, never parsed as HTML.
 const $ = (selector) => document.querySelector(selector);
 
-async function getJson(path) {
-  const response = await fetch(path, { headers: { Accept: 'application/json' } });
+// The load in flight. Signing out or loading again aborts it, so an answer asked for before the click cannot
+// overwrite what the page shows after it (a late /api/data would otherwise show data on a signed-out page).
+let inFlight = new AbortController();
+
+function restart() {
+  inFlight.abort();
+  inFlight = new AbortController();
+  return inFlight.signal;
+}
+
+const isAbort = (error) => error?.name === 'AbortError';
+
+async function getJson(path, signal) {
+  const response = await fetch(path, { headers: { Accept: 'application/json' }, signal });
   if (response.status === 401) {
     return { signedIn: false };
   }
@@ -53,10 +65,13 @@ function heading(level, className, text) {
   return Object.assign(document.createElement(`h${level}`), { className, textContent: text });
 }
 
-async function loadData() {
+async function loadData(signal = restart()) {
   $('#status').textContent = 'Loading…';
   $('#data').replaceChildren();
-  const data = await getJson('/api/data');
+  const data = await getJson('/api/data', signal);
+  if (signal.aborted) {
+    return;
+  }
   if (!data.signedIn) {
     showSignedOut('Your Pitchly sign-in has ended. Sign in again.');
     return;
@@ -78,9 +93,19 @@ async function loadData() {
   $('#status').textContent = `Data loaded at ${new Date().toLocaleTimeString()}.`;
 }
 
+function showError(error) {
+  if (!isAbort(error)) {
+    $('#status').textContent = `Something went wrong: ${error.message}`;
+  }
+}
+
 async function start() {
+  const signal = restart();
   try {
-    const me = await getJson('/api/me');
+    const me = await getJson('/api/me', signal);
+    if (signal.aborted) {
+      return;
+    }
     if (!me.signedIn) {
       showSignedOut('You are not signed in.');
       return;
@@ -92,14 +117,15 @@ async function start() {
     $('#sign-in').hidden = true;
     $('#sign-out').hidden = false;
     $('#reload').hidden = false;
-    await loadData();
+    await loadData(signal);
   } catch (error) {
-    $('#status').textContent = `Something went wrong: ${error.message}`;
+    showError(error);
   }
 }
 
-$('#reload').addEventListener('click', () => loadData().catch((error) => { $('#status').textContent = `Something went wrong: ${error.message}`; }));
+$('#reload').addEventListener('click', () => loadData().catch(showError));
 $('#sign-out').addEventListener('click', async () => {
+  restart();
   await fetch('/account/signout', { method: 'POST' });
   showSignedOut('You are not signed in.');
 });
