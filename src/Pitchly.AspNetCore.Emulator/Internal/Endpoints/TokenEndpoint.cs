@@ -21,7 +21,7 @@ internal sealed class TokenEndpoint(PitchlyEmulator emulator)
         var options = emulator.Options;
         var counters = emulator.Counters;
         Interlocked.Increment(ref counters.TokenRequests);
-        await Delay(options.Latency, context.RequestAborted);
+        await EmulatedLatency.WaitAsync(emulator.TimeProvider, options.Latency, context.RequestAborted);
 
         var fault = options.TokenEndpointFaultRate > 0 && Random.Shared.NextDouble() < options.TokenEndpointFaultRate
             ? options.TokenEndpointFault
@@ -47,7 +47,7 @@ internal sealed class TokenEndpoint(PitchlyEmulator emulator)
                     context.RequestAborted);
                 return;
             case PitchlyEmulatorFault.Delay:
-                await Delay(options.TokenEndpointFaultDelay, context.RequestAborted);
+                await EmulatedLatency.WaitAsync(emulator.TimeProvider, options.TokenEndpointFaultDelay, context.RequestAborted);
                 break;
         }
 
@@ -369,9 +369,6 @@ internal sealed class TokenEndpoint(PitchlyEmulator emulator)
         scope = string.Join(' ', asked);
         return true;
     }
-
-    private Task Delay(TimeSpan delay, CancellationToken cancellationToken) =>
-        EmulatedLatency.WaitAsync(emulator.TimeProvider, delay, cancellationToken);
 
     private static string? Single(StringValues values) => values.Count == 1 ? values[0] : null;
 
