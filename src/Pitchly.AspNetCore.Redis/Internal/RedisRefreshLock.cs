@@ -22,6 +22,8 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly PitchlyRedisOptions _options;
+    private readonly RedisLockRelease _release;
+    private readonly RedisFailureReporter _failures;
     // One signal per hashed key that this instance's acquisitions wait on; it leaves with its last waiter.
     private readonly Dictionary<string, ReleaseSignal> _releases = new(StringComparer.Ordinal);
 
@@ -38,6 +40,8 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
         _metrics = metrics;
         _timeProvider = timeProvider;
         _logger = logger;
+        _release = new RedisLockRelease(connection, timeProvider, logger);
+        _failures = new RedisFailureReporter(metrics, logger);
         connection.LockReleased += OnLockReleased;
     }
 
@@ -78,7 +82,8 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
                         _metrics.LockWait.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "acquired"));
                         RedisLog.LockAcquired(_logger, hash, waited.TotalMilliseconds);
                         _store.EvictLocalCopy(key);
-                        return new Handle(this, database, lockKey, hash, owner, attempted);
+                        return new RedisRefreshLockHandle(
+                            new HeldLock(database, lockKey, hash, owner), attempted, _release, _options.LockLease, _timeProvider, _metrics, _logger);
                     }
                 }
                 catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
@@ -87,13 +92,12 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
                     {
                         // A SET NX whose reply timed out may have been applied: without a release, the key would keep
                         // every instance waiting for a whole lease.
-                        ReleaseLater(database, lockKey, hash, owner, attempted + LeaseTicks(_options.LockLease));
+                        _release.ReleaseLater(new HeldLock(database, lockKey, hash, owner), attempted + _release.Ticks(_options.LockLease));
                     }
 
-                    _metrics.StoreUnavailable.Add(1);
-                    RedisLog.RedisUnavailable(_logger, "a lock acquisition", exception);
+                    var unavailable = _failures.Unavailable("a lock acquisition", exception);
                     activity?.SetStatus(ActivityStatusCode.Error);
-                    throw RedisFailures.Unavailable("a lock acquisition", exception);
+                    throw unavailable;
                 }
 
                 if (!waitWhileHeld)
@@ -123,45 +127,6 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
             }
         }
     }
-
-    /// <summary>
-    /// Releases a lock this instance may hold once Redis answers again: not awaited, so the caller hears of the outage
-    /// at once; retried every <see cref="PitchlyRedisOptions.LockPollInterval"/> while the connection is down, until
-    /// <paramref name="leaseEnds"/> (a timestamp), when the lease would have ended anyway. The owner is this holder's
-    /// alone, so the compare-and-delete only removes the lock it took.
-    /// </summary>
-    private void ReleaseLater(IDatabase database, RedisKey lockKey, string hash, string owner, long leaseEnds)
-    {
-        _ = ReleaseAsync();
-
-        async Task ReleaseAsync()
-        {
-            while (true)
-            {
-                await Task.Delay(_options.LockPollInterval, _timeProvider);
-                try
-                {
-                    await database.ScriptEvaluateAsync(RedisScripts.ReleaseLock, [lockKey], [owner, _connection.Names.ChannelName(hash), hash, _connection.PublishMode]);
-                    return;
-                }
-                catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
-                {
-                    if (_timeProvider.GetTimestamp() + LeaseTicks(_options.LockPollInterval) >= leaseEnds)
-                    {
-                        RedisLog.LockReleaseFailed(_logger, hash, exception);
-                        return;
-                    }
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The multiplexer is gone with the application; the lock expires with its lease.
-                    return;
-                }
-            }
-        }
-    }
-
-    private long LeaseTicks(TimeSpan duration) => (long)(duration.TotalSeconds * _timeProvider.TimestampFrequency);
 
     /// <summary>Gets the number of keys this instance's acquisitions are waiting to hear released.</summary>
     internal int ReleaseSignalCount
@@ -218,175 +183,5 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public int Waiters { get; set; }
-    }
-
-    private sealed class Handle : IPitchlyRefreshLockHandle
-    {
-        private readonly RedisRefreshLock _lock;
-        private readonly IDatabase _database;
-        private readonly RedisKey _lockKey;
-        private readonly string _hash;
-        private readonly string _owner;
-        private readonly CancellationTokenSource _lost = new();
-        private readonly CancellationTokenSource _stopRenewal = new();
-        private readonly Task _renewal;
-        private long _coverUntil;
-        private int _disposed;
-
-        public Handle(RedisRefreshLock owner, IDatabase database, RedisKey lockKey, string hash, string ownerValue, long leaseStarted)
-        {
-            _lock = owner;
-            _database = database;
-            _lockKey = lockKey;
-            _hash = hash;
-            _owner = ownerValue;
-            _renewal = RenewAsync(leaseStarted);
-        }
-
-        public CancellationToken LockLost => _lost.Token;
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            {
-                return;
-            }
-
-            await _stopRenewal.CancelAsync();
-            await _renewal;
-            _stopRenewal.Dispose();
-            try
-            {
-                // Compare-and-delete: a no-op when the lease expired and someone else holds the lock now.
-                await _database.ScriptEvaluateAsync(
-                    RedisScripts.ReleaseLock,
-                    [_lockKey],
-                    [_owner, _lock._connection.Names.ChannelName(_hash), _hash, _lock._connection.PublishMode]);
-            }
-            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
-            {
-                // The lease may have been stretched over a fence (ExtendAsync): rather than keep every other instance
-                // waiting that long, release it as soon as Redis answers again.
-                RedisLog.LockReleaseRetried(_lock._logger, _hash, exception);
-                var time = _lock._timeProvider;
-                var leaseEnds = Math.Max(time.GetTimestamp() + _lock.LeaseTicks(_lock._options.LockLease), Volatile.Read(ref _coverUntil));
-                _lock.ReleaseLater(_database, _lockKey, _hash, _owner, leaseEnds);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The multiplexer is gone with the application; the lock expires with its lease.
-            }
-        }
-
-        public async ValueTask<bool> ExtendAsync(TimeSpan duration, CancellationToken cancellationToken = default)
-        {
-            var time = _lock._timeProvider;
-            var sent = time.GetTimestamp();
-            Volatile.Write(ref _coverUntil, sent + (long)(duration.TotalSeconds * time.TimestampFrequency));
-            if (duration <= _lock._options.LockLease)
-            {
-                return !_lost.IsCancellationRequested;
-            }
-
-            try
-            {
-                // One renewal now with the longer lease; the renewal loop keeps it that long from then on.
-                var renewed = await _database
-                    .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, (long)Math.Ceiling(duration.TotalMilliseconds)])
-                    .WaitAsync(_lock._options.LockLease / 3, time, cancellationToken);
-                return (long)renewed == 1;
-            }
-            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
-            {
-                RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
-                return false;
-            }
-        }
-
-        /// <summary>
-        /// Renews the lease every third of it, until the handle is disposed. The lease is known to hold until (send time
-        /// of the last successful renewal + lease): Redis starts counting later than we sent, so that bound is
-        /// conservative. The last third of that lease is a safety margin: <see cref="LockLost"/> fires once no renewal
-        /// succeeded and only the margin remains, or at once when a renewal finds the lock gone or owned by another. A
-        /// missed margin does not stop the renewals: while the key still holds this owner, a late renewal keeps other
-        /// instances queueing on the lock instead of at the record's fence (which is what keeps the refresh token safe).
-        /// </summary>
-        private async Task RenewAsync(long leaseStarted)
-        {
-            var time = _lock._timeProvider;
-            var lease = _lock._options.LockLease;
-            var interval = lease / 3;
-            var heldFor = lease - (lease / 3);
-            var retryDelay = interval / 4;
-            var renewedAt = leaseStarted;
-            var stop = _stopRenewal.Token;
-            try
-            {
-                while (true)
-                {
-                    var untilRenewal = interval - time.GetElapsedTime(renewedAt);
-                    if (untilRenewal > TimeSpan.Zero)
-                    {
-                        await Task.Delay(untilRenewal, time, stop);
-                    }
-
-                    var untilMargin = heldFor - time.GetElapsedTime(renewedAt);
-                    if (untilMargin <= TimeSpan.Zero && !_lost.IsCancellationRequested)
-                    {
-                        MarkLost("no renewal reached Redis before the last third of the lease");
-                    }
-
-                    var sent = time.GetTimestamp();
-                    var cover = time.GetElapsedTime(sent, Volatile.Read(ref _coverUntil));
-                    var leaseMilliseconds = (long)Math.Ceiling((cover > lease ? cover : lease).TotalMilliseconds);
-                    try
-                    {
-                        // Bounded by the margin while the lock is still trusted: a reply that comes later cannot be trusted
-                        // to leave enough lease. Once lost, renewals keep trying at the usual pace.
-                        var renewed = await _database
-                            .ScriptEvaluateAsync(RedisScripts.RenewLock, [_lockKey], [_owner, leaseMilliseconds])
-                            .WaitAsync(untilMargin > TimeSpan.Zero ? untilMargin : interval, time, stop);
-                        if ((long)renewed != 1)
-                        {
-                            if (!_lost.IsCancellationRequested)
-                            {
-                                MarkLost("the lock's key is gone or owned by another holder");
-                            }
-
-                            return;
-                        }
-
-                        renewedAt = sent;
-                    }
-                    catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is TimeoutException)
-                    {
-                        RedisLog.LockRenewalFailed(_lock._logger, _hash, exception);
-                        if (heldFor - time.GetElapsedTime(renewedAt) <= TimeSpan.Zero && !_lost.IsCancellationRequested)
-                        {
-                            MarkLost("no renewal reached Redis before the last third of the lease");
-                        }
-
-                        // A disconnected multiplexer fails at once: retry soon, without spinning.
-                        await Task.Delay(retryDelay, time, stop);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                // Released by its holder.
-            }
-            catch (ObjectDisposedException)
-            {
-                // The multiplexer was disposed (the application is shutting down): the lease can no longer be kept.
-                _lost.Cancel();
-            }
-        }
-
-        private void MarkLost(string reason)
-        {
-            _lock._metrics.LockLost.Add(1);
-            RedisLog.LockLost(_lock._logger, _hash, reason);
-            _lost.Cancel();
-        }
     }
 }
