@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using Pitchly.AspNetCore.Internal.GraphQL;
+using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 
 namespace Pitchly.AspNetCore.Internal.Subscriptions;
 
@@ -36,8 +37,6 @@ internal sealed record ConnectionResult(ConnectionEnd End, bool Acknowledged, bo
 /// </summary>
 internal static class GraphQLWsConnection
 {
-    public const string SubProtocol = "graphql-transport-ws";
-
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
     public static async Task<ConnectionResult> RunAsync<TData>(
@@ -51,7 +50,7 @@ internal static class GraphQLWsConnection
         CancellationToken stop)
     {
         using var socket = new ClientWebSocket();
-        socket.Options.AddSubProtocol(SubProtocol);
+        socket.Options.AddSubProtocol(Subprotocol);
         socket.Options.CollectHttpResponseDetails = true;
         if (options.KeepAliveInterval > TimeSpan.Zero)
         {
@@ -71,10 +70,10 @@ internal static class GraphQLWsConnection
             try
             {
                 await socket.ConnectAsync(endpoint, connecting.Token);
-                if (socket.SubProtocol != SubProtocol)
+                if (socket.SubProtocol != Subprotocol)
                 {
                     throw new PitchlySubscriptionException(
-                        $"Pitchly's subscription endpoint {endpoint} did not accept the {SubProtocol} protocol. Check Pitchly:Subscriptions:Endpoint.", (int?)null);
+                        $"Pitchly's subscription endpoint {endpoint} did not accept the {Subprotocol} protocol. Check Pitchly:Subscriptions:Endpoint.", (int?)null);
                 }
 
                 await state.SendAsync(WriteConnectionInit(accessToken), connecting.Token);
@@ -88,16 +87,16 @@ internal static class GraphQLWsConnection
 
                     using var document = Parse(message.Value) ?? throw await ProtocolErrorAsync(state, "Pitchly sent a subscription message that is not JSON.");
                     var type = TypeOf(document.RootElement);
-                    if (type == "connection_ack")
+                    if (type == MessageType.ConnectionAck)
                     {
                         break;
                     }
 
-                    if (type == "ping")
+                    if (type == MessageType.Ping)
                     {
                         await state.SendAsync(Pong, connecting.Token);
                     }
-                    else if (type != "pong")
+                    else if (type != MessageType.Pong)
                     {
                         throw await ProtocolErrorAsync(state, $"Pitchly sent '{type}' before acknowledging the connection.");
                     }
@@ -147,7 +146,7 @@ internal static class GraphQLWsConnection
                 var type = TypeOf(root);
                 switch (type)
                 {
-                    case "next" when IsOurs(root, subscription.Id):
+                    case MessageType.Next when IsOurs(root, subscription.Id):
                         if (!root.TryGetProperty("payload", out var payload) || !GraphQLResponseReader.IsResult(payload))
                         {
                             throw await ProtocolErrorAsync(state, "Pitchly sent a 'next' message whose payload is not a GraphQL result.");
@@ -169,16 +168,16 @@ internal static class GraphQLWsConnection
                         }
 
                         break;
-                    case "error" when IsOurs(root, subscription.Id):
+                    case MessageType.Error when IsOurs(root, subscription.Id):
                         await CloseAsync(state, WebSocketCloseStatus.NormalClosure);
                         throw OperationError(root);
-                    case "complete" when IsOurs(root, subscription.Id):
+                    case MessageType.Complete when IsOurs(root, subscription.Id):
                         await CloseAsync(state, WebSocketCloseStatus.NormalClosure);
                         return new ConnectionResult(state.Stopping ? ConnectionEnd.Stopped : ConnectionEnd.Completed, true, delivered, time.GetElapsedTime(acknowledgedAt), 1000, "completed", null);
-                    case "ping":
+                    case MessageType.Ping:
                         await state.SendAsync(Pong, abort.Token);
                         break;
-                    case "pong" or "connection_ack" or "next" or "error" or "complete":
+                    case MessageType.Pong or MessageType.ConnectionAck or MessageType.Next or MessageType.Error or MessageType.Complete:
                         break;
                     default:
                         throw await ProtocolErrorAsync(state, $"Pitchly sent a message of unknown type '{type}'.");
@@ -257,9 +256,9 @@ internal static class GraphQLWsConnection
 
         switch (status)
         {
-            case 4403 or 4401:
+            case CloseCode.Forbidden or CloseCode.Unauthorized:
                 return new ConnectionResult(ConnectionEnd.TokenRejected, acknowledged, delivered, uptime, status, "token_rejected", null);
-            case 4400 or 4406 or 4409:
+            case CloseCode.BadRequest or CloseCode.SubprotocolNotAcceptable or CloseCode.SubscriberAlreadyExists:
                 throw new PitchlySubscriptionException(
                     $"Pitchly closed the subscription with code {status} ({Describe(status)}); a new connection would not change that, so the subscription was ended.", status);
             default:
@@ -269,9 +268,9 @@ internal static class GraphQLWsConnection
 
     private static string Describe(int? status) => status switch
     {
-        4400 => "bad request: the operation or a message was invalid",
-        4406 => "subprotocol not acceptable",
-        4409 => "a subscriber with this id already exists",
+        CloseCode.BadRequest => "bad request: the operation or a message was invalid",
+        CloseCode.SubprotocolNotAcceptable => "subprotocol not acceptable",
+        CloseCode.SubscriberAlreadyExists => "a subscriber with this id already exists",
         _ => "unexpected",
     };
 
@@ -299,8 +298,8 @@ internal static class GraphQLWsConnection
 
     private static async Task<PitchlySubscriptionException> ProtocolErrorAsync(State state, string what)
     {
-        await CloseAsync(state, (WebSocketCloseStatus)4400);
-        return new PitchlySubscriptionException($"{what} That is not graphql-ws ({SubProtocol}); the subscription was ended.", 4400);
+        await CloseAsync(state, (WebSocketCloseStatus)CloseCode.BadRequest);
+        return new PitchlySubscriptionException($"{what} That is not graphql-ws ({Subprotocol}); the subscription was ended.", CloseCode.BadRequest);
     }
 
     private static async Task CloseAsync(State state, WebSocketCloseStatus status)
@@ -350,7 +349,7 @@ internal static class GraphQLWsConnection
         }
     }
 
-    private static readonly byte[] Pong = """{"type":"pong"}"""u8.ToArray();
+    private static readonly byte[] Pong = WriteMessage(MessageType.Pong);
 
     private static byte[] WriteConnectionInit(string accessToken)
     {
@@ -358,7 +357,7 @@ internal static class GraphQLWsConnection
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteString("type"u8, "connection_init"u8);
+            writer.WriteString("type"u8, MessageType.ConnectionInit);
             writer.WriteStartObject("payload"u8);
             writer.WriteString("authorization"u8, "Bearer " + accessToken);
             writer.WriteEndObject();
@@ -375,7 +374,7 @@ internal static class GraphQLWsConnection
         {
             writer.WriteStartObject();
             writer.WriteString("id"u8, subscription.Id);
-            writer.WriteString("type"u8, "subscribe"u8);
+            writer.WriteString("type"u8, MessageType.Subscribe);
             writer.WritePropertyName("payload"u8);
             GraphQLRequestWriter.Write(writer, subscription.Request, accessToken: null, subscription.DataTypeInfo.Options);
             writer.WriteEndObject();
@@ -391,7 +390,20 @@ internal static class GraphQLWsConnection
         {
             writer.WriteStartObject();
             writer.WriteString("id"u8, id);
-            writer.WriteString("type"u8, "complete"u8);
+            writer.WriteString("type"u8, MessageType.Complete);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static byte[] WriteMessage(string type)
+    {
+        var buffer = new ArrayBufferWriter<byte>(32);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type"u8, type);
             writer.WriteEndObject();
         }
 
