@@ -128,7 +128,7 @@ public sealed class ReplayRuleTests
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = Create(pitchly, time);
-        var breaker = services.GetRequiredService<Pitchly.AspNetCore.Internal.TokenManagement.RejectedTokenBreaker>();
+        var breaker = services.GetRequiredService<Pitchly.AspNetCore.Internal.Replay.RejectedTokenBreaker>();
 
         // Three tokens killed one after another, a success in between each; then calls still holding them come back
         // rejected, interleaved, many times over. Each was counted once already: nothing pauses.

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using Pitchly.AspNetCore.Internal.GraphQL;
+using Pitchly.AspNetCore.Internal.Replay;
 using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 
 namespace Pitchly.AspNetCore.Internal.Subscriptions;
@@ -254,10 +255,13 @@ internal static class GraphQLWsConnection
             return new ConnectionResult(ConnectionEnd.Stopped, acknowledged, delivered, uptime, status, "stopped", null);
         }
 
+        if (InvalidTokenRule.IsInvalidTokenClose(status))
+        {
+            return new ConnectionResult(ConnectionEnd.TokenRejected, acknowledged, delivered, uptime, status, "token_rejected", null);
+        }
+
         switch (status)
         {
-            case CloseCode.Forbidden or CloseCode.Unauthorized:
-                return new ConnectionResult(ConnectionEnd.TokenRejected, acknowledged, delivered, uptime, status, "token_rejected", null);
             case CloseCode.BadRequest or CloseCode.SubprotocolNotAcceptable or CloseCode.SubscriberAlreadyExists:
                 throw new PitchlySubscriptionException(
                     $"Pitchly closed the subscription with code {status} ({Describe(status)}); a new connection would not change that, so the subscription was ended.", status);

@@ -6,14 +6,16 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal.Replay;
 
 namespace Pitchly.AspNetCore.Internal.Subscriptions;
 
 /// <summary>
 /// Runs each subscription on its own connection, driven by a pump that owns the connection's life: it takes the token
-/// from the token manager, refreshes it with the rejected token when Pitchly closes with 4403 (the replay rule: again
-/// while each attempt carries a token newer than the rejected ones, within the refresh timeout, and never for a third
-/// token rejected right away), and re-establishes lost connections with jittered exponential backoff, bounded.
+/// from the token manager, refreshes it with the rejected token when Pitchly closes with 4403 (the replay rule of
+/// <see cref="ReplaySequence"/>: again while each attempt carries a token newer than the rejected ones, within the
+/// refresh timeout, and never for a third token rejected right away), and re-establishes lost connections with
+/// jittered exponential backoff, bounded.
 /// </summary>
 internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 {
@@ -162,12 +164,9 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         var options = _options.CurrentValue;
         var endpoint = options.Endpoint ?? throw new PitchlySubscriptionException("Pitchly:Subscriptions:Endpoint is not set and could not be derived from Pitchly:GraphQLEndpoint.");
 
-        // The replay rule's state: tokens Pitchly rejected in the current run of rejections, how many in a row, and
-        // until when refreshing may go on.
+        // The current run of rejections (null while there is none), and the rejected token to refresh with.
+        ReplaySequence? rejections = null;
         string? mustRefresh = null;
-        var rejected = new HashSet<string>(StringComparer.Ordinal);
-        var rejectionsInARow = 0;
-        var rejectionDeadline = DateTimeOffset.MaxValue;
         var failedAttempts = 0;
 
         while (true)
@@ -188,10 +187,10 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 
             if (mustRefresh is not null)
             {
-                if (rejected.Contains(token.Value))
+                if (!rejections!.IsNewer(token.Value))
                 {
                     // The manager offers a token Pitchly has already refused: subscribing with it would only repeat that.
-                    throw RejectedRepeatedly(subscription, rejectionsInARow, 4403);
+                    throw RejectedRepeatedly(subscription, rejections.Rejections, GraphQLWsProtocol.CloseCode.Forbidden);
                 }
 
                 mustRefresh = null;
@@ -220,29 +219,26 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                     var now = _time.GetUtcNow();
                     var expired = now >= token.ExpiresAt - ExpiryTolerance;
                     var rightAway = !result.DeliveredEvent && (!result.Acknowledged || (result.Uptime < options.ConnectionTimeout && !expired));
-                    if (rejectionsInARow == 0 || !rightAway)
+                    if (rejections is null || !rightAway)
                     {
-                        rejected.Clear();
-                        rejectionsInARow = 1;
-                        rejectionDeadline = now + _tokenManagementOptions.CurrentValue.RefreshTimeout;
-                    }
-                    else
-                    {
-                        rejectionsInARow++;
-                        if (rejectionsInARow >= MaxRejectionsInARow || now >= rejectionDeadline)
-                        {
-                            throw RejectedRepeatedly(subscription, rejectionsInARow, result.CloseStatus);
-                        }
+                        rejections = new ReplaySequence(_time, _tokenManagementOptions.CurrentValue.RefreshTimeout, MaxRejectionsInARow);
                     }
 
-                    rejected.Add(token.Value);
+                    // Checked before refreshing: a run that is over spends no refresh token.
+                    rejections.Rejected(token.Value);
+                    if (!rejections.HasRoom)
+                    {
+                        throw RejectedRepeatedly(subscription, rejections.Rejections, result.CloseStatus);
+                    }
+
                     SubscriptionLog.TokenRejected(_logger, key, subscription.Id, result.CloseStatus);
                     mustRefresh = token.Value;
                     continue;
                 default:
                     if (result.DeliveredEvent)
                     {
-                        rejectionsInARow = 0;
+                        // Served: whatever is rejected next starts a new run.
+                        rejections = null;
                     }
 
                     failedAttempts = await BackOffAsync(subscription, options, failedAttempts, result.Reason, result.CloseStatus, result.Failure, stop);
