@@ -197,9 +197,9 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                 _metrics.SubscriptionResubscribes.Add(1);
             }
 
-            var result = await GraphQLWsConnection.RunAsync(subscription, endpoint, token.Value, options, _time, events, () => SubscriptionLog.Connected(_logger, subscription.Id, key, endpoint), stop);
-
-            if (result.Acknowledged && (result.DeliveredEvent || result.Uptime >= options.MaxReconnectDelay))
+            var result = await ConnectAndStreamAsync(subscription, endpoint, token.Value, options, events, stop);
+            var progress = result.Progress;
+            if (progress.Acknowledged && (progress.DeliveredEvent || progress.Uptime >= options.MaxReconnectDelay))
             {
                 failedAttempts = 0;
             }
@@ -213,13 +213,9 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                     stop.ThrowIfCancellationRequested();
                     return;
                 case ConnectionEnd.TokenRejected:
-                    // "Right away": no event, and either no acknowledgement or one shortly before the rejection of a
-                    // token that was not about to expire. A token that served a while, or reached its expiry, starts a
-                    // new run: a quiet subscription crosses any number of expiries.
-                    var now = _time.GetUtcNow();
-                    var expired = now >= token.ExpiresAt - ExpiryTolerance;
-                    var rightAway = !result.DeliveredEvent && (!result.Acknowledged || (result.Uptime < options.ConnectionTimeout && !expired));
-                    if (rejections is null || !rightAway)
+                    // A token that served a while, or reached its expiry, starts a new run: a quiet subscription crosses
+                    // any number of expiries.
+                    if (rejections is null || !RejectedRightAway(progress, token, options))
                     {
                         rejections = new ReplaySequence(_time, _tokenManagementOptions.CurrentValue.RefreshTimeout, MaxRejectionsInARow);
                     }
@@ -235,7 +231,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                     mustRefresh = token.Value;
                     continue;
                 default:
-                    if (result.DeliveredEvent)
+                    if (progress.DeliveredEvent)
                     {
                         // Served: whatever is rejected next starts a new run.
                         rejections = null;
@@ -245,6 +241,35 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                     continue;
             }
         }
+    }
+
+    /// <summary>
+    /// "Right away": no event, and either no acknowledgement or one shortly before the rejection of a token that was not
+    /// about to expire.
+    /// </summary>
+    private bool RejectedRightAway(ConnectionProgress progress, PitchlyAccessToken token, PitchlySubscriptionClientOptions options)
+    {
+        var expired = _time.GetUtcNow() >= token.ExpiresAt - ExpiryTolerance;
+        return !progress.DeliveredEvent && (!progress.Acknowledged || (progress.Uptime < options.ConnectionTimeout && !expired));
+    }
+
+    /// <summary>One connection with <paramref name="accessToken"/>: connect, and once acknowledged, stream until it ends.</summary>
+    private async Task<ConnectionResult> ConnectAndStreamAsync<TData>(
+        SubscriptionRequest<TData> subscription,
+        Uri endpoint,
+        string accessToken,
+        PitchlySubscriptionClientOptions options,
+        ChannelWriter<PitchlyGraphQLResponse<TData>> events,
+        CancellationToken stop)
+    {
+        using var connection = new GraphQLWsConnection(subscription.Id, options, _time, stop);
+        if (await connection.ConnectAsync(endpoint, accessToken) is { } notAcknowledged)
+        {
+            return notAcknowledged;
+        }
+
+        SubscriptionLog.Connected(_logger, subscription.Id, subscription.Key, endpoint);
+        return await connection.StreamAsync(subscription, events);
     }
 
     /// <summary>Counts a failed attempt, gives up past the limit, otherwise waits a jittered exponential pause.</summary>
