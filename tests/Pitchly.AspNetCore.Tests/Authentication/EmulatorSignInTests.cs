@@ -104,6 +104,25 @@ public sealed partial class EmulatorSignInTests
     }
 
     [Fact]
+    public async Task The_identity_query_recognises_a_rejected_token_by_the_configured_invalid_token_codes()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var emulator = await PitchlyEmulatorServer.StartAsync(options => { options.AutoApprove = true; options.EarlyInvalidationRate = 1; }, cancellationToken);
+
+        // Only the legacy code is listed: the platform's UNAUTHENTICATED is then an identity problem, not a reason to refresh.
+        var configuration = emulator.ClientConfiguration.Append(KeyValuePair.Create("Pitchly:AccessToken:InvalidTokenErrorCodes", (string?)"token-invalid"));
+        await using var app = await KestrelSignInApp.StartAsync(configuration);
+
+        using var response = await app.Browser.GetAsync("/login", cancellationToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("identity query", await response.Content.ReadAsStringAsync(cancellationToken), StringComparison.Ordinal);
+        var stats = emulator.Emulator.GetStats();
+        Assert.Equal(0, stats.RefreshGrants);
+        Assert.Equal(1, stats.GraphQLRequests);
+    }
+
+    [Fact]
     public async Task A_replayed_authorization_code_is_rejected()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
