@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal.Authentication;
+using Pitchly.AspNetCore.Internal.Http;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -69,6 +70,11 @@ public static class PitchlyAuthenticationExtensions
         services.AddSingleton<IValidateOptions<PitchlyAuthenticationOptions>>(provider =>
             new PitchlyAuthenticationOptionsValidator(authenticationScheme, provider.GetService<IHostEnvironment>()));
         services.AddOptions<PitchlyAuthenticationOptions>(authenticationScheme).ValidateOnStart();
+
+        // The identity query recognises a rejected token by the codes every client's handler reads (Pitchly:AccessToken),
+        // through the default-named handler options.
+        ConfigurePitchlyAccessTokenHandlerOptions.Register(services);
+        services.AddOptions<PitchlyAccessTokenHandlerOptions>().ValidateOnStart();
 
         // Registered before AddOAuth's post-configuration, which builds the backchannel from BackchannelHttpHandler.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PitchlyAuthenticationOptions>, RefuseBackchannelRedirects>());

@@ -1,14 +1,17 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Runtime.InteropServices;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OAuth;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Internal.Authentication;
+using Pitchly.AspNetCore.Internal.Replay;
 
 namespace Pitchly.AspNetCore;
 
@@ -27,6 +30,10 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
 
     // The identity answer is a handful of short strings.
     private const int MaxIdentityResponseBytes = 256 * 1024;
+
+    // The replay rule at sign-in, bounded to one replay: no other call holds a token issued a moment ago, so its refused
+    // replay is no kill met in flight, and the sign-in fails like any identity problem rather than spend refresh tokens.
+    private const int MaxIdentityRejections = 2;
 
     private readonly IPitchlyTokenStore _tokenStore;
 
@@ -116,7 +123,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
 
     /// <summary>
     /// The replay rule at sign-in: Pitchly may invalidate a token early, even one issued a moment ago, so an identity
-    /// query that refuses the new access token is answered by spending the refresh token just received, once.
+    /// query that refuses the new access token is answered by spending the refresh token just received.
     /// </summary>
     private async Task<OAuthTokenResponse> RefreshRejectedSignInTokensAsync(string refreshToken)
     {
@@ -155,27 +162,35 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         var accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
         var lifetime = ReadLifetime(tokens.ExpiresIn);
 
-        JsonDocument? firstAnswer;
-        try
-        {
-            firstAnswer = await QueryIdentityAsync(accessToken, mayBeRefreshed: !string.IsNullOrEmpty(tokens.RefreshToken));
-        }
-        catch (AccessTokenRejectedException)
-        {
-            firstAnswer = null;
-        }
-
         var issued = tokens;
-        if (firstAnswer is null)
+        var replay = new ReplaySequence(TimeProvider, Timeout.InfiniteTimeSpan, MaxIdentityRejections);
+        JsonDocument answer;
+        while (true)
         {
-            // Refreshed once, then queried once more; a second refusal fails the sign-in like any identity problem.
-            tokens = await RefreshRejectedSignInTokensAsync(tokens.RefreshToken!);
-            accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
-            lifetime = ReadLifetime(tokens.ExpiresIn);
-            firstAnswer = await QueryIdentityAsync(accessToken, mayBeRefreshed: false);
+            try
+            {
+                answer = await QueryIdentityAsync(accessToken, replay, mayBeRefreshed: !string.IsNullOrEmpty(tokens.RefreshToken));
+                break;
+            }
+            catch (AccessTokenRejectedException rejected)
+            {
+                var refreshed = await RefreshRejectedSignInTokensAsync(tokens.RefreshToken!);
+                if (!ReferenceEquals(tokens, issued))
+                {
+                    tokens.Dispose();
+                }
+
+                tokens = refreshed;
+                accessToken = tokens.AccessToken ?? throw new AuthenticationFailureException($"{TokenEndpointResponse.Endpoint} answered without an access_token.");
+                lifetime = ReadLifetime(tokens.ExpiresIn);
+                if (!replay.MayReplayWith(accessToken))
+                {
+                    throw IdentityFailure(rejected.Message);
+                }
+            }
         }
 
-        using var identityAnswer = firstAnswer;
+        using var identityAnswer = answer;
 
         // The base handler disposes the response it passed in; a refreshed one is this method's to dispose.
         using var refreshedTokens = ReferenceEquals(tokens, issued) ? null : tokens;
@@ -240,7 +255,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         return TimeSpan.FromSeconds(seconds);
     }
 
-    private async Task<JsonDocument> QueryIdentityAsync(string accessToken, bool mayBeRefreshed)
+    private async Task<JsonDocument> QueryIdentityAsync(string accessToken, ReplaySequence replay, bool mayBeRefreshed)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, Options.GraphQLEndpoint)
         {
@@ -265,11 +280,15 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         var problem = FindIdentityProblem(document.RootElement, (int)response.StatusCode, accessToken);
         if (problem is not null)
         {
-            var rejected = IsAccessTokenRejected(document.RootElement, (int)response.StatusCode);
+            var rejected = ConfiguredInvalidTokenRule().IsInvalidToken(response.StatusCode, JsonMarshal.GetRawUtf8Value(document.RootElement));
             document.Dispose();
             if (rejected && mayBeRefreshed)
             {
-                throw new AccessTokenRejectedException(problem);
+                replay.Rejected(accessToken);
+                if (replay.HasRoom)
+                {
+                    throw new AccessTokenRejectedException(problem);
+                }
             }
 
             throw IdentityFailure(problem);
@@ -305,29 +324,15 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         return null;
     }
 
-    /// <summary>Pitchly's invalid-token signals: HTTP 401, or an error coded <c>UNAUTHENTICATED</c> or legacy <c>token-invalid</c>.</summary>
-    private static bool IsAccessTokenRejected(JsonElement root, int status)
+    /// <summary>
+    /// Pitchly's invalid-token signals as every other call recognises them, with the codes of <c>Pitchly:AccessToken</c>
+    /// (the default-named <see cref="PitchlyAccessTokenHandlerOptions"/>, which <c>AddPitchly</c> binds); their defaults
+    /// when the app runs without them.
+    /// </summary>
+    private InvalidTokenRule ConfiguredInvalidTokenRule()
     {
-        if (status == 401)
-        {
-            return true;
-        }
-
-        if (!root.TryGetProperty("errors", out var errors) || errors.ValueKind != JsonValueKind.Array)
-        {
-            return false;
-        }
-
-        foreach (var error in errors.EnumerateArray())
-        {
-            var code = PitchlyIdentityJson.GetString(error, "extensions", "code") ?? PitchlyIdentityJson.GetString(error, "data", "error");
-            if (code is "UNAUTHENTICATED" or "token-invalid")
-            {
-                return true;
-            }
-        }
-
-        return false;
+        var options = Context.RequestServices.GetService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>()?.CurrentValue ?? new PitchlyAccessTokenHandlerOptions();
+        return new InvalidTokenRule(options.InvalidTokenErrorCodes);
     }
 
     private static string DescribeError(JsonElement error, string accessToken)
@@ -347,6 +352,6 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
 
     private sealed record IdentityQuery(string Query);
 
-    /// <summary>The identity query refused the access token; the sign-in refreshes once rather than failing.</summary>
+    /// <summary>The identity query refused the access token and the replay rule allows another try: the sign-in refreshes rather than failing.</summary>
     private sealed class AccessTokenRejectedException(string message) : Exception(message);
 }

@@ -1,11 +1,10 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Internal.Http;
-using Pitchly.AspNetCore.Internal.TokenManagement;
+using Pitchly.AspNetCore.Internal.Replay;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -151,8 +150,7 @@ public static class PitchlyHttpClientBuilderExtensions
     private static void ConfigureHandlerOptions(IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure)
     {
         // Pitchly:AccessToken is read first, for every client; the code configuration below comes after and wins.
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyAccessTokenHandlerOptions>, ConfigurePitchlyAccessTokenHandlerOptions>());
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyAccessTokenHandlerOptions>, ValidatePitchlyAccessTokenHandlerOptions>());
+        ConfigurePitchlyAccessTokenHandlerOptions.Register(builder.Services);
         var optionsBuilder = builder.Services.AddOptions<PitchlyAccessTokenHandlerOptions>(builder.Name);
         if (configure is not null)
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Internal.Http;
+using Pitchly.AspNetCore.Internal.Replay;
 using Pitchly.AspNetCore.Internal.TokenExchange;
 using Pitchly.AspNetCore.Internal.TokenManagement;
 

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Pitchly.AspNetCore.Internal.Subscriptions;
 
 namespace Pitchly.AspNetCore.Emulator.Tests;
 
@@ -16,7 +17,7 @@ public sealed class GraphQLWsTestClient : IAsyncDisposable
 
     public WebSocket Socket => _socket;
 
-    public static async Task<GraphQLWsTestClient> ConnectAsync(Uri baseAddress, string? subprotocol = "graphql-transport-ws")
+    public static async Task<GraphQLWsTestClient> ConnectAsync(Uri baseAddress, string? subprotocol = GraphQLWsProtocol.Subprotocol)
     {
         var socket = new ClientWebSocket();
         if (subprotocol is not null)
@@ -33,9 +34,9 @@ public sealed class GraphQLWsTestClient : IAsyncDisposable
     public static async Task<GraphQLWsTestClient> ConnectAndInitAsync(Uri baseAddress, string authorization)
     {
         var client = await ConnectAsync(baseAddress);
-        await client.SendAsync(new JsonObject { ["type"] = "connection_init", ["payload"] = new JsonObject { ["authorization"] = authorization } });
+        await client.SendAsync(new JsonObject { ["type"] = GraphQLWsProtocol.MessageType.ConnectionInit, ["payload"] = new JsonObject { ["authorization"] = authorization } });
         var ack = await client.ReceiveAsync();
-        Assert.Equal("connection_ack", ack["type"]!.GetValue<string>());
+        Assert.Equal(GraphQLWsProtocol.MessageType.ConnectionAck, ack["type"]!.GetValue<string>());
         return client;
     }
 
@@ -48,7 +49,7 @@ public sealed class GraphQLWsTestClient : IAsyncDisposable
         SendAsync(new JsonObject
         {
             ["id"] = id,
-            ["type"] = "subscribe",
+            ["type"] = GraphQLWsProtocol.MessageType.Subscribe,
             ["payload"] = new JsonObject { ["query"] = query, ["variables"] = variables is null ? null : System.Text.Json.JsonSerializer.SerializeToNode(variables) },
         });
 

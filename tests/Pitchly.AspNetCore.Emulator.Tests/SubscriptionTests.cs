@@ -2,7 +2,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
+using Pitchly.AspNetCore.Internal.Subscriptions;
 using static Pitchly.AspNetCore.Emulator.Tests.EmulatorTestHost;
+using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 
 namespace Pitchly.AspNetCore.Emulator.Tests;
 
@@ -62,7 +64,7 @@ public sealed class SubscriptionTests
         Assert.Equal("Won", recordEvent["records"]![0]!["fields"]!.AsArray().Single(f => f!["fieldId"]!.GetValue<string>() == recordFieldId)!["value"]!.GetValue<string>());
 
         // After complete, that subscription gets nothing more; the others still do.
-        await client.SendAsync(new JsonObject { ["id"] = "rows", ["type"] = "complete" });
+        await client.SendAsync(new JsonObject { ["id"] = "rows", ["type"] = MessageType.Complete });
         await WaitForWatchersAsync(server.Emulator, 2);
         server.Emulator.InsertRow(ClientsDatabaseId);
         var fourth = await ReceiveNextAsync(client, 1);
@@ -102,9 +104,9 @@ public sealed class SubscriptionTests
         }
 
         await using var client = await GraphQLWsTestClient.ConnectAsync(server.BaseAddress);
-        await client.SendAsync(new JsonObject { ["type"] = "connection_init", ["payload"] = payload });
+        await client.SendAsync(new JsonObject { ["type"] = MessageType.ConnectionInit, ["payload"] = payload });
 
-        Assert.Equal((4403, "Forbidden"), await client.ReceiveCloseAsync());
+        Assert.Equal((CloseCode.Forbidden, "Forbidden"), await client.ReceiveCloseAsync());
         Assert.Equal(1, server.Emulator.GetStats().SubscriptionTokenRejections);
         Assert.Equal(0, server.Emulator.GetStats().SubscriptionConnections);
     }
@@ -124,7 +126,7 @@ public sealed class SubscriptionTests
             Assert.Equal(1, server.Emulator.InvalidateAccessTokens());
         }
 
-        Assert.Equal((4403, "Forbidden"), await client.ReceiveCloseAsync());
+        Assert.Equal((CloseCode.Forbidden, "Forbidden"), await client.ReceiveCloseAsync());
         await WaitForWatchersAsync(server.Emulator, 0);
         Assert.Equal(1, server.Emulator.GetStats().SubscriptionTokenRejections);
     }
@@ -135,16 +137,16 @@ public sealed class SubscriptionTests
         await using var server = await PitchlyEmulatorServer.StartAsync(cancellationToken: Cancellation);
         await using var client = await GraphQLWsTestClient.ConnectAsync(server.BaseAddress);
 
-        await client.SendAsync(new JsonObject { ["type"] = "ping", ["payload"] = new JsonObject { ["n"] = 1 } });
+        await client.SendAsync(new JsonObject { ["type"] = MessageType.Ping, ["payload"] = new JsonObject { ["n"] = 1 } });
         var beforeInit = await client.ReceiveAsync();
-        await client.SendAsync(new JsonObject { ["type"] = "connection_init", ["payload"] = new JsonObject { ["authorization"] = server.Emulator.IssueAppSdkToken(PitchlyEmulatorDefaults.AcmeOrganizationId) } });
+        await client.SendAsync(new JsonObject { ["type"] = MessageType.ConnectionInit, ["payload"] = new JsonObject { ["authorization"] = server.Emulator.IssueAppSdkToken(PitchlyEmulatorDefaults.AcmeOrganizationId) } });
         var ack = await client.ReceiveAsync();
-        await client.SendAsync(new JsonObject { ["type"] = "pong" });
-        await client.SendAsync(new JsonObject { ["type"] = "ping" });
+        await client.SendAsync(new JsonObject { ["type"] = MessageType.Pong });
+        await client.SendAsync(new JsonObject { ["type"] = MessageType.Ping });
         var afterInit = await client.ReceiveAsync();
 
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"type":"pong","payload":{"n":1}}"""), beforeInit), beforeInit.ToJsonString());
-        Assert.Equal("connection_ack", ack["type"]!.GetValue<string>());
+        Assert.Equal(MessageType.ConnectionAck, ack["type"]!.GetValue<string>());
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"type":"pong"}"""), afterInit), afterInit.ToJsonString());
     }
 
@@ -165,7 +167,7 @@ public sealed class SubscriptionTests
         await client.SendTextAsync(message);
 
         var (code, reason) = await client.ReceiveCloseAsync();
-        Assert.Equal(4400, code);
+        Assert.Equal(CloseCode.BadRequest, code);
         Assert.StartsWith("Invalid message received", reason, StringComparison.Ordinal);
     }
 
@@ -177,7 +179,7 @@ public sealed class SubscriptionTests
 
         await client.Socket.SendAsync("{\"type\":\"ping\"}"u8.ToArray(), WebSocketMessageType.Binary, endOfMessage: true, Cancellation);
 
-        Assert.Equal(4400, (await client.ReceiveCloseAsync()).Code);
+        Assert.Equal(CloseCode.BadRequest, (await client.ReceiveCloseAsync()).Code);
     }
 
     [Fact]
@@ -189,7 +191,7 @@ public sealed class SubscriptionTests
         await client.SubscribeAsync("same", RowsQuery, new { db = ClientsDatabaseId });
         await client.SubscribeAsync("same", RowsQuery, new { db = ClientsDatabaseId });
 
-        Assert.Equal((4409, "Subscriber for same already exists"), await client.ReceiveCloseAsync());
+        Assert.Equal((CloseCode.SubscriberAlreadyExists, "Subscriber for same already exists"), await client.ReceiveCloseAsync());
     }
 
     [Fact]
@@ -201,7 +203,7 @@ public sealed class SubscriptionTests
 
         var close = await client.ReceiveCloseAsync();
 
-        Assert.Equal((4408, "Connection initialisation timeout"), close);
+        Assert.Equal((CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout"), close);
         Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(2.5), "closed before the three-second timeout");
     }
 
@@ -212,10 +214,10 @@ public sealed class SubscriptionTests
         await using var early = await GraphQLWsTestClient.ConnectAsync(server.BaseAddress);
         await early.SubscribeAsync("1", RowsQuery, new { db = ClientsDatabaseId });
         await using var twice = await GraphQLWsTestClient.ConnectAndInitAsync(server.BaseAddress, server.Emulator.IssueAppSdkToken(PitchlyEmulatorDefaults.AcmeOrganizationId));
-        await twice.SendAsync(new JsonObject { ["type"] = "connection_init" });
+        await twice.SendAsync(new JsonObject { ["type"] = MessageType.ConnectionInit });
 
-        Assert.Equal((4401, "Unauthorized"), await early.ReceiveCloseAsync());
-        Assert.Equal((4429, "Too many initialisation requests"), await twice.ReceiveCloseAsync());
+        Assert.Equal((CloseCode.Unauthorized, "Unauthorized"), await early.ReceiveCloseAsync());
+        Assert.Equal((CloseCode.TooManyInitialisationRequests, "Too many initialisation requests"), await twice.ReceiveCloseAsync());
     }
 
     [Fact]
@@ -224,7 +226,7 @@ public sealed class SubscriptionTests
         await using var server = await PitchlyEmulatorServer.StartAsync(cancellationToken: Cancellation);
         await using var client = await GraphQLWsTestClient.ConnectAsync(server.BaseAddress, subprotocol: null);
 
-        Assert.Equal((4406, "Subprotocol not acceptable"), await client.ReceiveCloseAsync());
+        Assert.Equal((CloseCode.SubprotocolNotAcceptable, "Subprotocol not acceptable"), await client.ReceiveCloseAsync());
     }
 
     [Fact]
@@ -245,10 +247,10 @@ public sealed class SubscriptionTests
             JsonNode.Parse($$$$$"""{"id":"q","type":"next","payload":{"data":{"organization":{"id":"{{{{{PitchlyEmulatorDefaults.AcmeOrganizationId}}}}}"}}}}"""),
             next), next.ToJsonString());
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"id":"q","type":"complete"}"""), complete), complete.ToJsonString());
-        Assert.Equal(("bad", "error"), (invalid["id"]!.GetValue<string>(), invalid["type"]!.GetValue<string>()));
+        Assert.Equal(("bad", MessageType.Error), (invalid["id"]!.GetValue<string>(), invalid["type"]!.GetValue<string>()));
         Assert.Equal("GRAPHQL_VALIDATION_FAILED", invalid["payload"]![0]!["extensions"]!["code"]!.GetValue<string>());
         Assert.NotNull(invalid["payload"]![0]!["locations"]);
-        Assert.Equal(("missing", "error"), (notFound["id"]!.GetValue<string>(), notFound["type"]!.GetValue<string>()));
+        Assert.Equal(("missing", MessageType.Error), (notFound["id"]!.GetValue<string>(), notFound["type"]!.GetValue<string>()));
         Assert.Equal("NOT_FOUND", notFound["payload"]![0]!["extensions"]!["code"]!.GetValue<string>());
     }
 
@@ -261,7 +263,7 @@ public sealed class SubscriptionTests
         using var response = await http.GetAsync(PitchlyEmulatorDefaults.SubscriptionsPath, Cancellation);
 
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("graphql-transport-ws", await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Contains(GraphQLWsProtocol.Subprotocol, await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
     }
 
     /// <summary>Reads <c>next</c> messages until <paramref name="count"/> arrived, keyed by operation id (their order across operations is free).</summary>
@@ -271,7 +273,7 @@ public sealed class SubscriptionTests
         while (messages.Count < count)
         {
             var message = await client.ReceiveAsync();
-            Assert.Equal("next", message["type"]!.GetValue<string>());
+            Assert.Equal(MessageType.Next, message["type"]!.GetValue<string>());
             Assert.True(messages.TryAdd(message["id"]!.GetValue<string>(), message), $"two events for {message["id"]}: {message.ToJsonString()}");
         }
 

@@ -89,18 +89,35 @@ public sealed partial class EmulatorSignInTests
     [Fact]
     public async Task An_access_token_refused_again_after_the_one_refresh_fails_the_sign_in_without_a_loop()
     {
+        var (stats, stored) = await SignInWithEveryTokenRefusedAsync();
+
+        Assert.Equal(1, stats.RefreshGrants);
+        Assert.Equal(2, stats.GraphQLRequests);
+        Assert.Null(stored);
+    }
+
+    [Fact]
+    public async Task The_identity_query_recognises_a_rejected_token_by_the_configured_invalid_token_codes()
+    {
+        // Only the legacy code is listed: the platform's UNAUTHENTICATED is then an identity problem, not a reason to refresh.
+        var (stats, _) = await SignInWithEveryTokenRefusedAsync(KeyValuePair.Create("Pitchly:AccessToken:InvalidTokenErrorCodes", (string?)"token-invalid"));
+
+        Assert.Equal(0, stats.RefreshGrants);
+        Assert.Equal(1, stats.GraphQLRequests);
+    }
+
+    /// <summary>Signs in against an emulator that invalidates every token at once; the sign-in fails on the identity query.</summary>
+    private static async Task<(PitchlyEmulatorStats Stats, PitchlyTokenRecord? Stored)> SignInWithEveryTokenRefusedAsync(params KeyValuePair<string, string?>[] settings)
+    {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var emulator = await PitchlyEmulatorServer.StartAsync(options => { options.AutoApprove = true; options.EarlyInvalidationRate = 1; }, cancellationToken);
-        await using var app = await KestrelSignInApp.StartAsync(emulator.ClientConfiguration);
+        await using var app = await KestrelSignInApp.StartAsync(emulator.ClientConfiguration.Concat(settings));
 
         using var response = await app.Browser.GetAsync("/login", cancellationToken);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("identity query", await response.Content.ReadAsStringAsync(cancellationToken), StringComparison.Ordinal);
-        var stats = emulator.Emulator.GetStats();
-        Assert.Equal(1, stats.RefreshGrants);
-        Assert.Equal(2, stats.GraphQLRequests);
-        Assert.Null(await app.Store.GetAsync(AdaKey, cancellationToken));
+        return (emulator.Emulator.GetStats(), await app.Store.GetAsync(AdaKey, cancellationToken));
     }
 
     [Fact]

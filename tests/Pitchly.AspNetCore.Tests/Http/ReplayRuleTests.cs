@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Internal.Replay;
 using Pitchly.AspNetCore.Tests.TokenManagement;
 using Xunit;
 
@@ -128,7 +129,7 @@ public sealed class ReplayRuleTests
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = Create(pitchly, time);
-        var breaker = services.GetRequiredService<Pitchly.AspNetCore.Internal.TokenManagement.RejectedTokenBreaker>();
+        var breaker = services.GetRequiredService<RejectedTokenBreaker>();
 
         // Three tokens killed one after another, a success in between each; then calls still holding them come back
         // rejected, interleaved, many times over. Each was counted once already: nothing pauses.
@@ -154,6 +155,53 @@ public sealed class ReplayRuleTests
 
         Assert.Throws<PitchlyTokenRejectedException>(() => breaker.OnRejected(Alice, "fresh5"));
     }
+
+    [Fact]
+    public void A_call_is_replayed_only_with_a_token_newer_than_the_rejected_ones_within_the_timeout_and_the_bound()
+    {
+        var time = new FakeTimeProvider(TestServices.Start);
+        var replay = new ReplaySequence(time, TimeSpan.FromSeconds(30));
+        replay.Rejected("t1");
+        Assert.True(replay.MayReplayWith("t2"));
+        Assert.False(replay.MayReplayWith("t1"));
+        replay.Rejected("t2");
+        Assert.False(replay.MayReplayWith("t1"));
+        Assert.True(replay.MayReplayWith("t3"));
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.False(replay.MayReplayWith("t3"));
+
+        // Bounded by rejections alone (sign-in: one replay), however long it takes.
+        var once = new ReplaySequence(time, Timeout.InfiniteTimeSpan, maxRejections: 2);
+        once.Rejected("a");
+        time.Advance(TimeSpan.FromDays(1));
+        Assert.True(once.MayReplayWith("b"));
+        once.Rejected("b");
+        Assert.False(once.HasRoom);
+        Assert.Equal(2, once.Rejections);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.Unauthorized, "{}", true)]
+    [InlineData(HttpStatusCode.OK, """{"data":null,"errors":[{"extensions":{"code":"UNAUTHENTICATED"}}]}""", true)]
+    [InlineData(HttpStatusCode.OK, """{"errors":[{"data":{"error":"token-invalid"}}]}""", true)]
+    [InlineData(HttpStatusCode.OK, """{"errors":[{"data":{"error":"not-authorized"}}]}""", false)]
+    [InlineData(HttpStatusCode.Forbidden, """{"data":null,"errors":[{"extensions":{"code":"UNAUTHENTICATED"}}]}""", false)]
+    [InlineData(HttpStatusCode.BadGateway, """{"data":null,"errors":[{"extensions":{"code":"UNAUTHENTICATED"}}]}""", false)]
+    public void Every_caller_recognises_a_rejected_token_by_one_rule(HttpStatusCode status, string body, bool rejected)
+    {
+        var rule = new InvalidTokenRule(new PitchlyAccessTokenHandlerOptions().InvalidTokenErrorCodes);
+
+        Assert.Equal(rejected, rule.IsInvalidToken(status, Encoding.UTF8.GetBytes(body)));
+    }
+
+    [Theory]
+    [InlineData(4403, true)]
+    [InlineData(4401, true)]
+    [InlineData(4400, false)]
+    [InlineData(1000, false)]
+    [InlineData(null, false)]
+    public void A_subscription_closed_for_its_token_is_recognised_by_its_close_code(int? closeStatus, bool rejected)
+        => Assert.Equal(rejected, InvalidTokenRule.IsInvalidTokenClose(closeStatus));
 
     private static ServiceProvider Create(FakePitchly pitchly, FakeTimeProvider time)
         => TestServices.Create(

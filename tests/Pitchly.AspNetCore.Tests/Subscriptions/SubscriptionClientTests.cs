@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Pitchly.AspNetCore.Internal;
 using Xunit;
+using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 using static Pitchly.AspNetCore.Tests.Subscriptions.SubscriptionApp;
 
 namespace Pitchly.AspNetCore.Tests.Subscriptions;
@@ -157,7 +158,7 @@ public sealed class SubscriptionClientTests
         }
 
         var thrown = await Assert.ThrowsAsync<PitchlySubscriptionException>(() => next.WaitAsync(Patience, Cancellation));
-        Assert.Equal(4403, thrown.CloseStatus);
+        Assert.Equal(CloseCode.Forbidden, thrown.CloseStatus);
         Assert.Equal(PitchlySubscriptionClientRejections - 1, app.Pitchly.RefreshGrants);
         Assert.Equal(0, app.Pitchly.Reuses);
     }
@@ -211,7 +212,7 @@ public sealed class SubscriptionClientTests
         }).WaitAsync(Patience, Cancellation);
 
         Assert.IsNotType<PitchlySubscriptionReconnectException>(thrown);
-        Assert.Equal(4403, thrown.CloseStatus);
+        Assert.Equal(CloseCode.Forbidden, thrown.CloseStatus);
         Assert.Equal(3, app.Pitchly.SubscriptionRejections);
         Assert.Equal(2, app.Pitchly.RefreshGrants);
         Assert.Equal(0, app.Pitchly.Reuses);
@@ -279,8 +280,8 @@ public sealed class SubscriptionClientTests
     }
 
     [Theory]
-    [InlineData(4400)]
-    [InlineData(4409)]
+    [InlineData(CloseCode.BadRequest)]
+    [InlineData(CloseCode.SubscriberAlreadyExists)]
     public async Task A_close_that_a_new_connection_would_not_cure_ends_the_subscription_without_reconnecting(int code)
     {
         await using var app = await StartAsync();
@@ -493,7 +494,7 @@ public sealed class SubscriptionClientTests
         await app.Pitchly.SendRawAsync(message);
 
         var thrown = await Assert.ThrowsAsync<PitchlySubscriptionException>(() => next.WaitAsync(Patience, Cancellation));
-        Assert.Equal(4400, thrown.CloseStatus);
+        Assert.Equal(CloseCode.BadRequest, thrown.CloseStatus);
         Assert.Equal(1, app.Pitchly.SubscriptionConnections);
     }
 

@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using GraphQL;
 using GraphQL.Execution;
 using Pitchly.AspNetCore.Emulator.Internal.GraphQL;
+using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 
 namespace Pitchly.AspNetCore.Emulator.Internal.Subscriptions;
 
@@ -20,8 +21,6 @@ namespace Pitchly.AspNetCore.Emulator.Internal.Subscriptions;
 /// </summary>
 internal sealed class GraphQLWsConnection : IDisposable
 {
-    public const string Subprotocol = "graphql-transport-ws";
-
     public static readonly TimeSpan ConnectionInitTimeout = TimeSpan.FromSeconds(3);
 
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromMilliseconds(200);
@@ -57,7 +56,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         var sender = SendLoopAsync();
         if (!subprotocolAccepted)
         {
-            Close(4406, "Subprotocol not acceptable");
+            Close(CloseCode.SubprotocolNotAcceptable, "Subprotocol not acceptable");
         }
         else
         {
@@ -127,7 +126,7 @@ internal sealed class GraphQLWsConnection : IDisposable
             {
                 if (received.MessageType != WebSocketMessageType.Text)
                 {
-                    Close(4400, "Invalid message received: binary messages are not part of the protocol");
+                    Close(CloseCode.BadRequest, "Invalid message received: binary messages are not part of the protocol");
                 }
                 else
                 {
@@ -159,7 +158,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         }
         catch (JsonException)
         {
-            Close(4400, "Invalid message received: not JSON");
+            Close(CloseCode.BadRequest, "Invalid message received: not JSON");
             return;
         }
 
@@ -170,33 +169,33 @@ internal sealed class GraphQLWsConnection : IDisposable
                 || !message.TryGetProperty("type", out var typeElement)
                 || typeElement.ValueKind != JsonValueKind.String)
             {
-                Close(4400, "Invalid message received: a message is an object with a string \"type\"");
+                Close(CloseCode.BadRequest, "Invalid message received: a message is an object with a string \"type\"");
                 return;
             }
 
             var hasPayload = message.TryGetProperty("payload", out var payload) && payload.ValueKind != JsonValueKind.Null;
             switch (typeElement.GetString())
             {
-                case "connection_init":
+                case MessageType.ConnectionInit:
                     if (hasPayload && payload.ValueKind != JsonValueKind.Object)
                     {
-                        Close(4400, "Invalid message received: connection_init's payload must be an object");
+                        Close(CloseCode.BadRequest, "Invalid message received: connection_init's payload must be an object");
                         return;
                     }
 
                     OnConnectionInit(hasPayload ? payload : null);
                     return;
 
-                case "ping":
+                case MessageType.Ping:
                     if (hasPayload && payload.ValueKind != JsonValueKind.Object)
                     {
-                        Close(4400, "Invalid message received: ping's payload must be an object");
+                        Close(CloseCode.BadRequest, "Invalid message received: ping's payload must be an object");
                         return;
                     }
 
                     Send(writer =>
                     {
-                        writer.WriteString("type", "pong");
+                        writer.WriteString("type", MessageType.Pong);
                         if (hasPayload)
                         {
                             writer.WritePropertyName("payload");
@@ -205,22 +204,22 @@ internal sealed class GraphQLWsConnection : IDisposable
                     });
                     return;
 
-                case "pong":
+                case MessageType.Pong:
                     if (hasPayload && payload.ValueKind != JsonValueKind.Object)
                     {
-                        Close(4400, "Invalid message received: pong's payload must be an object");
+                        Close(CloseCode.BadRequest, "Invalid message received: pong's payload must be an object");
                     }
 
                     return;
 
-                case "subscribe":
+                case MessageType.Subscribe:
                     OnSubscribe(message, hasPayload ? payload : null);
                     return;
 
-                case "complete":
+                case MessageType.Complete:
                     if (!TryGetId(message, out var id))
                     {
-                        Close(4400, "Invalid message received: complete needs a non-empty string \"id\"");
+                        Close(CloseCode.BadRequest, "Invalid message received: complete needs a non-empty string \"id\"");
                         return;
                     }
 
@@ -232,7 +231,7 @@ internal sealed class GraphQLWsConnection : IDisposable
                     return;
 
                 default:
-                    Close(4400, "Invalid message received: unknown message type");
+                    Close(CloseCode.BadRequest, "Invalid message received: unknown message type");
                     return;
             }
         }
@@ -242,7 +241,7 @@ internal sealed class GraphQLWsConnection : IDisposable
     {
         if (Interlocked.Exchange(ref _initReceived, 1) == 1)
         {
-            Close(4429, "Too many initialisation requests");
+            Close(CloseCode.TooManyInitialisationRequests, "Too many initialisation requests");
             return;
         }
 
@@ -268,7 +267,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         {
             Interlocked.Increment(ref _emulator.Counters.SubscriptionTokenRejections);
             _emulator.Logger.SubscriptionTokenRejected(failure);
-            Close(4403, "Forbidden");
+            Close(CloseCode.Forbidden, "Forbidden");
             return;
         }
 
@@ -276,7 +275,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         _identity = identity;
         _acknowledged = true;
         Interlocked.Increment(ref _emulator.Counters.SubscriptionConnections);
-        Send(writer => writer.WriteString("type", "connection_ack"));
+        Send(writer => writer.WriteString("type", MessageType.ConnectionAck));
         _ = RecheckLoopAsync();
     }
 
@@ -287,7 +286,7 @@ internal sealed class GraphQLWsConnection : IDisposable
             || !request.TryGetProperty("query", out var query)
             || query.ValueKind != JsonValueKind.String)
         {
-            Close(4400, "Invalid message received: subscribe needs an \"id\" and a payload with a string \"query\"");
+            Close(CloseCode.BadRequest, "Invalid message received: subscribe needs an \"id\" and a payload with a string \"query\"");
             return;
         }
 
@@ -296,7 +295,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         {
             if (variablesElement.ValueKind != JsonValueKind.Object)
             {
-                Close(4400, "Invalid message received: subscribe's variables must be an object");
+                Close(CloseCode.BadRequest, "Invalid message received: subscribe's variables must be an object");
                 return;
             }
 
@@ -308,7 +307,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         {
             if (nameElement.ValueKind != JsonValueKind.String)
             {
-                Close(4400, "Invalid message received: subscribe's operationName must be a string");
+                Close(CloseCode.BadRequest, "Invalid message received: subscribe's operationName must be a string");
                 return;
             }
 
@@ -317,7 +316,7 @@ internal sealed class GraphQLWsConnection : IDisposable
 
         if (!_acknowledged)
         {
-            Close(4401, "Unauthorized");
+            Close(CloseCode.Unauthorized, "Unauthorized");
             return;
         }
 
@@ -325,7 +324,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         if (!_operations.TryAdd(id, operation))
         {
             operation.Dispose();
-            Close(4409, $"Subscriber for {Truncate(id, 80)} already exists");
+            Close(CloseCode.SubscriberAlreadyExists, $"Subscriber for {Truncate(id, 80)} already exists");
             return;
         }
 
@@ -361,7 +360,7 @@ internal sealed class GraphQLWsConnection : IDisposable
                 Finish(operation, writer =>
                 {
                     writer.WriteString("id", operation.Id);
-                    writer.WriteString("type", "error");
+                    writer.WriteString("type", MessageType.Error);
                     writer.WritePropertyName("payload");
                     writer.WriteRawValue(json, skipInputValidation: true);
                 });
@@ -379,7 +378,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         {
             // Not expected (GraphQL.NET reports resolver failures as errors): end the connection as graphql-ws does.
             _emulator.Logger.SubscriptionOperationFailed(exception);
-            Close(4500, "Internal server error");
+            Close(CloseCode.InternalServerError, "Internal server error");
         }
     }
 
@@ -389,7 +388,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         Send(writer =>
         {
             writer.WriteString("id", operation.Id);
-            writer.WriteString("type", "next");
+            writer.WriteString("type", MessageType.Next);
             writer.WritePropertyName("payload");
             writer.WriteRawValue(json, skipInputValidation: true);
         });
@@ -408,7 +407,7 @@ internal sealed class GraphQLWsConnection : IDisposable
     private static void WriteComplete(Utf8JsonWriter writer, string id)
     {
         writer.WriteString("id", id);
-        writer.WriteString("type", "complete");
+        writer.WriteString("type", MessageType.Complete);
     }
 
     private async Task InitTimeoutAsync()
@@ -424,7 +423,7 @@ internal sealed class GraphQLWsConnection : IDisposable
 
         if (Volatile.Read(ref _initReceived) == 0)
         {
-            Close(4408, "Connection initialisation timeout");
+            Close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
         }
     }
 
@@ -439,7 +438,7 @@ internal sealed class GraphQLWsConnection : IDisposable
                 {
                     Interlocked.Increment(ref _emulator.Counters.SubscriptionTokenRejections);
                     _emulator.Logger.SubscriptionTokenRejected(failure);
-                    Close(4403, "Forbidden");
+                    Close(CloseCode.Forbidden, "Forbidden");
                     return;
                 }
             }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Pitchly.AspNetCore.Emulator.Internal.GraphQL;
+using Pitchly.AspNetCore.Internal.Subscriptions;
 
 namespace Pitchly.AspNetCore.Emulator.Internal.Subscriptions;
 
@@ -18,13 +19,13 @@ internal sealed class SubscriptionsEndpoint(PitchlyEmulator emulator)
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             context.Response.ContentType = "text/plain; charset=utf-8";
             await context.Response.WriteAsync(
-                $"{PitchlyEmulatorDefaults.SubscriptionsPath} speaks GraphQL over WebSocket: open a WebSocket with the \"{GraphQLWsConnection.Subprotocol}\" subprotocol.",
+                $"{PitchlyEmulatorDefaults.SubscriptionsPath} speaks GraphQL over WebSocket: open a WebSocket with the \"{GraphQLWsProtocol.Subprotocol}\" subprotocol.",
                 context.RequestAborted);
             return;
         }
 
-        var offered = context.WebSockets.WebSocketRequestedProtocols.Contains(GraphQLWsConnection.Subprotocol, StringComparer.Ordinal);
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(offered ? GraphQLWsConnection.Subprotocol : null);
+        var offered = context.WebSockets.WebSocketRequestedProtocols.Contains(GraphQLWsProtocol.Subprotocol, StringComparer.Ordinal);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(offered ? GraphQLWsProtocol.Subprotocol : null);
         using var connection = new GraphQLWsConnection(emulator, _authenticator, socket, context.RequestAborted);
         await connection.RunAsync(offered);
     }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Pitchly.AspNetCore.Internal.Http;
@@ -16,6 +18,13 @@ internal sealed class ConfigurePitchlyAccessTokenHandlerOptions : IConfigureName
     private readonly IConfiguration? _configuration;
 
     public ConfigurePitchlyAccessTokenHandlerOptions(IConfiguration? configuration = null) => _configuration = configuration;
+
+    /// <summary>Reads and validates <c>Pitchly:AccessToken</c> for every named instance of the options; once however often called.</summary>
+    public static void Register(IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyAccessTokenHandlerOptions>, ConfigurePitchlyAccessTokenHandlerOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyAccessTokenHandlerOptions>, ValidatePitchlyAccessTokenHandlerOptions>());
+    }
 
     public void Configure(PitchlyAccessTokenHandlerOptions options) => Configure(Options.DefaultName, options);
 

@@ -1,19 +1,17 @@
 using System.Buffers;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Internal.TokenManagement;
+using Pitchly.AspNetCore.Internal.Replay;
 
 namespace Pitchly.AspNetCore.Internal.Http;
 
 /// <summary>
-/// Attaches the access token of the key resolved for each request, recognises Pitchly's invalid-token answers,
-/// refreshes with the token that failed and replays the request, again each time the replay's token is rejected too,
-/// as long as every replay carries a token newer than the ones already rejected and within the refresh timeout (when
-/// Pitchly kills a token, every call holding it fails at once, and some of their replays meet the next kill). The
-/// <see cref="RejectedTokenBreaker"/> stops a key whose tokens are all rejected from rotating in a loop. Pooled by
-/// IHttpClientFactory and shared by every user, so it keeps no token and no key between requests.
+/// Attaches the access token of the key resolved for each request, recognises Pitchly's invalid-token answers
+/// (<see cref="InvalidTokenRule"/>), refreshes with the token that failed and replays the request under the replay rule
+/// (<see cref="ReplaySequence"/>, within the refresh timeout); the <see cref="RejectedTokenBreaker"/> stops a key whose
+/// tokens are all rejected from rotating in a loop. Pooled by IHttpClientFactory and shared by every user, so it keeps
+/// no token and no key between requests.
 /// </summary>
 internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 {
@@ -30,6 +28,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     private readonly IPitchlyTokenManager _tokenManager;
     private readonly Func<PitchlyTokenKey> _resolveKey;
     private readonly PitchlyAccessTokenHandlerOptions _options;
+    private readonly InvalidTokenRule _invalidToken;
     private readonly PitchlyMetrics _metrics;
     private readonly RejectedTokenBreaker _breaker;
     private readonly TimeProvider _timeProvider;
@@ -47,6 +46,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         _tokenManager = tokenManager;
         _resolveKey = resolveKey;
         _options = options;
+        _invalidToken = new InvalidTokenRule(options.InvalidTokenErrorCodes);
         _metrics = metrics;
         _breaker = breaker;
         _timeProvider = timeProvider;
@@ -78,7 +78,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         return await ReplayAsync(request, key, body, contentFactory, token, writesVariable, response, cancellationToken);
     }
 
-    /// <summary>The slow path: the call was rejected for its token; refresh and replay while each replay carries a newer token.</summary>
+    /// <summary>The slow path: the call was rejected for its token; refresh and replay as the replay rule allows.</summary>
     private async Task<HttpResponseMessage> ReplayAsync(
         HttpRequestMessage request,
         PitchlyTokenKey key,
@@ -89,11 +89,12 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         HttpResponseMessage response,
         CancellationToken cancellationToken)
     {
-        var rejectedAt = _timeProvider.GetTimestamp();
-        var rejected = new List<string>(2);
+        // No bound on rejections here: the breaker is the guard, and every rejected token is refreshed (even out of
+        // time) so the key's next call finds a live one.
+        var replay = new ReplaySequence(_timeProvider, _breaker.ReplayTimeout);
         while (true)
         {
-            rejected.Add(token.Value);
+            replay.Rejected(token.Value);
             LogInvalidToken(_logger, key, (int)response.StatusCode);
             PitchlyAccessToken next;
             try
@@ -114,10 +115,10 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
                     $"Pitchly rejected the access token of {key}. The token was refreshed, but the request was not replayed because its body was larger than {_options.MaxRequestBufferSize} bytes (PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize); send it again.");
             }
 
-            if (rejected.Contains(next.Value) || _timeProvider.GetElapsedTime(rejectedAt) >= _breaker.ReplayTimeout)
+            if (!replay.MayReplayWith(next.Value))
             {
                 // No newer token to try, or no time left: Pitchly's answer is the caller's.
-                LogRejectedAfterRefresh(_logger, key, (int)response.StatusCode, rejected.Count);
+                LogRejectedAfterRefresh(_logger, key, (int)response.StatusCode, replay.Rejections);
                 return response;
             }
 
@@ -226,13 +227,13 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     /// </summary>
     private async ValueTask<bool> IsInvalidTokenAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        if (InvalidTokenRule.IsInvalidTokenStatus(response.StatusCode))
         {
             return true;
         }
 
         var content = response.Content;
-        if (response.StatusCode == HttpStatusCode.Forbidden || (int)response.StatusCode >= 500 || !IsJsonOrUntyped(content))
+        if (!InvalidTokenRule.MayCarryInvalidTokenError(response.StatusCode) || !IsJsonOrUntyped(content))
         {
             return false;
         }
@@ -291,7 +292,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         await stream.DisposeAsync();
         response.Content = CopyHeaders(content, new ByteArrayContent(bytes));
         content.Dispose();
-        return PitchlyResponseClassifier.HasInvalidTokenError(bytes, _options.InvalidTokenErrorCodes);
+        return _invalidToken.IsInvalidToken(response.StatusCode, bytes);
     }
 
     private static bool IsJsonOrUntyped(HttpContent content)

@@ -3,154 +3,153 @@ using System.Net;
 using System.Net.Http;
 using System.Net.WebSockets;
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using Pitchly.AspNetCore.Internal.GraphQL;
+using Pitchly.AspNetCore.Internal.Replay;
+using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 
 namespace Pitchly.AspNetCore.Internal.Subscriptions;
 
-/// <summary>How one connection of a subscription ended, when it ended without a fatal error.</summary>
-internal enum ConnectionEnd
-{
-    /// <summary>Pitchly sent <c>complete</c>: the subscription is over.</summary>
-    Completed,
-
-    /// <summary>Pitchly closed the connection because of the access token (4403, or 4401).</summary>
-    TokenRejected,
-
-    /// <summary>The connection failed or was closed for a reason a new connection may cure.</summary>
-    Lost,
-
-    /// <summary>The application stopped the subscription.</summary>
-    Stopped,
-}
-
-/// <summary>What one connection did: how it ended and whether it got far enough to reset the breakers.</summary>
-internal sealed record ConnectionResult(ConnectionEnd End, bool Acknowledged, bool DeliveredEvent, TimeSpan Uptime, int? CloseStatus, string Reason, Exception? Failure);
-
 /// <summary>
-/// One WebSocket connection speaking graphql-ws (<c>graphql-transport-ws</c>) for one subscription: handshake,
-/// <c>connection_init</c> with the token in <c>authorization</c>, <c>connection_ack</c>, <c>subscribe</c>, then
-/// <c>next</c> events into the channel until <c>complete</c>, an <c>error</c>, a close or a stop. Answers <c>ping</c>
-/// with <c>pong</c>. Stopping sends <c>complete</c> and closes the connection with 1000.
+/// One WebSocket connection speaking graphql-ws (<c>graphql-transport-ws</c>) for one subscription, in two steps:
+/// <see cref="ConnectAsync"/> (handshake, <c>connection_init</c> with the token in <c>authorization</c>,
+/// <c>connection_ack</c>) and <see cref="StreamAsync"/> (<c>subscribe</c>, then <c>next</c> events into the channel
+/// until <c>complete</c>, an <c>error</c>, a close or a stop). Answers <c>ping</c> with <c>pong</c> throughout. A stop
+/// before the subscribe drops the connection; after it, sends <c>complete</c> and closes the connection with 1000.
 /// </summary>
-internal static class GraphQLWsConnection
+internal sealed class GraphQLWsConnection : IDisposable
 {
-    public const string SubProtocol = "graphql-transport-ws";
-
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
-    public static async Task<ConnectionResult> RunAsync<TData>(
-        SubscriptionRequest<TData> subscription,
-        Uri endpoint,
-        string accessToken,
-        PitchlySubscriptionClientOptions options,
-        TimeProvider time,
-        ChannelWriter<PitchlyGraphQLResponse<TData>> events,
-        Action acknowledged,
-        CancellationToken stop)
+    private static readonly byte[] Pong = WriteMessage(MessageType.Pong);
+
+    private readonly ClientWebSocket _socket = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private readonly string _subscriptionId;
+    private readonly PitchlySubscriptionClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly CancellationToken _stop;
+    private readonly CancellationTokenRegistration _stopRegistration;
+    private int _subscribed;
+    private int _stopping;
+
+    public GraphQLWsConnection(string subscriptionId, PitchlySubscriptionClientOptions options, TimeProvider time, CancellationToken stop)
     {
-        using var socket = new ClientWebSocket();
-        socket.Options.AddSubProtocol(SubProtocol);
-        socket.Options.CollectHttpResponseDetails = true;
+        _subscriptionId = subscriptionId;
+        _options = options;
+        _time = time;
+        _stop = stop;
+        _socket.Options.AddSubProtocol(Subprotocol);
+        _socket.Options.CollectHttpResponseDetails = true;
         if (options.KeepAliveInterval > TimeSpan.Zero)
         {
-            socket.Options.KeepAliveInterval = options.KeepAliveInterval;
-            socket.Options.KeepAliveTimeout = options.KeepAliveInterval;
+            _socket.Options.KeepAliveInterval = options.KeepAliveInterval;
+            _socket.Options.KeepAliveTimeout = options.KeepAliveInterval;
         }
 
-        using var abort = new CancellationTokenSource();
-        var state = new State(socket, subscription.Id, abort);
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using var registration = stop.Register(static s => ((State)s!).OnStop(), state);
+        // Last: a stop already requested runs OnStop at once, on a connection ready for it.
+        _stopRegistration = stop.Register(static connection => ((GraphQLWsConnection)connection!).OnStop(), this);
+    }
 
-        // 1. Handshake, connection_init, connection_ack: bounded by ConnectionTimeout; a stop simply aborts.
-        using (var connecting = CancellationTokenSource.CreateLinkedTokenSource(abort.Token))
+    private bool Stopping => Volatile.Read(ref _stopping) == 1;
+
+    /// <summary>
+    /// Step 1: handshake, <c>connection_init</c>, <c>connection_ack</c>, bounded by <c>ConnectionTimeout</c>; a stop
+    /// simply aborts. <see langword="null"/> once acknowledged; otherwise how the connection ended.
+    /// </summary>
+    public async Task<ConnectionResult?> ConnectAsync(Uri endpoint, string accessToken)
+    {
+        using var connecting = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+        connecting.CancelAfter(_options.ConnectionTimeout);
+        try
         {
-            connecting.CancelAfter(options.ConnectionTimeout);
-            try
-            {
-                await socket.ConnectAsync(endpoint, connecting.Token);
-                if (socket.SubProtocol != SubProtocol)
-                {
-                    throw new PitchlySubscriptionException(
-                        $"Pitchly's subscription endpoint {endpoint} did not accept the {SubProtocol} protocol. Check Pitchly:Subscriptions:Endpoint.", (int?)null);
-                }
-
-                await state.SendAsync(WriteConnectionInit(accessToken), connecting.Token);
-                while (true)
-                {
-                    var message = await ReceiveAsync(socket, buffer, options.MaxMessageSize, connecting.Token);
-                    if (message is null)
-                    {
-                        return await ClosedAsync(state, acknowledged: false, delivered: false, TimeSpan.Zero);
-                    }
-
-                    using var document = Parse(message.Value) ?? throw await ProtocolErrorAsync(state, "Pitchly sent a subscription message that is not JSON.");
-                    var type = TypeOf(document.RootElement);
-                    if (type == "connection_ack")
-                    {
-                        break;
-                    }
-
-                    if (type == "ping")
-                    {
-                        await state.SendAsync(Pong, connecting.Token);
-                    }
-                    else if (type != "pong")
-                    {
-                        throw await ProtocolErrorAsync(state, $"Pitchly sent '{type}' before acknowledging the connection.");
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (state.Stopping)
-            {
-                return new ConnectionResult(ConnectionEnd.Stopped, false, false, TimeSpan.Zero, null, "stopped", null);
-            }
-            catch (OperationCanceledException exception) when (connecting.IsCancellationRequested)
-            {
-                return new ConnectionResult(ConnectionEnd.Lost, false, false, TimeSpan.Zero, null, "connection_timeout",
-                    new TimeoutException($"The connection to Pitchly's subscription endpoint was not acknowledged within {options.ConnectionTimeout} (Pitchly:Subscriptions:ConnectionTimeout).", exception));
-            }
-            catch (WebSocketException exception) when (socket.HttpStatusCode is >= HttpStatusCode.BadRequest and < HttpStatusCode.InternalServerError
-                                                        and not HttpStatusCode.RequestTimeout and not HttpStatusCode.TooManyRequests)
+            await _socket.ConnectAsync(endpoint, connecting.Token);
+            if (_socket.SubProtocol != Subprotocol)
             {
                 throw new PitchlySubscriptionException(
-                    $"Pitchly's subscription endpoint {endpoint} refused the WebSocket handshake with HTTP {(int)socket.HttpStatusCode}. Check Pitchly:Subscriptions:Endpoint.", (int?)null, exception);
+                    $"Pitchly's subscription endpoint {endpoint} did not accept the {Subprotocol} protocol. Check Pitchly:Subscriptions:Endpoint.", (int?)null);
             }
-            catch (Exception exception) when (IsConnectionFailure(exception))
+
+            await SendAsync(WriteConnectionInit(accessToken), connecting.Token);
+            while (true)
             {
-                return new ConnectionResult(ConnectionEnd.Lost, false, false, TimeSpan.Zero, null, "connection_failed", exception);
+                var message = await ReceiveAsync(connecting.Token);
+                if (message is null)
+                {
+                    return await ClosedAsync(ConnectionProgress.NotAcknowledged);
+                }
+
+                using var document = Parse(message.Value) ?? throw await ProtocolErrorAsync("Pitchly sent a subscription message that is not JSON.");
+                var type = TypeOf(document.RootElement);
+                if (type == MessageType.ConnectionAck)
+                {
+                    return null;
+                }
+
+                if (type == MessageType.Ping)
+                {
+                    await SendAsync(Pong, connecting.Token);
+                }
+                else if (type != MessageType.Pong)
+                {
+                    throw await ProtocolErrorAsync($"Pitchly sent '{type}' before acknowledging the connection.");
+                }
             }
         }
+        catch (OperationCanceledException) when (Stopping)
+        {
+            return ConnectionResult.Stopped(ConnectionProgress.NotAcknowledged);
+        }
+        catch (OperationCanceledException exception) when (connecting.IsCancellationRequested)
+        {
+            return ConnectionResult.Lost(ConnectionProgress.NotAcknowledged, "connection_timeout", failure:
+                new TimeoutException($"The connection to Pitchly's subscription endpoint was not acknowledged within {_options.ConnectionTimeout} (Pitchly:Subscriptions:ConnectionTimeout).", exception));
+        }
+        catch (WebSocketException exception) when (_socket.HttpStatusCode is >= HttpStatusCode.BadRequest and < HttpStatusCode.InternalServerError
+                                                    and not HttpStatusCode.RequestTimeout and not HttpStatusCode.TooManyRequests)
+        {
+            throw new PitchlySubscriptionException(
+                $"Pitchly's subscription endpoint {endpoint} refused the WebSocket handshake with HTTP {(int)_socket.HttpStatusCode}. Check Pitchly:Subscriptions:Endpoint.", (int?)null, exception);
+        }
+        catch (Exception exception) when (IsConnectionFailure(exception))
+        {
+            return ConnectionResult.Lost(ConnectionProgress.NotAcknowledged, "connection_failed", failure: exception);
+        }
+    }
 
-        // 2. Subscribe and stream: receives are never cancelled by the stop (that would abort the socket before
-        // complete could be sent); the stop sends complete and a close, and the server's close ends the loop.
-        var acknowledgedAt = time.GetTimestamp();
-        acknowledged();
+    /// <summary>
+    /// Step 2, once acknowledged: subscribe and stream until the connection ends. Receives are never cancelled by the
+    /// stop (that would abort the socket before <c>complete</c> could be sent); the stop sends <c>complete</c> and a
+    /// close, and the server's close ends the loop.
+    /// </summary>
+    public async Task<ConnectionResult> StreamAsync<TData>(SubscriptionRequest<TData> subscription, ChannelWriter<PitchlyGraphQLResponse<TData>> events)
+    {
+        var acknowledgedAt = _time.GetTimestamp();
         var delivered = false;
         var discard = false;
         try
         {
-            await state.SendAsync(WriteSubscribe(subscription), abort.Token);
-            state.Subscribed();
+            await SendAsync(WriteSubscribe(subscription), _abort.Token);
+            Volatile.Write(ref _subscribed, 1);
             while (true)
             {
-                var message = await ReceiveAsync(socket, buffer, options.MaxMessageSize, abort.Token);
+                var message = await ReceiveAsync(_abort.Token);
                 if (message is null)
                 {
-                    return await ClosedAsync(state, acknowledged: true, delivered, time.GetElapsedTime(acknowledgedAt));
+                    return await ClosedAsync(Progress());
                 }
 
-                using var document = Parse(message.Value) ?? throw await ProtocolErrorAsync(state, "Pitchly sent a subscription message that is not JSON.");
+                using var document = Parse(message.Value) ?? throw await ProtocolErrorAsync("Pitchly sent a subscription message that is not JSON.");
                 var root = document.RootElement;
                 var type = TypeOf(root);
                 switch (type)
                 {
-                    case "next" when IsOurs(root, subscription.Id):
+                    case MessageType.Next when IsOurs(root, subscription.Id):
                         if (!root.TryGetProperty("payload", out var payload) || !GraphQLResponseReader.IsResult(payload))
                         {
-                            throw await ProtocolErrorAsync(state, "Pitchly sent a 'next' message whose payload is not a GraphQL result.");
+                            throw await ProtocolErrorAsync("Pitchly sent a 'next' message whose payload is not a GraphQL result.");
                         }
 
                         var response = GraphQLResponseReader.FromResult(payload, subscription.DataTypeInfo, HttpStatusCode.OK);
@@ -159,9 +158,9 @@ internal static class GraphQLWsConnection
                         {
                             try
                             {
-                                await events.WriteAsync(response, stop);
+                                await events.WriteAsync(response, _stop);
                             }
-                            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
                             {
                                 // Nobody reads any more; keep receiving until the server answers the close.
                                 discard = true;
@@ -169,32 +168,43 @@ internal static class GraphQLWsConnection
                         }
 
                         break;
-                    case "error" when IsOurs(root, subscription.Id):
-                        await CloseAsync(state, WebSocketCloseStatus.NormalClosure);
+                    case MessageType.Error when IsOurs(root, subscription.Id):
+                        await CloseAsync(WebSocketCloseStatus.NormalClosure);
                         throw OperationError(root);
-                    case "complete" when IsOurs(root, subscription.Id):
-                        await CloseAsync(state, WebSocketCloseStatus.NormalClosure);
-                        return new ConnectionResult(state.Stopping ? ConnectionEnd.Stopped : ConnectionEnd.Completed, true, delivered, time.GetElapsedTime(acknowledgedAt), 1000, "completed", null);
-                    case "ping":
-                        await state.SendAsync(Pong, abort.Token);
+                    case MessageType.Complete when IsOurs(root, subscription.Id):
+                        await CloseAsync(WebSocketCloseStatus.NormalClosure);
+                        return Stopping
+                            ? ConnectionResult.Stopped(Progress(), (int)WebSocketCloseStatus.NormalClosure)
+                            : ConnectionResult.Completed(Progress());
+                    case MessageType.Ping:
+                        await SendAsync(Pong, _abort.Token);
                         break;
-                    case "pong" or "connection_ack" or "next" or "error" or "complete":
+                    case MessageType.Pong or MessageType.ConnectionAck or MessageType.Next or MessageType.Error or MessageType.Complete:
                         break;
                     default:
-                        throw await ProtocolErrorAsync(state, $"Pitchly sent a message of unknown type '{type}'.");
+                        throw await ProtocolErrorAsync($"Pitchly sent a message of unknown type '{type}'.");
                 }
             }
         }
-        catch (OperationCanceledException) when (state.Stopping)
+        catch (OperationCanceledException) when (Stopping)
         {
-            return new ConnectionResult(ConnectionEnd.Stopped, true, delivered, time.GetElapsedTime(acknowledgedAt), null, "stopped", null);
+            return ConnectionResult.Stopped(Progress());
         }
         catch (Exception exception) when (IsConnectionFailure(exception))
         {
-            return state.Stopping
-                ? new ConnectionResult(ConnectionEnd.Stopped, true, delivered, time.GetElapsedTime(acknowledgedAt), null, "stopped", null)
-                : new ConnectionResult(ConnectionEnd.Lost, true, delivered, time.GetElapsedTime(acknowledgedAt), null, "connection_lost", exception);
+            return Stopping
+                ? ConnectionResult.Stopped(Progress())
+                : ConnectionResult.Lost(Progress(), "connection_lost", failure: exception);
         }
+
+        ConnectionProgress Progress() => new(Acknowledged: true, delivered, _time.GetElapsedTime(acknowledgedAt));
+    }
+
+    public void Dispose()
+    {
+        _stopRegistration.Dispose();
+        _abort.Dispose();
+        _socket.Dispose();
     }
 
     private static bool IsConnectionFailure(Exception exception) =>
@@ -219,59 +229,62 @@ internal static class GraphQLWsConnection
     }
 
     /// <summary>Reads one whole message; <see langword="null"/> when the server closed the connection.</summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReceiveAsync(ClientWebSocket socket, ArrayBufferWriter<byte> buffer, int maxSize, CancellationToken cancellationToken)
+    private async Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken)
     {
-        buffer.ResetWrittenCount();
+        _buffer.ResetWrittenCount();
         while (true)
         {
-            var result = await socket.ReceiveAsync(buffer.GetMemory(8192), cancellationToken);
+            var result = await _socket.ReceiveAsync(_buffer.GetMemory(8192), cancellationToken);
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 return null;
             }
 
-            buffer.Advance(result.Count);
-            if (buffer.WrittenCount > maxSize)
+            _buffer.Advance(result.Count);
+            if (_buffer.WrittenCount > _options.MaxMessageSize)
             {
-                await AbortWithAsync(socket, WebSocketCloseStatus.MessageTooBig);
+                await AbortWithAsync(_socket, WebSocketCloseStatus.MessageTooBig);
                 throw new PitchlySubscriptionException(
-                    $"Pitchly sent a subscription message larger than {maxSize} bytes; the subscription was ended. Raise Pitchly:Subscriptions:MaxMessageSize or subscribe to less data.", 1009);
+                    $"Pitchly sent a subscription message larger than {_options.MaxMessageSize} bytes; the subscription was ended. Raise Pitchly:Subscriptions:MaxMessageSize or subscribe to less data.", 1009);
             }
 
             if (result.EndOfMessage)
             {
-                return buffer.WrittenMemory;
+                return _buffer.WrittenMemory;
             }
         }
     }
 
     /// <summary>Classifies the server's close and completes the closing handshake.</summary>
-    private static async Task<ConnectionResult> ClosedAsync(State state, bool acknowledged, bool delivered, TimeSpan uptime)
+    private async Task<ConnectionResult> ClosedAsync(ConnectionProgress progress)
     {
-        var status = (int?)state.Socket.CloseStatus;
-        await CloseAsync(state, WebSocketCloseStatus.NormalClosure);
-        if (state.Stopping)
+        var status = (int?)_socket.CloseStatus;
+        await CloseAsync(WebSocketCloseStatus.NormalClosure);
+        if (Stopping)
         {
-            return new ConnectionResult(ConnectionEnd.Stopped, acknowledged, delivered, uptime, status, "stopped", null);
+            return ConnectionResult.Stopped(progress, status);
+        }
+
+        if (InvalidTokenRule.IsInvalidTokenClose(status))
+        {
+            return ConnectionResult.TokenRejected(progress, status);
         }
 
         switch (status)
         {
-            case 4403 or 4401:
-                return new ConnectionResult(ConnectionEnd.TokenRejected, acknowledged, delivered, uptime, status, "token_rejected", null);
-            case 4400 or 4406 or 4409:
+            case CloseCode.BadRequest or CloseCode.SubprotocolNotAcceptable or CloseCode.SubscriberAlreadyExists:
                 throw new PitchlySubscriptionException(
                     $"Pitchly closed the subscription with code {status} ({Describe(status)}); a new connection would not change that, so the subscription was ended.", status);
             default:
-                return new ConnectionResult(ConnectionEnd.Lost, acknowledged, delivered, uptime, status, "server_closed", null);
+                return ConnectionResult.Lost(progress, "server_closed", status);
         }
     }
 
     private static string Describe(int? status) => status switch
     {
-        4400 => "bad request: the operation or a message was invalid",
-        4406 => "subprotocol not acceptable",
-        4409 => "a subscriber with this id already exists",
+        CloseCode.BadRequest => "bad request: the operation or a message was invalid",
+        CloseCode.SubprotocolNotAcceptable => "subprotocol not acceptable",
+        CloseCode.SubscriberAlreadyExists => "a subscriber with this id already exists",
         _ => "unexpected",
     };
 
@@ -297,16 +310,15 @@ internal static class GraphQLWsConnection
         return new PitchlyGraphQLException("Pitchly answered the subscription with an error.", errors, null);
     }
 
-    private static async Task<PitchlySubscriptionException> ProtocolErrorAsync(State state, string what)
+    private async Task<PitchlySubscriptionException> ProtocolErrorAsync(string what)
     {
-        await CloseAsync(state, (WebSocketCloseStatus)4400);
-        return new PitchlySubscriptionException($"{what} That is not graphql-ws ({SubProtocol}); the subscription was ended.", 4400);
+        await CloseAsync((WebSocketCloseStatus)CloseCode.BadRequest);
+        return new PitchlySubscriptionException($"{what} That is not graphql-ws ({Subprotocol}); the subscription was ended.", CloseCode.BadRequest);
     }
 
-    private static async Task CloseAsync(State state, WebSocketCloseStatus status)
+    private async Task CloseAsync(WebSocketCloseStatus status)
     {
-        var socket = state.Socket;
-        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
         {
             return;
         }
@@ -314,21 +326,21 @@ internal static class GraphQLWsConnection
         using var timeout = new CancellationTokenSource(CloseTimeout);
         try
         {
-            await state.SendLock.WaitAsync(timeout.Token);
+            await _sendLock.WaitAsync(timeout.Token);
             try
             {
-                if (socket.State == WebSocketState.CloseReceived)
+                if (_socket.State == WebSocketState.CloseReceived)
                 {
-                    await socket.CloseOutputAsync(status, null, timeout.Token);
+                    await _socket.CloseOutputAsync(status, null, timeout.Token);
                 }
-                else if (socket.State == WebSocketState.Open)
+                else if (_socket.State == WebSocketState.Open)
                 {
-                    await socket.CloseAsync(status, null, timeout.Token);
+                    await _socket.CloseAsync(status, null, timeout.Token);
                 }
             }
             finally
             {
-                state.SendLock.Release();
+                _sendLock.Release();
             }
         }
         catch (Exception exception) when (IsConnectionFailure(exception) || exception is ObjectDisposedException)
@@ -350,7 +362,66 @@ internal static class GraphQLWsConnection
         }
     }
 
-    private static readonly byte[] Pong = """{"type":"pong"}"""u8.ToArray();
+    private async Task SendAsync(byte[] message, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private void OnStop()
+    {
+        Volatile.Write(ref _stopping, 1);
+        if (Volatile.Read(ref _subscribed) == 0)
+        {
+            // Nothing subscribed yet: there is nothing to complete, so the connection is simply dropped.
+            _abort.Cancel();
+            return;
+        }
+
+        _ = CompleteAndCloseAsync();
+    }
+
+    private async Task CompleteAndCloseAsync()
+    {
+        using var timeout = new CancellationTokenSource(CloseTimeout);
+        try
+        {
+            await _sendLock.WaitAsync(timeout.Token);
+            try
+            {
+                if (_socket.State == WebSocketState.Open)
+                {
+                    await _socket.SendAsync(WriteComplete(_subscriptionId), WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+                    await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (Exception exception) when (IsConnectionFailure(exception) || exception is ObjectDisposedException)
+        {
+            // The connection is gone already.
+        }
+
+        // If the server never answers the close, stop waiting for it.
+        try
+        {
+            _abort.CancelAfter(CloseTimeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection already ended.
+        }
+    }
 
     private static byte[] WriteConnectionInit(string accessToken)
     {
@@ -358,7 +429,7 @@ internal static class GraphQLWsConnection
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteString("type"u8, "connection_init"u8);
+            writer.WriteString("type"u8, MessageType.ConnectionInit);
             writer.WriteStartObject("payload"u8);
             writer.WriteString("authorization"u8, "Bearer " + accessToken);
             writer.WriteEndObject();
@@ -375,7 +446,7 @@ internal static class GraphQLWsConnection
         {
             writer.WriteStartObject();
             writer.WriteString("id"u8, subscription.Id);
-            writer.WriteString("type"u8, "subscribe"u8);
+            writer.WriteString("type"u8, MessageType.Subscribe);
             writer.WritePropertyName("payload"u8);
             GraphQLRequestWriter.Write(writer, subscription.Request, accessToken: null, subscription.DataTypeInfo.Options);
             writer.WriteEndObject();
@@ -391,88 +462,23 @@ internal static class GraphQLWsConnection
         {
             writer.WriteStartObject();
             writer.WriteString("id"u8, id);
-            writer.WriteString("type"u8, "complete"u8);
+            writer.WriteString("type"u8, MessageType.Complete);
             writer.WriteEndObject();
         }
 
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>The connection's shared state: the socket, the one-sender lock, and the stop.</summary>
-    private sealed class State(ClientWebSocket socket, string id, CancellationTokenSource abort)
+    private static byte[] WriteMessage(string type)
     {
-        private int _subscribed;
-        private int _stopping;
-
-        public ClientWebSocket Socket { get; } = socket;
-
-        public SemaphoreSlim SendLock { get; } = new(1, 1);
-
-        public CancellationTokenSource Abort { get; } = abort;
-
-        public bool Stopping => Volatile.Read(ref _stopping) == 1;
-
-        public void Subscribed() => Volatile.Write(ref _subscribed, 1);
-
-        public async Task SendAsync(byte[] message, CancellationToken cancellationToken)
+        var buffer = new ArrayBufferWriter<byte>(32);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            await SendLock.WaitAsync(cancellationToken);
-            try
-            {
-                await Socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
-            }
-            finally
-            {
-                SendLock.Release();
-            }
+            writer.WriteStartObject();
+            writer.WriteString("type"u8, type);
+            writer.WriteEndObject();
         }
 
-        public void OnStop()
-        {
-            Volatile.Write(ref _stopping, 1);
-            if (Volatile.Read(ref _subscribed) == 0)
-            {
-                // Nothing subscribed yet: there is nothing to complete, so the connection is simply dropped.
-                Abort.Cancel();
-                return;
-            }
-
-            _ = CompleteAndCloseAsync();
-        }
-
-        private async Task CompleteAndCloseAsync()
-        {
-            using var timeout = new CancellationTokenSource(CloseTimeout);
-            try
-            {
-                await SendLock.WaitAsync(timeout.Token);
-                try
-                {
-                    if (Socket.State == WebSocketState.Open)
-                    {
-                        await Socket.SendAsync(WriteComplete(id), WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
-                        await Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-                    }
-                }
-                finally
-                {
-                    SendLock.Release();
-                }
-            }
-            catch (Exception exception) when (IsConnectionFailure(exception) || exception is ObjectDisposedException)
-            {
-                // The connection is gone already.
-            }
-
-            // If the server never answers the close, stop waiting for it.
-            try
-            {
-                Abort.CancelAfter(CloseTimeout);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The connection already ended.
-            }
-        }
+        return buffer.WrittenSpan.ToArray();
     }
 }

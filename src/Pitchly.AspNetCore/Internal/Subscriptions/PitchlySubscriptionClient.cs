@@ -6,14 +6,16 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal.Replay;
 
 namespace Pitchly.AspNetCore.Internal.Subscriptions;
 
 /// <summary>
 /// Runs each subscription on its own connection, driven by a pump that owns the connection's life: it takes the token
-/// from the token manager, refreshes it with the rejected token when Pitchly closes with 4403 (the replay rule: again
-/// while each attempt carries a token newer than the rejected ones, within the refresh timeout, and never for a third
-/// token rejected right away), and re-establishes lost connections with jittered exponential backoff, bounded.
+/// from the token manager, refreshes it with the rejected token when Pitchly closes with 4403 (the replay rule of
+/// <see cref="ReplaySequence"/>: again while each attempt carries a token newer than the rejected ones, within the
+/// refresh timeout, and never for a third token rejected right away), and re-establishes lost connections with
+/// jittered exponential backoff, bounded.
 /// </summary>
 internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 {
@@ -162,12 +164,9 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         var options = _options.CurrentValue;
         var endpoint = options.Endpoint ?? throw new PitchlySubscriptionException("Pitchly:Subscriptions:Endpoint is not set and could not be derived from Pitchly:GraphQLEndpoint.");
 
-        // The replay rule's state: tokens Pitchly rejected in the current run of rejections, how many in a row, and
-        // until when refreshing may go on.
+        // The current run of rejections (null while there is none), and the rejected token to refresh with.
+        ReplaySequence? rejections = null;
         string? mustRefresh = null;
-        var rejected = new HashSet<string>(StringComparer.Ordinal);
-        var rejectionsInARow = 0;
-        var rejectionDeadline = DateTimeOffset.MaxValue;
         var failedAttempts = 0;
 
         while (true)
@@ -188,19 +187,19 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 
             if (mustRefresh is not null)
             {
-                if (rejected.Contains(token.Value))
+                if (!rejections!.IsNewer(token.Value))
                 {
                     // The manager offers a token Pitchly has already refused: subscribing with it would only repeat that.
-                    throw RejectedRepeatedly(subscription, rejectionsInARow, 4403);
+                    throw RejectedRepeatedly(subscription, rejections.Rejections, GraphQLWsProtocol.CloseCode.Forbidden);
                 }
 
                 mustRefresh = null;
                 _metrics.SubscriptionResubscribes.Add(1);
             }
 
-            var result = await GraphQLWsConnection.RunAsync(subscription, endpoint, token.Value, options, _time, events, () => SubscriptionLog.Connected(_logger, subscription.Id, key, endpoint), stop);
-
-            if (result.Acknowledged && (result.DeliveredEvent || result.Uptime >= options.MaxReconnectDelay))
+            var result = await ConnectAndStreamAsync(subscription, endpoint, token.Value, options, events, stop);
+            var progress = result.Progress;
+            if (progress.Acknowledged && (progress.DeliveredEvent || progress.Uptime >= options.MaxReconnectDelay))
             {
                 failedAttempts = 0;
             }
@@ -214,41 +213,63 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                     stop.ThrowIfCancellationRequested();
                     return;
                 case ConnectionEnd.TokenRejected:
-                    // "Right away": no event, and either no acknowledgement or one shortly before the rejection of a
-                    // token that was not about to expire. A token that served a while, or reached its expiry, starts a
-                    // new run: a quiet subscription crosses any number of expiries.
-                    var now = _time.GetUtcNow();
-                    var expired = now >= token.ExpiresAt - ExpiryTolerance;
-                    var rightAway = !result.DeliveredEvent && (!result.Acknowledged || (result.Uptime < options.ConnectionTimeout && !expired));
-                    if (rejectionsInARow == 0 || !rightAway)
+                    // A token that served a while, or reached its expiry, starts a new run: a quiet subscription crosses
+                    // any number of expiries.
+                    if (rejections is null || !RejectedRightAway(progress, token, options))
                     {
-                        rejected.Clear();
-                        rejectionsInARow = 1;
-                        rejectionDeadline = now + _tokenManagementOptions.CurrentValue.RefreshTimeout;
-                    }
-                    else
-                    {
-                        rejectionsInARow++;
-                        if (rejectionsInARow >= MaxRejectionsInARow || now >= rejectionDeadline)
-                        {
-                            throw RejectedRepeatedly(subscription, rejectionsInARow, result.CloseStatus);
-                        }
+                        rejections = new ReplaySequence(_time, _tokenManagementOptions.CurrentValue.RefreshTimeout, MaxRejectionsInARow);
                     }
 
-                    rejected.Add(token.Value);
+                    // Checked before refreshing: a run that is over spends no refresh token.
+                    rejections.Rejected(token.Value);
+                    if (!rejections.HasRoom)
+                    {
+                        throw RejectedRepeatedly(subscription, rejections.Rejections, result.CloseStatus);
+                    }
+
                     SubscriptionLog.TokenRejected(_logger, key, subscription.Id, result.CloseStatus);
                     mustRefresh = token.Value;
                     continue;
                 default:
-                    if (result.DeliveredEvent)
+                    if (progress.DeliveredEvent)
                     {
-                        rejectionsInARow = 0;
+                        // Served: whatever is rejected next starts a new run.
+                        rejections = null;
                     }
 
                     failedAttempts = await BackOffAsync(subscription, options, failedAttempts, result.Reason, result.CloseStatus, result.Failure, stop);
                     continue;
             }
         }
+    }
+
+    /// <summary>
+    /// "Right away": no event, and either no acknowledgement or one shortly before the rejection of a token that was not
+    /// about to expire.
+    /// </summary>
+    private bool RejectedRightAway(ConnectionProgress progress, PitchlyAccessToken token, PitchlySubscriptionClientOptions options)
+    {
+        var expired = _time.GetUtcNow() >= token.ExpiresAt - ExpiryTolerance;
+        return !progress.DeliveredEvent && (!progress.Acknowledged || (progress.Uptime < options.ConnectionTimeout && !expired));
+    }
+
+    /// <summary>One connection with <paramref name="accessToken"/>: connect, and once acknowledged, stream until it ends.</summary>
+    private async Task<ConnectionResult> ConnectAndStreamAsync<TData>(
+        SubscriptionRequest<TData> subscription,
+        Uri endpoint,
+        string accessToken,
+        PitchlySubscriptionClientOptions options,
+        ChannelWriter<PitchlyGraphQLResponse<TData>> events,
+        CancellationToken stop)
+    {
+        using var connection = new GraphQLWsConnection(subscription.Id, options, _time, stop);
+        if (await connection.ConnectAsync(endpoint, accessToken) is { } notAcknowledged)
+        {
+            return notAcknowledged;
+        }
+
+        SubscriptionLog.Connected(_logger, subscription.Id, subscription.Key, endpoint);
+        return await connection.StreamAsync(subscription, events);
     }
 
     /// <summary>Counts a failed attempt, gives up past the limit, otherwise waits a jittered exponential pause.</summary>

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Pitchly.AspNetCore.Internal.TokenManagement;
+namespace Pitchly.AspNetCore.Internal.Replay;
 
 /// <summary>
 /// The per-key guard against refresh loops. It counts the distinct access tokens of a key rejected in a row with no
