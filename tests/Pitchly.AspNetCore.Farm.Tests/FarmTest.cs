@@ -66,21 +66,6 @@ internal static class FarmTest
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds, failing after <paramref name="timeout"/>.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = TimeProvider.System.GetTimestamp() + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency);
-        while (!await condition())
-        {
-            if (TimeProvider.System.GetTimestamp() > deadline)
-            {
-                Assert.Fail($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}.");
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-    }
-
     /// <summary>Calls <c>/work</c> as <paramref name="user"/> on every instance, <paramref name="rounds"/> times each.</summary>
     public static async Task<List<WorkOutcome>> CallEveryInstanceAsync(StormFarm farm, StormClient client, StormUser user, int rounds = 1)
     {

@@ -38,7 +38,7 @@ public sealed class FaultTests
             await farm.Emulator.InvalidateAsync(user.PersonId, ct);
             var victim = farm.Instances[0];
             var doomed = client.WorkAsync(victim, user, ct);
-            await FarmTest.EventuallyAsync(
+            await Eventually.HoldsAsync(
                 async () => (await farm.Emulator.GetStatsAsync(ct)).TokenRequests > before.TokenRequests,
                 TimeSpan.FromSeconds(20),
                 "the victim's refresh to reach the token endpoint");

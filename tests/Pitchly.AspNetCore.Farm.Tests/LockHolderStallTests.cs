@@ -72,7 +72,7 @@ public sealed class LockHolderStallTests
             await farm.Emulator.InvalidateAsync(user.PersonId, ct);
             var holderCall = client.WorkAsync(holder, user, ct);
             Assert.Equal(StormFreeze.AfterFence, await holder.Process.WaitForLineAsync(StormFreeze.FrozenPrefix, TimeSpan.FromSeconds(20), ct));
-            await FarmTest.EventuallyAsync(() => Task.FromResult(holder.IsFrozen), TimeSpan.FromSeconds(10), $"{holder} to stop itself");
+            await Eventually.HoldsAsync(() => Task.FromResult(holder.IsFrozen), TimeSpan.FromSeconds(10), $"{holder} to stop itself");
             var frozenAt = TimeProvider.System.GetTimestamp();
 
             // The others are asked for the user while the holder is frozen; they end (served or not) on their own.
@@ -153,7 +153,7 @@ public sealed class LockHolderStallTests
         await farm.Emulator.ConfigureAsync(new { tokenEndpointFault = "Delay", tokenEndpointFaultRate = 1.0, tokenEndpointFaultDelay = "00:00:03" }, ct);
         await farm.Emulator.InvalidateAsync(user.PersonId, ct);
         var holderCall = client.WorkAsync(holder, user, ct);
-        await FarmTest.EventuallyAsync(
+        await Eventually.HoldsAsync(
             async () => (await farm.Emulator.GetStatsAsync(ct)).TokenRequests > before.TokenRequests,
             TimeSpan.FromSeconds(20),
             "the holder's refresh to reach the token endpoint");
@@ -180,7 +180,7 @@ public sealed class LockHolderStallTests
 
     // Perhaps after waiting: a refresh delayed by the stall is allowed, a sign-out is not.
     private static Task AssertSignedInEverywhereAsync(StormFarm farm, StormClient client, StormUser user) =>
-        FarmTest.EventuallyAsync(
+        Eventually.HoldsAsync(
             async () =>
             {
                 var outcomes = await FarmTest.CallEveryInstanceAsync(farm, client, user);

@@ -43,7 +43,7 @@ public sealed class RedisOutageTests
 
             foreach (var user in users)
             {
-                await FarmTest.EventuallyAsync(
+                await Eventually.HoldsAsync(
                     async () => (await FarmTest.CallEveryInstanceAsync(farm, client, user)).All(o => o.Succeeded),
                     TimeSpan.FromSeconds(30),
                     $"{user} to be served by every instance again");

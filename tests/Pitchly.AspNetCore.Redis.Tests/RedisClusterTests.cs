@@ -69,7 +69,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         }
 
         // A read that an announcement overtakes is not cached: read again until every write's announcement is in.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 foreach (var key in keys)
@@ -105,7 +105,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             await writer.Store.SetAsync(key, Records.Create("access-2", "refresh-2"), Cancel);
         }
 
-        await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "every cached copy is evicted");
+        await Eventually.HoldsAsync(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "every cached copy is evicted");
         foreach (var key in keys)
         {
             Assert.Equal("access-2", (await reader.Store.GetAsync(key, Cancel))!.AccessToken);
@@ -164,7 +164,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         Assert.Contains(logs.Entries, entry => entry.EventId == SlotMovedEventId);
 
         var reader = instances[1].Services.GetRequiredService<RedisPitchlyTokenStore>();
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 foreach (var key in keys)
@@ -182,7 +182,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             await instances[0].Store.SetAsync(key, record, Cancel);
         }
 
-        await Records.Eventually(() => Task.FromResult(reader.CachedCount == 0), TimeSpan.FromSeconds(5), "every moved bucket's announcement is heard");
+        await Eventually.HoldsAsync(() => Task.FromResult(reader.CachedCount == 0), TimeSpan.FromSeconds(5), "every moved bucket's announcement is heard");
         TestContext.Current.SendDiagnosticMessage($"{load.Refreshed} refreshes, {stats.RefreshGrants} refresh grants, {load.Failures.Count} retryable failures over {slots.Count} slots moved twice.");
     }
 
@@ -196,7 +196,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         {
             var key = User(user);
             await writer.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => await reader.Store.GetAsync(key, Cancel) is not null && reader.RedisStore.CachedCount == 1,
                 TimeSpan.FromSeconds(5),
                 "the reader caches the record");
@@ -209,12 +209,12 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
 
             // Announcements always take a moment; one lost while the subscription moved would leave the old copy
             // served for the cache's whole ten minutes.
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => (await reader.Store.GetAsync(key, Cancel))!.Version == written.Version,
                 TimeSpan.FromSeconds(3),
                 "the reader serves the record written after the move");
             Assert.True(await reader.Store.RemoveAsync(key, written.Version, Cancel));
-            await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "the removal is heard");
+            await Eventually.HoldsAsync(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "the removal is heard");
         }
     }
 

@@ -18,7 +18,7 @@ public sealed class RedisConnectionHealthTests(RedisServer redis) : IClassFixtur
         await using var provider = CreateProvider(multiplexer);
         var store = provider.GetRequiredService<RedisPitchlyTokenStore>();
         await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await store.GetAsync(User, Cancel) is not null && store.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached");

@@ -30,7 +30,7 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
         Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync(Cancel)).Status);
 
         await redis.StartAsync();
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 try

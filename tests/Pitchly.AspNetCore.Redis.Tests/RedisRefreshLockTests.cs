@@ -181,7 +181,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
             await redis.ResumeAsync();
         }
 
-        await Records.Eventually(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(10), "the unanswered lock is released");
+        await Eventually.HoldsAsync(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(10), "the unanswered lock is released");
     }
 
     [Fact]
@@ -283,7 +283,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         var app = App();
         var writer = App();
         await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached");

@@ -213,7 +213,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
 
         // The writer's own announcement can reach the reader while its first read is in flight, which rightly keeps
         // that read out of the cache; the next read then caches it.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 var read = reader.Store.GetAsync(User, Cancel);
@@ -228,12 +228,12 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
 
         // L1MaxAge is ten minutes here, so only the announcement can make the reader see the new record.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => (await reader.Store.GetAsync(User, Cancel))?.AccessToken == "access-2",
             TimeSpan.FromSeconds(5),
             "the reader sees the record another instance wrote");
         await writer.Store.RemoveAsync(User, cancellationToken: Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await reader.Store.GetAsync(User, Cancel) is null,
             TimeSpan.FromSeconds(5),
             "the reader sees the removal");
@@ -254,7 +254,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
 
         // Announcements name the hash only: the entry found by it goes, and so does the hash kept for its key.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(reader.RedisStore.CachedCount == 1 && reader.RedisStore.RememberedHashCount == 1),
             TimeSpan.FromSeconds(5),
             "the announcement evicts the record and its remembered hash");
@@ -268,7 +268,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     {
         var app = App();
         await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached once its own write's announcement has passed");
@@ -276,11 +276,11 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
         await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal");
 
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(app.RedisStore.CachedCount == 0 && app.RedisStore.RememberedHashCount == 0),
             TimeSpan.FromSeconds(10),
             "the cache is cleared");
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => (await TryGetAsync(app))?.AccessToken == "access-1",
             TimeSpan.FromSeconds(10),
             "reads work again after reconnecting");
@@ -338,12 +338,12 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     {
         var app = App(options => options.L1MaxAge = TimeSpan.FromMilliseconds(300));
         await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached");
 
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(app.RedisStore.CachedCount == 0 && app.RedisStore.RememberedHashCount == 0),
             TimeSpan.FromSeconds(5),
             "the expired record and its remembered hash are swept");
@@ -355,7 +355,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         var app = App(options => options.L1MaxEntries = 1);
         await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
         await app.Store.SetAsync(Install, Records.Create("install-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the first record is cached");
@@ -395,7 +395,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     private static async Task CacheMarkerAsync(TestApp writer, TestApp reader)
     {
         await writer.Store.SetAsync(Install, Records.Create("install-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await reader.Store.GetAsync(Install, Cancel) is not null && reader.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the marker record is cached");
@@ -405,7 +405,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     private static async Task AnnouncementsHeardAsync(TestApp writer, TestApp reader)
     {
         await writer.Store.SetAsync(Install, Records.Create("install-2", "refresh-2"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(reader.RedisStore.CachedCount == 0),
             TimeSpan.FromSeconds(5),
             "the marker's eviction is heard");

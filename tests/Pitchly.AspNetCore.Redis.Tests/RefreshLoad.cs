@@ -46,7 +46,7 @@ internal sealed class RefreshLoad
         {
             var current = await writer.Store.GetAsync(key, cancel);
             Assert.False(string.IsNullOrEmpty((await writer.Manager.GetAccessTokenAsync(key, cancel)).Value));
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => await reader.Store.GetAsync(key, cancel) is { } read && read.Version >= current!.Version,
                 TimeSpan.FromSeconds(10),
                 "the second instance reads the latest record");

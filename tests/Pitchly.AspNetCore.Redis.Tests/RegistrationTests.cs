@@ -122,7 +122,7 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
 
         provider.Dispose();
 
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await ClientCountAsync() < clientsBefore,
             TimeSpan.FromSeconds(5),
             "the connection opened for the store is closed");

@@ -160,7 +160,7 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         await redis.Replica.AdminServer.ExecuteAsync("REPLICAOF", "127.0.0.1", "1");
         try
         {
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => !((string)(await redis.Primary.AdminServer.ExecuteAsync("INFO", "replication"))!).Contains("slave0:", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(10),
                 "the primary lists no replica");

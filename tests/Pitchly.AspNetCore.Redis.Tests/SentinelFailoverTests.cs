@@ -94,7 +94,7 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         var load = RefreshLoad.Start(instances, keys, Cancel);
 
         // Two failovers with the refreshes running: the primary moves to a replica, then on again.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(load.Refreshed > keys.Count),
             TimeSpan.FromSeconds(10),
             "refreshes go on before the first failover");
@@ -157,7 +157,7 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
     /// </summary>
     private static async Task WaitUntilBothWorkAsync(TestApp writer, TestApp reader, int primary)
     {
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 try
@@ -207,7 +207,7 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         }
 
         // A read that an announcement overtakes is not cached: read again until every write's announcement is in.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 foreach (var key in keys)
@@ -224,7 +224,7 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
             await SetRetryingAsync(writer, key, Records.Create($"access-{generation}-2", $"refresh-{generation}-2"));
         }
 
-        await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), $"every cached copy is evicted ({generation})");
+        await Eventually.HoldsAsync(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), $"every cached copy is evicted ({generation})");
         foreach (var key in keys)
         {
             Assert.Equal($"access-{generation}-2", (await reader.Store.GetAsync(key, Cancel))!.AccessToken);

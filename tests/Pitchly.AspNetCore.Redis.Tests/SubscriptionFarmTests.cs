@@ -48,7 +48,7 @@ public sealed class SubscriptionFarmTests(RedisServer redis) : IClassFixture<Red
                     received[i].Enqueue(change.GetDataOrThrow().GetProperty("dataRowsChanged").GetProperty("rowIds")[0].GetString()!);
                 }
             }, Cancellation)).ToArray();
-            await Eventually(() => server.Emulator.GetStats().SubscriptionOperations >= Instances, "every instance subscribed");
+            await Eventually.HoldsAsync(() => server.Emulator.GetStats().SubscriptionOperations >= Instances, Patience, "every instance subscribed");
 
             var invalidated = 0;
             while (invalidated < Invalidations || server.Emulator.GetStats().RefreshGrants < Rotations + Invalidations)
@@ -170,21 +170,5 @@ public sealed class SubscriptionFarmTests(RedisServer redis) : IClassFixture<Red
             OrganizationId = PitchlyEmulatorDefaults.AcmeOrganizationId,
         }, Cancellation);
         return key;
-    }
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(10, timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-        }
     }
 }

@@ -63,7 +63,7 @@ public sealed class SecretLeakTests(RedisServer redis) : IClassFixture<RedisServ
         var signedInToken = (await store.GetAsync(Ada, Cancel))!.AccessToken;
         await Task.Delay(TimeSpan.FromSeconds(3.3), Cancel);
         Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await MeAsync(browser));
-        await Records.Eventually(async () => (await store.GetAsync(Ada, Cancel))!.AccessToken != signedInToken, TimeSpan.FromSeconds(10), "the renewal stores new tokens");
+        await Eventually.HoldsAsync(async () => (await store.GetAsync(Ada, Cancel))!.AccessToken != signedInToken, TimeSpan.FromSeconds(10), "the renewal stores new tokens");
         Assert.Equal(1, emulator.Emulator.GetStats().RefreshGrants);
 
         // Pitchly drops the access token: the call is refreshed and replayed.

@@ -78,23 +78,6 @@ public sealed class SubscriptionApp : IAsyncDisposable
                 "Test")),
         };
 
-    /// <summary>Polls until <paramref name="condition"/> holds; generous, since the machine may be slow.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(10, timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await Services.DisposeAsync();

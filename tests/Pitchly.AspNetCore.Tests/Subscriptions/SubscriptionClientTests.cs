@@ -76,7 +76,7 @@ public sealed class SubscriptionClientTests
         Assert.True(await first.WaitAsync(Patience, Cancellation));
 
         app.Pitchly.Invalidate(record.AccessToken);
-        await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, "the subscription is subscribed again");
+        await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, "the subscription is subscribed again");
         await PublishAndReceiveAsync(app, events, 2);
 
         Assert.Equal(1, app.Pitchly.RefreshGrants);
@@ -101,7 +101,7 @@ public sealed class SubscriptionClientTests
         for (var round = 1; round <= 6; round++)
         {
             app.Pitchly.Invalidate(await app.CurrentAccessTokenAsync(Ada));
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == round + 1 && app.Pitchly.ActiveSubscriptions == 1, $"subscribed again after invalidation {round}");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == round + 1 && app.Pitchly.ActiveSubscriptions == 1, Patience, $"subscribed again after invalidation {round}");
             await PublishAndReceiveAsync(app, events, round);
         }
 
@@ -120,7 +120,7 @@ public sealed class SubscriptionClientTests
         var next = events.MoveNextAsync().AsTask();
         await app.Pitchly.WaitForSubscriptionsAsync(1);
         app.Pitchly.Invalidate(record.AccessToken);
-        await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, "subscribed with a short-lived token");
+        await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, "subscribed with a short-lived token");
 
         // Pitchly closes each token when it expires; no event flows in between.
         for (var expiry = 1; expiry <= 3; expiry++)
@@ -133,7 +133,7 @@ public sealed class SubscriptionClientTests
             }
 
             app.Pitchly.Invalidate(current.AccessToken);
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == expiry + 2 && app.Pitchly.ActiveSubscriptions == 1, $"subscribed again after expiry {expiry}");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == expiry + 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, $"subscribed again after expiry {expiry}");
         }
 
         Assert.False(next.IsCompleted);
@@ -152,7 +152,7 @@ public sealed class SubscriptionClientTests
 
         for (var round = 1; round <= PitchlySubscriptionClientRejections; round++)
         {
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == round && app.Pitchly.ActiveSubscriptions == 1, $"subscribed for the {round}. time");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == round && app.Pitchly.ActiveSubscriptions == 1, Patience, $"subscribed for the {round}. time");
             app.Pitchly.Invalidate(await app.CurrentAccessTokenAsync(Ada));
         }
 
@@ -175,7 +175,7 @@ public sealed class SubscriptionClientTests
             await app.Pitchly.WaitForSubscriptionsAsync(Count);
 
             app.Pitchly.Invalidate(record.AccessToken);
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 * Count && app.Pitchly.ActiveSubscriptions == Count, "every subscription is subscribed again");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 * Count && app.Pitchly.ActiveSubscriptions == Count, Patience, "every subscription is subscribed again");
             Assert.Equal(Count, await app.Pitchly.PublishAsync(Event(1)));
 
             foreach (var next in pending)
@@ -232,7 +232,7 @@ public sealed class SubscriptionClientTests
         Assert.True(await first.WaitAsync(Patience, Cancellation));
 
         app.Pitchly.DropSubscriptions();
-        await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, "the subscription is subscribed again");
+        await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, "the subscription is subscribed again");
         await PublishAndReceiveAsync(app, events, 2);
 
         Assert.Equal(0, app.Pitchly.RefreshGrants);
@@ -330,7 +330,7 @@ public sealed class SubscriptionClientTests
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience, Cancellation));
-        await WaitUntilAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, "the fake received complete and a normal close");
+        await Eventually.HoldsAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, Patience, "the fake received complete and a normal close");
         Assert.Equal(0, app.Pitchly.ActiveSubscriptions);
         Assert.Equal(1, app.Pitchly.SubscriptionConnections);
     }
@@ -353,7 +353,7 @@ public sealed class SubscriptionClientTests
         }
 
         await publisher;
-        await WaitUntilAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, "the fake received complete and a normal close");
+        await Eventually.HoldsAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, Patience, "the fake received complete and a normal close");
     }
 
     [Fact]
@@ -382,7 +382,7 @@ public sealed class SubscriptionClientTests
 
         await app.Pitchly.PingAsync();
 
-        await WaitUntilAsync(() => app.Pitchly.PongsReceived == 1, "the fake received a pong");
+        await Eventually.HoldsAsync(() => app.Pitchly.PongsReceived == 1, Patience, "the fake received a pong");
         await app.Pitchly.PublishAsync(Event(1));
         Assert.True(await next.WaitAsync(Patience, Cancellation));
     }

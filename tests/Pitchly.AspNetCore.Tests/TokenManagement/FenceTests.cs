@@ -101,7 +101,7 @@ public sealed class FenceTests
         Assert.Equal(stored.AccessToken, (await manager.GetAccessTokenAsync(User, Cancel)).Value);
 
         // The renewal runs in the background while the call goes on with the current token.
-        await TestServices.EventuallyAsync(async () => (await store.GetAsync(User, Cancel))!.RefreshTokenMayBeSpent, "the lost answer is recorded");
+        await Eventually.HoldsAsync(async () => (await store.GetAsync(User, Cancel))!.RefreshTokenMayBeSpent, TimeSpan.FromSeconds(10), "the lost answer is recorded");
         Assert.Equal(1, pitchly.RefreshGrants);
         var marked = (await store.GetAsync(User, Cancel))!;
         Assert.True(marked.RefreshTokenMayBeSpent);
@@ -156,7 +156,7 @@ public sealed class FenceTests
         var stored = await TestServices.SignInAsync(services, pitchly, User, time);
 
         await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, Cancel);
-        await TokenManagerTests.WaitUntilAsync(() => handler.Calls == 1);
+        await Eventually.HoldsAsync(() => handler.Calls == 1, TimeSpan.FromSeconds(15), "the token endpoint is called");
 
         Assert.Equal([TimeSpan.FromSeconds(45)], refreshLock.Extensions);
         Assert.False(handler.LockHeldDuringCall);
@@ -199,7 +199,7 @@ public sealed class FenceTests
         using (var caller = source.StartActivity("caller"))
         {
             await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, Cancel);
-            await TokenManagerTests.WaitUntilAsync(() => handler.Calls == 1);
+            await Eventually.HoldsAsync(() => handler.Calls == 1, TimeSpan.FromSeconds(15), "the token endpoint is called");
 
             // Other tests refresh in parallel: this refresh's span is the one linked to this caller.
             Activity span;

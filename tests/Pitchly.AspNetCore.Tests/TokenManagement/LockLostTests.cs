@@ -22,7 +22,7 @@ public sealed class LockLostTests
         // The lease lapses while Pitchly is answering: the refresh token is already spent.
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
-        await TokenManagerTests.WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         refreshLock.LoseCurrent();
         pitchly.HoldTokenResponses.SetResult();
         var refreshed = await refresh;
@@ -62,7 +62,7 @@ public sealed class LockLostTests
         // Another instance stores newer tokens while this one's token request is in flight.
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
-        await TokenManagerTests.WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         var newer = await store.SetAsync(User, stored with { AccessToken = "at_from_another_instance", ExpiresAt = time.GetUtcNow().AddHours(1) }, TestContext.Current.CancellationToken);
         pitchly.HoldTokenResponses.SetResult();
         var result = await refresh;

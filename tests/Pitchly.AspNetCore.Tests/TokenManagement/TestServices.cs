@@ -38,15 +38,4 @@ public static class TestServices
             OrganizationId = key.OrganizationId,
         });
     }
-
-    /// <summary>Waits, in real time, until <paramref name="condition"/> holds: for work the manager runs in the background.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var elapsed = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Xunit.Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(10), $"Not within 10 s: {what}");
-            await Task.Delay(10, Xunit.TestContext.Current.CancellationToken);
-        }
-    }
 }

@@ -60,8 +60,9 @@ public sealed class TokenManagerTests
         // Early in the window (4 of 5 minutes left) the call takes the current token while the renewal runs.
         time.Advance(TimeSpan.FromMinutes(2));
         var during = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
-        await TestServices.EventuallyAsync(
+        await Eventually.HoldsAsync(
             async () => (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User))!.AccessToken != stored.AccessToken,
+            TimeSpan.FromSeconds(10),
             "the renewal stores new tokens");
         var renewed = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
@@ -104,12 +105,12 @@ public sealed class TokenManagerTests
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var caller = new CancellationTokenSource();
         var waiting = manager.GetAccessTokenAsync(User, caller.Token).AsTask();
-        await WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         await caller.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
 
         pitchly.HoldTokenResponses.SetResult();
-        await WaitUntilAsync(() => store.GetAsync(User).Result?.AccessToken != stored.AccessToken);
+        await Eventually.HoldsAsync(async () => (await store.GetAsync(User))?.AccessToken != stored.AccessToken, TimeSpan.FromSeconds(15), "the detached refresh stores new tokens");
         var next = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.Equal((await store.GetAsync(User, TestContext.Current.CancellationToken))!.AccessToken, next.Value);
@@ -130,7 +131,7 @@ public sealed class TokenManagerTests
 
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var first = manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask();
-        await WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         time.Advance(TimeSpan.FromSeconds(31));
         pitchly.HoldTokenResponses.SetResult();
         pitchly.HoldTokenResponses = null;
@@ -387,15 +388,6 @@ public sealed class TokenManagerTests
         Assert.Equal("app", options.ClientId);
         Assert.Equal(TimeSpan.FromMinutes(2), options.RefreshBeforeExpiry);
         await host.StopAsync(TestContext.Current.CancellationToken);
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 
     private static int FindClosedPort()
