@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Internal;
 using Xunit;
 
@@ -11,12 +12,12 @@ namespace Pitchly.AspNetCore.Tests.TokenManagement;
 /// </summary>
 public sealed class StoreOutageTests
 {
-    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.AdaLovelacePersonId);
 
     [Fact]
     public async Task Tokens_issued_while_the_store_is_unreachable_are_stored_once_it_is_back_and_no_refresh_token_is_lost()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         var store = new FlakyStore { FailingWrites = 3 };
         await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
@@ -27,15 +28,15 @@ public sealed class StoreOutageTests
 
         var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
         Assert.Equal(refreshed.Value, current!.AccessToken);
-        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
         Assert.Equal(4, store.WriteAttempts);
+        Assert.True(await TestServices.SpendRefreshTokenAsync(pitchly, current.RefreshToken!));
     }
 
     [Fact]
     public async Task A_write_that_landed_but_whose_answer_was_lost_is_recognised_on_retry_and_its_tokens_are_used()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         var store = new FlakyStore { LandedButFailingWrites = 1 };
         await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
@@ -47,8 +48,8 @@ public sealed class StoreOutageTests
         var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
         Assert.Equal(refreshed.Value, current!.AccessToken);
         Assert.NotEqual(stored.AccessToken, refreshed.Value);
-        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
+        Assert.True(await TestServices.SpendRefreshTokenAsync(pitchly, current.RefreshToken!));
     }
 
     private static async Task<PitchlyAccessToken> AdvanceUntilDoneAsync(FakeTimeProvider time, Task<PitchlyAccessToken> task)

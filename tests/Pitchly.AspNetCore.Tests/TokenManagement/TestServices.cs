@@ -1,23 +1,51 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Emulator;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
-/// <summary>Builds an application's services wired to a <see cref="FakePitchly"/>, with a controllable clock.</summary>
+/// <summary>Builds an application's services wired to the emulator or a <see cref="FakePitchly"/>, with a controllable clock.</summary>
 public static class TestServices
 {
     public static readonly DateTimeOffset Start = new(2030, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
-    public static ServiceProvider Create(FakePitchly pitchly, FakeTimeProvider time, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null)
+    public static ServiceProvider Create(FakePitchly pitchly, FakeTimeProvider time, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null) =>
+        Create(FakePitchly.ClientId, FakePitchly.ClientSecret, pitchly.TokenEndpoint, time, configure, options);
+
+    public static ServiceProvider Create(PitchlyEmulatorServer pitchly, FakeTimeProvider time, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null) =>
+        Create(PitchlyEmulatorDefaults.ClientId, PitchlyEmulatorDefaults.ClientSecret, new Uri(pitchly.BaseAddress, PitchlyEmulatorDefaults.TokenPath).ToString(), time, configure, options);
+
+    /// <summary>Signs <paramref name="key"/>'s person in at the emulator and stores their tokens as sign-in would, valid for one hour.</summary>
+    public static async Task<PitchlyTokenRecord> SignInAsync(IServiceProvider services, PitchlyEmulatorServer pitchly, PitchlyTokenKey key, FakeTimeProvider time)
+    {
+        var (_, record) = await EmulatorSignIn.SignInAsync(pitchly, key.PersonId!, time.GetUtcNow());
+        return await services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, record);
+    }
+
+    /// <summary>Whether the emulator still honours <paramref name="refreshToken"/>: it is spent to find out.</summary>
+    public static async Task<bool> SpendRefreshTokenAsync(PitchlyEmulatorServer pitchly, string refreshToken)
+    {
+        using var http = new HttpClient { BaseAddress = pitchly.BaseAddress };
+        using var response = await http.PostAsync(PitchlyEmulatorDefaults.TokenPath, new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "refresh_token",
+            ["refresh_token"] = refreshToken,
+            ["client_id"] = PitchlyEmulatorDefaults.ClientId,
+            ["client_secret"] = PitchlyEmulatorDefaults.ClientSecret,
+        }), Xunit.TestContext.Current.CancellationToken);
+        return response.IsSuccessStatusCode;
+    }
+
+    private static ServiceProvider Create(string clientId, string clientSecret, string tokenEndpoint, FakeTimeProvider time, Action<IServiceCollection>? configure, Action<PitchlyTokenManagementOptions>? options)
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<TimeProvider>(time);
         services.AddPitchlyTokenManagement(o =>
         {
-            o.ClientId = FakePitchly.ClientId;
-            o.ClientSecret = FakePitchly.ClientSecret;
-            o.TokenEndpoint = pitchly.TokenEndpoint;
+            o.ClientId = clientId;
+            o.ClientSecret = clientSecret;
+            o.TokenEndpoint = tokenEndpoint;
             options?.Invoke(o);
         });
         configure?.Invoke(services);
