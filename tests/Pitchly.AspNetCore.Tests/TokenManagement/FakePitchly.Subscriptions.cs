@@ -1,3 +1,4 @@
+// Kept beside the emulator: the subscription client tests drive graphql-transport-ws frame by frame (raw frames, pings, close codes, handshake status, operation errors), which the emulator does not expose.
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;

@@ -1,3 +1,4 @@
+// Kept beside the emulator: these tests hold token answers after the grant, replace token and GraphQL answers, read raw requests and issue tokens for any person — knobs the emulator does not have.
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;

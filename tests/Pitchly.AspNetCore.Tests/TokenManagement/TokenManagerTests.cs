@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Internal;
 using Xunit;
 
@@ -14,14 +15,14 @@ namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 public sealed class TokenManagerTests
 {
-    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.AdaLovelacePersonId);
 
     [Fact]
     public async Task Two_hundred_concurrent_calls_crossing_expiry_spend_exactly_one_refresh_token()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = new Uri(pitchly.BaseAddress, PitchlyEmulatorDefaults.GraphQLPath))
             .AddPitchlyInstallAccessToken(_ => User));
         await TestServices.SignInAsync(services, pitchly, User, time);
         var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
@@ -37,17 +38,17 @@ public sealed class TokenManagerTests
         Assert.All(results, result =>
         {
             Assert.Equal(HttpStatusCode.OK, result.StatusCode);
-            Assert.Contains("psn_alice", result.Body, StringComparison.Ordinal);
+            Assert.Contains(User.PersonId!, result.Body, StringComparison.Ordinal);
         });
-        Assert.Equal(1, pitchly.RefreshGrants);
-        Assert.Equal(0, pitchly.Reuses);
-        Assert.Equal(200, pitchly.GraphQLRequests);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshTokenReuse);
+        Assert.Equal(200, pitchly.Emulator.GetStats().GraphQLRequests);
     }
 
     [Fact]
     public async Task A_token_outside_its_renewal_window_is_used_without_a_grant_and_renewed_inside_it()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
         var stored = await TestServices.SignInAsync(services, pitchly, User, time);
@@ -55,7 +56,7 @@ public sealed class TokenManagerTests
 
         time.Advance(TimeSpan.FromMinutes(54));
         var early = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
-        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshGrants);
 
         // Early in the window (4 of 5 minutes left) the call takes the current token while the renewal runs.
         time.Advance(TimeSpan.FromMinutes(2));
@@ -70,14 +71,14 @@ public sealed class TokenManagerTests
         Assert.Equal(stored.AccessToken, during.Value);
         Assert.NotEqual(stored.AccessToken, renewed.Value);
         Assert.Equal(time.GetUtcNow().AddHours(1), renewed.ExpiresAt);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
         Assert.DoesNotContain(renewed.Value, renewed.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_token_late_in_its_renewal_window_is_renewed_before_the_call_goes_on()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
         var stored = await TestServices.SignInAsync(services, pitchly, User, time);
@@ -88,7 +89,7 @@ public sealed class TokenManagerTests
         var renewed = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(stored.AccessToken, renewed.Value);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
@@ -151,7 +152,7 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_refresh_that_cannot_start_fails_its_callers_instead_of_hanging_the_key()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromDays(60));
         await TestServices.SignInAsync(services, pitchly, User, time);
@@ -163,13 +164,13 @@ public sealed class TokenManagerTests
         await Assert.ThrowsAsync<OptionsValidationException>(() => manager.RefreshAsync(User, "at_rejected", patience.Token));
 
         Assert.Contains(first.Failures, f => f.Contains("RefreshTimeout must be at most one day", StringComparison.Ordinal));
-        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
     public async Task A_store_read_that_completed_at_once_is_consumed_only_once_on_the_way_to_a_refresh()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         var store = new PooledReadStore();
         await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
@@ -180,13 +181,13 @@ public sealed class TokenManagerTests
         var token = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(stored.AccessToken, token.Value);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
     public async Task Invalid_grant_removes_the_record_and_requires_sign_in()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time);
         var store = services.GetRequiredService<IPitchlyTokenStore>();
@@ -205,14 +206,14 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_user_without_tokens_must_sign_in()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         await using var services = TestServices.Create(pitchly, new FakeTimeProvider(TestServices.Start));
 
         var exception = await Assert.ThrowsAsync<PitchlySignInRequiredException>(
             () => services.GetRequiredService<IPitchlyTokenManager>().GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask());
 
         Assert.Equal(User, exception.Key);
-        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
@@ -240,7 +241,7 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task Refresh_with_a_token_already_replaced_uses_the_stored_one_without_a_grant()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         var refreshed = new RecordingRefreshedHandler();
         await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenRefreshedHandler>(refreshed));
@@ -252,7 +253,7 @@ public sealed class TokenManagerTests
 
         Assert.NotEqual(first.AccessToken, second.Value);
         Assert.Equal(second, again);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
         Assert.Equal(second, Assert.Single(refreshed.Contexts).AccessToken);
     }
 

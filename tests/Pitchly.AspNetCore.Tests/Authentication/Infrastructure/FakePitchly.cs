@@ -1,3 +1,4 @@
+// Kept beside the emulator: the sign-in tests need per-test canned and malformed token and GraphQL answers and the exact forms the handler sent, which the emulator neither serves nor records.
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
