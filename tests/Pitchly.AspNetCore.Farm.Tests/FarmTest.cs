@@ -1,7 +1,5 @@
 using Pitchly.AspNetCore.Storm;
-using Pitchly.AspNetCore.Storm.Farm;
 using Pitchly.AspNetCore.Storm.Orchestration;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 

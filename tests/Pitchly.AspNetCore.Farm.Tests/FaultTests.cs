@@ -1,6 +1,3 @@
-using Pitchly.AspNetCore.Storm.Farm;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Farm.Tests;
 
 /// <summary>Faults injected into a running farm, each with the outcome the design promises.</summary>

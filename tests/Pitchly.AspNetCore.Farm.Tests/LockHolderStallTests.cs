@@ -1,7 +1,5 @@
 using System.Net;
-using Pitchly.AspNetCore.Storm.Farm;
 using Pitchly.AspNetCore.Storm.Orchestration;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 

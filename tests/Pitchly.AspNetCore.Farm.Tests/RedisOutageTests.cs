@@ -1,6 +1,3 @@
-using Pitchly.AspNetCore.Storm.Farm;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Farm.Tests;
 
 /// <summary>Redis stops answering while calls cross token expiries: nothing is refreshed without the lock.</summary>

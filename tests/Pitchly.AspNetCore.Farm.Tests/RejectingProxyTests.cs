@@ -1,6 +1,4 @@
 using Pitchly.AspNetCore;
-using Pitchly.AspNetCore.Storm.Farm;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 

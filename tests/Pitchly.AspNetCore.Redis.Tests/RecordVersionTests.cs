@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 

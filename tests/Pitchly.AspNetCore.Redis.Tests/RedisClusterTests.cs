@@ -1,9 +1,3 @@
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Internal;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>The store, the lock and the announcements against a real three-primary Redis Cluster.</summary>

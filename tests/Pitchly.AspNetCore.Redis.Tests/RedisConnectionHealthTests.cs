@@ -1,7 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 public sealed class RedisConnectionHealthTests(RedisServer redis) : IClassFixture<RedisServer>

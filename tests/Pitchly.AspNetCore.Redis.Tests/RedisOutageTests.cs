@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime

@@ -1,4 +1,3 @@
-using StackExchange.Redis;
 using Server = Pitchly.AspNetCore.Storm.Orchestration.RedisServer;
 
 namespace Pitchly.AspNetCore.Redis.Tests;

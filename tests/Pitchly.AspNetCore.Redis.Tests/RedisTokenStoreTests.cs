@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 

@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>

@@ -1,11 +1,5 @@
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 

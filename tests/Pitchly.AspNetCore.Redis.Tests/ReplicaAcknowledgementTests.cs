@@ -1,10 +1,4 @@
-using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Internal;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-using Microsoft.Extensions.Logging;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>The store, the lock and the announcements through Redis Sentinel, with failovers forced while they work.</summary>

@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>

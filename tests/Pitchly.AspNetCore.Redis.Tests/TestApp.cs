@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Redis.Internal;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>

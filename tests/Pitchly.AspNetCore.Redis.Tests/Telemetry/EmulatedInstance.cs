@@ -1,9 +1,3 @@
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Emulator;
-
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 
 /// <summary>

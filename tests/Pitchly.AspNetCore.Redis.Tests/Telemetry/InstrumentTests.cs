@@ -1,8 +1,5 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Pitchly.AspNetCore.Emulator;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 

@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using Pitchly.AspNetCore.Emulator;
-
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 
 /// <summary>Runs alone: an <see cref="ActivityListener"/> hears every span of the process.</summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>Runs <c>redis-cli</c> for the throwaway Redis deployments' set-up and checks.</summary>

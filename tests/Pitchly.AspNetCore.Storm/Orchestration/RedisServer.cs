@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net.Sockets;
-using System.Text;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>

@@ -1,10 +1,3 @@
-using System.Security.Claims;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.EmulatorIntegration;
 
 /// <summary>A real emulator on Kestrel and an application's services pointed at it.</summary>

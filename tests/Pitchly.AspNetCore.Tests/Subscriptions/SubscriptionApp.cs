@@ -1,10 +1,5 @@
-using System.Security.Claims;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Pitchly.AspNetCore.Tests.TokenManagement;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Subscriptions;
 

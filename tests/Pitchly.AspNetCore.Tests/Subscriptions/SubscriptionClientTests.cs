@@ -1,10 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
 using static Pitchly.AspNetCore.Tests.Subscriptions.SubscriptionApp;
 
 namespace Pitchly.AspNetCore.Tests.Subscriptions;

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Tests.EmulatorIntegration;
-using Xunit;
 using static Pitchly.AspNetCore.Tests.EmulatorIntegration.EmulatorFixture;
 
 namespace Pitchly.AspNetCore.Tests.Subscriptions;

@@ -1,14 +1,6 @@
 // Kept beside the emulator: these tests hold token answers after the grant, replace token and GraphQL answers, read raw requests and issue tokens for any person — knobs the emulator does not have.
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 

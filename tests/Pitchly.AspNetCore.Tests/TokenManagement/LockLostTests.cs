@@ -1,9 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 public sealed class LockLostTests

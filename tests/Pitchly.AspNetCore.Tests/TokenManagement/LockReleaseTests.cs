@@ -1,8 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Emulator;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Emulator;
-
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 /// <summary>Builds an application's services wired to the emulator or a <see cref="FakePitchly"/>, with a controllable clock.</summary>

@@ -1,15 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
