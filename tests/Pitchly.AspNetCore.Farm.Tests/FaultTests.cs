@@ -3,16 +3,10 @@ namespace Pitchly.AspNetCore.Farm.Tests;
 /// <summary>Faults injected into a running farm, each with the outcome the design promises.</summary>
 public sealed class FaultTests
 {
-    private static readonly StormFarmOptions LongLivedTokens = new()
+    private static readonly StormFarmOptions LongLivedTokens = FarmTest.LongLivedTokens with
     {
-        Instances = 3,
-        Users = 3,
-        TokenLifetime = TimeSpan.FromMinutes(10),
-        InstanceConfiguration = new Dictionary<string, string>
+        InstanceConfiguration = new Dictionary<string, string>(FarmTest.LongLivedTokens.InstanceConfiguration)
         {
-            ["Pitchly:Redis:LockLease"] = "00:00:01.500",
-            ["Pitchly:Redis:LockWaitTimeout"] = "00:00:20",
-
             // A short fence, so a holder that dies mid-request delays its user's next refresh by seconds, not minutes.
             ["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:00:07",
             ["Pitchly:TokenManagement:FenceTimeout"] = "00:00:10",

@@ -34,16 +34,8 @@ public sealed class LockHolderStallTests
             Assert.True(holder.IsFrozen, $"{holder} should still be stopped.");
             holder.Thaw();
 
-            var duringStall = await Task.WhenAll(others);
-            var holderOutcome = await holderCall;
-            var afterStall = await farm.Emulator.GetStatsAsync(ct);
-            TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {afterStall}");
-            TestContext.Current.TestOutputHelper?.WriteLine($"holder: {holderOutcome.Describe()}; others: {string.Join(", ", duringStall.Select(o => o.Describe()))}");
-            AssertNoReuse(before, afterStall);
-            await AssertSignedInEverywhereAsync(farm, client, user);
-            var after = await farm.Emulator.GetStatsAsync(ct);
-            AssertNoReuse(before, after);
-            Assert.All(duringStall.Append(holderOutcome), o => Assert.False(o.SignInRequired, $"{o.Describe()}: the user was signed out."));
+            var after = await AssertNoReuseAndSignedInAfterStallAsync(farm, client, user, before, holderCall, others);
+
             // The holder's token request was the only one, and it was applied once.
             Assert.Equal(before.TokenRequests + 1, after.TokenRequests);
             Assert.Equal(before.RefreshGrants + 1, after.RefreshGrants);
@@ -126,16 +118,7 @@ public sealed class LockHolderStallTests
             await Task.Delay(Stall, ct);
             proxy.Resume();
 
-            var duringStall = await Task.WhenAll(others);
-            var holderOutcome = await holderCall;
-            var afterStall = await farm.Emulator.GetStatsAsync(ct);
-            TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {afterStall}");
-            TestContext.Current.TestOutputHelper?.WriteLine($"holder: {holderOutcome.Describe()}; others: {string.Join(", ", duringStall.Select(o => o.Describe()))}");
-            AssertNoReuse(before, afterStall);
-            await AssertSignedInEverywhereAsync(farm, client, user);
-            var after = await farm.Emulator.GetStatsAsync(ct);
-            AssertNoReuse(before, after);
-            Assert.All(duringStall.Append(holderOutcome), o => Assert.False(o.SignInRequired, $"{o.Describe()}: the user was signed out."));
+            await AssertNoReuseAndSignedInAfterStallAsync(farm, client, user, before, holderCall, others);
         });
     }
 
@@ -174,6 +157,27 @@ public sealed class LockHolderStallTests
             $"A refresh token was presented again: refresh_token_reuse +{after.RefreshTokenReuse - before.RefreshTokenReuse}, "
             + $"revoked_families +{after.RevokedFamilies - before.RevokedFamilies} (refresh_grants +{after.RefreshGrants - before.RefreshGrants}, "
             + $"token_requests +{after.TokenRequests - before.TokenRequests}).");
+    }
+
+    /// <summary>
+    /// Once the stall is over: no refresh token was reused, neither while the others called nor after, nobody was
+    /// signed out, and the user is served by every instance again; returns the emulator's counts by then.
+    /// </summary>
+    private static async Task<EmulatorStats> AssertNoReuseAndSignedInAfterStallAsync(
+        StormFarm farm, StormClient client, StormUser user, EmulatorStats before, Task<WorkOutcome> holderCall, IEnumerable<Task<WorkOutcome>> others)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var duringStall = await Task.WhenAll(others);
+        var holderOutcome = await holderCall;
+        var afterStall = await farm.Emulator.GetStatsAsync(ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {afterStall}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"holder: {holderOutcome.Describe()}; others: {string.Join(", ", duringStall.Select(o => o.Describe()))}");
+        AssertNoReuse(before, afterStall);
+        await AssertSignedInEverywhereAsync(farm, client, user);
+        var after = await farm.Emulator.GetStatsAsync(ct);
+        AssertNoReuse(before, after);
+        Assert.All(duringStall.Append(holderOutcome), o => Assert.False(o.SignInRequired, $"{o.Describe()}: the user was signed out."));
+        return after;
     }
 
     // Perhaps after waiting: a refresh delayed by the stall is allowed, a sign-out is not.

@@ -43,13 +43,7 @@ public sealed class EmulatorFixture : IAsyncDisposable
         EmulatorSignIn.SignInAndStoreAsync(Server, Services.GetRequiredService<IPitchlyTokenStore>(), personId);
 
     /// <summary>Makes <paramref name="key"/>'s person the signed-in user of the current async flow, as a request would.</summary>
-    public void ActAs(PitchlyTokenKey key) =>
-        Services.GetRequiredService<IHttpContextAccessor>().HttpContext = new DefaultHttpContext
-        {
-            User = new ClaimsPrincipal(new ClaimsIdentity(
-                [new Claim(ClaimTypes.NameIdentifier, key.PersonId!), new Claim(PitchlyClaimTypes.OrganizationId, key.OrganizationId)],
-                "Test")),
-        };
+    public void ActAs(PitchlyTokenKey key) => SignedInRequest.ActAs(Services, key, ClaimTypes.NameIdentifier);
 
     public async ValueTask DisposeAsync()
     {

@@ -84,6 +84,20 @@ public sealed partial class FakePitchly : IAsyncDisposable
         }
     }
 
+    /// <summary>Issues tokens for <paramref name="key"/>'s person as a sign-in at <paramref name="now"/> would store them, valid for one hour.</summary>
+    public PitchlyTokenRecord SignIn(PitchlyTokenKey key, DateTimeOffset now)
+    {
+        var (access, refresh) = Issue(key.PersonId ?? key.Value);
+        return new PitchlyTokenRecord
+        {
+            AccessToken = access,
+            RefreshToken = refresh,
+            ExpiresAt = now.AddHours(1),
+            IssuedAt = now,
+            OrganizationId = key.OrganizationId,
+        };
+    }
+
     /// <summary>Invalidates an access token before its expiry, as Pitchly may; subscriptions holding it are closed with 4403.</summary>
     public void Invalidate(string accessToken)
     {

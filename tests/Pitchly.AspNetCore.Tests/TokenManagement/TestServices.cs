@@ -49,17 +49,6 @@ public static class TestServices
     }
 
     /// <summary>Signs a person in at the fake and stores their tokens as sign-in would, valid for one hour.</summary>
-    public static async Task<PitchlyTokenRecord> SignInAsync(IServiceProvider services, FakePitchly pitchly, PitchlyTokenKey key, FakeTimeProvider time)
-    {
-        var (access, refresh) = pitchly.Issue(key.PersonId ?? key.Value);
-        var now = time.GetUtcNow();
-        return await services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, new PitchlyTokenRecord
-        {
-            AccessToken = access,
-            RefreshToken = refresh,
-            ExpiresAt = now.AddHours(1),
-            IssuedAt = now,
-            OrganizationId = key.OrganizationId,
-        });
-    }
+    public static async Task<PitchlyTokenRecord> SignInAsync(IServiceProvider services, FakePitchly pitchly, PitchlyTokenKey key, FakeTimeProvider time) =>
+        await services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, pitchly.SignIn(key, time.GetUtcNow()));
 }
