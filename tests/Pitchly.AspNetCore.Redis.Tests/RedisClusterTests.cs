@@ -1,15 +1,9 @@
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>The store, the lock and the announcements against a real three-primary Redis Cluster.</summary>
-public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<RedisCluster>, IAsyncLifetime
+public sealed class RedisClusterTests(RedisCluster cluster) : RedisTestScope('c'), IClassFixture<RedisCluster>
 {
     private const int SlotMovedEventId = 3031;
-
-    private readonly string _prefix = $"c{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<IAsyncDisposable> _apps = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private static PitchlyTokenKey User(int number) => PitchlyTokenKey.ForUser("org-c", $"person-{number}");
 
@@ -17,7 +11,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
     public async Task A_records_keys_and_channel_share_one_slot_and_the_records_spread_over_every_primary()
     {
         var app = App();
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         var owners = new HashSet<int>();
         for (var user = 0; user < 60; user++)
         {
@@ -77,11 +71,11 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             "the reader caches every record");
 
         // Each primary serves the shard channels of the slots it owns, and no classic channel is used.
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         var subscribed = new List<string>();
         foreach (var port in cluster.Ports)
         {
-            var channels = ((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "SHARDCHANNELS", $"{_prefix}:*"))!)
+            var channels = ((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "SHARDCHANNELS", $"{Prefix}:*"))!)
                 .Select(channel => (string)channel!).ToList();
             foreach (var channel in channels)
             {
@@ -89,7 +83,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             }
 
             subscribed.AddRange(channels);
-            Assert.Empty((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "CHANNELS", $"{_prefix}:*"))!);
+            Assert.Empty((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "CHANNELS", $"{Prefix}:*"))!);
         }
 
         Assert.Equal(names.ChannelNames.Order(), subscribed.Distinct().Order());
@@ -112,20 +106,14 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         const int Users = 9;
         const int Instances = 3;
         await using var emulator = await PitchlyEmulatorServer.StartAsync(o => o.GeneratedUsers = Users, Cancel);
-        var people = emulator.Emulator.Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal)).Select(u => u.PersonId).ToList();
+        var people = RefreshLoad.LoadUsers(emulator);
         var logs = new CapturedLogs();
         var instances = Enumerable.Range(0, Instances)
-            .Select(i => Track(EmulatedInstance.Create(cluster.Configuration, emulator, _prefix, _keyRing, User(0), logs: i == 1 ? logs : null)))
+            .Select(i => Own(EmulatedInstance.Create(cluster.Configuration, emulator, Prefix, KeyRing, User(0), logs: i == 1 ? logs : null)))
             .ToList();
-        var keys = new List<PitchlyTokenKey>();
-        foreach (var person in people)
-        {
-            var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
-            await instances[0].Store.SetAsync(key, record, Cancel);
-            keys.Add(key);
-        }
+        var keys = await RefreshLoad.SignInAsync(emulator, people, instances[0], Cancel);
 
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         var slots = keys.Select(key => cluster.Admin.GetHashSlot(names.Record(RedisKeyNames.Hash(key)))).Distinct().ToList();
         var load = RefreshLoad.Start(instances, keys, Cancel);
 
@@ -185,7 +173,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
     {
         var writer = App();
         var reader = App();
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         for (var user = 3000; user < 3012; user++)
         {
             var key = User(user);
@@ -212,24 +200,5 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         }
     }
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
-    }
-
-    private T Track<T>(T app)
-        where T : IAsyncDisposable
-    {
-        _apps.Add(app);
-        return app;
-    }
-
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Track(TestApp.Create(cluster.Configuration, _prefix, _keyRing, configure));
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Own(TestApp.Create(cluster.Configuration, Prefix, KeyRing, configure));
 }

@@ -2,15 +2,10 @@ using System.Security.Cryptography;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
-public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'), IClassFixture<RedisServer>
 {
     private const string OrganizationId = "org-4f7d1c";
     private const string PersonId = "person-93ab2e";
-    private readonly string _prefix = $"t{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<TestApp> _apps = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private static PitchlyTokenKey User => PitchlyTokenKey.ForUser(OrganizationId, PersonId);
 
@@ -39,8 +34,8 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await store.SetAsync(User, Records.Create(accessToken, refreshToken), Cancel);
         await store.SetAsync(PitchlyTokenKey.ForInstall(OrganizationId, "db-77c1"), Records.Create(accessToken, refreshToken), Cancel);
 
-        var keys = redis.AdminServer.Keys(pattern: $"{_prefix}:*").Select(key => key.ToString()).ToList();
-        var recordKeys = keys.Where(key => key.StartsWith($"{_prefix}:", StringComparison.Ordinal) && key.Contains(":tok:", StringComparison.Ordinal)).ToList();
+        var keys = redis.AdminServer.Keys(pattern: $"{Prefix}:*").Select(key => key.ToString()).ToList();
+        var recordKeys = keys.Where(key => key.StartsWith($"{Prefix}:", StringComparison.Ordinal) && key.Contains(":tok:", StringComparison.Ordinal)).ToList();
 
         Assert.Equal(2, recordKeys.Count);
         Assert.All(keys, key => Assert.DoesNotContain(OrganizationId, key, StringComparison.Ordinal));
@@ -143,7 +138,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
         await store.SetAsync(victim, Records.Create("access-v", "refresh-v"), Cancel);
         var database = redis.Admin.GetDatabase();
-        var recordKeys = redis.AdminServer.Keys(pattern: $"{_prefix}:*:tok:*").ToList();
+        var recordKeys = redis.AdminServer.Keys(pattern: $"{Prefix}:*:tok:*").ToList();
         var userKey = recordKeys.Single(key => key.ToString().EndsWith(Hash(User), StringComparison.Ordinal));
         var victimKey = recordKeys.Single(key => key.ToString().EndsWith(Hash(victim), StringComparison.Ordinal));
 
@@ -158,11 +153,11 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     [Fact]
     public async Task A_record_from_another_key_ring_is_logged_removed_and_replaced_by_the_next_sign_in()
     {
-        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(_keyRing, "foreign")).FullName);
+        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(KeyRing, "foreign")).FullName);
         var written = await foreign.Store.SetAsync(User, Records.Create("access-foreign-Xk2", "refresh-foreign-Jq7"), Cancel);
         var logs = new CapturedLogs();
         var app = App(logs: logs);
-        var recordKey = redis.AdminServer.Keys(pattern: $"{_prefix}:*:tok:*").Single();
+        var recordKey = redis.AdminServer.Keys(pattern: $"{Prefix}:*:tok:*").Single();
 
         Assert.Null(await app.Store.GetAsync(User, Cancel));
         Assert.Null(await app.Store.GetAsync(User, Cancel));
@@ -182,7 +177,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     [Fact]
     public async Task Removing_an_undecryptable_record_spares_a_newer_record_written_since_it_was_read()
     {
-        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(_keyRing, "foreign")).FullName);
+        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(KeyRing, "foreign")).FullName);
         await foreign.Store.SetAsync(User, Records.Create("access-foreign", "refresh-foreign"), Cancel);
         var writer = App();
         var removals = 0;
@@ -364,18 +359,6 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         Assert.Equal(1, app.RedisStore.RememberedHashCount);
     }
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
-    }
-
     private static async Task<PitchlyTokenRecord?> TryGetAsync(TestApp app)
     {
         try
@@ -438,18 +421,14 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         var replaced = await second.TryReplaceAsync(User, claimed.Version, Records.Create("access-2", "refresh-2"), Cancel);
         Assert.NotNull(replaced);
         Assert.Null(await first.TryReplaceAsync(User, fenced.Version, Records.Create("access-stale", "refresh-stale"), Cancel));
-        var key = Assert.Single(redis.AdminServer.Keys(pattern: $"{_prefix}:*:tok:*"));
+        var key = Assert.Single(redis.AdminServer.Keys(pattern: $"{Prefix}:*:tok:*"));
         var fields = await redis.Admin.GetDatabase().HashGetAllAsync(key);
         Assert.Equal(["d", "v"], fields.Select(field => field.Name.ToString()).Order());
         Assert.Null((await first.GetAsync(User, Cancel))!.RefreshIntent);
     }
 
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null, string? keyRing = null, CapturedLogs? logs = null)
-    {
-        var app = TestApp.Create(redis, _prefix, keyRing ?? _keyRing, configure, logs);
-        _apps.Add(app);
-        return app;
-    }
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null, string? keyRing = null, CapturedLogs? logs = null) =>
+        Own(TestApp.Create(redis, Prefix, keyRing ?? KeyRing, configure, logs));
 }
 
 /// <summary>Pauses the next read of an instance that caches its result at one stage, until resumed.</summary>

@@ -20,6 +20,24 @@ internal sealed class RefreshLoad
     /// <summary>Gets the failures seen so far; each worker pauses 20 ms after one.</summary>
     public IReadOnlyCollection<Exception> Failures => _failures;
 
+    /// <summary>Gets the person ids of the emulator's generated users (<see cref="PitchlyEmulatorOptions.GeneratedUsers"/>).</summary>
+    public static List<string> LoadUsers(PitchlyEmulatorServer emulator) =>
+        emulator.Emulator.Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal)).Select(u => u.PersonId).ToList();
+
+    /// <summary>Signs every person in at the emulator and stores their tokens through <paramref name="writer"/>; returns their keys.</summary>
+    public static async Task<List<PitchlyTokenKey>> SignInAsync(PitchlyEmulatorServer emulator, IEnumerable<string> people, EmulatedInstance writer, CancellationToken cancel)
+    {
+        var keys = new List<PitchlyTokenKey>();
+        foreach (var person in people)
+        {
+            var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
+            await writer.Store.SetAsync(key, record, cancel);
+            keys.Add(key);
+        }
+
+        return keys;
+    }
+
     public static RefreshLoad Start(IReadOnlyList<EmulatedInstance> instances, IReadOnlyList<PitchlyTokenKey> keys, CancellationToken cancel) =>
         new(instances, keys, cancel);
 
