@@ -11,12 +11,9 @@ public sealed class LockReleaseTests
     [Fact]
     public async Task Callers_get_the_refreshed_token_while_the_lock_release_is_still_in_flight()
     {
-        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new HeldReleaseLock();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, time, services, stored, manager) = app;
         time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
 
         var token = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask()
@@ -35,13 +32,10 @@ public sealed class LockReleaseTests
     [Fact]
     public async Task A_lock_release_that_fails_after_the_tokens_were_stored_still_serves_the_new_token_and_the_next_refresh_runs()
     {
-        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new HeldReleaseLock { FailRelease = true };
         refreshLock.AllowRelease.SetResult();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, time, _, _, manager) = app;
 
         time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
         var first = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);

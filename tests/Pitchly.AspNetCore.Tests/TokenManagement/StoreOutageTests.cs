@@ -35,16 +35,12 @@ public sealed class StoreOutageTests
     /// <summary>Signs the user in at the emulator, refreshes with <paramref name="store"/> failing as set up, and reads what it kept.</summary>
     private static async Task<Outcome> RefreshThroughOutageAsync(FlakyStore store)
     {
-        var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-
-        var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
-        var refreshed = await AdvanceUntilDoneAsync(time, refresh);
+        var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var refresh = app.Manager.RefreshAsync(User, app.Stored.AccessToken, TestContext.Current.CancellationToken);
+        var refreshed = await AdvanceUntilDoneAsync(app.Time, refresh);
 
         var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
-        return new Outcome(pitchly, stored, refreshed, current!);
+        return new Outcome(app, refreshed, current!);
     }
 
     private static async Task<PitchlyAccessToken> AdvanceUntilDoneAsync(FakeTimeProvider time, Task<PitchlyAccessToken> task)
@@ -58,9 +54,13 @@ public sealed class StoreOutageTests
         return await task;
     }
 
-    private sealed record Outcome(PitchlyEmulatorServer Pitchly, PitchlyTokenRecord Stored, PitchlyAccessToken Refreshed, PitchlyTokenRecord Current) : IAsyncDisposable
+    private sealed record Outcome(SignedInApp App, PitchlyAccessToken Refreshed, PitchlyTokenRecord Current) : IAsyncDisposable
     {
-        public ValueTask DisposeAsync() => Pitchly.DisposeAsync();
+        public PitchlyEmulatorServer Pitchly => App.Pitchly;
+
+        public PitchlyTokenRecord Stored => App.Stored;
+
+        public ValueTask DisposeAsync() => App.DisposeAsync();
     }
 
     /// <summary>An in-memory store whose compare-and-swap writes fail as an unreachable Redis would.</summary>

@@ -11,6 +11,19 @@ public static class TestServices
     public static ServiceProvider Create(PitchlyEmulatorServer pitchly, FakeTimeProvider time, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null) =>
         Create(PitchlyEmulatorDefaults.ClientId, PitchlyEmulatorDefaults.ClientSecret, new Uri(pitchly.BaseAddress, PitchlyEmulatorDefaults.TokenPath).ToString(), time, configure, options);
 
+    /// <summary>
+    /// Starts an emulator and an application's services wired to it with a controllable clock, and signs
+    /// <paramref name="key"/>'s person in.
+    /// </summary>
+    public static async Task<SignedInApp> SignInAtEmulatorAsync(PitchlyTokenKey key, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null)
+    {
+        var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: Xunit.TestContext.Current.CancellationToken);
+        var time = new FakeTimeProvider(Start);
+        var services = Create(pitchly, time, configure, options);
+        var stored = await SignInAsync(services, pitchly, key, time);
+        return new SignedInApp(pitchly, time, services, stored, services.GetRequiredService<IPitchlyTokenManager>());
+    }
+
     /// <summary>Signs <paramref name="key"/>'s person in at the emulator and stores their tokens as sign-in would, valid for one hour.</summary>
     public static async Task<PitchlyTokenRecord> SignInAsync(IServiceProvider services, PitchlyEmulatorServer pitchly, PitchlyTokenKey key, FakeTimeProvider time)
     {
@@ -51,4 +64,14 @@ public static class TestServices
     /// <summary>Signs a person in at the fake and stores their tokens as sign-in would, valid for one hour.</summary>
     public static async Task<PitchlyTokenRecord> SignInAsync(IServiceProvider services, FakePitchly pitchly, PitchlyTokenKey key, FakeTimeProvider time) =>
         await services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, pitchly.SignIn(key, time.GetUtcNow()));
+}
+
+/// <summary>An application's token manager against a running emulator, with a controllable clock and a user signed in.</summary>
+public sealed record SignedInApp(PitchlyEmulatorServer Pitchly, FakeTimeProvider Time, ServiceProvider Services, PitchlyTokenRecord Stored, IPitchlyTokenManager Manager) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await Services.DisposeAsync();
+        await Pitchly.DisposeAsync();
+    }
 }

@@ -38,11 +38,8 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_token_outside_its_renewal_window_is_used_without_a_grant_and_renewed_inside_it()
     {
-        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
+        var (pitchly, time, services, stored, manager) = app;
 
         time.Advance(TimeSpan.FromMinutes(54));
         var early = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
@@ -68,11 +65,8 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_token_late_in_its_renewal_window_is_renewed_before_the_call_goes_on()
     {
-        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
+        var (pitchly, time, _, stored, manager) = app;
 
         // Two of five minutes left: less than half the window, so the call waits for the new token.
         time.Advance(TimeSpan.FromMinutes(58));
@@ -142,11 +136,8 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_refresh_that_cannot_start_fails_its_callers_instead_of_hanging_the_key()
     {
-        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromDays(60));
-        await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o => o.RefreshTimeout = TimeSpan.FromDays(60));
+        var (pitchly, _, _, _, manager) = app;
         using var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         patience.CancelAfter(TimeSpan.FromSeconds(10));
 
@@ -160,12 +151,9 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_store_read_that_completed_at_once_is_consumed_only_once_on_the_way_to_a_refresh()
     {
-        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
         var store = new PooledReadStore();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var (pitchly, time, _, stored, manager) = app;
         time.Advance(TimeSpan.FromHours(2));
 
         var token = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
@@ -231,12 +219,9 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task Refresh_with_a_token_already_replaced_uses_the_stored_one_without_a_grant()
     {
-        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshed = new RecordingRefreshedHandler();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenRefreshedHandler>(refreshed));
-        var first = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyTokenRefreshedHandler>(refreshed));
+        var (pitchly, _, _, first, manager) = app;
 
         var second = await manager.RefreshAsync(User, first.AccessToken, TestContext.Current.CancellationToken);
         var again = await manager.RefreshAsync(User, first.AccessToken, TestContext.Current.CancellationToken);
