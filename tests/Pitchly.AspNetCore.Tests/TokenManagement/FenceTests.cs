@@ -15,10 +15,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_refresh_that_finds_another_owners_live_fence_waits_for_its_tokens_and_never_presents_the_refresh_token()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, _) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
 
         // Another instance fenced the record and is spending its refresh token.
@@ -41,10 +39,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_fence_whose_owner_never_returns_lapses_at_its_deadline_and_its_refresh_token_is_then_spent_once()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromMinutes(2));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User, options: o => o.RefreshTimeout = TimeSpan.FromMinutes(2));
+        var (pitchly, time, services, stored, _) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
         await store.TryBeginRefreshAsync(User, stored.Version, "a-frozen-instance", TimeSpan.FromSeconds(45), Cancel);
 
@@ -64,10 +60,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_renewal_that_finds_another_owners_fence_serves_the_current_token_without_a_request()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, _) = app;
         time.Advance(TimeSpan.FromMinutes(57));
         await services.GetRequiredService<IPitchlyTokenStore>().TryBeginRefreshAsync(User, stored.Version, "another-instance", TimeSpan.FromSeconds(45), Cancel);
 
@@ -80,11 +74,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_refresh_whose_answer_is_lost_keeps_serving_the_current_token_and_presents_the_refresh_token_again_only_once_it_expired()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, manager) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
 
         // Pitchly rotates the refresh token, but its answer never arrives.

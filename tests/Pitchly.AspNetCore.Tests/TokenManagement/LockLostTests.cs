@@ -7,11 +7,9 @@ public sealed class LockLostTests
     [Fact]
     public async Task Tokens_obtained_after_the_lock_was_lost_are_still_stored_by_compare_and_swap()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new LosableLock();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, _, services, stored, _) = app;
 
         // The lease lapses while Pitchly is answering: the refresh token is already spent.
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -29,11 +27,9 @@ public sealed class LockLostTests
     [Fact]
     public async Task A_lock_lost_before_the_token_request_is_acquired_again_and_the_refresh_token_is_spent_once()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new LosableLock { LoseFirstHandles = 1 };
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, _, services, stored, _) = app;
 
         var refreshed = await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
 

@@ -54,7 +54,7 @@ public sealed class StoreOutageTests
         return await task;
     }
 
-    private sealed record Outcome(SignedInApp App, PitchlyAccessToken Refreshed, PitchlyTokenRecord Current) : IAsyncDisposable
+    private sealed record Outcome(SignedInApp<PitchlyEmulatorServer> App, PitchlyAccessToken Refreshed, PitchlyTokenRecord Current) : IAsyncDisposable
     {
         public PitchlyEmulatorServer Pitchly => App.Pitchly;
 

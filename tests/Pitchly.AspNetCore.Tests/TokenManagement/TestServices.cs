@@ -15,13 +15,26 @@ public static class TestServices
     /// Starts an emulator and an application's services wired to it with a controllable clock, and signs
     /// <paramref name="key"/>'s person in.
     /// </summary>
-    public static async Task<SignedInApp> SignInAtEmulatorAsync(PitchlyTokenKey key, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null)
+    public static async Task<SignedInApp<PitchlyEmulatorServer>> SignInAtEmulatorAsync(PitchlyTokenKey key, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null)
     {
         var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: Xunit.TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(Start);
         var services = Create(pitchly, time, configure, options);
         var stored = await SignInAsync(services, pitchly, key, time);
-        return new SignedInApp(pitchly, time, services, stored, services.GetRequiredService<IPitchlyTokenManager>());
+        return new(pitchly, time, services, stored, services.GetRequiredService<IPitchlyTokenManager>());
+    }
+
+    /// <summary>
+    /// Starts a <see cref="FakePitchly"/> and an application's services wired to it with a controllable clock, and signs
+    /// <paramref name="key"/>'s person in.
+    /// </summary>
+    public static async Task<SignedInApp<FakePitchly>> SignInAtFakeAsync(PitchlyTokenKey key, Action<IServiceCollection>? configure = null, Action<PitchlyTokenManagementOptions>? options = null)
+    {
+        var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(Start);
+        var services = Create(pitchly, time, configure, options);
+        var stored = await SignInAsync(services, pitchly, key, time);
+        return new(pitchly, time, services, stored, services.GetRequiredService<IPitchlyTokenManager>());
     }
 
     /// <summary>Signs <paramref name="key"/>'s person in at the emulator and stores their tokens as sign-in would, valid for one hour.</summary>
@@ -66,8 +79,9 @@ public static class TestServices
         await services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, pitchly.SignIn(key, time.GetUtcNow()));
 }
 
-/// <summary>An application's token manager against a running emulator, with a controllable clock and a user signed in.</summary>
-public sealed record SignedInApp(PitchlyEmulatorServer Pitchly, FakeTimeProvider Time, ServiceProvider Services, PitchlyTokenRecord Stored, IPitchlyTokenManager Manager) : IAsyncDisposable
+/// <summary>An application's token manager against a running Pitchly (the emulator or a fake), with a controllable clock and a user signed in.</summary>
+public sealed record SignedInApp<TPitchly>(TPitchly Pitchly, FakeTimeProvider Time, ServiceProvider Services, PitchlyTokenRecord Stored, IPitchlyTokenManager Manager) : IAsyncDisposable
+    where TPitchly : IAsyncDisposable
 {
     public async ValueTask DisposeAsync()
     {

@@ -79,11 +79,8 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_caller_cancelled_mid_refresh_does_not_cancel_the_refresh()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, manager) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
         time.Advance(TimeSpan.FromHours(2));
 
@@ -106,11 +103,8 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_token_endpoint_answering_after_the_refresh_timeout_still_has_its_tokens_stored_and_used()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromSeconds(30));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User, options: o => o.RefreshTimeout = TimeSpan.FromSeconds(30));
+        var (pitchly, time, services, stored, manager) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
         time.Advance(TimeSpan.FromHours(2));
 
@@ -278,10 +272,8 @@ public sealed class TokenManagerTests
     [InlineData("server-error", "server_error")]
     public async Task Malformed_token_endpoint_answers_raise_typed_errors_without_secrets(string answer, string expectedMessage)
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, _) = app;
         pitchly.TokenEndpointOverride = context => answer switch
         {
             "html" => WriteAsync(context, 502, "text/html", "<html><body>Bad gateway " + FakePitchly.ClientSecret + "</body></html>"),
