@@ -191,20 +191,20 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task An_install_without_tokens_gets_an_app_token_from_client_credentials_once()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         var refreshed = new RecordingRefreshedHandler();
         await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenRefreshedHandler>(refreshed));
-        var install = PitchlyTokenKey.ForInstall("org_9", "db_1");
+        var install = PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.AcmeOrganizationId, "db_1");
         var manager = services.GetRequiredService<IPitchlyTokenManager>();
 
         var tokens = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => manager.GetAccessTokenAsync(install, TestContext.Current.CancellationToken).AsTask()));
 
         Assert.Single(tokens.Distinct());
-        Assert.Equal(1, pitchly.ClientCredentialsGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().ClientCredentialsGrants);
         var stored = await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(install, TestContext.Current.CancellationToken);
         Assert.Equal(tokens[0].Value, stored!.AccessToken);
-        Assert.Equal("org_9", stored.OrganizationId);
+        Assert.Equal(PitchlyEmulatorDefaults.AcmeOrganizationId, stored.OrganizationId);
         var notified = Assert.Single(refreshed.Contexts);
         Assert.Equal(install, notified.Key);
         Assert.Equal(tokens[0], notified.AccessToken);
@@ -229,20 +229,17 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task An_unreachable_token_endpoint_is_retried_per_policy_then_fails_clearly_and_keeps_the_refresh_token()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var closedPort = FindClosedPort();
-        await using var services = TestServices.Create(pitchly, time, options: o =>
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o =>
         {
             o.TokenEndpoint = $"http://127.0.0.1:{closedPort}/api/oauth/token";
             o.TokenEndpointRetryInterval = TimeSpan.FromSeconds(5);
             o.TokenEndpointRetryTimeout = TimeSpan.FromSeconds(20);
             o.RefreshTimeout = TimeSpan.FromHours(1);
         });
+        var (pitchly, time, services, stored, manager) = app;
         using var requests = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.token.requests");
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
         time.Advance(TimeSpan.FromHours(2));
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
 
         var refresh = manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask();
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
@@ -258,10 +255,10 @@ public sealed class TokenManagerTests
         var exception = await Assert.ThrowsAsync<PitchlyTokenEndpointException>(() => refresh);
         Assert.Equal(5, requests.GetMeasurementSnapshot().Count(m => (string?)m.Tags["pitchly.outcome"] == "unreachable"));
         Assert.Contains("could not be reached", exception.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(FakePitchly.ClientSecret, exception.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(PitchlyEmulatorDefaults.ClientSecret, exception.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(stored.RefreshToken!, exception.ToString(), StringComparison.Ordinal);
         Assert.Equal(stored.RefreshToken, (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken))!.RefreshToken);
-        Assert.True(pitchly.IsRefreshTokenValid(stored.RefreshToken!));
+        Assert.True(await TestServices.SpendRefreshTokenAsync(pitchly, stored.RefreshToken!));
     }
 
     [Theory]
