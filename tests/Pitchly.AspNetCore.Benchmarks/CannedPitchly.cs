@@ -1,3 +1,4 @@
+// Kept beside the emulator: the benchmarks compare fixed request and answer bytes, which a server producing its own answers would vary.
 using System.Text;
 
 namespace Pitchly.AspNetCore.Benchmarks;

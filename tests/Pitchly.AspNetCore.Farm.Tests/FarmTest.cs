@@ -1,7 +1,5 @@
 using Pitchly.AspNetCore.Storm;
-using Pitchly.AspNetCore.Storm.Farm;
 using Pitchly.AspNetCore.Storm.Orchestration;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 
@@ -63,21 +61,6 @@ internal static class FarmTest
         {
             TestContext.Current.TestOutputHelper?.WriteLine(farm.DescribeProcesses());
             throw;
-        }
-    }
-
-    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds, failing after <paramref name="timeout"/>.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = TimeProvider.System.GetTimestamp() + (long)(timeout.TotalSeconds * TimeProvider.System.TimestampFrequency);
-        while (!await condition())
-        {
-            if (TimeProvider.System.GetTimestamp() > deadline)
-            {
-                Assert.Fail($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}.");
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
         }
     }
 

@@ -1,21 +1,12 @@
-using Pitchly.AspNetCore.Storm.Farm;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Farm.Tests;
 
 /// <summary>Faults injected into a running farm, each with the outcome the design promises.</summary>
 public sealed class FaultTests
 {
-    private static readonly StormFarmOptions LongLivedTokens = new()
+    private static readonly StormFarmOptions LongLivedTokens = FarmTest.LongLivedTokens with
     {
-        Instances = 3,
-        Users = 3,
-        TokenLifetime = TimeSpan.FromMinutes(10),
-        InstanceConfiguration = new Dictionary<string, string>
+        InstanceConfiguration = new Dictionary<string, string>(FarmTest.LongLivedTokens.InstanceConfiguration)
         {
-            ["Pitchly:Redis:LockLease"] = "00:00:01.500",
-            ["Pitchly:Redis:LockWaitTimeout"] = "00:00:20",
-
             // A short fence, so a holder that dies mid-request delays its user's next refresh by seconds, not minutes.
             ["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:00:07",
             ["Pitchly:TokenManagement:FenceTimeout"] = "00:00:10",
@@ -38,7 +29,7 @@ public sealed class FaultTests
             await farm.Emulator.InvalidateAsync(user.PersonId, ct);
             var victim = farm.Instances[0];
             var doomed = client.WorkAsync(victim, user, ct);
-            await FarmTest.EventuallyAsync(
+            await Eventually.HoldsAsync(
                 async () => (await farm.Emulator.GetStatsAsync(ct)).TokenRequests > before.TokenRequests,
                 TimeSpan.FromSeconds(20),
                 "the victim's refresh to reach the token endpoint");

@@ -1,7 +1,5 @@
 using System.Net;
-using Pitchly.AspNetCore.Storm.Farm;
 using Pitchly.AspNetCore.Storm.Orchestration;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 
@@ -36,16 +34,8 @@ public sealed class LockHolderStallTests
             Assert.True(holder.IsFrozen, $"{holder} should still be stopped.");
             holder.Thaw();
 
-            var duringStall = await Task.WhenAll(others);
-            var holderOutcome = await holderCall;
-            var afterStall = await farm.Emulator.GetStatsAsync(ct);
-            TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {afterStall}");
-            TestContext.Current.TestOutputHelper?.WriteLine($"holder: {holderOutcome.Describe()}; others: {string.Join(", ", duringStall.Select(o => o.Describe()))}");
-            AssertNoReuse(before, afterStall);
-            await AssertSignedInEverywhereAsync(farm, client, user);
-            var after = await farm.Emulator.GetStatsAsync(ct);
-            AssertNoReuse(before, after);
-            Assert.All(duringStall.Append(holderOutcome), o => Assert.False(o.SignInRequired, $"{o.Describe()}: the user was signed out."));
+            var after = await AssertNoReuseAndSignedInAfterStallAsync(farm, client, user, before, holderCall, others);
+
             // The holder's token request was the only one, and it was applied once.
             Assert.Equal(before.TokenRequests + 1, after.TokenRequests);
             Assert.Equal(before.RefreshGrants + 1, after.RefreshGrants);
@@ -72,7 +62,7 @@ public sealed class LockHolderStallTests
             await farm.Emulator.InvalidateAsync(user.PersonId, ct);
             var holderCall = client.WorkAsync(holder, user, ct);
             Assert.Equal(StormFreeze.AfterFence, await holder.Process.WaitForLineAsync(StormFreeze.FrozenPrefix, TimeSpan.FromSeconds(20), ct));
-            await FarmTest.EventuallyAsync(() => Task.FromResult(holder.IsFrozen), TimeSpan.FromSeconds(10), $"{holder} to stop itself");
+            await Eventually.HoldsAsync(() => Task.FromResult(holder.IsFrozen), TimeSpan.FromSeconds(10), $"{holder} to stop itself");
             var frozenAt = TimeProvider.System.GetTimestamp();
 
             // The others are asked for the user while the holder is frozen; they end (served or not) on their own.
@@ -128,16 +118,7 @@ public sealed class LockHolderStallTests
             await Task.Delay(Stall, ct);
             proxy.Resume();
 
-            var duringStall = await Task.WhenAll(others);
-            var holderOutcome = await holderCall;
-            var afterStall = await farm.Emulator.GetStatsAsync(ct);
-            TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {afterStall}");
-            TestContext.Current.TestOutputHelper?.WriteLine($"holder: {holderOutcome.Describe()}; others: {string.Join(", ", duringStall.Select(o => o.Describe()))}");
-            AssertNoReuse(before, afterStall);
-            await AssertSignedInEverywhereAsync(farm, client, user);
-            var after = await farm.Emulator.GetStatsAsync(ct);
-            AssertNoReuse(before, after);
-            Assert.All(duringStall.Append(holderOutcome), o => Assert.False(o.SignInRequired, $"{o.Describe()}: the user was signed out."));
+            await AssertNoReuseAndSignedInAfterStallAsync(farm, client, user, before, holderCall, others);
         });
     }
 
@@ -153,7 +134,7 @@ public sealed class LockHolderStallTests
         await farm.Emulator.ConfigureAsync(new { tokenEndpointFault = "Delay", tokenEndpointFaultRate = 1.0, tokenEndpointFaultDelay = "00:00:03" }, ct);
         await farm.Emulator.InvalidateAsync(user.PersonId, ct);
         var holderCall = client.WorkAsync(holder, user, ct);
-        await FarmTest.EventuallyAsync(
+        await Eventually.HoldsAsync(
             async () => (await farm.Emulator.GetStatsAsync(ct)).TokenRequests > before.TokenRequests,
             TimeSpan.FromSeconds(20),
             "the holder's refresh to reach the token endpoint");
@@ -178,9 +159,30 @@ public sealed class LockHolderStallTests
             + $"token_requests +{after.TokenRequests - before.TokenRequests}).");
     }
 
+    /// <summary>
+    /// Once the stall is over: no refresh token was reused, neither while the others called nor after, nobody was
+    /// signed out, and the user is served by every instance again; returns the emulator's counts by then.
+    /// </summary>
+    private static async Task<EmulatorStats> AssertNoReuseAndSignedInAfterStallAsync(
+        StormFarm farm, StormClient client, StormUser user, EmulatorStats before, Task<WorkOutcome> holderCall, IEnumerable<Task<WorkOutcome>> others)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var duringStall = await Task.WhenAll(others);
+        var holderOutcome = await holderCall;
+        var afterStall = await farm.Emulator.GetStatsAsync(ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {afterStall}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"holder: {holderOutcome.Describe()}; others: {string.Join(", ", duringStall.Select(o => o.Describe()))}");
+        AssertNoReuse(before, afterStall);
+        await AssertSignedInEverywhereAsync(farm, client, user);
+        var after = await farm.Emulator.GetStatsAsync(ct);
+        AssertNoReuse(before, after);
+        Assert.All(duringStall.Append(holderOutcome), o => Assert.False(o.SignInRequired, $"{o.Describe()}: the user was signed out."));
+        return after;
+    }
+
     // Perhaps after waiting: a refresh delayed by the stall is allowed, a sign-out is not.
     private static Task AssertSignedInEverywhereAsync(StormFarm farm, StormClient client, StormUser user) =>
-        FarmTest.EventuallyAsync(
+        Eventually.HoldsAsync(
             async () =>
             {
                 var outcomes = await FarmTest.CallEveryInstanceAsync(farm, client, user);

@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Pitchly.AspNetCore.Farm.Tests;
 
 /// <summary>The headline: the load harness, run as its own process, against a farm of separate instance processes.</summary>

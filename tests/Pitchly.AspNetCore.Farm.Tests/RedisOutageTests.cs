@@ -1,6 +1,3 @@
-using Pitchly.AspNetCore.Storm.Farm;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Farm.Tests;
 
 /// <summary>Redis stops answering while calls cross token expiries: nothing is refreshed without the lock.</summary>
@@ -43,7 +40,7 @@ public sealed class RedisOutageTests
 
             foreach (var user in users)
             {
-                await FarmTest.EventuallyAsync(
+                await Eventually.HoldsAsync(
                     async () => (await FarmTest.CallEveryInstanceAsync(farm, client, user)).All(o => o.Succeeded),
                     TimeSpan.FromSeconds(30),
                     $"{user} to be served by every instance again");

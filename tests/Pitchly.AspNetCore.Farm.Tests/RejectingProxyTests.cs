@@ -1,6 +1,4 @@
 using Pitchly.AspNetCore;
-using Pitchly.AspNetCore.Storm.Farm;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Farm.Tests;
 
@@ -51,7 +49,7 @@ public sealed class RejectingProxyTests
             // Normal service once the proxy forwards again (after the breaker's cool-down, if it tripped).
             foreach (var someone in new[] { user, bystander })
             {
-                await FarmTest.EventuallyAsync(
+                await Eventually.HoldsAsync(
                     async () => (await FarmTest.CallEveryInstanceAsync(farm, client, someone)).All(o => o.Succeeded),
                     TimeSpan.FromSeconds(60),
                     $"{someone} to be served by every instance again");

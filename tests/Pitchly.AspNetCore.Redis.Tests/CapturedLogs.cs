@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>Records every log entry of an instance, and can run a callback as each is written (to time a race).</summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>

@@ -1,7 +1,4 @@
 using System.Reflection;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Internal;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 

@@ -1,18 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>Versions without a shared counter: per record, from the server's clock, kept above a removal's tombstone.</summary>
-public sealed class RecordVersionTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class RecordVersionTests(RedisServer redis) : RedisTestScope('v'), IClassFixture<RedisServer>
 {
-    private readonly string _prefix = $"v{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<TestApp> _apps = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private static PitchlyTokenKey User => PitchlyTokenKey.ForUser("org-v", "person-v");
 
@@ -26,7 +19,7 @@ public sealed class RecordVersionTests(RedisServer redis) : IClassFixture<RedisS
 
         var serverMicroseconds = new DateTimeOffset(time).ToUnixTimeMilliseconds() * 1000;
         Assert.InRange(written.Version, serverMicroseconds - 2_000_000, serverMicroseconds + 60_000_000);
-        var keys = redis.AdminServer.Keys(pattern: $"{_prefix}:*").Select(key => key.ToString()).ToList();
+        var keys = redis.AdminServer.Keys(pattern: $"{Prefix}:*").Select(key => key.ToString()).ToList();
         Assert.Equal([Names().Record(RedisKeyNames.Hash(User)).ToString()], keys);
     }
 
@@ -92,9 +85,9 @@ public sealed class RecordVersionTests(RedisServer redis) : IClassFixture<RedisS
             var bucket = RedisKeyNames.Bucket(hash);
             Assert.Equal(SHA256.HashData(Encoding.UTF8.GetBytes(key.Value))[0], bucket);
             var tag = $"{{{bucket:x2}}}";
-            Assert.Equal($"{_prefix}:{tag}:tok:{hash}", names.Record(hash).ToString());
-            Assert.Equal($"{_prefix}:{tag}:lock:{hash}", names.Lock(hash).ToString());
-            Assert.Equal($"{_prefix}:{tag}:events", names.ChannelName(hash).ToString());
+            Assert.Equal($"{Prefix}:{tag}:tok:{hash}", names.Record(hash).ToString());
+            Assert.Equal($"{Prefix}:{tag}:lock:{hash}", names.Lock(hash).ToString());
+            Assert.Equal($"{Prefix}:{tag}:events", names.ChannelName(hash).ToString());
             buckets.Add(bucket);
         }
 
@@ -102,24 +95,8 @@ public sealed class RecordVersionTests(RedisServer redis) : IClassFixture<RedisS
         Assert.Equal(RedisKeyNames.BucketCount, names.ChannelNames.Distinct().Count());
     }
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+    private RedisKeyNames Names() => new(Prefix);
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
-    }
-
-    private RedisKeyNames Names() => new(_prefix);
-
-    private TestApp App()
-    {
-        var app = TestApp.Create(redis, _prefix, _keyRing);
-        _apps.Add(app);
-        return app;
-    }
+    private TestApp App() =>
+        Own(TestApp.Create(redis, Prefix, KeyRing));
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using StackExchange.Redis;
 using Nodes = Pitchly.AspNetCore.Storm.Orchestration.RedisCluster;
 
 namespace Pitchly.AspNetCore.Redis.Tests;

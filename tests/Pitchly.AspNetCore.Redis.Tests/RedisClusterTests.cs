@@ -1,21 +1,9 @@
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Internal;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>The store, the lock and the announcements against a real three-primary Redis Cluster.</summary>
-public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<RedisCluster>, IAsyncLifetime
+public sealed class RedisClusterTests(RedisCluster cluster) : RedisTestScope('c'), IClassFixture<RedisCluster>
 {
     private const int SlotMovedEventId = 3031;
-
-    private readonly string _prefix = $"c{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<IAsyncDisposable> _apps = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private static PitchlyTokenKey User(int number) => PitchlyTokenKey.ForUser("org-c", $"person-{number}");
 
@@ -23,7 +11,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
     public async Task A_records_keys_and_channel_share_one_slot_and_the_records_spread_over_every_primary()
     {
         var app = App();
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         var owners = new HashSet<int>();
         for (var user = 0; user < 60; user++)
         {
@@ -69,7 +57,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         }
 
         // A read that an announcement overtakes is not cached: read again until every write's announcement is in.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 foreach (var key in keys)
@@ -83,11 +71,11 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             "the reader caches every record");
 
         // Each primary serves the shard channels of the slots it owns, and no classic channel is used.
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         var subscribed = new List<string>();
         foreach (var port in cluster.Ports)
         {
-            var channels = ((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "SHARDCHANNELS", $"{_prefix}:*"))!)
+            var channels = ((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "SHARDCHANNELS", $"{Prefix}:*"))!)
                 .Select(channel => (string)channel!).ToList();
             foreach (var channel in channels)
             {
@@ -95,7 +83,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             }
 
             subscribed.AddRange(channels);
-            Assert.Empty((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "CHANNELS", $"{_prefix}:*"))!);
+            Assert.Empty((RedisResult[])(await cluster.Node(port).ExecuteAsync("PUBSUB", "CHANNELS", $"{Prefix}:*"))!);
         }
 
         Assert.Equal(names.ChannelNames.Order(), subscribed.Distinct().Order());
@@ -105,7 +93,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             await writer.Store.SetAsync(key, Records.Create("access-2", "refresh-2"), Cancel);
         }
 
-        await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "every cached copy is evicted");
+        await Eventually.HoldsAsync(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "every cached copy is evicted");
         foreach (var key in keys)
         {
             Assert.Equal("access-2", (await reader.Store.GetAsync(key, Cancel))!.AccessToken);
@@ -118,20 +106,14 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         const int Users = 9;
         const int Instances = 3;
         await using var emulator = await PitchlyEmulatorServer.StartAsync(o => o.GeneratedUsers = Users, Cancel);
-        var people = emulator.Emulator.Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal)).Select(u => u.PersonId).ToList();
+        var people = RefreshLoad.LoadUsers(emulator);
         var logs = new CapturedLogs();
         var instances = Enumerable.Range(0, Instances)
-            .Select(i => Track(EmulatedInstance.Create(cluster.Configuration, emulator, _prefix, _keyRing, User(0), logs: i == 1 ? logs : null)))
+            .Select(i => Own(EmulatedInstance.Create(cluster.Configuration, emulator, Prefix, KeyRing, User(0), logs: i == 1 ? logs : null)))
             .ToList();
-        var keys = new List<PitchlyTokenKey>();
-        foreach (var person in people)
-        {
-            var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
-            await instances[0].Store.SetAsync(key, record, Cancel);
-            keys.Add(key);
-        }
+        var keys = await RefreshLoad.SignInAsync(emulator, people, instances[0], Cancel);
 
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         var slots = keys.Select(key => cluster.Admin.GetHashSlot(names.Record(RedisKeyNames.Hash(key)))).Distinct().ToList();
         var load = RefreshLoad.Start(instances, keys, Cancel);
 
@@ -164,7 +146,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
         Assert.Contains(logs.Entries, entry => entry.EventId == SlotMovedEventId);
 
         var reader = instances[1].Services.GetRequiredService<RedisPitchlyTokenStore>();
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 foreach (var key in keys)
@@ -182,7 +164,7 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
             await instances[0].Store.SetAsync(key, record, Cancel);
         }
 
-        await Records.Eventually(() => Task.FromResult(reader.CachedCount == 0), TimeSpan.FromSeconds(5), "every moved bucket's announcement is heard");
+        await Eventually.HoldsAsync(() => Task.FromResult(reader.CachedCount == 0), TimeSpan.FromSeconds(5), "every moved bucket's announcement is heard");
         TestContext.Current.SendDiagnosticMessage($"{load.Refreshed} refreshes, {stats.RefreshGrants} refresh grants, {load.Failures.Count} retryable failures over {slots.Count} slots moved twice.");
     }
 
@@ -191,12 +173,12 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
     {
         var writer = App();
         var reader = App();
-        var names = new RedisKeyNames(_prefix);
+        var names = new RedisKeyNames(Prefix);
         for (var user = 3000; user < 3012; user++)
         {
             var key = User(user);
             await writer.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel);
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => await reader.Store.GetAsync(key, Cancel) is not null && reader.RedisStore.CachedCount == 1,
                 TimeSpan.FromSeconds(5),
                 "the reader caches the record");
@@ -209,33 +191,14 @@ public sealed class RedisClusterTests(RedisCluster cluster) : IClassFixture<Redi
 
             // Announcements always take a moment; one lost while the subscription moved would leave the old copy
             // served for the cache's whole ten minutes.
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => (await reader.Store.GetAsync(key, Cancel))!.Version == written.Version,
                 TimeSpan.FromSeconds(3),
                 "the reader serves the record written after the move");
             Assert.True(await reader.Store.RemoveAsync(key, written.Version, Cancel));
-            await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "the removal is heard");
+            await Eventually.HoldsAsync(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), "the removal is heard");
         }
     }
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
-    }
-
-    private T Track<T>(T app)
-        where T : IAsyncDisposable
-    {
-        _apps.Add(app);
-        return app;
-    }
-
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Track(TestApp.Create(cluster.Configuration, _prefix, _keyRing, configure));
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Own(TestApp.Create(cluster.Configuration, Prefix, KeyRing, configure));
 }

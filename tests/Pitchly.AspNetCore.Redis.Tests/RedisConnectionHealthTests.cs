@@ -1,7 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 public sealed class RedisConnectionHealthTests(RedisServer redis) : IClassFixture<RedisServer>
@@ -18,7 +14,7 @@ public sealed class RedisConnectionHealthTests(RedisServer redis) : IClassFixtur
         await using var provider = CreateProvider(multiplexer);
         var store = provider.GetRequiredService<RedisPitchlyTokenStore>();
         await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await store.GetAsync(User, Cancel) is not null && store.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached");

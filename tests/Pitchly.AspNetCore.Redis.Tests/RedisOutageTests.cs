@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
@@ -30,7 +28,7 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
         Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync(Cancel)).Status);
 
         await redis.StartAsync();
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 try

@@ -20,7 +20,7 @@ public sealed class RedisPrimaryWithReplica : IAsyncLifetime
     /// <summary>Waits until the replica's link is up and the primary lists it online.</summary>
     public async Task WaitUntilInSyncAsync()
     {
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 var replica = (string)(await Replica.AdminServer.ExecuteAsync("INFO", "replication"))!;

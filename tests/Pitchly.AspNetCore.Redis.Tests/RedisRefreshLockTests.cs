@@ -1,17 +1,7 @@
-using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
-public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class RedisRefreshLockTests(RedisServer redis) : RedisTestScope('l'), IClassFixture<RedisServer>
 {
-    private readonly string _prefix = $"l{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<TestApp> _apps = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private static PitchlyTokenKey User => PitchlyTokenKey.ForUser("org-1", "person-1");
 
@@ -145,7 +135,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         services.AddLogging();
         services.AddPitchlyTokenManagement().AddRedis(_ => multiplexer, options =>
         {
-            options.KeyPrefix = _prefix;
+            options.KeyPrefix = Prefix;
             options.LockLease = TimeSpan.FromMilliseconds(300);
             options.AllowUnsharedDataProtectionKeys = true;
         });
@@ -181,7 +171,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
             await redis.ResumeAsync();
         }
 
-        await Records.Eventually(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(10), "the unanswered lock is released");
+        await Eventually.HoldsAsync(() => Task.FromResult(LockKeys().Count == 0), TimeSpan.FromSeconds(10), "the unanswered lock is released");
     }
 
     [Fact]
@@ -283,7 +273,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         var app = App();
         var writer = App();
         await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached");
@@ -291,18 +281,6 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         await using var handle = await app.Lock.AcquireAsync(User, Cancel);
 
         Assert.Equal(0, app.RedisStore.CachedCount);
-    }
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
     }
 
     private static async Task WaitForAsync(CancellationToken signal, TimeSpan within)
@@ -328,12 +306,8 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : IClassFixture<Red
         }
     }
 
-    private List<RedisKey> LockKeys() => redis.AdminServer.Keys(pattern: $"{_prefix}:*:lock:*").ToList();
+    private List<RedisKey> LockKeys() => redis.AdminServer.Keys(pattern: $"{Prefix}:*:lock:*").ToList();
 
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null)
-    {
-        var app = TestApp.Create(redis, _prefix, _keyRing, configure);
-        _apps.Add(app);
-        return app;
-    }
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null) =>
+        Own(TestApp.Create(redis, Prefix, KeyRing, configure));
 }

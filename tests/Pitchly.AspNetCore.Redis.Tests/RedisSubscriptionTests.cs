@@ -1,7 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 

@@ -1,19 +1,11 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
-public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'), IClassFixture<RedisServer>
 {
     private const string OrganizationId = "org-4f7d1c";
     private const string PersonId = "person-93ab2e";
-    private readonly string _prefix = $"t{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<TestApp> _apps = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private static PitchlyTokenKey User => PitchlyTokenKey.ForUser(OrganizationId, PersonId);
 
@@ -42,8 +34,8 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await store.SetAsync(User, Records.Create(accessToken, refreshToken), Cancel);
         await store.SetAsync(PitchlyTokenKey.ForInstall(OrganizationId, "db-77c1"), Records.Create(accessToken, refreshToken), Cancel);
 
-        var keys = redis.AdminServer.Keys(pattern: $"{_prefix}:*").Select(key => key.ToString()).ToList();
-        var recordKeys = keys.Where(key => key.StartsWith($"{_prefix}:", StringComparison.Ordinal) && key.Contains(":tok:", StringComparison.Ordinal)).ToList();
+        var keys = redis.AdminServer.Keys(pattern: $"{Prefix}:*").Select(key => key.ToString()).ToList();
+        var recordKeys = keys.Where(key => key.StartsWith($"{Prefix}:", StringComparison.Ordinal) && key.Contains(":tok:", StringComparison.Ordinal)).ToList();
 
         Assert.Equal(2, recordKeys.Count);
         Assert.All(keys, key => Assert.DoesNotContain(OrganizationId, key, StringComparison.Ordinal));
@@ -146,7 +138,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
         await store.SetAsync(victim, Records.Create("access-v", "refresh-v"), Cancel);
         var database = redis.Admin.GetDatabase();
-        var recordKeys = redis.AdminServer.Keys(pattern: $"{_prefix}:*:tok:*").ToList();
+        var recordKeys = redis.AdminServer.Keys(pattern: $"{Prefix}:*:tok:*").ToList();
         var userKey = recordKeys.Single(key => key.ToString().EndsWith(Hash(User), StringComparison.Ordinal));
         var victimKey = recordKeys.Single(key => key.ToString().EndsWith(Hash(victim), StringComparison.Ordinal));
 
@@ -161,11 +153,11 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     [Fact]
     public async Task A_record_from_another_key_ring_is_logged_removed_and_replaced_by_the_next_sign_in()
     {
-        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(_keyRing, "foreign")).FullName);
+        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(KeyRing, "foreign")).FullName);
         var written = await foreign.Store.SetAsync(User, Records.Create("access-foreign-Xk2", "refresh-foreign-Jq7"), Cancel);
         var logs = new CapturedLogs();
         var app = App(logs: logs);
-        var recordKey = redis.AdminServer.Keys(pattern: $"{_prefix}:*:tok:*").Single();
+        var recordKey = redis.AdminServer.Keys(pattern: $"{Prefix}:*:tok:*").Single();
 
         Assert.Null(await app.Store.GetAsync(User, Cancel));
         Assert.Null(await app.Store.GetAsync(User, Cancel));
@@ -185,7 +177,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     [Fact]
     public async Task Removing_an_undecryptable_record_spares_a_newer_record_written_since_it_was_read()
     {
-        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(_keyRing, "foreign")).FullName);
+        var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(KeyRing, "foreign")).FullName);
         await foreign.Store.SetAsync(User, Records.Create("access-foreign", "refresh-foreign"), Cancel);
         var writer = App();
         var removals = 0;
@@ -213,7 +205,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
 
         // The writer's own announcement can reach the reader while its first read is in flight, which rightly keeps
         // that read out of the cache; the next read then caches it.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 var read = reader.Store.GetAsync(User, Cancel);
@@ -228,12 +220,12 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
 
         // L1MaxAge is ten minutes here, so only the announcement can make the reader see the new record.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => (await reader.Store.GetAsync(User, Cancel))?.AccessToken == "access-2",
             TimeSpan.FromSeconds(5),
             "the reader sees the record another instance wrote");
         await writer.Store.RemoveAsync(User, cancellationToken: Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await reader.Store.GetAsync(User, Cancel) is null,
             TimeSpan.FromSeconds(5),
             "the reader sees the removal");
@@ -254,7 +246,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
 
         // Announcements name the hash only: the entry found by it goes, and so does the hash kept for its key.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(reader.RedisStore.CachedCount == 1 && reader.RedisStore.RememberedHashCount == 1),
             TimeSpan.FromSeconds(5),
             "the announcement evicts the record and its remembered hash");
@@ -268,7 +260,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     {
         var app = App();
         await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached once its own write's announcement has passed");
@@ -276,11 +268,11 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
         await redis.AdminServer.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal");
 
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(app.RedisStore.CachedCount == 0 && app.RedisStore.RememberedHashCount == 0),
             TimeSpan.FromSeconds(10),
             "the cache is cleared");
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => (await TryGetAsync(app))?.AccessToken == "access-1",
             TimeSpan.FromSeconds(10),
             "reads work again after reconnecting");
@@ -338,12 +330,12 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     {
         var app = App(options => options.L1MaxAge = TimeSpan.FromMilliseconds(300));
         await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the record is cached");
 
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(app.RedisStore.CachedCount == 0 && app.RedisStore.RememberedHashCount == 0),
             TimeSpan.FromSeconds(5),
             "the expired record and its remembered hash are swept");
@@ -355,7 +347,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         var app = App(options => options.L1MaxEntries = 1);
         await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
         await app.Store.SetAsync(Install, Records.Create("install-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await app.Store.GetAsync(User, Cancel) is not null && app.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the first record is cached");
@@ -365,18 +357,6 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
 
         Assert.Equal(1, app.RedisStore.CachedCount);
         Assert.Equal(1, app.RedisStore.RememberedHashCount);
-    }
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
     }
 
     private static async Task<PitchlyTokenRecord?> TryGetAsync(TestApp app)
@@ -395,7 +375,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     private static async Task CacheMarkerAsync(TestApp writer, TestApp reader)
     {
         await writer.Store.SetAsync(Install, Records.Create("install-1", "refresh-1"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await reader.Store.GetAsync(Install, Cancel) is not null && reader.RedisStore.CachedCount == 1,
             TimeSpan.FromSeconds(5),
             "the marker record is cached");
@@ -405,7 +385,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
     private static async Task AnnouncementsHeardAsync(TestApp writer, TestApp reader)
     {
         await writer.Store.SetAsync(Install, Records.Create("install-2", "refresh-2"), Cancel);
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(reader.RedisStore.CachedCount == 0),
             TimeSpan.FromSeconds(5),
             "the marker's eviction is heard");
@@ -441,18 +421,14 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : IClassFixture<Redi
         var replaced = await second.TryReplaceAsync(User, claimed.Version, Records.Create("access-2", "refresh-2"), Cancel);
         Assert.NotNull(replaced);
         Assert.Null(await first.TryReplaceAsync(User, fenced.Version, Records.Create("access-stale", "refresh-stale"), Cancel));
-        var key = Assert.Single(redis.AdminServer.Keys(pattern: $"{_prefix}:*:tok:*"));
+        var key = Assert.Single(redis.AdminServer.Keys(pattern: $"{Prefix}:*:tok:*"));
         var fields = await redis.Admin.GetDatabase().HashGetAllAsync(key);
         Assert.Equal(["d", "v"], fields.Select(field => field.Name.ToString()).Order());
         Assert.Null((await first.GetAsync(User, Cancel))!.RefreshIntent);
     }
 
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null, string? keyRing = null, CapturedLogs? logs = null)
-    {
-        var app = TestApp.Create(redis, _prefix, keyRing ?? _keyRing, configure, logs);
-        _apps.Add(app);
-        return app;
-    }
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null, string? keyRing = null, CapturedLogs? logs = null) =>
+        Own(TestApp.Create(redis, Prefix, keyRing ?? KeyRing, configure, logs));
 }
 
 /// <summary>Pauses the next read of an instance that caches its result at one stage, until resumed.</summary>

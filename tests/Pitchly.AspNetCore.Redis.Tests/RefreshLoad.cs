@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>
@@ -22,6 +19,24 @@ internal sealed class RefreshLoad
 
     /// <summary>Gets the failures seen so far; each worker pauses 20 ms after one.</summary>
     public IReadOnlyCollection<Exception> Failures => _failures;
+
+    /// <summary>Gets the person ids of the emulator's generated users (<see cref="PitchlyEmulatorOptions.GeneratedUsers"/>).</summary>
+    public static List<string> LoadUsers(PitchlyEmulatorServer emulator) =>
+        emulator.Emulator.Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal)).Select(u => u.PersonId).ToList();
+
+    /// <summary>Signs every person in at the emulator and stores their tokens through <paramref name="writer"/>; returns their keys.</summary>
+    public static async Task<List<PitchlyTokenKey>> SignInAsync(PitchlyEmulatorServer emulator, IEnumerable<string> people, EmulatedInstance writer, CancellationToken cancel)
+    {
+        var keys = new List<PitchlyTokenKey>();
+        foreach (var person in people)
+        {
+            var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
+            await writer.Store.SetAsync(key, record, cancel);
+            keys.Add(key);
+        }
+
+        return keys;
+    }
 
     public static RefreshLoad Start(IReadOnlyList<EmulatedInstance> instances, IReadOnlyList<PitchlyTokenKey> keys, CancellationToken cancel) =>
         new(instances, keys, cancel);
@@ -46,7 +61,7 @@ internal sealed class RefreshLoad
         {
             var current = await writer.Store.GetAsync(key, cancel);
             Assert.False(string.IsNullOrEmpty((await writer.Manager.GetAccessTokenAsync(key, cancel)).Value));
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => await reader.Store.GetAsync(key, cancel) is { } read && read.Version >= current!.Version,
                 TimeSpan.FromSeconds(10),
                 "the second instance reads the latest record");

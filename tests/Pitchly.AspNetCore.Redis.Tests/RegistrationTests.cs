@@ -1,11 +1,5 @@
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Pitchly.AspNetCore.Redis.Internal;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
@@ -122,7 +116,7 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
 
         provider.Dispose();
 
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () => await ClientCountAsync() < clientsBefore,
             TimeSpan.FromSeconds(5),
             "the connection opened for the store is closed");

@@ -1,7 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>

@@ -1,10 +1,4 @@
-using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Internal;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
@@ -12,27 +6,14 @@ namespace Pitchly.AspNetCore.Redis.Tests;
 /// Writes of tokens wait for a real replica's acknowledgement, and what happens when it does not come: the replica is
 /// frozen with SIGSTOP, so the primary keeps the write and the replica copies it only when it is resumed.
 /// </summary>
-public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) : IClassFixture<RedisPrimaryWithReplica>, IAsyncLifetime
+public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) : RedisTestScope('t'), IClassFixture<RedisPrimaryWithReplica>
 {
     private const int WriteUnacknowledgedEventId = 3040;
 
-    private readonly string _prefix = $"t{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<IAsyncDisposable> _owned = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         await redis.Replica.ResumeAsync();
-        foreach (var owned in _owned)
-        {
-            await owned.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
+        await base.DisposeAsync();
     }
 
     [Fact]
@@ -59,7 +40,7 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         Assert.True(took >= resumeAfter - TimeSpan.FromMilliseconds(50), $"The write returned after {took.TotalMilliseconds:F0} ms, before the replica was resumed.");
 
         // What the replica holds the moment the write returned: the version written (no waiting for it here).
-        var onReplica = await redis.Replica.Admin.GetDatabase().HashGetAsync(new RedisKeyNames(_prefix).Record(RedisKeyNames.Hash(key)), "v");
+        var onReplica = await redis.Replica.Admin.GetDatabase().HashGetAsync(new RedisKeyNames(Prefix).Record(RedisKeyNames.Hash(key)), "v");
         Assert.Equal(replaced.Version, (long)onReplica);
     }
 
@@ -130,8 +111,7 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         await using var emulator = await PitchlyEmulatorServer.StartAsync(cancellationToken: Cancel);
         var person = emulator.Emulator.Users.First().PersonId;
         var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
-        var instance = EmulatedInstance.Create(redis.Primary.Configuration, emulator, _prefix, _keyRing, key, o => o.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(300));
-        _owned.Add(instance);
+        var instance = Own(EmulatedInstance.Create(redis.Primary.Configuration, emulator, Prefix, KeyRing, key, o => o.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(300)));
         await instance.Store.SetAsync(key, record, Cancel);
         var before = emulator.Emulator.GetStats().RefreshGrants;
 
@@ -160,7 +140,7 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         await redis.Replica.AdminServer.ExecuteAsync("REPLICAOF", "127.0.0.1", "1");
         try
         {
-            await Records.Eventually(
+            await Eventually.HoldsAsync(
                 async () => !((string)(await redis.Primary.AdminServer.ExecuteAsync("INFO", "replication"))!).Contains("slave0:", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(10),
                 "the primary lists no replica");
@@ -196,12 +176,8 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         Assert.False(state.AcknowledgedByAll([], 0));
     }
 
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null)
-    {
-        var app = TestApp.Create(redis.Primary, _prefix, _keyRing, configure, logs);
-        _owned.Add(app);
-        return app;
-    }
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null) =>
+        Own(TestApp.Create(redis.Primary, Prefix, KeyRing, configure, logs));
 
     private static MetricCollector<long> Collect(TestApp app, string instrument)
     {

@@ -1,19 +1,9 @@
-using System.Diagnostics;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Redis.Tests.Telemetry;
-using Microsoft.Extensions.Logging;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>The store, the lock and the announcements through Redis Sentinel, with failovers forced while they work.</summary>
 [Collection(nameof(SentinelFailoverCollection))]
-public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixture<RedisSentinel>, IAsyncLifetime
+public sealed class SentinelFailoverTests(RedisSentinel sentinel) : RedisTestScope('s'), IClassFixture<RedisSentinel>
 {
-    private readonly string _prefix = $"s{Guid.NewGuid():N}"[..12];
-    private readonly string _keyRing = Directory.CreateTempSubdirectory("pitchly-keys-").FullName;
-    private readonly List<IAsyncDisposable> _apps = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private static PitchlyTokenKey User(int number) => PitchlyTokenKey.ForUser("org-s", $"person-{number}");
 
@@ -68,33 +58,27 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         const int Users = 9;
         const int Instances = 3;
         await using var emulator = await PitchlyEmulatorServer.StartAsync(o => o.GeneratedUsers = Users, Cancel);
-        var people = emulator.Emulator.Users.Where(u => u.Name.StartsWith("Load User ", StringComparison.Ordinal)).Select(u => u.PersonId).ToList();
+        var people = RefreshLoad.LoadUsers(emulator);
 
         var logs = new CapturedLogs();
 
         // A failover takes seconds, in which a refresh holding the lock cannot finish; its waiters wait it out.
         var instances = Enumerable.Range(0, Instances)
-            .Select(i => Track(EmulatedInstance.Create(
+            .Select(i => Own(EmulatedInstance.Create(
                 sentinel.Configuration,
                 emulator,
-                _prefix,
-                _keyRing,
+                Prefix,
+                KeyRing,
                 User(0),
                 redis => redis.LockWaitTimeout = TimeSpan.FromSeconds(30),
                 logs: i == 1 ? logs : null)))
             .ToList();
-        var keys = new List<PitchlyTokenKey>();
-        foreach (var person in people)
-        {
-            var (key, record) = await EmulatedInstance.SignInAtEmulatorAsync(emulator, person);
-            await instances[0].Store.SetAsync(key, record, Cancel);
-            keys.Add(key);
-        }
+        var keys = await RefreshLoad.SignInAsync(emulator, people, instances[0], Cancel);
 
         var load = RefreshLoad.Start(instances, keys, Cancel);
 
         // Two failovers with the refreshes running: the primary moves to a replica, then on again.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(load.Refreshed > keys.Count),
             TimeSpan.FromSeconds(10),
             "refreshes go on before the first failover");
@@ -139,25 +123,13 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         await RefreshLoad.AssertSettledAsync(instances[0], instances[1], keys, Cancel);
     }
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-
-        Directory.Delete(_keyRing, recursive: true);
-    }
-
     /// <summary>
     /// Waits until a write on one instance is read on the other: the connections follow the sentinels to the new
     /// primary, and until they do, calls fail as retryable.
     /// </summary>
     private static async Task WaitUntilBothWorkAsync(TestApp writer, TestApp reader, int primary)
     {
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 try
@@ -207,7 +179,7 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
         }
 
         // A read that an announcement overtakes is not cached: read again until every write's announcement is in.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 foreach (var key in keys)
@@ -224,19 +196,12 @@ public sealed class SentinelFailoverTests(RedisSentinel sentinel) : IClassFixtur
             await SetRetryingAsync(writer, key, Records.Create($"access-{generation}-2", $"refresh-{generation}-2"));
         }
 
-        await Records.Eventually(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), $"every cached copy is evicted ({generation})");
+        await Eventually.HoldsAsync(() => Task.FromResult(reader.RedisStore.CachedCount == 0), TimeSpan.FromSeconds(5), $"every cached copy is evicted ({generation})");
         foreach (var key in keys)
         {
             Assert.Equal($"access-{generation}-2", (await reader.Store.GetAsync(key, Cancel))!.AccessToken);
         }
     }
 
-    private T Track<T>(T app)
-        where T : IAsyncDisposable
-    {
-        _apps.Add(app);
-        return app;
-    }
-
-    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Track(TestApp.Create(sentinel.Configuration, _prefix, _keyRing, configure));
+    private TestApp App(Action<PitchlyRedisOptions>? configure = null) => Own(TestApp.Create(sentinel.Configuration, Prefix, KeyRing, configure));
 }

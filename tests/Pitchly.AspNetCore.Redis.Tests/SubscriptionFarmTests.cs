@@ -1,11 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Text.Json;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>
@@ -16,7 +8,6 @@ namespace Pitchly.AspNetCore.Redis.Tests;
 public sealed class SubscriptionFarmTests(RedisServer redis) : IClassFixture<RedisServer>
 {
     private const string ClientsDatabaseId = "QcgdFMARXWf4DdJja";
-    private const string RedirectUri = "http://127.0.0.1:5055/signin-pitchly";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -48,7 +39,7 @@ public sealed class SubscriptionFarmTests(RedisServer redis) : IClassFixture<Red
                     received[i].Enqueue(change.GetDataOrThrow().GetProperty("dataRowsChanged").GetProperty("rowIds")[0].GetString()!);
                 }
             }, Cancellation)).ToArray();
-            await Eventually(() => server.Emulator.GetStats().SubscriptionOperations >= Instances, "every instance subscribed");
+            await Eventually.HoldsAsync(() => server.Emulator.GetStats().SubscriptionOperations >= Instances, Patience, "every instance subscribed");
 
             var invalidated = 0;
             while (invalidated < Invalidations || server.Emulator.GetStats().RefreshGrants < Rotations + Invalidations)
@@ -139,52 +130,6 @@ public sealed class SubscriptionFarmTests(RedisServer redis) : IClassFixture<Red
     }
 
     /// <summary>Signs Ada in at the emulator (authorization code grant) and stores her tokens as sign-in would.</summary>
-    private static async Task<PitchlyTokenKey> SignInAsync(PitchlyEmulatorServer server, IServiceProvider app)
-    {
-        const string PersonId = PitchlyEmulatorDefaults.AdaLovelacePersonId;
-        server.Emulator.Configure(o => o.AutoApprove = true);
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseAddress };
-        using var redirect = await http.GetAsync(
-            $"{PitchlyEmulatorDefaults.AuthorizationPath}?response_type=code&client_id={PitchlyEmulatorDefaults.ClientId}&redirect_uri={Uri.EscapeDataString(RedirectUri)}&state=s&person_id={PersonId}",
-            Cancellation);
-        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
-        var code = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(redirect.Headers.Location!.Query)["code"].ToString();
-        using var tokens = await http.PostAsync(PitchlyEmulatorDefaults.TokenPath, new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "authorization_code",
-            ["code"] = code,
-            ["redirect_uri"] = RedirectUri,
-            ["client_id"] = PitchlyEmulatorDefaults.ClientId,
-            ["client_secret"] = PitchlyEmulatorDefaults.ClientSecret,
-        }), Cancellation);
-        tokens.EnsureSuccessStatusCode();
-        using var json = JsonDocument.Parse(await tokens.Content.ReadAsStringAsync(Cancellation));
-        var key = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PersonId);
-        var now = DateTimeOffset.UtcNow;
-        await app.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, new PitchlyTokenRecord
-        {
-            AccessToken = json.RootElement.GetProperty("access_token").GetString()!,
-            RefreshToken = json.RootElement.GetProperty("refresh_token").GetString(),
-            ExpiresAt = now.AddSeconds(json.RootElement.GetProperty("expires_in").GetInt64()),
-            IssuedAt = now,
-            OrganizationId = PitchlyEmulatorDefaults.AcmeOrganizationId,
-        }, Cancellation);
-        return key;
-    }
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(10, timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-        }
-    }
+    private static Task<PitchlyTokenKey> SignInAsync(PitchlyEmulatorServer server, IServiceProvider app) =>
+        EmulatorSignIn.SignInAndStoreAsync(server, app.GetRequiredService<IPitchlyTokenStore>(), PitchlyEmulatorDefaults.AdaLovelacePersonId);
 }

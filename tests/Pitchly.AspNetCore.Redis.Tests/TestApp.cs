@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Redis.Internal;
-
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>
@@ -71,18 +66,4 @@ public static class Records
         Scope = "read write",
         OrganizationId = "org-4f7d1c",
     };
-
-    public static async Task Eventually(Func<Task<bool>> condition, TimeSpan within, string what)
-    {
-        var elapsed = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (elapsed.Elapsed > within)
-            {
-                Assert.Fail($"Not within {within}: {what}");
-            }
-
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-    }
 }

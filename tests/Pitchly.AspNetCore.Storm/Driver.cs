@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Pitchly.AspNetCore.Storm.Farm;
-using Pitchly.AspNetCore.Storm.Orchestration;
-
 namespace Pitchly.AspNetCore.Storm;
 
 /// <summary>

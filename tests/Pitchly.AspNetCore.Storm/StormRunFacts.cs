@@ -1,5 +1,3 @@
-using Pitchly.AspNetCore.Storm.Farm;
-
 namespace Pitchly.AspNetCore.Storm;
 
 /// <summary>What the driver knows of a run besides the calls' outcomes, for <see cref="StormSummary"/>.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Pitchly.AspNetCore.Storm.Farm;
-
 namespace Pitchly.AspNetCore.Storm;
 
 /// <summary>The summary the harness prints, one <c>name: value</c> line each, and its parser for tests.</summary>

@@ -1,12 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Emulator;
-
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 
 /// <summary>
@@ -16,8 +7,6 @@ namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 /// </summary>
 public sealed class EmulatedInstance : IAsyncDisposable
 {
-    public const string RedirectUri = "http://127.0.0.1:5055/signin-pitchly";
-
     private readonly ServiceProvider _provider;
 
     private EmulatedInstance(ServiceProvider provider, PitchlyTokenKey key)
@@ -81,37 +70,8 @@ public sealed class EmulatedInstance : IAsyncDisposable
     }
 
     /// <summary>Signs <paramref name="personId"/> in at the emulator (authorization code grant); returns the token answer.</summary>
-    public static async Task<(PitchlyTokenKey Key, PitchlyTokenRecord Record)> SignInAtEmulatorAsync(PitchlyEmulatorServer emulator, string personId)
-    {
-        var cancellation = TestContext.Current.CancellationToken;
-        var person = emulator.Emulator.Users.Single(u => u.PersonId == personId);
-        emulator.Emulator.Configure(o => o.AutoApprove = true);
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = emulator.BaseAddress };
-        var authorize = $"{PitchlyEmulatorDefaults.AuthorizationPath}?response_type=code&client_id={PitchlyEmulatorDefaults.ClientId}&redirect_uri={Uri.EscapeDataString(RedirectUri)}&state=s&person_id={personId}";
-        using var redirect = await http.GetAsync(authorize, cancellation);
-        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
-        var code = QueryHelpers.ParseQuery(redirect.Headers.Location!.Query)["code"].ToString();
-        using var tokenResponse = await http.PostAsync(PitchlyEmulatorDefaults.TokenPath, new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "authorization_code",
-            ["code"] = code,
-            ["redirect_uri"] = RedirectUri,
-            ["client_id"] = PitchlyEmulatorDefaults.ClientId,
-            ["client_secret"] = PitchlyEmulatorDefaults.ClientSecret,
-        }), cancellation);
-        tokenResponse.EnsureSuccessStatusCode();
-        using var json = JsonDocument.Parse(await tokenResponse.Content.ReadAsStringAsync(cancellation));
-        var now = DateTimeOffset.UtcNow;
-        var record = new PitchlyTokenRecord
-        {
-            AccessToken = json.RootElement.GetProperty("access_token").GetString()!,
-            RefreshToken = json.RootElement.GetProperty("refresh_token").GetString(),
-            ExpiresAt = now.AddSeconds(json.RootElement.GetProperty("expires_in").GetInt64()),
-            IssuedAt = now,
-            OrganizationId = person.OrganizationId,
-        };
-        return (PitchlyTokenKey.ForUser(person.OrganizationId, personId), record);
-    }
+    public static Task<(PitchlyTokenKey Key, PitchlyTokenRecord Record)> SignInAtEmulatorAsync(PitchlyEmulatorServer emulator, string personId) =>
+        EmulatorSignIn.SignInAsync(emulator, personId);
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 }

@@ -1,8 +1,5 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Pitchly.AspNetCore.Emulator;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 
@@ -93,7 +90,7 @@ public sealed class InstrumentTests(RedisServer redis) : IClassFixture<RedisServ
         var requestsBefore = _emulator.Emulator.GetStats().TokenRequests;
         _emulator.Emulator.Configure(o => o.Latency = TimeSpan.FromMilliseconds(700));
         var refresh = first.Manager.RefreshAsync(key, current.AccessToken, Cancel);
-        await Records.Eventually(() => Task.FromResult(_emulator.Emulator.GetStats().TokenRequests > requestsBefore), TimeSpan.FromSeconds(10), "the refresh reached the token endpoint");
+        await Eventually.HoldsAsync(() => Task.FromResult(_emulator.Emulator.GetStats().TokenRequests > requestsBefore), TimeSpan.FromSeconds(10), "the refresh reached the token endpoint");
         await second.Store.SetAsync(key, newer, Cancel);
         await refresh;
         _emulator.Emulator.Configure(o => o.Latency = TimeSpan.Zero);

@@ -1,21 +1,13 @@
-using System.Net;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Emulator;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 
@@ -63,7 +55,7 @@ public sealed class SecretLeakTests(RedisServer redis) : IClassFixture<RedisServ
         var signedInToken = (await store.GetAsync(Ada, Cancel))!.AccessToken;
         await Task.Delay(TimeSpan.FromSeconds(3.3), Cancel);
         Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await MeAsync(browser));
-        await Records.Eventually(async () => (await store.GetAsync(Ada, Cancel))!.AccessToken != signedInToken, TimeSpan.FromSeconds(10), "the renewal stores new tokens");
+        await Eventually.HoldsAsync(async () => (await store.GetAsync(Ada, Cancel))!.AccessToken != signedInToken, TimeSpan.FromSeconds(10), "the renewal stores new tokens");
         Assert.Equal(1, emulator.Emulator.GetStats().RefreshGrants);
 
         // Pitchly drops the access token: the call is refreshed and replayed.

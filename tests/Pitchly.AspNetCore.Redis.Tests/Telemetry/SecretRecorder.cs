@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Text.Json;
-
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 
 /// <summary>

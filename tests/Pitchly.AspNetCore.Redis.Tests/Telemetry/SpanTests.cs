@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using Pitchly.AspNetCore.Emulator;
-
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 
 /// <summary>Runs alone: an <see cref="ActivityListener"/> hears every span of the process.</summary>
@@ -51,7 +47,7 @@ public sealed class SpanTests(RedisServer redis) : IClassFixture<RedisServer>, I
         Assert.Equal(key.PersonId, answer.GetDataOrThrow().Viewer.Person.Id);
 
         // The callers get their token before the shared refresh releases the lock, so its span may end just after.
-        await Records.Eventually(
+        await Eventually.HoldsAsync(
             () => Task.FromResult(_stopped.Any(s => s.DisplayName == "Pitchly token refresh")),
             TimeSpan.FromSeconds(5),
             "the refresh span ends");

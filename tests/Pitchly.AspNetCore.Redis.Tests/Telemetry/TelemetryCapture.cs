@@ -1,9 +1,5 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.ExceptionServices;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
 
 namespace Pitchly.AspNetCore.Redis.Tests.Telemetry;
 

@@ -1,16 +1,6 @@
-using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Storm.Farm;
-using Pitchly.AspNetCore.Storm.Orchestration;
 
 namespace Pitchly.AspNetCore.Storm.Emulator;
 

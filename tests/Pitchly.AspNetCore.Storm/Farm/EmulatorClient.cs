@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-
 namespace Pitchly.AspNetCore.Storm.Farm;
 
 /// <summary>Talks to the stand-alone emulator's control endpoints (<c>/_emulator/…</c>).</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Pitchly.AspNetCore.Storm.Orchestration;
-
 namespace Pitchly.AspNetCore.Storm.Farm;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Pitchly.AspNetCore.Storm.Orchestration;
-
 namespace Pitchly.AspNetCore.Storm.Farm;
 
 /// <summary>What a <see cref="StormFarm"/> starts.</summary>

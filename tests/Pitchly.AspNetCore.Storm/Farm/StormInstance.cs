@@ -1,5 +1,3 @@
-using Pitchly.AspNetCore.Storm.Orchestration;
-
 namespace Pitchly.AspNetCore.Storm.Farm;
 
 /// <summary>One app instance of a <see cref="StormFarm"/>: a separate process serving <c>/login</c> and <c>/work</c>.</summary>

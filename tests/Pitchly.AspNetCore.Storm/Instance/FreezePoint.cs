@@ -1,6 +1,3 @@
-using Pitchly.AspNetCore.Storm.Farm;
-using Pitchly.AspNetCore.Storm.Orchestration;
-
 namespace Pitchly.AspNetCore.Storm.Instance;
 
 /// <summary>

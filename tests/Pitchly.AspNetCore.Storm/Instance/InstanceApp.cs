@@ -1,19 +1,9 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Emulator;
-using Pitchly.AspNetCore.Storm.Farm;
-using Pitchly.AspNetCore.Storm.Orchestration;
 using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Storm.Instance;

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>Finds TCP ports that are free on the loopback interface.</summary>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>The last lines a child process wrote, bounded so a chatty process cannot exhaust memory.</summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>Runs <c>redis-cli</c> for the throwaway Redis deployments' set-up and checks.</summary>
@@ -8,19 +6,7 @@ public static class RedisCli
     /// <summary>Runs <c>redis-cli</c> to its end and returns its trimmed output; throws when it fails.</summary>
     public static async Task<string> RunAsync(CancellationToken cancellationToken, params string[] arguments)
     {
-        var start = new ProcessStartInfo("redis-cli")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start.");
+        using var process = Process.Start(ChildProcess.StartInfo("redis-cli", arguments)) ?? throw new InvalidOperationException("redis-cli did not start.");
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);

@@ -1,9 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net.Sockets;
-using System.Text;
-
 namespace Pitchly.AspNetCore.Storm.Orchestration;
 
 /// <summary>
@@ -11,13 +7,14 @@ namespace Pitchly.AspNetCore.Storm.Orchestration;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly string _directory;
-    private ChildProcess _process;
+    private readonly IReadOnlyList<string> _extraArguments;
+    private ChildProcess? _process;
 
-    private RedisServer(int port, string directory, ChildProcess process)
+    private RedisServer(int port, string directory, IReadOnlyList<string> extraArguments)
     {
         Port = port;
         _directory = directory;
-        _process = process;
+        _extraArguments = extraArguments;
     }
 
     /// <summary>Gets the port the server listens on.</summary>
@@ -27,19 +24,37 @@ public sealed class RedisServer : IAsyncDisposable
     public string Configuration => $"127.0.0.1:{Port}";
 
     /// <summary>Gets the id of the <c>redis-server</c> process (it changes on <see cref="RestartAsync"/>).</summary>
-    public int ProcessId => _process.Id;
+    public int ProcessId => Running.Id;
 
     /// <summary>Gets the server's log.</summary>
-    public OutputLog Output => _process.Output;
+    public OutputLog Output => Running.Output;
+
+    /// <summary>Gets whether the server process runs (it may be frozen).</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    private ChildProcess Running => _process ?? throw new InvalidOperationException($"redis-server on port {Port} is stopped.");
 
     /// <summary>Starts a server on a free port and waits until it answers PING.</summary>
-    public static async Task<RedisServer> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<RedisServer> StartAsync(CancellationToken cancellationToken = default) =>
+        StartAsync(port: null, extraArguments: [], cancellationToken);
+
+    /// <summary>
+    /// Starts a server on <paramref name="port"/> (a free one when null) with further <c>redis-server</c> arguments
+    /// (<c>--replicaof 127.0.0.1 6379</c>, say) and waits until it answers PING.
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(int? port, IReadOnlyList<string> extraArguments, CancellationToken cancellationToken = default)
     {
-        var port = FreePort.Next();
-        var directory = Directory.CreateTempSubdirectory("pitchly-storm-redis-").FullName;
-        var server = new RedisServer(port, directory, Launch(port, directory));
-        await server.WaitUntilReadyAsync(cancellationToken);
-        return server;
+        var server = new RedisServer(port ?? FreePort.Next(), Directory.CreateTempSubdirectory("pitchly-storm-redis-").FullName, extraArguments);
+        try
+        {
+            await server.StartAgainAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Sends one command and returns Redis's reply as text (the first line of it).</summary>
@@ -78,33 +93,73 @@ public sealed class RedisServer : IAsyncDisposable
     /// </summary>
     public async Task RestartAsync(TimeSpan downtime, CancellationToken cancellationToken = default)
     {
-        try
-        {
-            await CommandAsync("SHUTDOWN", "SAVE");
-        }
-        catch (IOException)
-        {
-            // The server closes the connection as it shuts down.
-        }
-        catch (SocketException)
-        {
-        }
-
-        if (!await _process.WaitForExitAsync(TimeSpan.FromSeconds(10), cancellationToken))
-        {
-            _process.Kill();
-        }
-
-        await _process.DisposeAsync();
+        await StopAsync(save: true, cancellationToken);
         await Task.Delay(downtime, cancellationToken);
-        _process = Launch(Port, _directory);
+        await StartAgainAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Shuts the server down (<c>SHUTDOWN SAVE</c> or <c>NOSAVE</c>; killed when it does not exit within 10 s) and
+    /// leaves it down until <see cref="StartAgainAsync"/>; does nothing when it is down already.
+    /// </summary>
+    public async Task StopAsync(bool save = false, CancellationToken cancellationToken = default)
+    {
+        if (_process is not { } process)
+        {
+            return;
+        }
+
+        if (!process.HasExited)
+        {
+            try
+            {
+                await CommandAsync("SHUTDOWN", save ? "SAVE" : "NOSAVE");
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+            {
+                // The server closes the connection as it shuts down.
+            }
+
+            if (!await process.WaitForExitAsync(TimeSpan.FromSeconds(10), cancellationToken))
+            {
+                process.Kill();
+            }
+        }
+
+        await process.DisposeAsync();
+        _process = null;
+    }
+
+    /// <summary>Starts the stopped server again on its port, from its saved data if any, and waits until it answers PING.</summary>
+    public async Task StartAgainAsync(CancellationToken cancellationToken = default)
+    {
+        if (_process is not null)
+        {
+            throw new InvalidOperationException($"redis-server on port {Port} runs already.");
+        }
+
+        _process = Launch(Port, _directory, _extraArguments);
         await WaitUntilReadyAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Freezes the server process (SIGSTOP): connections stay open and what clients send waits in the socket, to be
+    /// executed in order by <see cref="Thaw"/>, so a client times out on commands Redis later applies.
+    /// </summary>
+    public void Freeze() => Signals.Stop(ProcessId);
+
+    /// <summary>Lets the frozen server run on (SIGCONT).</summary>
+    public void Thaw() => Signals.Continue(ProcessId);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _process.DisposeAsync();
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+            _process = null;
+        }
+
         try
         {
             Directory.Delete(_directory, recursive: true);
@@ -114,7 +169,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static ChildProcess Launch(int port, string directory) =>
+    private static ChildProcess Launch(int port, string directory, IReadOnlyList<string> extraArguments) =>
         ChildProcess.Start(
             $"redis-server:{port}",
             "redis-server",
@@ -126,6 +181,7 @@ public sealed class RedisServer : IAsyncDisposable
                 "--dir", directory,
                 "--dbfilename", "dump.rdb",
                 "--maxclients", "10000",
+                .. extraArguments,
             ]);
 
     private async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
@@ -134,9 +190,9 @@ public sealed class RedisServer : IAsyncDisposable
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (_process.HasExited)
+            if (Running.HasExited)
             {
-                throw new InvalidOperationException($"redis-server exited at start (is it installed?):\n{_process.Output}");
+                throw new InvalidOperationException($"redis-server exited at start (is it installed?):\n{Running.Output}");
             }
 
             try
@@ -153,7 +209,7 @@ public sealed class RedisServer : IAsyncDisposable
 
             if (stopwatch.Elapsed > TimeSpan.FromSeconds(15))
             {
-                throw new TimeoutException($"redis-server on port {Port} did not answer PING within 15 s:\n{_process.Output}");
+                throw new TimeoutException($"redis-server on port {Port} did not answer PING within 15 s:\n{Running.Output}");
             }
 
             await Task.Delay(50, cancellationToken);

@@ -1,9 +1,5 @@
-using System.Net;
-using System.Text;
-using Microsoft.AspNetCore.Authentication;
 using Pitchly.AspNetCore.Internal.Authentication;
 using Pitchly.AspNetCore.Tests.Internal;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Authentication;
 

@@ -1,12 +1,6 @@
-using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Claims;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Authentication;
 

@@ -1,7 +1,4 @@
-using System.Net;
-using Microsoft.AspNetCore.Http;
 using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Authentication;
 

@@ -1,16 +1,6 @@
-using System.Net;
-using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Time.Testing;
 using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Authentication;
 

@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Authentication;
 

@@ -2,10 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Http;
-using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Redis;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Documentation;
 

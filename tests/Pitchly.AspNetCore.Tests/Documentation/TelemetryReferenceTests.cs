@@ -1,7 +1,4 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Documentation;
 

@@ -1,12 +1,4 @@
-using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Pitchly.AspNetCore.Emulator;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.EmulatorIntegration;
 

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
-using Xunit;
 using static Pitchly.AspNetCore.Tests.EmulatorIntegration.EmulatorFixture;
 
 namespace Pitchly.AspNetCore.Tests.EmulatorIntegration;

@@ -1,10 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Pitchly.AspNetCore.Emulator;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.EmulatorIntegration;
 

@@ -1,12 +1,5 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Tests.EmulatorIntegration;
-using Xunit;
 using static Pitchly.AspNetCore.Tests.EmulatorIntegration.EmulatorFixture;
 
 namespace Pitchly.AspNetCore.Tests.GraphQL;

@@ -1,10 +1,4 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Pitchly.AspNetCore.Emulator;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Http;
 

@@ -1,14 +1,4 @@
-using System.Net;
-using System.Security.Claims;
-using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Tests.TokenManagement;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Http;
 

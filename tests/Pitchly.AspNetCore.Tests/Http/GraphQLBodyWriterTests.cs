@@ -1,8 +1,3 @@
-using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Internal.Http;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.Http;
 
 public sealed class GraphQLBodyWriterTests

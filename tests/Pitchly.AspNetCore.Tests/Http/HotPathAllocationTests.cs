@@ -1,11 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Security.Claims;
-using System.Text;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Pitchly.AspNetCore.Internal.TokenManagement;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Http;
 

@@ -1,8 +1,4 @@
 using System.Buffers;
-using System.Net;
-using System.Text;
-using Pitchly.AspNetCore.Internal.Http;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Http;
 

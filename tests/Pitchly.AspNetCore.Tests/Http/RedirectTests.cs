@@ -1,14 +1,4 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Security.Claims;
-using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Http;
 

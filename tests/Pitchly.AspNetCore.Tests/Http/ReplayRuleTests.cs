@@ -1,11 +1,5 @@
-using System.Net;
-using System.Text;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Pitchly.AspNetCore.Internal.Replay;
 using Pitchly.AspNetCore.Tests.TokenManagement;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Http;
 

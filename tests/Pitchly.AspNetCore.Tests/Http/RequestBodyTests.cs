@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text;
-using Pitchly.AspNetCore.Internal.Http;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.Http;
 
 public sealed class RequestBodyTests

@@ -1,7 +1,3 @@
-using System.Text;
-using Pitchly.AspNetCore.Internal.Http;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.Http;
 
 public sealed class ResponseClassifierTests

@@ -1,10 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.Internal;
 
 public sealed class BoundedBodyTests

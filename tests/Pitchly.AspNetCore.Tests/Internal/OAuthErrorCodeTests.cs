@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.Internal;
 
 public sealed class OAuthErrorCodeTests

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Pitchly.AspNetCore.Tests.Internal;
 
 /// <summary>Declares a length and fails if anything tries to read it.</summary>

@@ -1,10 +1,5 @@
-using System.Security.Claims;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Pitchly.AspNetCore.Tests.TokenManagement;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.Subscriptions;
 
@@ -53,47 +48,13 @@ public sealed class SubscriptionApp : IAsyncDisposable
     }
 
     /// <summary>Signs a person in at the fake and stores their tokens as sign-in would, valid for one hour.</summary>
-    public async Task<PitchlyTokenRecord> SignInAsync(PitchlyTokenKey key)
-    {
-        var (access, refresh) = Pitchly.Issue(key.PersonId ?? key.Value);
-        var now = DateTimeOffset.UtcNow;
-        return await Services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, new PitchlyTokenRecord
-        {
-            AccessToken = access,
-            RefreshToken = refresh,
-            ExpiresAt = now.AddHours(1),
-            IssuedAt = now,
-            OrganizationId = key.OrganizationId,
-        }, Cancellation);
-    }
+    public async Task<PitchlyTokenRecord> SignInAsync(PitchlyTokenKey key) =>
+        await Services.GetRequiredService<IPitchlyTokenStore>().SetAsync(key, Pitchly.SignIn(key, DateTimeOffset.UtcNow), Cancellation);
 
     public async Task<string> CurrentAccessTokenAsync(PitchlyTokenKey key) =>
         (await Services.GetRequiredService<IPitchlyTokenStore>().GetAsync(key, Cancellation))!.AccessToken;
 
-    public void ActAs(PitchlyTokenKey key) =>
-        Services.GetRequiredService<IHttpContextAccessor>().HttpContext = new DefaultHttpContext
-        {
-            User = new ClaimsPrincipal(new ClaimsIdentity(
-                [new Claim(PitchlyClaimTypes.PersonId, key.PersonId!), new Claim(PitchlyClaimTypes.OrganizationId, key.OrganizationId)],
-                "Test")),
-        };
-
-    /// <summary>Polls until <paramref name="condition"/> holds; generous, since the machine may be slow.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(10, timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-        }
-    }
+    public void ActAs(PitchlyTokenKey key) => SignedInRequest.ActAs(Services, key, PitchlyClaimTypes.PersonId);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,10 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
 using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 using static Pitchly.AspNetCore.Tests.Subscriptions.SubscriptionApp;
 
@@ -77,7 +71,7 @@ public sealed class SubscriptionClientTests
         Assert.True(await first.WaitAsync(Patience, Cancellation));
 
         app.Pitchly.Invalidate(record.AccessToken);
-        await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, "the subscription is subscribed again");
+        await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, "the subscription is subscribed again");
         await PublishAndReceiveAsync(app, events, 2);
 
         Assert.Equal(1, app.Pitchly.RefreshGrants);
@@ -102,7 +96,7 @@ public sealed class SubscriptionClientTests
         for (var round = 1; round <= 6; round++)
         {
             app.Pitchly.Invalidate(await app.CurrentAccessTokenAsync(Ada));
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == round + 1 && app.Pitchly.ActiveSubscriptions == 1, $"subscribed again after invalidation {round}");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == round + 1 && app.Pitchly.ActiveSubscriptions == 1, Patience, $"subscribed again after invalidation {round}");
             await PublishAndReceiveAsync(app, events, round);
         }
 
@@ -121,7 +115,7 @@ public sealed class SubscriptionClientTests
         var next = events.MoveNextAsync().AsTask();
         await app.Pitchly.WaitForSubscriptionsAsync(1);
         app.Pitchly.Invalidate(record.AccessToken);
-        await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, "subscribed with a short-lived token");
+        await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, "subscribed with a short-lived token");
 
         // Pitchly closes each token when it expires; no event flows in between.
         for (var expiry = 1; expiry <= 3; expiry++)
@@ -134,7 +128,7 @@ public sealed class SubscriptionClientTests
             }
 
             app.Pitchly.Invalidate(current.AccessToken);
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == expiry + 2 && app.Pitchly.ActiveSubscriptions == 1, $"subscribed again after expiry {expiry}");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == expiry + 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, $"subscribed again after expiry {expiry}");
         }
 
         Assert.False(next.IsCompleted);
@@ -153,7 +147,7 @@ public sealed class SubscriptionClientTests
 
         for (var round = 1; round <= PitchlySubscriptionClientRejections; round++)
         {
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == round && app.Pitchly.ActiveSubscriptions == 1, $"subscribed for the {round}. time");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == round && app.Pitchly.ActiveSubscriptions == 1, Patience, $"subscribed for the {round}. time");
             app.Pitchly.Invalidate(await app.CurrentAccessTokenAsync(Ada));
         }
 
@@ -176,7 +170,7 @@ public sealed class SubscriptionClientTests
             await app.Pitchly.WaitForSubscriptionsAsync(Count);
 
             app.Pitchly.Invalidate(record.AccessToken);
-            await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 * Count && app.Pitchly.ActiveSubscriptions == Count, "every subscription is subscribed again");
+            await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 * Count && app.Pitchly.ActiveSubscriptions == Count, Patience, "every subscription is subscribed again");
             Assert.Equal(Count, await app.Pitchly.PublishAsync(Event(1)));
 
             foreach (var next in pending)
@@ -233,7 +227,7 @@ public sealed class SubscriptionClientTests
         Assert.True(await first.WaitAsync(Patience, Cancellation));
 
         app.Pitchly.DropSubscriptions();
-        await WaitUntilAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, "the subscription is subscribed again");
+        await Eventually.HoldsAsync(() => app.Pitchly.Subscribes == 2 && app.Pitchly.ActiveSubscriptions == 1, Patience, "the subscription is subscribed again");
         await PublishAndReceiveAsync(app, events, 2);
 
         Assert.Equal(0, app.Pitchly.RefreshGrants);
@@ -331,7 +325,7 @@ public sealed class SubscriptionClientTests
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience, Cancellation));
-        await WaitUntilAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, "the fake received complete and a normal close");
+        await Eventually.HoldsAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, Patience, "the fake received complete and a normal close");
         Assert.Equal(0, app.Pitchly.ActiveSubscriptions);
         Assert.Equal(1, app.Pitchly.SubscriptionConnections);
     }
@@ -354,7 +348,7 @@ public sealed class SubscriptionClientTests
         }
 
         await publisher;
-        await WaitUntilAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, "the fake received complete and a normal close");
+        await Eventually.HoldsAsync(() => app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1, Patience, "the fake received complete and a normal close");
     }
 
     [Fact]
@@ -383,7 +377,7 @@ public sealed class SubscriptionClientTests
 
         await app.Pitchly.PingAsync();
 
-        await WaitUntilAsync(() => app.Pitchly.PongsReceived == 1, "the fake received a pong");
+        await Eventually.HoldsAsync(() => app.Pitchly.PongsReceived == 1, Patience, "the fake received a pong");
         await app.Pitchly.PublishAsync(Event(1));
         Assert.True(await next.WaitAsync(Patience, Cancellation));
     }

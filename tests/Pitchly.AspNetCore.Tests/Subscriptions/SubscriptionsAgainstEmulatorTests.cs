@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Tests.EmulatorIntegration;
-using Xunit;
 using static Pitchly.AspNetCore.Tests.EmulatorIntegration.EmulatorFixture;
 
 namespace Pitchly.AspNetCore.Tests.Subscriptions;
@@ -42,7 +38,7 @@ public sealed class SubscriptionsAgainstEmulatorTests
                 received.Enqueue(change.GetDataOrThrow().DataRowsChanged.RowIds.Single());
             }
         }, Cancellation);
-        await WaitUntilAsync(() => app.Emulator.GetStats().SubscriptionOperations == 1, "the emulator accepted the subscription");
+        await Eventually.HoldsAsync(() => app.Emulator.GetStats().SubscriptionOperations == 1, Patience, "the emulator accepted the subscription");
 
         // One row at a time, each raised (by someone else) while the test watches: it must arrive, unless a connection
         // ended around it — then Pitchly has closed the subscription (a rejection was counted) and the client has
@@ -63,8 +59,9 @@ public sealed class SubscriptionsAgainstEmulatorTests
 
             var row = app.Emulator.InsertRow(ClientsDatabaseId);
             inserted.Add(row);
-            await WaitUntilAsync(
+            await Eventually.HoldsAsync(
                 () => received.Contains(row) || app.Emulator.GetStats().SubscriptionOperations > before.SubscriptionOperations,
+                Patience,
                 $"row {inserted.Count} arrives or the subscription is replaced");
             if (!received.Contains(row))
             {
@@ -90,8 +87,9 @@ public sealed class SubscriptionsAgainstEmulatorTests
             await Task.Delay(10, Cancellation);
         }
 
-        await WaitUntilAsync(
+        await Eventually.HoldsAsync(
             () => app.Emulator.GetStats() is var now && now.SubscriptionTokenRejections > settling.SubscriptionTokenRejections && now.SubscriptionOperations > settling.SubscriptionOperations,
+            Patience,
             "the subscription is open again with a long-lived token");
 
         // A last event proves the subscription is still open (one raised during a final reconnect is lost, so retry).
@@ -147,10 +145,10 @@ public sealed class SubscriptionsAgainstEmulatorTests
         var client = app.Services.GetRequiredService<IPitchlySubscriptionClient>();
         await using var events = client.SubscribeAsync<RowsData>(ada, RowsChanged, Cancellation).GetAsyncEnumerator(Cancellation);
         var next = events.MoveNextAsync().AsTask();
-        await WaitUntilAsync(() => app.Emulator.GetStats().SubscriptionOperations == 1, "the emulator accepted the subscription");
+        await Eventually.HoldsAsync(() => app.Emulator.GetStats().SubscriptionOperations == 1, Patience, "the emulator accepted the subscription");
 
         app.Emulator.InvalidateAccessTokens(PitchlyEmulatorDefaults.AdaLovelacePersonId);
-        await WaitUntilAsync(() => app.Emulator.GetStats().SubscriptionOperations == 2, "the client subscribed again");
+        await Eventually.HoldsAsync(() => app.Emulator.GetStats().SubscriptionOperations == 2, Patience, "the client subscribed again");
         var row = app.Emulator.InsertRow(ClientsDatabaseId);
 
         Assert.True(await next.WaitAsync(Patience, Cancellation));
@@ -178,22 +176,6 @@ public sealed class SubscriptionsAgainstEmulatorTests
 
         Assert.NotEmpty(thrown.Errors);
         Assert.Contains("noSuchField", thrown.Message, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(10, timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-        }
     }
 
     public sealed record RowsData(RowsChangedEvent DataRowsChanged);

@@ -1,7 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Internal.TokenExchange;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.TokenExchange;
 

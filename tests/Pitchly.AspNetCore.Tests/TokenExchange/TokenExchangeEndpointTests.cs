@@ -1,18 +1,6 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Pitchly.AspNetCore.Emulator;
 using Pitchly.AspNetCore.Tests.EmulatorIntegration;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.TokenExchange;
 

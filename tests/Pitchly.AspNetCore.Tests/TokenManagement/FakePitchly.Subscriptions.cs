@@ -1,10 +1,6 @@
-using System.Collections.Concurrent;
+// Kept beside the emulator: the subscription client tests drive graphql-transport-ws frame by frame (raw frames, pings, close codes, handshake status, operation errors), which the emulator does not expose.
 using System.Net.WebSockets;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Http;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 

@@ -1,13 +1,6 @@
-using System.Collections.Concurrent;
+// Kept beside the emulator: these tests hold token answers after the grant, replace token and GraphQL answers, read raw requests and issue tokens for any person — knobs the emulator does not have.
 using System.Security.Cryptography;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
@@ -89,6 +82,20 @@ public sealed partial class FakePitchly : IAsyncDisposable
             _refreshTokens[refresh] = person;
             return (access, refresh);
         }
+    }
+
+    /// <summary>Issues tokens for <paramref name="key"/>'s person as a sign-in at <paramref name="now"/> would store them, valid for one hour.</summary>
+    public PitchlyTokenRecord SignIn(PitchlyTokenKey key, DateTimeOffset now)
+    {
+        var (access, refresh) = Issue(key.PersonId ?? key.Value);
+        return new PitchlyTokenRecord
+        {
+            AccessToken = access,
+            RefreshToken = refresh,
+            ExpiresAt = now.AddHours(1),
+            IssuedAt = now,
+            OrganizationId = key.OrganizationId,
+        };
     }
 
     /// <summary>Invalidates an access token before its expiry, as Pitchly may; subscriptions holding it are closed with 4403.</summary>

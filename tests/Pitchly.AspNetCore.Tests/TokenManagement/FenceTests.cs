@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
@@ -19,10 +15,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_refresh_that_finds_another_owners_live_fence_waits_for_its_tokens_and_never_presents_the_refresh_token()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, _) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
 
         // Another instance fenced the record and is spending its refresh token.
@@ -45,10 +39,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_fence_whose_owner_never_returns_lapses_at_its_deadline_and_its_refresh_token_is_then_spent_once()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromMinutes(2));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User, options: o => o.RefreshTimeout = TimeSpan.FromMinutes(2));
+        var (pitchly, time, services, stored, _) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
         await store.TryBeginRefreshAsync(User, stored.Version, "a-frozen-instance", TimeSpan.FromSeconds(45), Cancel);
 
@@ -68,10 +60,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_renewal_that_finds_another_owners_fence_serves_the_current_token_without_a_request()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, _) = app;
         time.Advance(TimeSpan.FromMinutes(57));
         await services.GetRequiredService<IPitchlyTokenStore>().TryBeginRefreshAsync(User, stored.Version, "another-instance", TimeSpan.FromSeconds(45), Cancel);
 
@@ -84,11 +74,8 @@ public sealed class FenceTests
     [Fact]
     public async Task A_refresh_whose_answer_is_lost_keeps_serving_the_current_token_and_presents_the_refresh_token_again_only_once_it_expired()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, manager) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
 
         // Pitchly rotates the refresh token, but its answer never arrives.
@@ -101,7 +88,7 @@ public sealed class FenceTests
         Assert.Equal(stored.AccessToken, (await manager.GetAccessTokenAsync(User, Cancel)).Value);
 
         // The renewal runs in the background while the call goes on with the current token.
-        await TestServices.EventuallyAsync(async () => (await store.GetAsync(User, Cancel))!.RefreshTokenMayBeSpent, "the lost answer is recorded");
+        await Eventually.HoldsAsync(async () => (await store.GetAsync(User, Cancel))!.RefreshTokenMayBeSpent, TimeSpan.FromSeconds(10), "the lost answer is recorded");
         Assert.Equal(1, pitchly.RefreshGrants);
         var marked = (await store.GetAsync(User, Cancel))!;
         Assert.True(marked.RefreshTokenMayBeSpent);
@@ -156,7 +143,7 @@ public sealed class FenceTests
         var stored = await TestServices.SignInAsync(services, pitchly, User, time);
 
         await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, Cancel);
-        await TokenManagerTests.WaitUntilAsync(() => handler.Calls == 1);
+        await Eventually.HoldsAsync(() => handler.Calls == 1, TimeSpan.FromSeconds(15), "the token endpoint is called");
 
         Assert.Equal([TimeSpan.FromSeconds(45)], refreshLock.Extensions);
         Assert.False(handler.LockHeldDuringCall);
@@ -199,7 +186,7 @@ public sealed class FenceTests
         using (var caller = source.StartActivity("caller"))
         {
             await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, Cancel);
-            await TokenManagerTests.WaitUntilAsync(() => handler.Calls == 1);
+            await Eventually.HoldsAsync(() => handler.Calls == 1, TimeSpan.FromSeconds(15), "the token endpoint is called");
 
             // Other tests refresh in parallel: this refresh's span is the one linked to this caller.
             Activity span;

@@ -1,9 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 public sealed class LockLostTests
@@ -13,16 +7,14 @@ public sealed class LockLostTests
     [Fact]
     public async Task Tokens_obtained_after_the_lock_was_lost_are_still_stored_by_compare_and_swap()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new LosableLock();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, _, services, stored, _) = app;
 
         // The lease lapses while Pitchly is answering: the refresh token is already spent.
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
-        await TokenManagerTests.WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         refreshLock.LoseCurrent();
         pitchly.HoldTokenResponses.SetResult();
         var refreshed = await refresh;
@@ -35,11 +27,9 @@ public sealed class LockLostTests
     [Fact]
     public async Task A_lock_lost_before_the_token_request_is_acquired_again_and_the_refresh_token_is_spent_once()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new LosableLock { LoseFirstHandles = 1 };
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, _, services, stored, _) = app;
 
         var refreshed = await services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
 
@@ -62,7 +52,7 @@ public sealed class LockLostTests
         // Another instance stores newer tokens while this one's token request is in flight.
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
-        await TokenManagerTests.WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         var newer = await store.SetAsync(User, stored with { AccessToken = "at_from_another_instance", ExpiresAt = time.GetUtcNow().AddHours(1) }, TestContext.Current.CancellationToken);
         pitchly.HoldTokenResponses.SetResult();
         var result = await refresh;

@@ -1,7 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 /// <summary>
@@ -10,17 +6,14 @@ namespace Pitchly.AspNetCore.Tests.TokenManagement;
 /// </summary>
 public sealed class LockReleaseTests
 {
-    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.AdaLovelacePersonId);
 
     [Fact]
     public async Task Callers_get_the_refreshed_token_while_the_lock_release_is_still_in_flight()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new HeldReleaseLock();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, time, services, stored, manager) = app;
         time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
 
         var token = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask()
@@ -33,19 +26,16 @@ public sealed class LockReleaseTests
         refreshLock.AllowRelease.SetResult();
         await refreshLock.ReleaseFinished.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.Equal(1, refreshLock.Acquisitions);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
     public async Task A_lock_release_that_fails_after_the_tokens_were_stored_still_serves_the_new_token_and_the_next_refresh_runs()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshLock = new HeldReleaseLock { FailRelease = true };
         refreshLock.AllowRelease.SetResult();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
-        await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyRefreshLock>(refreshLock));
+        var (pitchly, time, _, _, manager) = app;
 
         time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
         var first = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
@@ -54,8 +44,8 @@ public sealed class LockReleaseTests
         var second = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(first.Value, second.Value);
-        Assert.Equal(2, pitchly.RefreshGrants);
-        Assert.Equal(0, pitchly.Reuses);
+        Assert.Equal(2, pitchly.Emulator.GetStats().RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshTokenReuse);
     }
 
     private sealed class HeldReleaseLock : IPitchlyRefreshLock

@@ -1,5 +1,4 @@
 using System.Threading.Tasks.Sources;
-using Pitchly.AspNetCore.Internal;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
@@ -19,11 +15,8 @@ public sealed class RefreshWaitTimeTests
     [Fact]
     public async Task Three_calls_sharing_one_refresh_each_record_their_wait_in_their_own_context_and_a_call_served_from_the_store_records_none()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, _, manager) = app;
         using var waits = Listen(services);
 
         var served = await CallAsync(manager, "served");
@@ -52,11 +45,8 @@ public sealed class RefreshWaitTimeTests
     [Fact]
     public async Task A_call_whose_token_was_rejected_records_its_wait_for_the_refresh_before_its_replay_as_rejected()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (_, _, services, stored, manager) = app;
         using var waits = Listen(services);
 
         CurrentCall.Value = "rejected call";

@@ -1,8 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 /// <summary>
@@ -11,44 +6,41 @@ namespace Pitchly.AspNetCore.Tests.TokenManagement;
 /// </summary>
 public sealed class StoreOutageTests
 {
-    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.AdaLovelacePersonId);
 
     [Fact]
     public async Task Tokens_issued_while_the_store_is_unreachable_are_stored_once_it_is_back_and_no_refresh_token_is_lost()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var store = new FlakyStore { FailingWrites = 3 };
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var outcome = await RefreshThroughOutageAsync(store);
 
-        var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
-        var refreshed = await AdvanceUntilDoneAsync(time, refresh);
-
-        var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
-        Assert.Equal(refreshed.Value, current!.AccessToken);
-        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(outcome.Refreshed.Value, outcome.Current.AccessToken);
+        Assert.Equal(1, outcome.Pitchly.Emulator.GetStats().RefreshGrants);
         Assert.Equal(4, store.WriteAttempts);
+        Assert.True(await TestServices.SpendRefreshTokenAsync(outcome.Pitchly, outcome.Current.RefreshToken!));
     }
 
     [Fact]
     public async Task A_write_that_landed_but_whose_answer_was_lost_is_recognised_on_retry_and_its_tokens_are_used()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var store = new FlakyStore { LandedButFailingWrites = 1 };
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var outcome = await RefreshThroughOutageAsync(store);
 
-        var refresh = services.GetRequiredService<IPitchlyTokenManager>().RefreshAsync(User, stored.AccessToken, TestContext.Current.CancellationToken);
-        var refreshed = await AdvanceUntilDoneAsync(time, refresh);
+        Assert.Equal(outcome.Refreshed.Value, outcome.Current.AccessToken);
+        Assert.NotEqual(outcome.Stored.AccessToken, outcome.Refreshed.Value);
+        Assert.Equal(1, outcome.Pitchly.Emulator.GetStats().RefreshGrants);
+        Assert.True(await TestServices.SpendRefreshTokenAsync(outcome.Pitchly, outcome.Current.RefreshToken!));
+    }
+
+    /// <summary>Signs the user in at the emulator, refreshes with <paramref name="store"/> failing as set up, and reads what it kept.</summary>
+    private static async Task<Outcome> RefreshThroughOutageAsync(FlakyStore store)
+    {
+        var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var refresh = app.Manager.RefreshAsync(User, app.Stored.AccessToken, TestContext.Current.CancellationToken);
+        var refreshed = await AdvanceUntilDoneAsync(app.Time, refresh);
 
         var current = await store.GetAsync(User, TestContext.Current.CancellationToken);
-        Assert.Equal(refreshed.Value, current!.AccessToken);
-        Assert.NotEqual(stored.AccessToken, refreshed.Value);
-        Assert.True(pitchly.IsRefreshTokenValid(current.RefreshToken!));
-        Assert.Equal(1, pitchly.RefreshGrants);
+        return new Outcome(app, refreshed, current!);
     }
 
     private static async Task<PitchlyAccessToken> AdvanceUntilDoneAsync(FakeTimeProvider time, Task<PitchlyAccessToken> task)
@@ -60,6 +52,15 @@ public sealed class StoreOutageTests
         }
 
         return await task;
+    }
+
+    private sealed record Outcome(SignedInApp<PitchlyEmulatorServer> App, PitchlyAccessToken Refreshed, PitchlyTokenRecord Current) : IAsyncDisposable
+    {
+        public PitchlyEmulatorServer Pitchly => App.Pitchly;
+
+        public PitchlyTokenRecord Stored => App.Stored;
+
+        public ValueTask DisposeAsync() => App.DisposeAsync();
     }
 
     /// <summary>An in-memory store whose compare-and-swap writes fail as an unreachable Redis would.</summary>

@@ -1,6 +1,3 @@
-using System.Security.Claims;
-using Xunit;
-
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 public sealed class TokenKeyTests

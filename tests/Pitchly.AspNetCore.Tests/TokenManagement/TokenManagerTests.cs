@@ -1,27 +1,18 @@
-using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Pitchly.AspNetCore.Internal;
-using Xunit;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
 public sealed class TokenManagerTests
 {
-    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+    private static readonly PitchlyTokenKey User = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.AdaLovelacePersonId);
 
     [Fact]
     public async Task Two_hundred_concurrent_calls_crossing_expiry_spend_exactly_one_refresh_token()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = new Uri(pitchly.BaseAddress, PitchlyEmulatorDefaults.GraphQLPath))
             .AddPitchlyInstallAccessToken(_ => User));
         await TestServices.SignInAsync(services, pitchly, User, time);
         var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
@@ -37,31 +28,29 @@ public sealed class TokenManagerTests
         Assert.All(results, result =>
         {
             Assert.Equal(HttpStatusCode.OK, result.StatusCode);
-            Assert.Contains("psn_alice", result.Body, StringComparison.Ordinal);
+            Assert.Contains(User.PersonId!, result.Body, StringComparison.Ordinal);
         });
-        Assert.Equal(1, pitchly.RefreshGrants);
-        Assert.Equal(0, pitchly.Reuses);
-        Assert.Equal(200, pitchly.GraphQLRequests);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshTokenReuse);
+        Assert.Equal(200, pitchly.Emulator.GetStats().GraphQLRequests);
     }
 
     [Fact]
     public async Task A_token_outside_its_renewal_window_is_used_without_a_grant_and_renewed_inside_it()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
+        var (pitchly, time, services, stored, manager) = app;
 
         time.Advance(TimeSpan.FromMinutes(54));
         var early = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
-        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshGrants);
 
         // Early in the window (4 of 5 minutes left) the call takes the current token while the renewal runs.
         time.Advance(TimeSpan.FromMinutes(2));
         var during = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
-        await TestServices.EventuallyAsync(
+        await Eventually.HoldsAsync(
             async () => (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User))!.AccessToken != stored.AccessToken,
+            TimeSpan.FromSeconds(10),
             "the renewal stores new tokens");
         var renewed = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
@@ -69,47 +58,41 @@ public sealed class TokenManagerTests
         Assert.Equal(stored.AccessToken, during.Value);
         Assert.NotEqual(stored.AccessToken, renewed.Value);
         Assert.Equal(time.GetUtcNow().AddHours(1), renewed.ExpiresAt);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
         Assert.DoesNotContain(renewed.Value, renewed.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_token_late_in_its_renewal_window_is_renewed_before_the_call_goes_on()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o => o.RefreshBeforeExpiry = TimeSpan.FromMinutes(5));
+        var (pitchly, time, _, stored, manager) = app;
 
         // Two of five minutes left: less than half the window, so the call waits for the new token.
         time.Advance(TimeSpan.FromMinutes(58));
         var renewed = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(stored.AccessToken, renewed.Value);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
     public async Task A_caller_cancelled_mid_refresh_does_not_cancel_the_refresh()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, manager) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
         time.Advance(TimeSpan.FromHours(2));
 
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var caller = new CancellationTokenSource();
         var waiting = manager.GetAccessTokenAsync(User, caller.Token).AsTask();
-        await WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         await caller.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
 
         pitchly.HoldTokenResponses.SetResult();
-        await WaitUntilAsync(() => store.GetAsync(User).Result?.AccessToken != stored.AccessToken);
+        await Eventually.HoldsAsync(async () => (await store.GetAsync(User))?.AccessToken != stored.AccessToken, TimeSpan.FromSeconds(15), "the detached refresh stores new tokens");
         var next = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.Equal((await store.GetAsync(User, TestContext.Current.CancellationToken))!.AccessToken, next.Value);
@@ -120,17 +103,14 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_token_endpoint_answering_after_the_refresh_timeout_still_has_its_tokens_stored_and_used()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromSeconds(30));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtFakeAsync(User, options: o => o.RefreshTimeout = TimeSpan.FromSeconds(30));
+        var (pitchly, time, services, stored, manager) = app;
         var store = services.GetRequiredService<IPitchlyTokenStore>();
         time.Advance(TimeSpan.FromHours(2));
 
         pitchly.HoldTokenResponses = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var first = manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask();
-        await WaitUntilAsync(() => pitchly.RefreshGrants == 1);
+        await Eventually.HoldsAsync(() => pitchly.RefreshGrants == 1, TimeSpan.FromSeconds(15), "Pitchly performs the refresh grant");
         time.Advance(TimeSpan.FromSeconds(31));
         pitchly.HoldTokenResponses.SetResult();
         pitchly.HoldTokenResponses = null;
@@ -150,11 +130,8 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_refresh_that_cannot_start_fails_its_callers_instead_of_hanging_the_key()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, options: o => o.RefreshTimeout = TimeSpan.FromDays(60));
-        await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o => o.RefreshTimeout = TimeSpan.FromDays(60));
+        var (pitchly, _, _, _, manager) = app;
         using var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         patience.CancelAfter(TimeSpan.FromSeconds(10));
 
@@ -162,30 +139,27 @@ public sealed class TokenManagerTests
         await Assert.ThrowsAsync<OptionsValidationException>(() => manager.RefreshAsync(User, "at_rejected", patience.Token));
 
         Assert.Contains(first.Failures, f => f.Contains("RefreshTimeout must be at most one day", StringComparison.Ordinal));
-        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
     public async Task A_store_read_that_completed_at_once_is_consumed_only_once_on_the_way_to_a_refresh()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var store = new PooledReadStore();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenStore>(store));
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyTokenStore>(store));
+        var (pitchly, time, _, stored, manager) = app;
         time.Advance(TimeSpan.FromHours(2));
 
         var token = await manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(stored.AccessToken, token.Value);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
     public async Task Invalid_grant_removes_the_record_and_requires_sign_in()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time);
         var store = services.GetRequiredService<IPitchlyTokenStore>();
@@ -204,33 +178,33 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task A_user_without_tokens_must_sign_in()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         await using var services = TestServices.Create(pitchly, new FakeTimeProvider(TestServices.Start));
 
         var exception = await Assert.ThrowsAsync<PitchlySignInRequiredException>(
             () => services.GetRequiredService<IPitchlyTokenManager>().GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask());
 
         Assert.Equal(User, exception.Key);
-        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(0, pitchly.Emulator.GetStats().RefreshGrants);
     }
 
     [Fact]
     public async Task An_install_without_tokens_gets_an_app_token_from_client_credentials_once()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
+        await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         var refreshed = new RecordingRefreshedHandler();
         await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenRefreshedHandler>(refreshed));
-        var install = PitchlyTokenKey.ForInstall("org_9", "db_1");
+        var install = PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.AcmeOrganizationId, "db_1");
         var manager = services.GetRequiredService<IPitchlyTokenManager>();
 
         var tokens = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => manager.GetAccessTokenAsync(install, TestContext.Current.CancellationToken).AsTask()));
 
         Assert.Single(tokens.Distinct());
-        Assert.Equal(1, pitchly.ClientCredentialsGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().ClientCredentialsGrants);
         var stored = await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(install, TestContext.Current.CancellationToken);
         Assert.Equal(tokens[0].Value, stored!.AccessToken);
-        Assert.Equal("org_9", stored.OrganizationId);
+        Assert.Equal(PitchlyEmulatorDefaults.AcmeOrganizationId, stored.OrganizationId);
         var notified = Assert.Single(refreshed.Contexts);
         Assert.Equal(install, notified.Key);
         Assert.Equal(tokens[0], notified.AccessToken);
@@ -239,39 +213,33 @@ public sealed class TokenManagerTests
     [Fact]
     public async Task Refresh_with_a_token_already_replaced_uses_the_stored_one_without_a_grant()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var refreshed = new RecordingRefreshedHandler();
-        await using var services = TestServices.Create(pitchly, time, s => s.AddSingleton<IPitchlyTokenRefreshedHandler>(refreshed));
-        var first = await TestServices.SignInAsync(services, pitchly, User, time);
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, s => s.AddSingleton<IPitchlyTokenRefreshedHandler>(refreshed));
+        var (pitchly, _, _, first, manager) = app;
 
         var second = await manager.RefreshAsync(User, first.AccessToken, TestContext.Current.CancellationToken);
         var again = await manager.RefreshAsync(User, first.AccessToken, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(first.AccessToken, second.Value);
         Assert.Equal(second, again);
-        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
         Assert.Equal(second, Assert.Single(refreshed.Contexts).AccessToken);
     }
 
     [Fact]
     public async Task An_unreachable_token_endpoint_is_retried_per_policy_then_fails_clearly_and_keeps_the_refresh_token()
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
         var closedPort = FindClosedPort();
-        await using var services = TestServices.Create(pitchly, time, options: o =>
+        await using var app = await TestServices.SignInAtEmulatorAsync(User, options: o =>
         {
             o.TokenEndpoint = $"http://127.0.0.1:{closedPort}/api/oauth/token";
             o.TokenEndpointRetryInterval = TimeSpan.FromSeconds(5);
             o.TokenEndpointRetryTimeout = TimeSpan.FromSeconds(20);
             o.RefreshTimeout = TimeSpan.FromHours(1);
         });
+        var (pitchly, time, services, stored, manager) = app;
         using var requests = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.token.requests");
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
         time.Advance(TimeSpan.FromHours(2));
-        var manager = services.GetRequiredService<IPitchlyTokenManager>();
 
         var refresh = manager.GetAccessTokenAsync(User, TestContext.Current.CancellationToken).AsTask();
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
@@ -287,10 +255,10 @@ public sealed class TokenManagerTests
         var exception = await Assert.ThrowsAsync<PitchlyTokenEndpointException>(() => refresh);
         Assert.Equal(5, requests.GetMeasurementSnapshot().Count(m => (string?)m.Tags["pitchly.outcome"] == "unreachable"));
         Assert.Contains("could not be reached", exception.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(FakePitchly.ClientSecret, exception.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(PitchlyEmulatorDefaults.ClientSecret, exception.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(stored.RefreshToken!, exception.ToString(), StringComparison.Ordinal);
         Assert.Equal(stored.RefreshToken, (await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(User, TestContext.Current.CancellationToken))!.RefreshToken);
-        Assert.True(pitchly.IsRefreshTokenValid(stored.RefreshToken!));
+        Assert.True(await TestServices.SpendRefreshTokenAsync(pitchly, stored.RefreshToken!));
     }
 
     [Theory]
@@ -301,10 +269,8 @@ public sealed class TokenManagerTests
     [InlineData("server-error", "server_error")]
     public async Task Malformed_token_endpoint_answers_raise_typed_errors_without_secrets(string answer, string expectedMessage)
     {
-        await using var pitchly = await FakePitchly.StartAsync();
-        var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time);
-        var stored = await TestServices.SignInAsync(services, pitchly, User, time);
+        await using var app = await TestServices.SignInAtFakeAsync(User);
+        var (pitchly, time, services, stored, _) = app;
         pitchly.TokenEndpointOverride = context => answer switch
         {
             "html" => WriteAsync(context, 502, "text/html", "<html><body>Bad gateway " + FakePitchly.ClientSecret + "</body></html>"),
@@ -387,15 +353,6 @@ public sealed class TokenManagerTests
         Assert.Equal("app", options.ClientId);
         Assert.Equal(TimeSpan.FromMinutes(2), options.RefreshBeforeExpiry);
         await host.StopAsync(TestContext.Current.CancellationToken);
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 
     private static int FindClosedPort()

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
 
 /// <summary>Keeps cookies across requests to a TestServer, whose handler has no cookie support of its own.</summary>

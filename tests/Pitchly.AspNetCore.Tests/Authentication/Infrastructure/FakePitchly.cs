@@ -1,12 +1,4 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Logging;
-using Xunit;
-
+// Kept beside the emulator: the sign-in tests need per-test canned and malformed token and GraphQL answers and the exact forms the handler sent, which the emulator neither serves nor records.
 namespace Pitchly.AspNetCore.Tests.Authentication.Infrastructure;
 
 /// <summary>
