@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Pitchly.AspNetCore.Emulator;
 using Xunit;
 
-namespace Pitchly.AspNetCore.Testing;
+namespace Pitchly.AspNetCore.TestSupport;
 
 /// <summary>Signs people in at a running emulator the way the sign-in handler does, for tests that start signed in.</summary>
 public static class EmulatorSignIn

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Xunit;
 
-namespace Pitchly.AspNetCore.Testing;
+namespace Pitchly.AspNetCore.TestSupport;
 
 /// <summary>
 /// Waits, in real time, until a condition holds: for what the code under test finishes in the background (a refresh, a
