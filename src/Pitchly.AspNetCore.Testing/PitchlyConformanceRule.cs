@@ -37,12 +37,6 @@ public enum PitchlyConformanceRule
     VersionsRiseOnEveryWrite,
 
     /// <summary>
-    /// A record removed and created again continues above every version the removed one had (also through another
-    /// store instance), so a writer holding a version of the removed record can never overwrite the new one (no ABA).
-    /// </summary>
-    VersionsNeverRepeatAfterRemoval,
-
-    /// <summary>
     /// <see cref="IPitchlyTokenStore.TryReplaceAsync"/> writes only while the stored version equals the expected one
     /// (0: only while there is no record), and a refused write changes nothing.
     /// </summary>
@@ -53,6 +47,12 @@ public enum PitchlyConformanceRule
     /// it, and answers <see langword="true"/> only when it removed a record.
     /// </summary>
     CompareAndDeleteRefusesStaleVersion,
+
+    /// <summary>
+    /// A record removed and created again continues above every version the removed one had, so a writer holding a
+    /// version of the removed record can never overwrite, fence or remove the new one (no ABA).
+    /// </summary>
+    VersionsNeverRepeatAfterRemoval,
 
     /// <summary>
     /// <see cref="IPitchlyTokenStore.TryBeginRefreshAsync"/> is refused when the version moved on or the record is gone,
@@ -91,8 +91,9 @@ public enum PitchlyConformanceRule
     ConcurrentFencesHaveOneWinner,
 
     /// <summary>
-    /// Records, their versions, their fences and removals survive a new store instance over the same backing data,
-    /// and a fence written through one instance refuses other owners through the other.
+    /// Records, their versions, their fences and removals survive a new store instance over the same backing data: a
+    /// fence written through one instance refuses other owners through the other, and a record removed through one
+    /// and created again through the other continues above the removed one's versions.
     /// </summary>
     DataSurvivesNewInstance,
 

@@ -27,9 +27,9 @@ internal sealed class TokenStoreRules(
         new(PitchlyConformanceRule.KeysAreIndependent, KeysAreIndependentAsync),
         new(PitchlyConformanceRule.StoreAssignsVersionAndIntent, StoreAssignsVersionAndIntentAsync),
         new(PitchlyConformanceRule.VersionsRiseOnEveryWrite, VersionsRiseOnEveryWriteAsync),
-        new(PitchlyConformanceRule.VersionsNeverRepeatAfterRemoval, VersionsNeverRepeatAfterRemovalAsync),
         new(PitchlyConformanceRule.CompareAndSwapRefusesStaleVersion, CompareAndSwapRefusesStaleVersionAsync),
         new(PitchlyConformanceRule.CompareAndDeleteRefusesStaleVersion, CompareAndDeleteRefusesStaleVersionAsync),
+        new(PitchlyConformanceRule.VersionsNeverRepeatAfterRemoval, VersionsNeverRepeatAfterRemovalAsync),
         new(PitchlyConformanceRule.FenceRequiresCurrentVersion, FenceRequiresCurrentVersionAsync),
         new(PitchlyConformanceRule.FenceIsStoredWithItsDeadline, FenceIsStoredWithItsDeadlineAsync),
         new(PitchlyConformanceRule.LiveFenceRefusesOtherOwners, LiveFenceRefusesOtherOwnersAsync),
@@ -169,11 +169,6 @@ internal sealed class TokenStoreRules(
             Unless(await store.TryBeginRefreshAsync(key, stale, "conformance-stale", LongFence, cancel) is null, $"TryBeginRefreshAsync with version {stale} of a removed record fenced the record created since.");
             Unless(!await store.RemoveAsync(key, stale, cancel), $"RemoveAsync with version {stale} of a removed record removed the record created since.");
         }
-
-        Unless(await store.RemoveAsync(key, expectedVersion: null, cancel), "removing a record answered false.");
-        var other = await newStore(cancel);
-        var throughOther = await other.SetAsync(key, Tokens(), cancel);
-        Unless(throughOther.Version > created.Version, $"a record removed at version {created.Version} and created again through a new store instance got version {throughOther.Version} (ABA).");
     }
 
     private async Task CompareAndSwapRefusesStaleVersionAsync(CancellationToken cancel)
@@ -304,18 +299,16 @@ internal sealed class TokenStoreRules(
         var fenced = await FenceAsync(key, "conformance-first", LongFence, cancel);
         var set = await store.SetAsync(key, Tokens(), cancel);
         Unless(set.RefreshIntent is null, "SetAsync over a fenced record returned a record with the fence.");
-        await RequireUnfencedAsync(key, set.Version, "SetAsync", cancel);
+        fenced = await RequireUnfencedAsync(key, set.Version, "SetAsync", "conformance-second", cancel);
 
-        fenced = await FenceAtAsync(key, set.Version, "conformance-second", cancel);
         var replaced = NotNull(await store.TryReplaceAsync(key, fenced.Version, Tokens(), cancel), "TryReplaceAsync at the version of a fenced record was refused.");
         Unless(replaced.RefreshIntent is null, "TryReplaceAsync over a fenced record returned a record with the fence.");
-        await RequireUnfencedAsync(key, replaced.Version, "TryReplaceAsync", cancel);
+        fenced = await RequireUnfencedAsync(key, replaced.Version, "TryReplaceAsync", "conformance-third", cancel);
 
-        fenced = await FenceAtAsync(key, replaced.Version, "conformance-third", cancel);
         Unless(await store.RemoveAsync(key, fenced.Version, cancel), "RemoveAsync at the version of a fenced record answered false.");
         var created = NotNull(await store.TryReplaceAsync(key, 0, Tokens(), cancel), "TryReplaceAsync with version 0 after the record was removed was refused.");
         Unless(created.RefreshIntent is null, "a record created again after a fenced one was removed carries the old fence.");
-        await RequireUnfencedAsync(key, created.Version, "RemoveAsync and a new record", cancel);
+        await RequireUnfencedAsync(key, created.Version, "RemoveAsync and a new record", "conformance-fourth", cancel);
     }
 
     private async Task ConcurrentCompareAndSwapHasOneWinnerAsync(CancellationToken cancel)
@@ -431,6 +424,10 @@ internal sealed class TokenStoreRules(
 
         var replaced = NotNull(await other.TryReplaceAsync(plain, written.Version, Tokens(), cancel), "TryReplaceAsync at the current version was refused through a new store instance.");
         Unless(replaced.Version > written.Version, $"a write through a new store instance gave version {replaced.Version}, not above {written.Version}.");
+
+        Unless(await store.RemoveAsync(plain, expectedVersion: null, cancel), "removing a record answered false.");
+        var recreated = await other.SetAsync(plain, Tokens(), cancel);
+        Unless(recreated.Version > replaced.Version, $"a record removed at version {replaced.Version} and created again through another store instance got version {recreated.Version} (ABA).");
     }
 
     private async Task InstancesDecideOnSharedDataAsync(CancellationToken cancel)
@@ -465,12 +462,13 @@ internal sealed class TokenStoreRules(
         return instances;
     }
 
-    private async Task RequireUnfencedAsync(PitchlyTokenKey key, long version, string write, CancellationToken cancel)
+    /// <summary>Requires the record to read without a fence, and to take a new owner's fence (which it returns).</summary>
+    private async Task<PitchlyTokenRecord> RequireUnfencedAsync(PitchlyTokenKey key, long version, string write, string newOwner, CancellationToken cancel)
     {
         var read = NotNull(await store.GetAsync(key, cancel), $"the record read as none after {write}.");
         Unless(read.RefreshIntent is null, $"the record read after {write} still carries the fence {read.RefreshIntent}.");
-        Unless(
-            await store.TryBeginRefreshAsync(key, version, "conformance-next", LongFence, cancel) is not null,
+        return NotNull(
+            await store.TryBeginRefreshAsync(key, version, newOwner, LongFence, cancel),
             $"a new owner could not fence the record after {write}: the old fence was hidden, not cleared.");
     }
 
