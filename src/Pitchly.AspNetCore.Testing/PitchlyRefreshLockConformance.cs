@@ -30,8 +30,8 @@ public static class PitchlyRefreshLockConformance
     /// <param name="options">How to exercise the lock; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Stops the run.</param>
     /// <returns>
-    /// The rules verified: every rule of <see cref="Rules"/>, but the two that need
-    /// <see cref="PitchlyRefreshLockConformanceOptions.EndLeaseAsync"/> when it is not set.
+    /// The rules verified: every rule of <see cref="Rules"/> except <see cref="PitchlyRefreshLockConformanceOptions.SkippedRules"/>
+    /// and, when <see cref="PitchlyRefreshLockConformanceOptions.EndLeaseAsync"/> is not set, the two rules that need it.
     /// </returns>
     /// <exception cref="PitchlyConformanceException">A rule was broken; <see cref="PitchlyConformanceException.Rule"/> names it.</exception>
     public static Task<IReadOnlyList<PitchlyConformanceRule>> VerifyAsync(
@@ -43,6 +43,6 @@ public static class PitchlyRefreshLockConformance
         options ??= new PitchlyRefreshLockConformanceOptions();
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ExclusionWait, TimeSpan.Zero, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.GrantWithin, TimeSpan.Zero, nameof(options));
-        return RuleRunner.RunAsync(new RefreshLockRules(newLockOverSameData, options).All, options.RuleTimeout, cancellationToken);
+        return RuleRunner.RunAsync(new RefreshLockRules(newLockOverSameData, options).All, options.SkippedRules ?? [], options.RuleTimeout, cancellationToken);
     }
 }

@@ -37,6 +37,12 @@ public sealed class PitchlyRefreshLockConformanceOptions
     /// </summary>
     public Func<PitchlyTokenKey, CancellationToken, ValueTask>? EndLeaseAsync { get; set; }
 
+    /// <summary>
+    /// Gets or sets rules not to check: for an implementation known to break them, so that the other rules keep being
+    /// checked until it is fixed. The list <c>VerifyAsync</c> returns leaves them out. Default: none.
+    /// </summary>
+    public IReadOnlyCollection<PitchlyConformanceRule> SkippedRules { get; set; } = [];
+
     /// <summary>Gets or sets how long one rule may take before the kit reports it as broken (a hung call). Default: 60 s.</summary>
     public TimeSpan RuleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

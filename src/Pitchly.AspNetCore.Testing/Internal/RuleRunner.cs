@@ -7,11 +7,12 @@ internal static class RuleRunner
 
     public static async Task<IReadOnlyList<PitchlyConformanceRule>> RunAsync(
         IEnumerable<ConformanceRule> rules,
+        IReadOnlyCollection<PitchlyConformanceRule> skipped,
         TimeSpan ruleTimeout,
         CancellationToken cancellationToken)
     {
         var verified = new List<PitchlyConformanceRule>();
-        foreach (var rule in rules)
+        foreach (var rule in rules.Where(rule => !skipped.Contains(rule.Rule)))
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ruleTimeout);
