@@ -85,9 +85,17 @@ public enum PitchlyConformanceRule
     /// Of compare-and-swaps racing on one version, from many tasks and store instances, exactly one wins; thousands of
     /// racing writes form a single chain of versions.
     /// </summary>
+    /// <remarks>
+    /// A racing write answered with the retryable <see cref="PitchlyTokenStoreUnavailableException"/> is retried as the
+    /// token manager retries (the same write; refused after a retry, it is this writer's if the record holds its tokens).
+    /// </remarks>
     ConcurrentCompareAndSwapHasOneWinner,
 
     /// <summary>Of fences racing on one version, from many owners, tasks and store instances, exactly one wins.</summary>
+    /// <remarks>
+    /// A racing fence answered with the retryable <see cref="PitchlyTokenStoreUnavailableException"/> counts as won when
+    /// the record then carries its owner.
+    /// </remarks>
     ConcurrentFencesHaveOneWinner,
 
     /// <summary>

@@ -15,6 +15,8 @@ internal sealed class TokenStoreRules(
 {
     private static readonly TimeSpan LongFence = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan OneMillisecond = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan UnavailableRetryTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan UnavailableRetryDelay = TimeSpan.FromMilliseconds(50);
 
     private readonly string _organizationId = $"pitchly-conformance-{Guid.NewGuid():N}";
     private readonly ConcurrentBag<PitchlyTokenKey> _keys = [];
@@ -328,7 +330,7 @@ internal sealed class TokenStoreRules(
                 .Select(writer => Task.Run(async () =>
                 {
                     await start.Task.WaitAsync(cancel);
-                    return await instances[writer % instances.Length].TryReplaceAsync(key, expected, Tokens(), cancel);
+                    return await RacingReplaceAsync(instances[writer % instances.Length], key, expected, cancel);
                 }, cancel))
                 .ToArray();
             start.SetResult();
@@ -347,7 +349,7 @@ internal sealed class TokenStoreRules(
             var expected = origin;
             for (var attempt = 0; attempt < perWriter; attempt++)
             {
-                if (await instance.TryReplaceAsync(key, expected, Tokens(), cancel) is { } stored)
+                if (await RacingReplaceAsync(instance, key, expected, cancel) is { } stored)
                 {
                     wins.Add((expected, stored.Version));
                     expected = stored.Version;
@@ -387,7 +389,7 @@ internal sealed class TokenStoreRules(
                 .Select(writer => Task.Run(async () =>
                 {
                     await start.Task.WaitAsync(cancel);
-                    return await instances[writer % instances.Length].TryBeginRefreshAsync(key, written.Version, $"conformance-owner-{writer}", LongFence, cancel);
+                    return await RacingFenceAsync(instances[writer % instances.Length], key, written.Version, $"conformance-owner-{writer}", cancel);
                 }, cancel))
                 .ToArray();
             start.SetResult();
@@ -448,6 +450,55 @@ internal sealed class TokenStoreRules(
 
         Unless(await store.RemoveAsync(key, fenced.Version, cancel), "RemoveAsync at the current version answered false.");
         Unless(await other.TryReplaceAsync(key, 0, Tokens(), cancel) is not null, "TryReplaceAsync with version 0 was refused on another instance after the record was removed: it was decided on a stale copy.");
+    }
+
+    /// <summary>
+    /// A racing compare-and-swap, retried as the token manager retries its writes when the store answers with the
+    /// retryable <see cref="PitchlyTokenStoreUnavailableException"/> (a write whose outcome is unknown, for example one
+    /// no replica acknowledged in time): the same write again, and a refusal after a retry counts as this writer's win
+    /// when the stored record holds its tokens (its first attempt landed).
+    /// </summary>
+    private async Task<PitchlyTokenRecord?> RacingReplaceAsync(IPitchlyTokenStore instance, PitchlyTokenKey key, long expected, CancellationToken cancel)
+    {
+        var record = Tokens();
+        var retrying = Stopwatch.StartNew();
+        var retried = false;
+        while (true)
+        {
+            try
+            {
+                var stored = await instance.TryReplaceAsync(key, expected, record, cancel);
+                if (stored is not null || !retried)
+                {
+                    return stored;
+                }
+
+                var current = await instance.GetAsync(key, cancel);
+                return current?.AccessToken == record.AccessToken && current.RefreshToken == record.RefreshToken ? current : null;
+            }
+            catch (PitchlyTokenStoreUnavailableException) when (retrying.Elapsed < UnavailableRetryTimeout)
+            {
+                retried = true;
+                await Task.Delay(UnavailableRetryDelay, cancel);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A racing fence. When the store answers with the retryable <see cref="PitchlyTokenStoreUnavailableException"/>
+    /// the fence may have been written or not: the record tells (the token manager never retries a fence).
+    /// </summary>
+    private static async Task<PitchlyTokenRecord?> RacingFenceAsync(IPitchlyTokenStore instance, PitchlyTokenKey key, long expected, string owner, CancellationToken cancel)
+    {
+        try
+        {
+            return await instance.TryBeginRefreshAsync(key, expected, owner, LongFence, cancel);
+        }
+        catch (PitchlyTokenStoreUnavailableException)
+        {
+            var current = await instance.GetAsync(key, cancel);
+            return current?.RefreshIntent?.Owner == owner ? current : null;
+        }
     }
 
     private async ValueTask<IPitchlyTokenStore[]> InstancesAsync(CancellationToken cancel)
