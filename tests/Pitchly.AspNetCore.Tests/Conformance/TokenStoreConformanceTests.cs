@@ -63,6 +63,17 @@ public sealed class TokenStoreConformanceTests
     }
 
     [Fact]
+    public async Task A_skipped_rule_is_not_checked_and_not_reported_as_verified_while_every_other_rule_still_is()
+    {
+        var store = new FaultyTokenStore(TokenStoreFault.FenceNeverLapses);
+        var options = new PitchlyTokenStoreConformanceOptions { SkippedRules = [PitchlyConformanceRule.FenceLapsesAtDeadline] };
+
+        var verified = await PitchlyTokenStoreConformance.VerifyAsync(_ => ValueTask.FromResult<IPitchlyTokenStore>(store.NewInstance()), options, Cancel);
+
+        Assert.Equal(PitchlyTokenStoreConformance.Rules.Except([PitchlyConformanceRule.FenceLapsesAtDeadline]), verified);
+    }
+
+    [Fact]
     public async Task A_store_that_throws_is_rejected_naming_the_rule_it_was_checked_for_with_the_exception_inside()
     {
         var rejected = await Assert.ThrowsAsync<PitchlyConformanceException>(
