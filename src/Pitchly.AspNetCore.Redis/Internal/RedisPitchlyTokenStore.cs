@@ -96,7 +96,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             cancellationToken);
         _cache.Evict(hash);
         await _writes.AcknowledgeAsync(written);
-        return record with { Version = (long)result };
+        return record with { Version = (long)result, RefreshIntent = null };
     }
 
     public async ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
@@ -119,7 +119,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         {
             if (await _writes.TryConfirmEarlierWriteAsync(hash, expectedVersion, cancellationToken) is { } earlier)
             {
-                return record with { Version = earlier };
+                return record with { Version = earlier, RefreshIntent = null };
             }
 
             // Counted by the token manager, which owns pitchly.store.cas_conflicts for every store.
@@ -128,7 +128,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         }
 
         await _writes.AcknowledgeCompareAndSwapAsync(written, expectedVersion);
-        return record with { Version = version };
+        return record with { Version = version, RefreshIntent = null };
     }
 
     public async ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default)

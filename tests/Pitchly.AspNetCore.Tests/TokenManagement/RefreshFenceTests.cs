@@ -154,12 +154,13 @@ public sealed class RefreshFenceTests : IAsyncDisposable
         await AdvanceAsync(TimeSpan.FromSeconds(1));
         store.Down = false;
 
-        await TestServices.EventuallyAsync(
+        await Eventually.HoldsAsync(
             async () =>
             {
                 _time.Advance(TimeSpan.FromMilliseconds(250));
                 return (await store.GetAsync(User, Cancel))!.RefreshIntent is null;
             },
+            TimeSpan.FromSeconds(10),
             "the fence is cleared once the store is back");
     }
 
