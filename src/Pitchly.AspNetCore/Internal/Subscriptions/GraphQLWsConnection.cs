@@ -21,7 +21,7 @@ internal sealed class GraphQLWsConnection : IDisposable
 {
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
-    private static readonly byte[] Pong = WriteMessage(MessageType.Pong);
+    private static readonly byte[] Pong = GraphQLWsMessages.WriteMessage(MessageType.Pong);
 
     private readonly ClientWebSocket _socket = new();
     private readonly CancellationTokenSource _abort = new();
@@ -72,7 +72,7 @@ internal sealed class GraphQLWsConnection : IDisposable
                     $"Pitchly's subscription endpoint {endpoint} did not accept the {Subprotocol} protocol. Check Pitchly:Subscriptions:Endpoint.", (int?)null);
             }
 
-            await SendAsync(WriteConnectionInit(accessToken), connecting.Token);
+            await SendAsync(GraphQLWsMessages.WriteConnectionInit(accessToken), connecting.Token);
             while (true)
             {
                 var message = await ReceiveAsync(connecting.Token);
@@ -81,8 +81,8 @@ internal sealed class GraphQLWsConnection : IDisposable
                     return await ClosedAsync(ConnectionProgress.NotAcknowledged);
                 }
 
-                using var document = Parse(message.Value) ?? throw await ProtocolErrorAsync("Pitchly sent a subscription message that is not JSON.");
-                var type = TypeOf(document.RootElement);
+                using var document = GraphQLWsMessages.Parse(message.Value) ?? throw await ProtocolErrorAsync("Pitchly sent a subscription message that is not JSON.");
+                var type = GraphQLWsMessages.TypeOf(document.RootElement);
                 if (type == MessageType.ConnectionAck)
                 {
                     return null;
@@ -131,7 +131,7 @@ internal sealed class GraphQLWsConnection : IDisposable
         var discard = false;
         try
         {
-            await SendAsync(WriteSubscribe(subscription), _abort.Token);
+            await SendAsync(GraphQLWsMessages.WriteSubscribe(subscription), _abort.Token);
             Volatile.Write(ref _subscribed, 1);
             while (true)
             {
@@ -141,12 +141,12 @@ internal sealed class GraphQLWsConnection : IDisposable
                     return await ClosedAsync(Progress());
                 }
 
-                using var document = Parse(message.Value) ?? throw await ProtocolErrorAsync("Pitchly sent a subscription message that is not JSON.");
+                using var document = GraphQLWsMessages.Parse(message.Value) ?? throw await ProtocolErrorAsync("Pitchly sent a subscription message that is not JSON.");
                 var root = document.RootElement;
-                var type = TypeOf(root);
+                var type = GraphQLWsMessages.TypeOf(root);
                 switch (type)
                 {
-                    case MessageType.Next when IsOurs(root, subscription.Id):
+                    case MessageType.Next when GraphQLWsMessages.IsOurs(root, subscription.Id):
                         if (!root.TryGetProperty("payload", out var payload) || !GraphQLResponseReader.IsResult(payload))
                         {
                             throw await ProtocolErrorAsync("Pitchly sent a 'next' message whose payload is not a GraphQL result.");
@@ -168,10 +168,10 @@ internal sealed class GraphQLWsConnection : IDisposable
                         }
 
                         break;
-                    case MessageType.Error when IsOurs(root, subscription.Id):
+                    case MessageType.Error when GraphQLWsMessages.IsOurs(root, subscription.Id):
                         await CloseAsync(WebSocketCloseStatus.NormalClosure);
-                        throw OperationError(root);
-                    case MessageType.Complete when IsOurs(root, subscription.Id):
+                        throw GraphQLWsMessages.OperationError(root);
+                    case MessageType.Complete when GraphQLWsMessages.IsOurs(root, subscription.Id):
                         await CloseAsync(WebSocketCloseStatus.NormalClosure);
                         return Stopping
                             ? ConnectionResult.Stopped(Progress(), (int)WebSocketCloseStatus.NormalClosure)
@@ -209,24 +209,6 @@ internal sealed class GraphQLWsConnection : IDisposable
 
     private static bool IsConnectionFailure(Exception exception) =>
         exception is WebSocketException or IOException or HttpRequestException or OperationCanceledException;
-
-    private static bool IsOurs(JsonElement root, string id) =>
-        root.TryGetProperty("id", out var value) && value.ValueKind == JsonValueKind.String && value.ValueEquals(id);
-
-    private static string? TypeOf(JsonElement root) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
-
-    private static JsonDocument? Parse(ReadOnlyMemory<byte> message)
-    {
-        try
-        {
-            return JsonDocument.Parse(message);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 
     /// <summary>Reads one whole message; <see langword="null"/> when the server closed the connection.</summary>
     private async Task<ReadOnlyMemory<byte>?> ReceiveAsync(CancellationToken cancellationToken)
@@ -287,28 +269,6 @@ internal sealed class GraphQLWsConnection : IDisposable
         CloseCode.SubscriberAlreadyExists => "a subscriber with this id already exists",
         _ => "unexpected",
     };
-
-    private static PitchlyGraphQLException OperationError(JsonElement root)
-    {
-        var errors = root.TryGetProperty("payload", out var payload) && payload.ValueKind == JsonValueKind.Array
-            ? GraphQLResponseReader.ReadErrors(payload)
-            : [];
-        if (errors.Length == 0)
-        {
-            return new PitchlyGraphQLException("Pitchly answered the subscription with an error message that carries no GraphQL errors.", errors, null);
-        }
-
-        try
-        {
-            new PitchlyGraphQLResponse<object>(null, errors, HttpStatusCode.OK).EnsureNoErrors();
-        }
-        catch (PitchlyGraphQLException exception)
-        {
-            return exception;
-        }
-
-        return new PitchlyGraphQLException("Pitchly answered the subscription with an error.", errors, null);
-    }
 
     private async Task<PitchlySubscriptionException> ProtocolErrorAsync(string what)
     {
@@ -398,7 +358,7 @@ internal sealed class GraphQLWsConnection : IDisposable
             {
                 if (_socket.State == WebSocketState.Open)
                 {
-                    await _socket.SendAsync(WriteComplete(_subscriptionId), WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+                    await _socket.SendAsync(GraphQLWsMessages.WriteComplete(_subscriptionId), WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
                     await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
                 }
             }
@@ -421,64 +381,5 @@ internal sealed class GraphQLWsConnection : IDisposable
         {
             // The connection already ended.
         }
-    }
-
-    private static byte[] WriteConnectionInit(string accessToken)
-    {
-        var buffer = new ArrayBufferWriter<byte>(128 + accessToken.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type"u8, MessageType.ConnectionInit);
-            writer.WriteStartObject("payload"u8);
-            writer.WriteString("authorization"u8, "Bearer " + accessToken);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static byte[] WriteSubscribe<TData>(SubscriptionRequest<TData> subscription)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256 + subscription.Request.Query.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id"u8, subscription.Id);
-            writer.WriteString("type"u8, MessageType.Subscribe);
-            writer.WritePropertyName("payload"u8);
-            GraphQLRequestWriter.Write(writer, subscription.Request, accessToken: null, subscription.DataTypeInfo.Options);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static byte[] WriteComplete(string id)
-    {
-        var buffer = new ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id"u8, id);
-            writer.WriteString("type"u8, MessageType.Complete);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static byte[] WriteMessage(string type)
-    {
-        var buffer = new ArrayBufferWriter<byte>(32);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type"u8, type);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
     }
 }
