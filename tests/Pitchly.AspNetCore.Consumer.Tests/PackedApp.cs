@@ -10,7 +10,7 @@ namespace Pitchly.AspNetCore.Consumer.Tests;
 /// </summary>
 public sealed partial class PackedApp : IAsyncLifetime
 {
-    public static readonly string[] LibraryPackages = ["Pitchly.AspNetCore", "Pitchly.AspNetCore.Redis", "Pitchly.AspNetCore.Emulator"];
+    public static readonly string[] LibraryPackages = ["Pitchly.AspNetCore", "Pitchly.AspNetCore.Redis", "Pitchly.AspNetCore.Emulator", "Pitchly.AspNetCore.Testing"];
 
     public const string ToolPackage = "Pitchly.AspNetCore.Emulator.Host";
 
