@@ -40,6 +40,7 @@ internal sealed class L1RecordCache
     private readonly RedisConnection _connection;
     private readonly PitchlyRedisOptions _options;
     private readonly TimeProvider _timeProvider;
+    // Bounded by L1MaxEntries and L1MaxAge (see the summary); _hashByKey is trimmed with it.
     private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _hashByKey = new(StringComparer.Ordinal);
     private readonly long[] _epochs = new long[EpochGroups];

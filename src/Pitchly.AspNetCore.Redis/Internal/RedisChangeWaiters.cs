@@ -9,6 +9,8 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// </summary>
 internal sealed class RedisChangeWaiters(TimeProvider timeProvider)
 {
+    // One entry per key a refresh is waiting on, removed when a write to that key is announced; a key whose write never
+    // comes keeps its entry (not yet bounded, as it was before this type was split out of the store).
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
 
     public async Task WaitAsync(string hash, TimeSpan timeout, CancellationToken cancellationToken)
