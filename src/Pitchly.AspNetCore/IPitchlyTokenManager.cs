@@ -10,13 +10,16 @@ public interface IPitchlyTokenManager
     /// <summary>
     /// Gets a valid access token for <paramref name="key"/>. Answers from the store without locking while the token
     /// is outside its renewal window; inside the window or after expiry, joins or starts the one refresh of the key.
-    /// Install keys without tokens get one from the <c>client_credentials</c> grant.
+    /// Install keys without tokens get one from the <c>client_credentials</c> grant, for whatever organization the key
+    /// names: build install keys only from an authenticated context (see
+    /// <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/>).
     /// </summary>
     /// <param name="key">Whose token.</param>
     /// <param name="cancellationToken">Stops waiting; a refresh already started still completes and is stored.</param>
     /// <exception cref="PitchlySignInRequiredException">A user key has no tokens, or Pitchly refused its refresh token.</exception>
     /// <exception cref="PitchlyTokenEndpointException">Pitchly's token endpoint failed or could not be reached.</exception>
     /// <exception cref="PitchlyTokenStoreUnavailableException">The shared token store or lock cannot be reached.</exception>
+    /// <exception cref="PitchlyOrganizationNotRegisteredException">An install key without usable tokens names an organization outside <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/>.</exception>
     ValueTask<PitchlyAccessToken> GetAccessTokenAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -30,5 +33,6 @@ public interface IPitchlyTokenManager
     /// <exception cref="PitchlySignInRequiredException">There are no tokens, or Pitchly refused the refresh token.</exception>
     /// <exception cref="PitchlyTokenEndpointException">Pitchly's token endpoint failed or could not be reached.</exception>
     /// <exception cref="PitchlyTokenStoreUnavailableException">The shared token store or lock cannot be reached.</exception>
+    /// <exception cref="PitchlyOrganizationNotRegisteredException">An install key without usable tokens names an organization outside <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/>.</exception>
     Task<PitchlyAccessToken> RefreshAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken = default);
 }

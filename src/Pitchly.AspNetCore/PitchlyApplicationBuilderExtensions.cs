@@ -14,7 +14,8 @@ public static class PitchlyApplicationBuilderExtensions
     /// other request (fetch, XHR, <c>Accept: application/json</c>, POST) gets 401 with <c>WWW-Authenticate</c> and a
     /// problem details body saying the user must sign in again, written by <see cref="IProblemDetailsService"/> when one
     /// is registered. Missing or refused tokens of an install (<see cref="PitchlyTokenKind.Install"/>) never redirect: they
-    /// answer 503 with a problem details body. Place it after <c>UseAuthentication()</c> and before the endpoints; a
+    /// answer 503 with a problem details body; a <see cref="PitchlyOrganizationNotRegisteredException"/> (an install of an
+    /// organization outside <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/>) answers 403. Place it after <c>UseAuthentication()</c> and before the endpoints; a
     /// response that has already started is left alone.
     /// </summary>
     /// <param name="app">The application.</param>

@@ -58,6 +58,16 @@ public static class PitchlyHttpClientBuilderExtensions
     /// (<see cref="HttpContext.RequestServices"/>), so scoped services such as a tenant context are the request's own;
     /// with no request (a background service), with a scope created for that one call and disposed once the key is
     /// returned. Never with the scope IHttpClientFactory keeps for a handler's lifetime.
+    /// <para>
+    /// The tenant must come from an authenticated context: the signed-in user's claims, or a tenant the server itself
+    /// decided (a job's own data), never a header, route or query value the caller chooses. An install key without stored
+    /// tokens is given app-level tokens with the <c>client_credentials</c> grant for whatever organization it names, so a
+    /// caller-chosen tenant would act as that organization's install. In the fresh scope of a call without a request,
+    /// request-scoped tenant services are empty: resolve from what the background work carries, or throw. To refuse
+    /// <c>client_credentials</c> for organizations the app has not registered, list them in
+    /// <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/>
+    /// (<see cref="PitchlyOrganizationNotRegisteredException"/> otherwise).
+    /// </para>
     /// </summary>
     /// <param name="builder">The HttpClient to configure.</param>
     /// <param name="resolveKey">Returns the key whose tokens the request carries.</param>

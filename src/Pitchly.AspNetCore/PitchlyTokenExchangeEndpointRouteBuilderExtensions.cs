@@ -26,17 +26,22 @@ public static class PitchlyTokenExchangeEndpointRouteBuilderExtensions
     /// <remarks>
     /// The organization comes from Pitchly: from the token endpoint's answer when it names one, otherwise from Pitchly's
     /// GraphQL API asked with the new token (<see cref="PitchlyTokenExchangeOptions.VerifyOrganization"/>); the body's
-    /// <c>organizationId</c> must match it. A <c>database_id</c> in the answer binds the install's database the same way.
+    /// <c>organizationId</c> must match it. A <c>database_id</c> in the answer binds the install's database the same way;
+    /// a body's <c>databaseId</c> that the answer does not confirm is refused (403 <c>database-unconfirmed</c>).
     /// A record already stored for the install is replaced only by tokens verified to be of the same organization.
-    /// Requests are rate limited per client address and per organization
+    /// Requests are rate limited per client address (IPv6 per /64) and per organization
     /// (<see cref="PitchlyTokenExchangeOptions.PermitsPerClientAddress"/>,
-    /// <see cref="PitchlyTokenExchangeOptions.PermitsPerOrganization"/>; 429 with <c>Retry-After</c> over the limit).
+    /// <see cref="PitchlyTokenExchangeOptions.PermitsPerOrganization"/>; 429 with <c>Retry-After</c> over the limit); an
+    /// organization is charged only for exchanges whose tokens Pitchly confirmed to be its own. At most
+    /// <see cref="PitchlyTokenExchangeOptions.MaxConcurrentExchanges"/> exchanges run at once (503 with <c>Retry-After</c>
+    /// beyond).
     /// <para>
     /// Cross-site requests are refused: the body must be <c>application/json</c> (415 otherwise), which a page on another
     /// site cannot send without a CORS preflight, and a browser's <c>Origin</c> must be the app's own or one of
     /// <see cref="PitchlyTokenExchangeOptions.AllowedOrigins"/> (403 otherwise). Errors are RFC 9457 problem details
     /// without secrets: 400 for a malformed body, 401 when Pitchly refuses the App SDK token, 403 when the tokens belong
-    /// to another organization, 429 over a rate limit, 502 when the token endpoint fails.
+    /// to another organization or name a database Pitchly did not confirm, 429 over a rate limit, 502 when the token
+    /// endpoint fails, 503 when too many exchanges are in flight.
     /// </para>
     /// </remarks>
     /// <exception cref="InvalidOperationException">Token management was not added (<c>services.AddPitchlyTokenManagement()</c>).</exception>

@@ -49,15 +49,29 @@ public sealed class PitchlyTokenExchangeOptions
     /// <summary>
     /// Gets or sets how many exchange requests one client address may make per <see cref="RateLimitWindow"/> (default 10);
     /// 0 turns this limit off. Requests over the limit are answered 429 with <c>Retry-After</c> before the body is read.
-    /// Behind a proxy the client address is the proxy's unless the app uses <c>UseForwardedHeaders</c>.
+    /// An IPv4 address is one client; IPv6 addresses count per /64 network, the block one subscriber usually holds, so
+    /// changing the low 64 bits does not buy a fresh budget. Behind a proxy the client address is the proxy's unless the
+    /// app uses <c>UseForwardedHeaders</c> (a warning is logged once when a request carries <c>X-Forwarded-For</c> that
+    /// was not applied).
     /// </summary>
     public int PermitsPerClientAddress { get; set; } = 10;
 
     /// <summary>
-    /// Gets or sets how many exchanges may be attempted for one organization per <see cref="RateLimitWindow"/>, from all
-    /// addresses together (default 30); 0 turns this limit off. Checked after the body is read, before Pitchly is asked.
+    /// Gets or sets how many exchanges may succeed at Pitchly for one organization per <see cref="RateLimitWindow"/>, from
+    /// all addresses together (default 30); 0 turns this limit off. An attempt is charged to the organization Pitchly
+    /// confirmed for the issued tokens (its answer's <c>organization_id</c> or the GraphQL check), never to the
+    /// <c>organizationId</c> the browser claimed, so App SDK tokens Pitchly refuses, or tokens of another organization,
+    /// cannot use up an organization's budget; those are bounded by <see cref="PermitsPerClientAddress"/> and
+    /// <see cref="MaxConcurrentExchanges"/>. An organization whose budget is spent gets 429 before Pitchly is asked.
     /// </summary>
     public int PermitsPerOrganization { get; set; } = 30;
+
+    /// <summary>
+    /// Gets or sets how many exchanges this instance runs against Pitchly at once, over all clients and organizations
+    /// (default 16); 0 turns the bound off. A request over it is answered 503 with <c>Retry-After</c> before Pitchly is
+    /// asked, so a flood from many addresses cannot tie up the server's connections to Pitchly or the app's standing there.
+    /// </summary>
+    public int MaxConcurrentExchanges { get; set; } = 16;
 
     /// <summary>Gets or sets the fixed window the two rate limits count in (default one minute).</summary>
     public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);

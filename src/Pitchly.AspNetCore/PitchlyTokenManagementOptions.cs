@@ -94,6 +94,17 @@ public sealed class PitchlyTokenManagementOptions
     /// </summary>
     public string? Scope { get; set; }
 
+    /// <summary>
+    /// Gets the organizations the app has registered for the <c>client_credentials</c> grant, bound from
+    /// <c>Pitchly:TokenManagement:ClientCredentialsOrganizations</c>. When an install key has no stored tokens (or none it
+    /// can refresh) the token manager asks Pitchly for app-level tokens of the key's organization; with this set non-empty
+    /// it does so only for the organizations listed, and throws <see cref="PitchlyOrganizationNotRegisteredException"/> for
+    /// any other without sending a request. Empty (the default) allows every organization, as before: install keys must
+    /// then be built only from an authenticated context, never from a tenant the caller names. Tokens stored by the App
+    /// SDK exchange are used and refreshed whatever this holds.
+    /// </summary>
+    public ISet<string> ClientCredentialsOrganizations { get; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Gets or sets the largest token-endpoint response accepted (default 64 KiB); larger answers are refused.</summary>
     public int MaxTokenResponseSize { get; set; } = 64 * 1024;
 }

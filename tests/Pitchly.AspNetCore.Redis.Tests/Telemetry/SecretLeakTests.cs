@@ -93,14 +93,14 @@ public sealed class SecretLeakTests(RedisServer redis) : IClassFixture<RedisServ
         {
             exchange.Headers.Add("Origin", browser.BaseAddress!.GetLeftPart(UriPartial.Authority));
             exchange.Content = new StringContent(
-                JsonSerializer.Serialize(new { accessToken = sdkToken, organizationId = PitchlyEmulatorDefaults.AcmeOrganizationId, databaseId = "db_1" }),
+                JsonSerializer.Serialize(new { accessToken = sdkToken, organizationId = PitchlyEmulatorDefaults.AcmeOrganizationId }),
                 Encoding.UTF8,
                 "application/json");
             using var exchanged = await browser.SendAsync(exchange, Cancel);
             Assert.Equal(HttpStatusCode.NoContent, exchanged.StatusCode);
         }
 
-        var install = PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.AcmeOrganizationId, "db_1");
+        var install = PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.AcmeOrganizationId);
         var installToken = await app.Services.GetRequiredService<IPitchlyTokenManager>().GetAccessTokenAsync(install, Cancel);
         Assert.Contains(installToken.Value, secrets.Secrets.Keys);
 

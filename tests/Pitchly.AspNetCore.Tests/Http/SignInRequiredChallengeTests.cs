@@ -140,6 +140,27 @@ public sealed class SignInRequiredChallengeTests
         }
     }
 
+    [Fact]
+    public async Task An_unregistered_organization_is_a_403_problem_never_a_redirect_nor_a_retry()
+    {
+        await using var app = await StartAsync();
+        var client = app.GetTestClient();
+
+        using var navigation = await client.SendAsync(Navigation("/unregistered"), Cancellation);
+        using var api = await client.GetAsync("/unregistered", Cancellation);
+
+        foreach (var response in new[] { navigation, api })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Null(response.Headers.Location);
+            Assert.Null(response.Headers.RetryAfter);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+            Assert.Equal(403, problem["status"]!.GetValue<int>());
+            Assert.Equal("https://tools.ietf.org/html/rfc9110#section-15.5.4", problem["type"]!.GetValue<string>());
+        }
+    }
+
     private static HttpRequestMessage Navigation(string path)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -166,6 +187,7 @@ public sealed class SignInRequiredChallengeTests
         app.MapPost("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException()));
         app.MapGet("/install", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForInstall("orgAcme"), "install tokens refused")));
         app.MapGet("/rejected", (HttpContext _) => Task.FromException(new PitchlyTokenRejectedException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), DateTimeOffset.UtcNow.AddSeconds(30), "paused")));
+        app.MapGet("/unregistered", (HttpContext _) => Task.FromException(new PitchlyOrganizationNotRegisteredException(PitchlyTokenKey.ForInstall("orgGlobex"), "not registered")));
         app.MapGet("/other", (HttpContext _) => Task.FromException(new InvalidOperationException("unrelated")));
         await app.StartAsync(Cancellation);
         return app;

@@ -23,7 +23,7 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Configuration.AddInMemoryCollection(_emulator.ClientConfiguration);
         builder.Services.AddPitchlyTokenManagement();
-        builder.Services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(Acme, "db_1"));
+        builder.Services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(Acme));
         _app = builder.Build();
         _app.MapPitchlyTokenExchange();
         await _app.StartAsync(Cancellation);
@@ -43,11 +43,11 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
     {
         var sdkToken = _emulator.Emulator.IssueAppSdkToken(Acme);
 
-        using var response = await PostAsync(Body(sdkToken, Acme, "db_1"), Origin);
+        using var response = await PostAsync(Body(sdkToken, Acme, null), Origin);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Empty(await response.Content.ReadAsByteArrayAsync(Cancellation));
-        var record = await _app.Services.GetRequiredService<IPitchlyTokenStore>().GetAsync(PitchlyTokenKey.ForInstall(Acme, "db_1"), Cancellation);
+        var record = await _app.Services.GetRequiredService<IPitchlyTokenStore>().GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation);
         Assert.NotNull(record);
         Assert.NotNull(record.RefreshToken);
         Assert.NotEqual(sdkToken, record.AccessToken);
@@ -150,6 +150,19 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
         var store = _app.Services.GetRequiredService<IPitchlyTokenStore>();
         Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
         Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.GlobexOrganizationId), Cancellation));
+    }
+
+    [Fact]
+    public async Task A_database_Pitchly_s_answer_does_not_confirm_is_refused_and_nothing_is_stored()
+    {
+        // The emulator's answer names no database: the body's databaseId is only the page's claim.
+        using var response = await PostAsync(Body(_emulator.Emulator.IssueAppSdkToken(Acme), Acme, "db_1"), Origin);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("database-unconfirmed", await ErrorOf(response));
+        var store = _app.Services.GetRequiredService<IPitchlyTokenStore>();
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme, "db_1"), Cancellation));
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
     }
 
     private Task<HttpResponseMessage> PostAsync(string body, string? origin) => _http.SendAsync(Request(body, origin), Cancellation);

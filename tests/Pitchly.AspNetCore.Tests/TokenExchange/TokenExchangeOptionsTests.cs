@@ -1,7 +1,10 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Logging.Testing;
+using Pitchly.AspNetCore.Internal.TokenExchange;
 using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Pitchly.AspNetCore.Tests.TokenExchange;
@@ -44,7 +47,7 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
     [Fact]
     public async Task The_grant_type_parameter_name_token_type_and_extra_parameters_are_sent_as_configured()
     {
-        var gateway = new TokenGateway { SubjectTokenParameter = "app_sdk_token", GrantType = "urn:pitchly:params:oauth:grant-type:app-sdk" };
+        var gateway = new TokenGateway { SubjectTokenParameter = "app_sdk_token", GrantType = "urn:pitchly:params:oauth:grant-type:app-sdk", AnswerDatabaseId = "db_1" };
         await StartAsync(
             new()
             {
@@ -127,10 +130,10 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
         await StartAsync(new() { ["Pitchly:TokenExchange:VerifyOrganization"] = "false" });
         var sdkToken = Emulator.IssueAppSdkToken(Acme);
 
-        using var response = await PostAsync(Body(sdkToken, Acme, "db_1"));
+        using var response = await PostAsync(Body(sdkToken, Acme, null));
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Equal(Acme, (await Store.GetAsync(PitchlyTokenKey.ForInstall(Acme, "db_1"), Cancellation))!.OrganizationId);
+        Assert.Equal(Acme, (await Store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation))!.OrganizationId);
         Assert.Empty(Emulator.GraphQLRequests);
     }
 
@@ -138,22 +141,22 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
     public async Task Without_verification_a_stored_install_is_still_replaced_only_by_tokens_of_its_organization()
     {
         await StartAsync(new() { ["Pitchly:TokenExchange:VerifyOrganization"] = "false" });
-        var key = PitchlyTokenKey.ForInstall(Acme, "db_1");
-        using (var first = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, "db_1")))
+        var key = PitchlyTokenKey.ForInstall(Acme);
+        using (var first = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, null)))
         {
             Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
         }
 
         var stored = await Store.GetAsync(key, Cancellation);
 
-        using var foreign = await PostAsync(Body(Emulator.IssueAppSdkToken(Globex), Acme, "db_1"));
+        using var foreign = await PostAsync(Body(Emulator.IssueAppSdkToken(Globex), Acme, null));
         Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
         Assert.Equal("organization-mismatch", await ErrorOf(foreign));
         var kept = await Store.GetAsync(key, Cancellation);
         Assert.Equal(stored!.Version, kept!.Version);
         Assert.Equal(stored.AccessToken, kept.AccessToken);
 
-        using var same = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, "db_1"));
+        using var same = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, null));
         Assert.Equal(HttpStatusCode.NoContent, same.StatusCode);
         var replaced = await Store.GetAsync(key, Cancellation);
         Assert.True(replaced!.Version > stored.Version);
@@ -213,6 +216,7 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
     [InlineData("Pitchly:TokenExchange:PermitsPerClientAddress", "-1")]
     [InlineData("Pitchly:TokenExchange:PermitsPerOrganization", "-1")]
     [InlineData("Pitchly:TokenExchange:RateLimitWindow", "00:00:00")]
+    [InlineData("Pitchly:TokenExchange:MaxConcurrentExchanges", "-1")]
     public async Task An_invalid_setting_stops_the_app_with_a_message_that_names_its_key(string key, string value)
     {
         var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(new() { [key] = value }));
@@ -352,6 +356,133 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
         Assert.Null(await Store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
     }
 
+    [Fact]
+    public async Task Refused_tokens_claiming_an_organization_from_many_addresses_do_not_spend_its_budget()
+    {
+        await StartAsync(
+            new()
+            {
+                ["Pitchly:TokenExchange:PermitsPerClientAddress"] = "3",
+                ["Pitchly:TokenExchange:PermitsPerOrganization"] = "2",
+            },
+            configure: CaptureLogs,
+            pipeline: app => app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor }));
+
+        // Anonymous pages at ten addresses post tokens Pitchly refuses, and one posts a Globex token, all claiming Acme.
+        for (var i = 1; i <= 10; i++)
+        {
+            using var refused = await PostAsync(Body($"not-an-app-sdk-token-{i}", Acme, null), forwardedFor: $"203.0.113.{i}");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using (var foreign = await PostAsync(Body(Emulator.IssueAppSdkToken(Globex), Acme, null), forwardedFor: "203.0.113.50"))
+        {
+            Assert.Equal("organization-mismatch", await ErrorOf(foreign));
+        }
+
+        // Acme's real connects still go through, and its budget still counts what Pitchly confirmed to be Acme's.
+        using var real1 = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, null), forwardedFor: "198.51.100.1");
+        using var real2 = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, null), forwardedFor: "198.51.100.2");
+        using var real3 = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, null), forwardedFor: "198.51.100.3");
+
+        Assert.Equal(HttpStatusCode.NoContent, real1.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, real2.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, real3.StatusCode);
+        Assert.Equal(3, Emulator.GetStats().TokenExchangeGrants);
+        Assert.DoesNotContain(Logs.GetSnapshot(), log => log.Id.Id == 2150);
+    }
+
+    [Fact]
+    public async Task IPv6_addresses_share_one_budget_per_64_network()
+    {
+        await StartAsync(
+            new()
+            {
+                ["Pitchly:TokenExchange:PermitsPerClientAddress"] = "2",
+                ["Pitchly:TokenExchange:PermitsPerOrganization"] = "0",
+            },
+            pipeline: app => app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor }));
+
+        // Malformed bodies: each takes a permit of its address's partition, and none reaches Pitchly.
+        async Task<HttpStatusCode> PostFrom(string address)
+        {
+            using var response = await PostAsync("{}", forwardedFor: address);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, await PostFrom("2001:db8:1:2::1"));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostFrom("2001:db8:1:2:ffff:ffff:ffff:fffe"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await PostFrom("2001:db8:1:2:1234::9"));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostFrom("2001:db8:1:3::1"));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostFrom("203.0.113.1"));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostFrom("203.0.113.1"));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostFrom("203.0.113.2"));
+    }
+
+    [Theory]
+    [InlineData("203.0.113.7", "203.0.113.7")]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::", "2001:db8:1:2::/64")]
+    [InlineData("::1", "::/64")]
+    public void A_client_address_counts_in_its_own_partition_or_its_64(string address, string partition)
+    {
+        Assert.Equal(partition, TokenExchangeRateLimiter.ClientPartition(IPAddress.Parse(address)));
+    }
+
+    [Fact]
+    public async Task Exchanges_over_the_concurrency_bound_get_503_with_Retry_After_before_Pitchly_is_asked()
+    {
+        var gateway = new TokenGateway { Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await StartAsync(new() { ["Pitchly:TokenExchange:MaxConcurrentExchanges"] = "1" }, gateway);
+
+        var first = PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, null));
+        await gateway.Entered.Task.WaitAsync(Cancellation);
+        HttpResponseMessage busy;
+        try
+        {
+            // Bounded only so that a server without the bound fails this test instead of hanging it.
+            busy = await PostAsync(Body(Emulator.IssueAppSdkToken(Globex), Globex, null)).WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+        }
+        finally
+        {
+            gateway.Hold.SetResult();
+        }
+
+        using (busy)
+        using (var done = await first)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
+            Assert.Equal("busy", await ErrorOf(busy));
+            Assert.Equal(TimeSpan.FromSeconds(1), busy.Headers.RetryAfter?.Delta);
+            Assert.Equal(HttpStatusCode.NoContent, done.StatusCode);
+        }
+
+        Assert.Single(gateway.Forms);
+        using var after = await PostAsync(Body(Emulator.IssueAppSdkToken(Globex), Globex, null));
+        Assert.Equal(HttpStatusCode.NoContent, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task X_Forwarded_For_without_forwarded_headers_applied_is_warned_about_once()
+    {
+        await StartAsync([], configure: CaptureLogs);
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await PostAsync("{}", forwardedFor: $"203.0.113.{i + 1}");
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+
+        var warning = Assert.Single(Logs.GetSnapshot(), log => log.Id.Id == 2150);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("UseForwardedHeaders", warning.Message, StringComparison.Ordinal);
+    }
+
+    private FakeLogCollector Logs => _app!.Services.GetRequiredService<FakeLogCollector>();
+
+    private static void CaptureLogs(IServiceCollection services) => services.AddLogging(logging => logging.AddFakeLogging());
+
     private async Task StartAsync(
         Dictionary<string, string?> settings,
         TokenGateway? gateway = null,
@@ -389,10 +520,15 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
         _http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(address) };
     }
 
-    private Task<HttpResponseMessage> PostAsync(string body, string? origin = null)
+    private Task<HttpResponseMessage> PostAsync(string body, string? origin = null, string? forwardedFor = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/pitchly/token-exchange") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add("Origin", origin ?? Origin);
+        if (forwardedFor is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+        }
+
         return _http!.SendAsync(request, Cancellation);
     }
 
@@ -421,6 +557,11 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
 
         public List<Dictionary<string, string>> Forms { get; } = [];
 
+        /// <summary>When set, each request waits for it once it has been recorded and <see cref="Entered"/> is signalled.</summary>
+        public TaskCompletionSource? Hold { get; init; }
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var text = await request.Content!.ReadAsStringAsync(cancellationToken);
@@ -429,6 +570,12 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
             lock (Forms)
             {
                 Forms.Add(form);
+            }
+
+            Entered.TrySetResult();
+            if (Hold is not null)
+            {
+                await Hold.Task.WaitAsync(cancellationToken);
             }
 
             var translated = new List<KeyValuePair<string, string>>

@@ -10,7 +10,8 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// <summary>
 /// Turns a <see cref="PitchlySignInRequiredException"/> escaping a request into what its caller can act on: a sign-in
 /// challenge for a page navigation, a 401 problem for an API or script call, a 503 problem when an install's tokens
-/// are gone (nobody can fix that by signing in).
+/// are gone (nobody can fix that by signing in), a 403 problem when an install's organization is not registered for
+/// <c>client_credentials</c>.
 /// </summary>
 internal sealed partial class PitchlySignInRequiredChallengeMiddleware
 {
@@ -56,6 +57,16 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
                     "Sign-in required",
                     "The user's Pitchly session has ended; the user must sign in with Pitchly again.");
             }
+        }
+        catch (PitchlyOrganizationNotRegisteredException exception) when (!context.Response.HasStarted)
+        {
+            // The app refuses, by its own configuration, to get tokens for this organization: neither signing in nor
+            // retrying helps, and nothing was sent to Pitchly.
+            context.Response.Clear();
+            LogOrganizationNotRegistered(_logger, exception.Key);
+            await WriteProblemAsync(context, exception, StatusCodes.Status403Forbidden,
+                "Organization not registered",
+                "This app is not set up to call Pitchly for that organization's install.");
         }
         catch (PitchlyTokenRejectedException exception) when (!context.Response.HasStarted)
         {
@@ -132,9 +143,12 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
             Status = status,
             Title = title,
             Detail = detail,
-            Type = status == StatusCodes.Status401Unauthorized
-                ? "https://tools.ietf.org/html/rfc9110#section-15.5.2"
-                : "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+            Type = status switch
+            {
+                StatusCodes.Status401Unauthorized => "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+                StatusCodes.Status403Forbidden => "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+                _ => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+            },
         };
 
         var service = context.RequestServices.GetService<IProblemDetailsService>();
@@ -153,6 +167,9 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
 
     [LoggerMessage(EventId = 2113, Level = LogLevel.Warning, Message = "Refreshing the Pitchly tokens of {Key} is paused because fresh tokens keep being rejected; answering 503.")]
     private static partial void LogTokensRejected(ILogger logger, PitchlyTokenKey? key);
+
+    [LoggerMessage(EventId = 2154, Level = LogLevel.Warning, Message = "Pitchly tokens for {Key} were refused: its organization is not registered for client_credentials; answering 403.")]
+    private static partial void LogOrganizationNotRegistered(ILogger logger, PitchlyTokenKey? key);
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Pitchly sign-in required for {Key}; challenging.")]
     private static partial void LogChallenging(ILogger logger, PitchlyTokenKey? key);

@@ -28,6 +28,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
     private readonly TimeProvider _timeProvider;
     private readonly IPitchlyTokenRefreshedHandler[] _refreshedHandlers;
     private readonly ILogger<PitchlyTokenExchangeHandler> _logger;
+    private int _forwardedHeadersWarned;
 
     public PitchlyTokenExchangeHandler(
         PitchlyTokenClient tokenClient,
@@ -69,7 +70,8 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        var clientAddress = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        WarnOnceIfForwardedHeadersNotApplied(context);
+        var clientAddress = TokenExchangeRateLimiter.ClientPartition(context.Connection.RemoteIpAddress);
         if (_rateLimiter.TryAcquireForClientAddress(clientAddress) is { } clientRetryAfter)
         {
             LogRateLimited(_logger, "client address", clientAddress);
@@ -92,13 +94,42 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        if (_rateLimiter.TryAcquireForOrganization(organizationId) is { } organizationRetryAfter)
+        // Only looked at here: the organization is charged once Pitchly has confirmed it (ChargeOrganizationAsync), so
+        // requests that merely claim it, with tokens Pitchly refuses or of another organization, never spend its budget.
+        if (_rateLimiter.CheckOrganization(organizationId) is { } organizationRetryAfter)
         {
             LogRateLimited(_logger, "organization", organizationId);
             await RateLimitedAsync(context, organizationRetryAfter);
             return;
         }
 
+        if (!_rateLimiter.TryEnterExchange())
+        {
+            LogBusy(_logger, options.MaxConcurrentExchanges);
+            context.Response.Headers.RetryAfter = "1";
+            await ProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "busy", "Token exchange busy",
+                $"This server already runs {options.MaxConcurrentExchanges} token exchanges (PitchlyTokenExchangeOptions.MaxConcurrentExchanges); try again in a second.");
+            return;
+        }
+
+        try
+        {
+            await ExchangeAndStoreAsync(context, options, subjectToken, organizationId, databaseId, key);
+        }
+        finally
+        {
+            _rateLimiter.ExitExchange();
+        }
+    }
+
+    private async Task ExchangeAndStoreAsync(
+        HttpContext context,
+        PitchlyTokenExchangeOptions options,
+        string subjectToken,
+        string organizationId,
+        string? databaseId,
+        PitchlyTokenKey key)
+    {
         PitchlyTokenResponse tokens;
         try
         {
@@ -122,6 +153,11 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
+        if (tokens.OrganizationId is { } namedOrganization && !await ChargeOrganizationAsync(context, namedOrganization))
+        {
+            return;
+        }
+
         // Where Pitchly's answer names the database, it binds the install: the body may only repeat it.
         if (tokens.DatabaseId is { } grantedDatabase && databaseId is not null && !string.Equals(grantedDatabase, databaseId, StringComparison.Ordinal))
         {
@@ -131,23 +167,33 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
+        // A database Pitchly did not name is only the browser's claim: storing under it would let any page of the
+        // organization write, or overwrite, the tokens of an install it names at will.
+        if (tokens.DatabaseId is null && databaseId is not null)
+        {
+            LogDatabaseUnconfirmed(_logger, organizationId, databaseId);
+            await ProblemAsync(context, StatusCodes.Status403Forbidden, "database-unconfirmed", "Database not confirmed by Pitchly",
+                "Pitchly's answer does not name the install's database, so the request's databaseId cannot be trusted; nothing was stored. Post without databaseId to store the organization's install.");
+            return;
+        }
+
         if (tokens.DatabaseId is not null && databaseId is null)
         {
-            if (!TryCreateKey(organizationId, tokens.DatabaseId, out key))
+            if (!TryCreateKey(organizationId, tokens.DatabaseId, out var named))
             {
                 await ProblemAsync(context, StatusCodes.Status502BadGateway, "token-endpoint-failed", "Token exchange failed",
                     "Pitchly's token endpoint named a database that cannot form an install key; nothing was stored.");
                 return;
             }
+
+            key = named;
         }
 
         // A record already stored for the install is only replaced by tokens proven to be of its organization, even when
         // verification is off for new installs.
         var existing = await _store.GetAsync(key, CancellationToken.None);
-        var verdict = await VerifyOrganizationAsync(tokens, organizationId, options, mustVerify: existing is not null, CancellationToken.None);
-        if (verdict is not null)
+        if (!await VerifyOrganizationAsync(context, tokens, organizationId, options, mustVerify: existing is not null, CancellationToken.None))
         {
-            await ProblemAsync(context, verdict.Value.Status, verdict.Value.Error, verdict.Value.Title, verdict.Value.Detail);
             return;
         }
 
@@ -177,7 +223,12 @@ internal sealed partial class PitchlyTokenExchangeHandler
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private async Task<(int Status, string Error, string Title, string Detail)?> VerifyOrganizationAsync(
+    /// <summary>
+    /// Checks that the tokens belong to <paramref name="organizationId"/> and charges the organization Pitchly confirmed;
+    /// answers the request and returns <see langword="false"/> when they may not be stored.
+    /// </summary>
+    private async Task<bool> VerifyOrganizationAsync(
+        HttpContext context,
         PitchlyTokenResponse tokens,
         string organizationId,
         PitchlyTokenExchangeOptions options,
@@ -189,27 +240,65 @@ internal sealed partial class PitchlyTokenExchangeHandler
         {
             if (!options.VerifyOrganization && !mustVerify)
             {
+                // Verification is off: the posted organization is trusted, for its budget too.
                 LogOrganizationTrusted(_logger, organizationId);
-                return null;
+                return await ChargeOrganizationAsync(context, organizationId);
             }
 
             granted = await _verifier.GetOrganizationIdAsync(tokens.AccessToken, cancellationToken);
             if (granted is null)
             {
                 LogOrganizationUnverified(_logger, organizationId);
-                return (StatusCodes.Status502BadGateway, "organization-unverified", "Organization could not be verified",
+                await ProblemAsync(context, StatusCodes.Status502BadGateway, "organization-unverified", "Organization could not be verified",
                     "Pitchly's GraphQL API did not say which organization the tokens belong to, so they were not stored; try again later.");
+                return false;
+            }
+
+            if (!await ChargeOrganizationAsync(context, granted))
+            {
+                return false;
             }
         }
 
         if (string.Equals(granted, organizationId, StringComparison.Ordinal))
         {
-            return null;
+            return true;
         }
 
         LogOrganizationMismatch(_logger, organizationId, granted);
-        return (StatusCodes.Status403Forbidden, "organization-mismatch", "Organization mismatch",
+        await ProblemAsync(context, StatusCodes.Status403Forbidden, "organization-mismatch", "Organization mismatch",
             "The App SDK token belongs to another organization than the request's organizationId; nothing was stored.");
+        return false;
+    }
+
+    /// <summary>Charges an exchange to the organization Pitchly confirmed; answers 429 and returns <see langword="false"/> over its budget.</summary>
+    private async Task<bool> ChargeOrganizationAsync(HttpContext context, string confirmedOrganizationId)
+    {
+        if (_rateLimiter.ChargeOrganization(confirmedOrganizationId) is not { } retryAfter)
+        {
+            return true;
+        }
+
+        LogRateLimited(_logger, "organization", confirmedOrganizationId);
+        await RateLimitedAsync(context, retryAfter);
+        return false;
+    }
+
+    /// <summary>
+    /// A request that carries <c>X-Forwarded-For</c> without the forwarded-headers middleware having applied it (which
+    /// leaves <c>X-Original-For</c>) is counted under the proxy's address: every client behind the proxy shares one
+    /// budget. Said once per process, as a warning the operator can act on.
+    /// </summary>
+    private void WarnOnceIfForwardedHeadersNotApplied(HttpContext context)
+    {
+        var headers = context.Request.Headers;
+        if (Volatile.Read(ref _forwardedHeadersWarned) == 0
+            && headers.ContainsKey("X-Forwarded-For")
+            && !headers.ContainsKey("X-Original-For")
+            && Interlocked.Exchange(ref _forwardedHeadersWarned, 1) == 0)
+        {
+            LogForwardedHeadersNotApplied(_logger, context.Connection.RemoteIpAddress?.ToString());
+        }
     }
 
     private async Task NotifyAsync(PitchlyTokenKey key, PitchlyTokenRecord stored, CancellationToken cancellationToken)
@@ -361,6 +450,15 @@ internal sealed partial class PitchlyTokenExchangeHandler
 
     [LoggerMessage(EventId = 2149, Level = LogLevel.Warning, Message = "A token exchange posted for organization {OrganizationId} and database {DatabaseId} returned tokens bound to database {GrantedDatabaseId}; nothing was stored.")]
     private static partial void LogDatabaseMismatch(ILogger logger, string organizationId, string databaseId, string grantedDatabaseId);
+
+    [LoggerMessage(EventId = 2150, Level = LogLevel.Warning, Message = "A token exchange request arrived with X-Forwarded-For that was not applied: the rate limit per client address counts the proxy {RemoteAddress}, so every client behind it shares one budget. Call app.UseForwardedHeaders() before the endpoint, with the proxy in KnownProxies or KnownNetworks. Logged once.")]
+    private static partial void LogForwardedHeadersNotApplied(ILogger logger, string? remoteAddress);
+
+    [LoggerMessage(EventId = 2151, Level = LogLevel.Warning, Message = "A token exchange posted for organization {OrganizationId} named database {DatabaseId}, which Pitchly's answer does not confirm; nothing was stored.")]
+    private static partial void LogDatabaseUnconfirmed(ILogger logger, string organizationId, string databaseId);
+
+    [LoggerMessage(EventId = 2152, Level = LogLevel.Warning, Message = "Refused a token exchange request: {MaxConcurrentExchanges} exchanges are already in flight.")]
+    private static partial void LogBusy(ILogger logger, int maxConcurrentExchanges);
 
     [LoggerMessage(EventId = 2147, Level = LogLevel.Error, Message = "The token-refreshed handler {Handler} failed for {Key}; the tokens are stored.")]
     private static partial void LogRefreshedHandlerFailed(ILogger logger, PitchlyTokenKey key, string? handler, Exception exception);

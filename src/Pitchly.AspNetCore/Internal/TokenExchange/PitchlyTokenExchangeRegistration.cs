@@ -62,6 +62,11 @@ internal static class PitchlyTokenExchangeRegistration
                 failures.Add($"{SectionName}:PermitsPerOrganization must be 0 (no limit) or a positive number of requests; it is {options.PermitsPerOrganization}.");
             }
 
+            if (options.MaxConcurrentExchanges < 0)
+            {
+                failures.Add($"{SectionName}:MaxConcurrentExchanges must be 0 (no bound) or a positive number of exchanges; it is {options.MaxConcurrentExchanges}.");
+            }
+
             if (options.RateLimitWindow <= TimeSpan.Zero)
             {
                 failures.Add($"{SectionName}:RateLimitWindow must be a positive duration such as 00:01:00; it is {options.RateLimitWindow}.");

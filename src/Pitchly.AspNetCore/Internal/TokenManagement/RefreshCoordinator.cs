@@ -106,6 +106,11 @@ internal sealed partial class RefreshCoordinator
             {
                 outcome = RefreshOutcome.InvalidGrant;
             }
+            else if (exception is PitchlyOrganizationNotRegisteredException)
+            {
+                // A refusal by configuration, not a fault: nothing was sent and there is no stack worth logging.
+                Log.OrganizationNotRegistered(_logger, key);
+            }
             else
             {
                 Log.RefreshFailed(_logger, key, exception);
@@ -364,6 +369,9 @@ internal sealed partial class RefreshCoordinator
 
         [LoggerMessage(EventId = 2004, EventName = "RefreshFailed", Level = LogLevel.Error, Message = "The refresh of the Pitchly tokens of {Key} failed.")]
         public static partial void RefreshFailed(ILogger logger, PitchlyTokenKey key, Exception exception);
+
+        [LoggerMessage(EventId = 2153, EventName = "OrganizationNotRegistered", Level = LogLevel.Warning, Message = "Refused client_credentials for {Key}: its organization is not in Pitchly:TokenManagement:ClientCredentialsOrganizations; no token was requested.")]
+        public static partial void OrganizationNotRegistered(ILogger logger, PitchlyTokenKey key);
 
         [LoggerMessage(EventId = 2011, EventName = "LockLostBeforeRequest", Level = LogLevel.Warning, Message = "The refresh lock of {Key} was lost before the token request; nothing was sent, acquiring it again.")]
         public static partial void LockLostBeforeRequest(ILogger logger, PitchlyTokenKey key);

@@ -52,10 +52,21 @@ internal sealed class TokenGrant
 
     /// <summary>
     /// Acquires an install's tokens with the client credentials. Nothing single-use is spent, so no fence; not
-    /// cancellable either: tokens Pitchly issues are stored rather than dropped.
+    /// cancellable either: tokens Pitchly issues are stored rather than dropped. An organization outside
+    /// <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/> (when it lists any) is refused before
+    /// anything is sent.
     /// </summary>
     public async Task<PitchlyTokenRecord> ClientCredentialsAsync(PitchlyTokenKey key)
     {
+        var registered = _options.CurrentValue.ClientCredentialsOrganizations;
+        if (registered.Count > 0 && !registered.Contains(key.OrganizationId))
+        {
+            throw new PitchlyOrganizationNotRegisteredException(
+                key,
+                $"The install {key} has no usable tokens, and its organization is not in Pitchly:TokenManagement:ClientCredentialsOrganizations, so no client_credentials token was requested. "
+                + "Build install keys only from an authenticated context; register the organization, or connect the install through the App SDK exchange.");
+        }
+
         var requestedAt = _timeProvider.GetUtcNow();
         var response = await _client.ClientCredentialsAsync(key.OrganizationId, CancellationToken.None);
         return new PitchlyTokenRecord

@@ -61,6 +61,14 @@ internal sealed class ValidatePitchlyTokenManagementOptions(IHostEnvironment? en
             failures.Add($"Pitchly:TokenManagement:MaxTokenResponseSize must be a positive number of bytes; it is {options.MaxTokenResponseSize}.");
         }
 
+        foreach (var organizationId in options.ClientCredentialsOrganizations)
+        {
+            if (string.IsNullOrWhiteSpace(organizationId) || organizationId.Trim() != organizationId)
+            {
+                failures.Add($"Pitchly:TokenManagement:ClientCredentialsOrganizations must hold organization ids without blanks around them; '{organizationId}' is not one.");
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
