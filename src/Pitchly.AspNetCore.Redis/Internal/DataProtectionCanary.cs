@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Pitchly.AspNetCore.Redis.Internal;
+
+/// <summary>
+/// The Data Protection key check of a Redis store (<see cref="RedisKeyNames.DataProtectionCanary"/>): a known value the
+/// first instance protected with its keys and application name, which every other instance must be able to unprotect.
+/// An instance that cannot was given another application name or key ring, and would find every record undecryptable.
+/// </summary>
+/// <remarks>
+/// The check is made once, at start-up (<see cref="DataProtectionCanaryCheck"/>), or on the first record that cannot be
+/// decrypted if Redis could not be reached then. The store removes an undecryptable user record only once the check has
+/// passed: until then the failure may be this instance's configuration, not the record.
+/// </remarks>
+internal sealed class DataProtectionCanary(RedisConnection connection, IDataProtectionProvider dataProtectionProvider, ILogger<DataProtectionCanary> logger)
+{
+    private const string Purpose = "Pitchly.AspNetCore.TokenStore.KeyCheck";
+
+    private static readonly byte[] Expected = Encoding.UTF8.GetBytes("pitchly-token-store-key-check-v1");
+
+    private readonly IDataProtector _protector = dataProtectionProvider.CreateProtector(Purpose);
+    private readonly SemaphoreSlim _checking = new(1, 1);
+    private volatile Verdict _verdict;
+
+    /// <summary>What the check found.</summary>
+    public enum Verdict
+    {
+        /// <summary>Not checked yet (Redis could not be reached).</summary>
+        Unchecked,
+
+        /// <summary>This instance shares the key ring and application name of the instance that wrote the check.</summary>
+        Shared,
+
+        /// <summary>This instance cannot unprotect the check: another key ring or application name.</summary>
+        Foreign,
+    }
+
+    /// <summary>Gets what the check found so far.</summary>
+    public Verdict Current => _verdict;
+
+    /// <summary>
+    /// Checks, once, that this instance can unprotect the value in Redis (writing it if no instance has yet). Under
+    /// <see cref="PitchlyRedisOptions.AllowUnsharedDataProtectionKeys"/> a check it cannot read is replaced by its own.
+    /// </summary>
+    /// <exception cref="RedisException">Redis could not be reached; the check is made again on the next call.</exception>
+    public async ValueTask<Verdict> CheckAsync(CancellationToken cancellationToken)
+    {
+        if (_verdict != Verdict.Unchecked)
+        {
+            return _verdict;
+        }
+
+        await _checking.WaitAsync(cancellationToken);
+        try
+        {
+            if (_verdict == Verdict.Unchecked)
+            {
+                _verdict = await ReadOrWriteAsync(cancellationToken);
+            }
+
+            return _verdict;
+        }
+        finally
+        {
+            _checking.Release();
+        }
+    }
+
+    private async Task<Verdict> ReadOrWriteAsync(CancellationToken cancellationToken)
+    {
+        var database = await connection.GetDatabaseAsync(cancellationToken);
+        var key = connection.Names.DataProtectionCanary;
+        var stored = await database.StringGetAsync(key);
+        if (stored.IsNull)
+        {
+            if (await database.StringSetAsync(key, _protector.Protect(Expected), when: When.NotExists))
+            {
+                RedisLog.DataProtectionCanaryWritten(logger, key.ToString());
+                return Verdict.Shared;
+            }
+
+            // Another instance wrote it first: this one must read it.
+            stored = await database.StringGetAsync(key);
+        }
+
+        Exception? failure = null;
+        try
+        {
+            if (_protector.Unprotect((byte[])stored!).AsSpan().SequenceEqual(Expected))
+            {
+                return Verdict.Shared;
+            }
+        }
+        catch (CryptographicException exception)
+        {
+            failure = exception;
+        }
+
+        if (connection.Options.AllowUnsharedDataProtectionKeys)
+        {
+            await database.StringSetAsync(key, _protector.Protect(Expected));
+            RedisLog.DataProtectionCanaryReplaced(logger, key.ToString());
+            return Verdict.Shared;
+        }
+
+        RedisLog.DataProtectionCanaryUnreadable(logger, key.ToString(), failure);
+        return Verdict.Foreign;
+    }
+}
