@@ -85,6 +85,11 @@ internal sealed class DataProtectionCanary(RedisConnection connection, IDataProt
 
             // Another instance wrote it first: this one must read it.
             stored = await database.StringGetAsync(key);
+            if (stored.IsNull)
+            {
+                // Removed again meanwhile (Redis flushed): not checked; the next call tries again.
+                return Verdict.Unchecked;
+            }
         }
 
         Exception? failure = null;
