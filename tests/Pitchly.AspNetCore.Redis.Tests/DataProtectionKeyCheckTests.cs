@@ -98,5 +98,28 @@ public sealed class DataProtectionKeyCheckTests(RedisServer redis) : RedisTestSc
         Assert.Contains(logs.Entries, entry => entry.EventId == 3048);
     }
 
+    [Fact]
+    public async Task After_Redis_restarts_empty_the_instances_running_write_the_check_again_before_a_misnamed_one_can()
+    {
+        await using var server = new RedisServer();
+        await server.InitializeAsync();
+        var running = Own(TestApp.Create(server, Prefix, KeyRing));
+        await running.StartAsync();
+        await running.Store.SetAsync(User, Records.Create("access-user-Rr2", "refresh-user-Nn6"), Cancel);
+
+        await server.StopAsync();
+        await server.StartAsync();
+        await Eventually.HoldsAsync(
+            async () => await server.Admin.GetDatabase().KeyExistsAsync($"{Prefix}:dp-canary"),
+            TimeSpan.FromSeconds(30),
+            "the running instance wrote the check again once reconnected");
+        await running.Store.SetAsync(User, Records.Create("access-user-Ss3", "refresh-user-Mm7"), Cancel);
+        var misnamed = Own(TestApp.Create(server, Prefix, KeyRing, applicationName: "another-app-name"));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(misnamed.StartAsync);
+        await Assert.ThrowsAsync<PitchlyRedisRecordUndecryptableException>(async () => await misnamed.Store.GetAsync(User, Cancel));
+        Assert.True(await server.Admin.GetDatabase().HashExistsAsync(new RedisKeyNames(Prefix).Record(RedisKeyNames.Hash(User)), "d"));
+    }
+
     private TestApp Fresh() => Own(TestApp.Create(redis, Prefix, KeyRing));
 }

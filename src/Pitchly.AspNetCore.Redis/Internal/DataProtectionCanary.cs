@@ -14,17 +14,29 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// <remarks>
 /// The check is made once, at start-up (<see cref="DataProtectionCanaryCheck"/>), or on the first record that cannot be
 /// decrypted if Redis could not be reached then. The store removes an undecryptable user record only once the check has
-/// passed: until then the failure may be this instance's configuration, not the record.
+/// passed: until then the failure may be this instance's configuration, not the record. Each time the connection is
+/// restored the check is made again, so that a Redis restarted empty gets the check back from the instances already
+/// running before a misconfigured one could write its own.
 /// </remarks>
-internal sealed class DataProtectionCanary(RedisConnection connection, IDataProtectionProvider dataProtectionProvider, ILogger<DataProtectionCanary> logger)
+internal sealed class DataProtectionCanary
 {
     private const string Purpose = "Pitchly.AspNetCore.TokenStore.KeyCheck";
 
     private static readonly byte[] Expected = Encoding.UTF8.GetBytes("pitchly-token-store-key-check-v1");
 
-    private readonly IDataProtector _protector = dataProtectionProvider.CreateProtector(Purpose);
+    private readonly RedisConnection _connection;
+    private readonly ILogger _logger;
+    private readonly IDataProtector _protector;
     private readonly SemaphoreSlim _checking = new(1, 1);
     private volatile Verdict _verdict;
+
+    public DataProtectionCanary(RedisConnection connection, IDataProtectionProvider dataProtectionProvider, ILogger<DataProtectionCanary> logger)
+    {
+        _connection = connection;
+        _logger = logger;
+        _protector = dataProtectionProvider.CreateProtector(Purpose);
+        connection.ConnectionRestored += OnConnectionRestored;
+    }
 
     /// <summary>What the check found.</summary>
     public enum Verdict
@@ -47,19 +59,21 @@ internal sealed class DataProtectionCanary(RedisConnection connection, IDataProt
     /// <see cref="PitchlyRedisOptions.AllowUnsharedDataProtectionKeys"/> a check it cannot read is replaced by its own.
     /// </summary>
     /// <exception cref="RedisException">Redis could not be reached; the check is made again on the next call.</exception>
-    public async ValueTask<Verdict> CheckAsync(CancellationToken cancellationToken)
-    {
-        if (_verdict != Verdict.Unchecked)
-        {
-            return _verdict;
-        }
+    public ValueTask<Verdict> CheckAsync(CancellationToken cancellationToken) =>
+        _verdict != Verdict.Unchecked ? ValueTask.FromResult(_verdict) : CheckAgainAsync(again: false, cancellationToken);
 
+    private async ValueTask<Verdict> CheckAgainAsync(bool again, CancellationToken cancellationToken)
+    {
         await _checking.WaitAsync(cancellationToken);
         try
         {
-            if (_verdict == Verdict.Unchecked)
+            if (again || _verdict == Verdict.Unchecked)
             {
-                _verdict = await ReadOrWriteAsync(cancellationToken);
+                var verdict = await ReadOrWriteAsync(cancellationToken);
+                if (verdict != Verdict.Unchecked || _verdict == Verdict.Unchecked)
+                {
+                    _verdict = verdict;
+                }
             }
 
             return _verdict;
@@ -70,16 +84,36 @@ internal sealed class DataProtectionCanary(RedisConnection connection, IDataProt
         }
     }
 
+    private void OnConnectionRestored()
+    {
+        if (_verdict == Verdict.Foreign)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await CheckAgainAsync(again: true, CancellationToken.None);
+            }
+            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception) || exception is ObjectDisposedException)
+            {
+                // Still unreachable (or shutting down): the next restoration, or the next undecryptable record, tries again.
+            }
+        });
+    }
+
     private async Task<Verdict> ReadOrWriteAsync(CancellationToken cancellationToken)
     {
-        var database = await connection.GetDatabaseAsync(cancellationToken);
-        var key = connection.Names.DataProtectionCanary;
+        var database = await _connection.GetDatabaseAsync(cancellationToken);
+        var key = _connection.Names.DataProtectionCanary;
         var stored = await database.StringGetAsync(key);
         if (stored.IsNull)
         {
             if (await database.StringSetAsync(key, _protector.Protect(Expected), when: When.NotExists))
             {
-                RedisLog.DataProtectionCanaryWritten(logger, key.ToString());
+                RedisLog.DataProtectionCanaryWritten(_logger, key.ToString());
                 return Verdict.Shared;
             }
 
@@ -105,14 +139,14 @@ internal sealed class DataProtectionCanary(RedisConnection connection, IDataProt
             failure = exception;
         }
 
-        if (connection.Options.AllowUnsharedDataProtectionKeys)
+        if (_connection.Options.AllowUnsharedDataProtectionKeys)
         {
             await database.StringSetAsync(key, _protector.Protect(Expected));
-            RedisLog.DataProtectionCanaryReplaced(logger, key.ToString());
+            RedisLog.DataProtectionCanaryReplaced(_logger, key.ToString());
             return Verdict.Shared;
         }
 
-        RedisLog.DataProtectionCanaryUnreadable(logger, key.ToString(), failure);
+        RedisLog.DataProtectionCanaryUnreadable(_logger, key.ToString(), failure);
         return Verdict.Foreign;
     }
 }
