@@ -8,7 +8,11 @@ public static class PitchlyRedisHealthChecksBuilderExtensions
 {
     /// <summary>
     /// Adds a check that the Redis server behind Pitchly's token store and refresh lock answers a PING. Unhealthy means
-    /// token refreshes fail (retryably) until Redis is back.
+    /// token refreshes fail (retryably) until Redis is back. Degraded means Redis answers but writes of tokens go
+    /// unconfirmed by a replica (its replication state is unknown, or a replica did not acknowledge a write in time):
+    /// they fail retryably under the default <see cref="Pitchly.AspNetCore.Redis.PitchlyRedisUnacknowledgedWritePolicy.FailRetryably"/>;
+    /// the description says which setting applies (<see cref="Pitchly.AspNetCore.Redis.PitchlyRedisOptions.AssumeNoReplicas"/>
+    /// for a deployment without replicas).
     /// </summary>
     /// <param name="builder">The health checks builder.</param>
     /// <param name="name">The check's name (default <c>pitchly-redis</c>).</param>

@@ -83,7 +83,8 @@ public sealed class PitchlyRedisOptions
     /// Gets or sets how long a write of tokens (a sign-in, a refresh intent, refreshed tokens) waits for the replicas of
     /// the Redis primary to acknowledge it (default 1 second), so that a failover cannot roll the record back to a refresh
     /// token Pitchly has already spent. Every replica seen streaming within the last minute must have the write; a
-    /// deployment without replicas never waits.
+    /// deployment known to have no replicas never waits, and one whose replication state is unknown counts the write as
+    /// not acknowledged (see <see cref="AssumeNoReplicas"/>).
     /// <see cref="TimeSpan.Zero"/> turns the wait off. What a write does when no replica acknowledges it in time is
     /// <see cref="UnacknowledgedWritePolicy"/>.
     /// </summary>
@@ -96,9 +97,31 @@ public sealed class PitchlyRedisOptions
     public PitchlyRedisUnacknowledgedWritePolicy UnacknowledgedWritePolicy { get; set; } = PitchlyRedisUnacknowledgedWritePolicy.FailRetryably;
 
     /// <summary>
+    /// Gets or sets a value indicating whether the Redis deployment has no replicas (default <see langword="false"/>).
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// A write of tokens counts as done once every replica of the primary has acknowledged it. When the replication state
+    /// cannot be known — <c>INFO</c> refused (a managed service's ACLs), a primary just promoted by a failover whose
+    /// replicas have not re-attached, a primary that had replicas lately and has none streaming now, replicas seen
+    /// earlier by this instance — the write counts as not acknowledged, and <see cref="UnacknowledgedWritePolicy"/>
+    /// applies (by default it fails retryably). Only a primary that says it has never had a replica (no replica listed,
+    /// never promoted, no replication backlog) and that this instance has never seen with one counts as having none.
+    /// </para>
+    /// <para>
+    /// Set this to <see langword="true"/> only when the deployment really has no replicas and its replication state
+    /// cannot be read (for example a single-node managed Redis that refuses <c>INFO</c>): writes then count as done on
+    /// the primary whenever no replica is seen. Replicas that are seen streaming are still waited for.
+    /// </para>
+    /// </remarks>
+    public bool AssumeNoReplicas { get; set; }
+
+    /// <summary>
     /// Gets or sets a value indicating whether the store may run with ASP.NET Core Data Protection keys that are not
-    /// persisted to a shared repository. Leave it <see langword="false"/> in a web farm: other instances could not
-    /// decrypt the tokens. Set it only when a single instance uses the store, for example in development.
+    /// persisted to a shared repository, or that cannot read the key check the first instance left in Redis (default
+    /// <see langword="false"/>). Leave it <see langword="false"/> in a web farm: other instances could not decrypt the
+    /// tokens. Set it only when a single instance uses the store, for example in development; start-up then logs a key
+    /// check it cannot read and replaces it instead of failing.
     /// </summary>
     public bool AllowUnsharedDataProtectionKeys { get; set; }
 }

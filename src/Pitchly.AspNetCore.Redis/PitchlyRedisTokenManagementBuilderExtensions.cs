@@ -78,6 +78,8 @@ public static class PitchlyRedisTokenManagementBuilderExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyRedisOptions>, PitchlyRedisOptionsValidator>());
             services.TryAddSingleton<RedisConnection>();
             services.TryAddSingleton<ReplicaAcknowledgement>();
+            services.TryAddSingleton<DataProtectionCanary>();
+            services.AddHostedService<DataProtectionCanaryCheck>();
             services.TryAddSingleton<RedisPitchlyTokenStore>();
             services.TryAddSingleton<RedisRefreshLock>();
         }

@@ -155,6 +155,34 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
     }
 
     [Fact]
+    public async Task An_instance_started_after_the_replica_went_away_does_not_take_the_primary_for_one_without_replicas()
+    {
+        var key = PitchlyTokenKey.ForUser("org-replica", "replica-user-6");
+
+        // Detached, the primary lists no replica; an instance that never saw it must not conclude there is none.
+        await redis.Replica.AdminServer.ExecuteAsync("REPLICAOF", "127.0.0.1", "1");
+        try
+        {
+            await Eventually.HoldsAsync(
+                async () => !((string)(await redis.Primary.AdminServer.ExecuteAsync("INFO", "replication"))!).Contains("slave0:", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(10),
+                "the primary lists no replica");
+            var logs = new CapturedLogs();
+            var app = App(o => o.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(300), logs);
+
+            await Assert.ThrowsAsync<PitchlyTokenStoreUnavailableException>(async () => await app.Store.SetAsync(key, Records.Create("access-1", "refresh-1"), Cancel));
+            Assert.Contains(logs.Entries, entry => entry.EventId == 3045);
+            var health = await app.CheckHealthAsync();
+            Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, health.Status);
+        }
+        finally
+        {
+            await redis.Replica.AdminServer.ExecuteAsync("REPLICAOF", "127.0.0.1", redis.Primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await redis.WaitUntilInSyncAsync();
+        }
+    }
+
+    [Fact]
     public void The_replication_section_is_read_for_online_replicas_and_every_required_one_must_have_acknowledged()
     {
         const string Info = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
@@ -174,6 +202,15 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         // Every replica seen lately must have it: one that is not streaming (or gone) has not.
         Assert.False(state.AcknowledgedByAll(["127.0.0.1:7002", "127.0.0.1:7003"], 1234));
         Assert.False(state.AcknowledgedByAll([], 0));
+
+        // What tells a primary that never had a replica from one that had: listed replicas, promotion, backlog.
+        Assert.Equal(2, state.ListedReplicas);
+        Assert.False(state.Promoted);
+        Assert.False(state.BacklogActive);
+        var promoted = ReplicaAcknowledgement.ReplicationState.Parse("role:master\r\nconnected_slaves:0\r\nsecond_repl_offset:1\r\nrepl_backlog_active:1\r\n");
+        Assert.Equal(0, promoted.ListedReplicas);
+        Assert.True(promoted.Promoted);
+        Assert.True(promoted.BacklogActive);
     }
 
     private TestApp App(Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null) =>

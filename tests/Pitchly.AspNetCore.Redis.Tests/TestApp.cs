@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
 namespace Pitchly.AspNetCore.Redis.Tests;
 
 /// <summary>
@@ -18,11 +21,14 @@ public sealed class TestApp : IAsyncDisposable
 
     public IServiceProvider Services => _provider;
 
-    public static TestApp Create(RedisServer redis, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null) =>
-        Create(redis.Configuration, keyPrefix, keyRingDirectory, configure, logs);
+    /// <summary>The Data Protection application name of the test instances unless a test gives another.</summary>
+    public const string ApplicationName = "pitchly-redis-tests";
+
+    public static TestApp Create(RedisServer redis, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null, string applicationName = ApplicationName) =>
+        Create(redis.Configuration, keyPrefix, keyRingDirectory, configure, logs, applicationName);
 
     /// <summary>Creates an instance connecting with <paramref name="configuration"/> (one server, or a cluster's nodes).</summary>
-    public static TestApp Create(string configuration, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null)
+    public static TestApp Create(string configuration, string keyPrefix, string keyRingDirectory, Action<PitchlyRedisOptions>? configure = null, CapturedLogs? logs = null, string applicationName = ApplicationName)
     {
         var services = new ServiceCollection();
         services.AddLogging(logging =>
@@ -34,7 +40,7 @@ public sealed class TestApp : IAsyncDisposable
         });
         services.AddHealthChecks().AddPitchlyRedisHealthCheck();
         services.AddDataProtection()
-            .SetApplicationName("pitchly-redis-tests")
+            .SetApplicationName(applicationName)
             .PersistKeysToFileSystem(new DirectoryInfo(keyRingDirectory));
         services.AddPitchlyTokenManagement().AddRedis(options =>
         {
@@ -51,6 +57,14 @@ public sealed class TestApp : IAsyncDisposable
         provider.GetRequiredService<IDataProtectionProvider>().CreateProtector("warm-up").Protect([1]);
         return new TestApp(provider);
     }
+
+    /// <summary>Runs the start-up check of the Data Protection keys, as the host would before serving.</summary>
+    public Task StartAsync() =>
+        _provider.GetServices<IHostedService>().OfType<DataProtectionCanaryCheck>().Single().StartAsync(TestContext.Current.CancellationToken);
+
+    /// <summary>Runs the Redis health check as a health endpoint would.</summary>
+    public Task<HealthReport> CheckHealthAsync() =>
+        _provider.GetRequiredService<HealthCheckService>().CheckHealthAsync(TestContext.Current.CancellationToken);
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 }

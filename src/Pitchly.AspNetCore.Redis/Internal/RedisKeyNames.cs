@@ -38,7 +38,14 @@ internal sealed class RedisKeyNames
         }
 
         ChannelNames = channels;
+        DataProtectionCanary = new RedisKey(prefix + ":dp-canary");
     }
+
+    /// <summary>
+    /// Gets the key of the Data Protection key check: a value the first instance protected, which every instance sharing
+    /// the store must be able to unprotect (<see cref="Internal.DataProtectionCanary"/>).
+    /// </summary>
+    public RedisKey DataProtectionCanary { get; }
 
     /// <summary>
     /// Gets the announcement channel of each bucket, by bucket: <c>{hash}:{version}</c> after every write or removal of

@@ -29,7 +29,7 @@ internal static partial class RedisLog
     [LoggerMessage(3014, LogLevel.Debug, "The refresh intent for key {KeyHash} at version {ExpectedVersion} was refused (another owner's intent is live: {Fenced}).")]
     public static partial void RefreshIntentRefused(ILogger logger, string keyHash, long expectedVersion, bool fenced);
 
-    [LoggerMessage(3012, LogLevel.Error, "The stored tokens of key {KeyHash} (version {Version}) could not be decrypted; the record is treated as absent and removed, so its user or install must sign in again. Every instance must share the same ASP.NET Core Data Protection key ring and application name (services.AddDataProtection().SetApplicationName(...).PersistKeysTo...).")]
+    [LoggerMessage(3012, LogLevel.Error, "The stored tokens of key {KeyHash} (version {Version}), a user record, could not be decrypted; the record is treated as absent and removed, so its user must sign in again. Every instance must share the same ASP.NET Core Data Protection key ring and application name (services.AddDataProtection().SetApplicationName(...).PersistKeysTo...).")]
     public static partial void RecordUndecryptable(ILogger logger, string keyHash, long version, Exception exception);
 
     [LoggerMessage(3020, LogLevel.Debug, "Refresh lock of key {KeyHash} acquired after {WaitMilliseconds:F1} ms.")]
@@ -56,7 +56,7 @@ internal static partial class RedisLog
     [LoggerMessage(3042, LogLevel.Warning, "Confirming with Redis replicas the {Operation} of key {KeyHash} (version {Version}) failed.")]
     public static partial void ReplicaConfirmationFailed(ILogger logger, string operation, string keyHash, long version, Exception exception);
 
-    [LoggerMessage(3043, LogLevel.Warning, "Redis refused INFO replication ({Reason}); writes of tokens are not confirmed with replicas, so a failover could roll a record back.")]
+    [LoggerMessage(3043, LogLevel.Warning, "Redis refused INFO replication ({Reason}); the replication state of the primary is unknown.")]
     public static partial void ReplicationStateUnreadable(ILogger logger, string reason);
 
     [LoggerMessage(3025, LogLevel.Debug, "Releasing the refresh lock of key {KeyHash} failed; retrying until Redis answers or its lease ends.")]
@@ -64,6 +64,24 @@ internal static partial class RedisLog
 
     [LoggerMessage(3044, LogLevel.Warning, "Redis answers with more than one primary or none ({Primaries}), as while Sentinel promotes a replica; writes of tokens fail retryably until one primary is left.")]
     public static partial void SeveralPrimaries(ILogger logger, string primaries);
+
+    [LoggerMessage(3045, LogLevel.Warning, "The replication state of Redis primary {Endpoint} is unknown: {Reason}. Writes of tokens count as not acknowledged by a replica (under the {Policy} policy), since a failover could promote a replica without them. If this deployment has no replicas, set Pitchly:Redis:AssumeNoReplicas to true.")]
+    public static partial void ReplicationStateUnknown(ILogger logger, string endpoint, string reason, PitchlyRedisUnacknowledgedWritePolicy policy);
+
+    [LoggerMessage(3046, LogLevel.Error, "This instance cannot decrypt the Data Protection key check ({CanaryKey}) that the first instance sharing this Redis store wrote: it does not share their key ring or application name, so it could read none of their tokens. Give every instance the same services.AddDataProtection().SetApplicationName(...) and the same persisted key ring (PersistKeysTo...).")]
+    public static partial void DataProtectionCanaryUnreadable(ILogger logger, string canaryKey, Exception? exception);
+
+    [LoggerMessage(3047, LogLevel.Information, "Wrote the Data Protection key check {CanaryKey}: instances sharing this Redis store must be able to decrypt it.")]
+    public static partial void DataProtectionCanaryWritten(ILogger logger, string canaryKey);
+
+    [LoggerMessage(3048, LogLevel.Warning, "The Data Protection key check could not be made at start-up, as Redis could not be reached; until it is, records that cannot be decrypted are kept rather than removed.")]
+    public static partial void DataProtectionCanaryUnchecked(ILogger logger, Exception exception);
+
+    [LoggerMessage(3049, LogLevel.Error, "The stored tokens of key {KeyHash} (version {Version}, a {Kind} record) could not be decrypted; the record is kept and the read fails retryably. {Cause}")]
+    public static partial void RecordUndecryptableKept(ILogger logger, string keyHash, long version, PitchlyTokenKind kind, string cause, Exception exception);
+
+    [LoggerMessage(3050, LogLevel.Warning, "Replaced the Data Protection key check {CanaryKey}, which this instance cannot decrypt, because Pitchly:Redis:AllowUnsharedDataProtectionKeys is true; records written with the former keys cannot be read.")]
+    public static partial void DataProtectionCanaryReplaced(ILogger logger, string canaryKey);
 
     [LoggerMessage(3030, LogLevel.Information, "Redis change announcements use {Mode} pub/sub.")]
     public static partial void AnnouncementMode(ILogger logger, string mode);

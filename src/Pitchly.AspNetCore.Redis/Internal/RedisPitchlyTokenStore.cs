@@ -28,6 +28,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     private readonly ReplicatedWrites _writes;
     private readonly RedisChangeWaiters _waiters;
     private readonly RedisFailureReporter _failures;
+    private readonly DataProtectionCanary _canary;
     private readonly ILogger _logger;
     private readonly long _timeToLiveMilliseconds;
     private readonly ITimer? _sweepTimer;
@@ -36,6 +37,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         RedisConnection connection,
         ReplicaAcknowledgement acknowledgement,
         IDataProtectionProvider dataProtectionProvider,
+        DataProtectionCanary canary,
         PitchlyMetrics metrics,
         TimeProvider timeProvider,
         ILogger<RedisPitchlyTokenStore> logger)
@@ -44,7 +46,8 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         _connection = connection;
         _logger = logger;
         _failures = new RedisFailureReporter(metrics, logger);
-        _protector = new RedisRecordProtector(dataProtectionProvider, logger);
+        _canary = canary;
+        _protector = new RedisRecordProtector(dataProtectionProvider);
         _cache = new L1RecordCache(connection, timeProvider);
         _writes = new ReplicatedWrites(connection, acknowledgement, _failures, metrics, timeProvider, logger);
         _waiters = new RedisChangeWaiters(timeProvider);
@@ -232,11 +235,9 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         }
 
         var version = (long)fields[0];
-        if (_protector.TryUnprotect(key, hash, version, (byte[])fields[1]!) is not { } payload)
+        if (_protector.TryUnprotect(key, (byte[])fields[1]!, out var failure) is not { } payload)
         {
-            // Undecryptable is absent: the user signs in again instead of every call failing. The removal is a
-            // compare-and-delete on the version read, so a record written since then is kept.
-            await RemoveUndecryptableAsync(key, version, cancellationToken);
+            await OnUndecryptableAsync(key, hash, version, failure!, cancellationToken);
             return null;
         }
 
@@ -273,8 +274,55 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         });
     }
 
-    private async ValueTask RemoveUndecryptableAsync(PitchlyTokenKey key, long version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decides what a record that cannot be decrypted becomes. An install record is never removed: no sign-in restores
+    /// it, and the likeliest cause is this instance's Data Protection configuration, not the record; the read fails
+    /// retryably. A user record is treated as absent and removed (the user signs in again instead of every call failing)
+    /// only once the key check (<see cref="DataProtectionCanary"/>) has shown that this instance shares the key ring of
+    /// the others; until then it is kept and the read fails retryably too.
+    /// </summary>
+    private async ValueTask OnUndecryptableAsync(PitchlyTokenKey key, string hash, long version, Exception failure, CancellationToken cancellationToken)
     {
+        string? cause = null;
+        if (key.Kind == PitchlyTokenKind.Install)
+        {
+            cause = "Install records are never removed for this, since no sign-in restores them.";
+        }
+        else
+        {
+            DataProtectionCanary.Verdict verdict;
+            try
+            {
+                verdict = await _canary.CheckAsync(cancellationToken);
+            }
+            catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
+            {
+                verdict = DataProtectionCanary.Verdict.Unchecked;
+            }
+
+            if (verdict == DataProtectionCanary.Verdict.Foreign)
+            {
+                cause = "This instance cannot read the Data Protection key check either: it does not share the other instances' application name or key ring.";
+            }
+            else if (verdict == DataProtectionCanary.Verdict.Unchecked)
+            {
+                cause = "Whether this instance shares the other instances' Data Protection keys could not be checked yet.";
+            }
+        }
+
+        if (cause is not null)
+        {
+            RedisLog.RecordUndecryptableKept(_logger, hash, version, key.Kind, cause, failure);
+            throw new PitchlyRedisRecordUndecryptableException(
+                $"The stored tokens of key {hash} could not be decrypted with this instance's Data Protection keys; the record was kept. "
+                + "Every instance must use the same application name (services.AddDataProtection().SetApplicationName(...)) and the "
+                + "same persisted key ring. Retry once the configuration is fixed.",
+                failure);
+        }
+
+        // Undecryptable is absent: the user signs in again instead of every call failing. The removal is a
+        // compare-and-delete on the version read, so a record written since then is kept.
+        RedisLog.RecordUndecryptable(_logger, hash, version, failure);
         try
         {
             await RemoveAsync(key, version, cancellationToken);

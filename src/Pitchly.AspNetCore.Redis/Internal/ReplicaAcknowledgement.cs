@@ -25,6 +25,14 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// write (<see cref="RequiredReplicas"/>), so a primary just promoted, whose replicas are still re-attaching, waits for
 /// them, and an old primary that takes writes while Sentinel promotes another replica never has them acknowledged.
 /// </para>
+/// <para>
+/// No replica to wait for is not the same as no replica. A write counts as not needing one only when the deployment is
+/// known to have none: the primary lists no replica, was never promoted from one (<c>second_repl_offset:-1</c>), keeps
+/// no replication backlog (Redis frees it an hour after its last replica left), and this instance has never seen it
+/// with a replica; or <see cref="PitchlyRedisOptions.AssumeNoReplicas"/> says so. Anything else — <c>INFO</c> refused, a
+/// primary just promoted whose replicas have not re-attached, replicas gone — is unknown, and an unknown state counts as
+/// unacknowledged: the replica a failover would promote may lack the write.
+/// </para>
 /// </remarks>
 internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimeProvider timeProvider, ILogger<ReplicaAcknowledgement> logger)
 {
@@ -45,7 +53,14 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
     /// <summary>When each replica was last seen streaming, by replication group (see <see cref="GroupOf"/>) and address.</summary>
     private readonly ConcurrentDictionary<(string Group, string Address), long> _replicasSeen = new();
 
+    /// <summary>The replication groups this instance has seen with a replica, for as long as it runs.</summary>
+    private readonly ConcurrentDictionary<string, bool> _groupsSeenWithReplicas = new();
+
+    /// <summary>Why the replication state of each primary is unknown now (absent: known), as last logged.</summary>
+    private readonly ConcurrentDictionary<EndPoint, string> _unknown = new();
+
     private int _severalPrimariesReported;
+    private long _lastUnacknowledgedAt = long.MinValue;
 
     /// <summary>
     /// Gets the primary's replication id as last read (or <see cref="RedisValue.EmptyString"/>), read before a write so the
@@ -82,19 +97,22 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
 
         if (PrimaryOf(database, record) is not { } server)
         {
-            // The connection failed right after the write: whether a replica has it is not known.
-            return _replicasSeen.IsEmpty ? ReplicaAcknowledgementOutcome.NotNeeded : ReplicaAcknowledgementOutcome.Unacknowledged;
+            // The connection failed right after the write: whether a replica has it is not known, unless no primary
+            // this instance knows of has had a replica.
+            return _groupsSeenWithReplicas.IsEmpty && _unknown.IsEmpty ? ReplicaAcknowledgementOutcome.NotNeeded : Unacknowledged();
         }
 
-        await StateAsync(database, server, record);
+        var known = await StateAsync(database, server, record);
         if (RequiredReplicas(server).Count == 0)
         {
-            return ReplicaAcknowledgementOutcome.NotNeeded;
+            return WithoutReplicas(database.Multiplexer, server, known) is null
+                ? ReplicaAcknowledgementOutcome.NotNeeded
+                : Unacknowledged();
         }
 
         if (!SinglePrimary(database.Multiplexer, server))
         {
-            return ReplicaAcknowledgementOutcome.Unacknowledged;
+            return Unacknowledged();
         }
 
         var started = timeProvider.GetTimestamp();
@@ -131,12 +149,12 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 // Still the one primary: the scripts ran where the write went, and the replicas counted are its own.
                 return SinglePrimary(database.Multiplexer, server)
                     ? ReplicaAcknowledgementOutcome.Acknowledged
-                    : ReplicaAcknowledgementOutcome.Unacknowledged;
+                    : Unacknowledged();
             }
 
             if (timeProvider.GetElapsedTime(started) >= timeout)
             {
-                return ReplicaAcknowledgementOutcome.Unacknowledged;
+                return Unacknowledged();
             }
 
             if (waited >= required.Count)
@@ -146,6 +164,96 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 await Task.Delay(PollPause, timeProvider);
             }
         }
+    }
+
+    /// <summary>
+    /// Tells whether writes to the primary owning <paramref name="probe"/> would go unconfirmed, for the health check:
+    /// <see langword="null"/> when they are confirmed (or known not to need a replica), otherwise why not. A write no
+    /// replica acknowledged within <see cref="ReplicaMemory"/> counts too.
+    /// </summary>
+    public async ValueTask<string?> UnconfirmedReasonAsync(IDatabase database, RedisKey probe)
+    {
+        if (connection.Options.ReplicaAcknowledgementTimeout <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        if (PrimaryOf(database, probe) is { } server)
+        {
+            var state = await StateAsync(database, server, probe);
+            if (RequiredReplicas(server).Count == 0 && WithoutReplicas(database.Multiplexer, server, state) is { } reason)
+            {
+                return reason;
+            }
+        }
+
+        var last = Interlocked.Read(ref _lastUnacknowledgedAt);
+        return last != long.MinValue && timeProvider.GetElapsedTime(last) < ReplicaMemory
+            ? "a write of tokens was not acknowledged by a replica within Pitchly:Redis:ReplicaAcknowledgementTimeout lately"
+            : null;
+    }
+
+    /// <summary>
+    /// Decides, for a primary with no replica to wait for, whether it is known to have none: returns
+    /// <see langword="null"/> if so, otherwise why its replication state is unknown (logged once per reason).
+    /// </summary>
+    private string? WithoutReplicas(IConnectionMultiplexer multiplexer, IServer server, ReplicationState state)
+    {
+        string? reason;
+        if (connection.Options.AssumeNoReplicas)
+        {
+            reason = null;
+        }
+        else if (ReferenceEquals(state, ReplicationState.Unknown))
+        {
+            reason = "INFO replication cannot be read";
+        }
+        else if (state.Role != "master")
+        {
+            reason = $"the server taking the writes reports the role '{state.Role}'";
+        }
+        else if (state.ListedReplicas > 0)
+        {
+            reason = "a replica is attaching and does not stream yet";
+        }
+        else if (state.Promoted)
+        {
+            reason = "the primary was promoted from a replica and no replica streams from it yet";
+        }
+        else if (state.BacklogActive)
+        {
+            reason = "the primary had a replica within the last hour and none streams from it now";
+        }
+        else if (_groupsSeenWithReplicas.ContainsKey(GroupOf(server)))
+        {
+            reason = "this instance saw replicas of the primary earlier and none streams from it now";
+        }
+        else if (server.ServerType != ServerType.Cluster && multiplexer.GetServers().Any(candidate => candidate.IsConnected && candidate.IsReplica))
+        {
+            reason = "the connection knows a replica that does not stream from the primary";
+        }
+        else
+        {
+            reason = null;
+        }
+
+        if (reason is null)
+        {
+            _unknown.TryRemove(server.EndPoint, out _);
+        }
+        else if (!_unknown.TryGetValue(server.EndPoint, out var logged) || logged != reason)
+        {
+            _unknown[server.EndPoint] = reason;
+            RedisLog.ReplicationStateUnknown(logger, Format(server.EndPoint), reason, connection.Options.UnacknowledgedWritePolicy);
+        }
+
+        return reason;
+    }
+
+    private ReplicaAcknowledgementOutcome Unacknowledged()
+    {
+        Interlocked.Exchange(ref _lastUnacknowledgedAt, timeProvider.GetTimestamp());
+        return ReplicaAcknowledgementOutcome.Unacknowledged;
     }
 
     /// <summary>
@@ -224,6 +332,7 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
         foreach (var replica in state.Replicas)
         {
             _replicasSeen[(group, replica.Address)] = now;
+            _groupsSeenWithReplicas.TryAdd(group, true);
         }
 
         return state;
@@ -289,6 +398,15 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
         /// <summary>Gets the state of a primary whose replication cannot be read.</summary>
         public static ReplicationState Unknown { get; } = new(string.Empty, string.Empty, []);
 
+        /// <summary>Gets the number of replicas the primary lists (<c>connected_slaves</c>), streaming or not.</summary>
+        public int ListedReplicas { get; init; }
+
+        /// <summary>Gets a value indicating whether the server was a replica before (<c>second_repl_offset</c> is not -1).</summary>
+        public bool Promoted { get; init; }
+
+        /// <summary>Gets a value indicating whether the server keeps a replication backlog (<c>repl_backlog_active:1</c>), as it does from its first replica on.</summary>
+        public bool BacklogActive { get; init; }
+
         /// <summary>Whether every replica in <paramref name="required"/> is streaming and has acknowledged <paramref name="offset"/>.</summary>
         public bool AcknowledgedByAll(IReadOnlyList<string> required, long offset) =>
             required.Count > 0
@@ -300,6 +418,9 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
             var role = string.Empty;
             var replicationId = string.Empty;
             var replicas = new List<(string, long)>();
+            var listed = 0;
+            var promoted = false;
+            var backlog = false;
             foreach (var rawLine in info.Split('\n'))
             {
                 var line = rawLine.TrimEnd('\r');
@@ -319,6 +440,18 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 {
                     replicationId = value.ToString();
                 }
+                else if (name.SequenceEqual("connected_slaves"))
+                {
+                    _ = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out listed);
+                }
+                else if (name.SequenceEqual("second_repl_offset"))
+                {
+                    promoted = !value.SequenceEqual("-1");
+                }
+                else if (name.SequenceEqual("repl_backlog_active"))
+                {
+                    backlog = !value.SequenceEqual("0");
+                }
                 else if (name.StartsWith("slave") && int.TryParse(name[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)
                     && TryReadReplica(value) is { } replica)
                 {
@@ -326,7 +459,7 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
                 }
             }
 
-            return new ReplicationState(role, replicationId, replicas);
+            return new ReplicationState(role, replicationId, replicas) { ListedReplicas = listed, Promoted = promoted, BacklogActive = backlog };
         }
 
         /// <summary>Reads <c>ip=…,port=…,state=online,offset=N,lag=…</c>; a replica not yet <c>online</c> acknowledges nothing.</summary>

@@ -3,7 +3,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// <summary>What <see cref="ReplicaAcknowledgement.ConfirmAsync"/> found out about a write.</summary>
 internal enum ReplicaAcknowledgementOutcome
 {
-    /// <summary>The primary has had no replica lately: there is nothing to wait for.</summary>
+    /// <summary>The primary is known to have no replica (or the wait is off): there is nothing to wait for.</summary>
     NotNeeded,
 
     /// <summary>A replica holds the write.</summary>
