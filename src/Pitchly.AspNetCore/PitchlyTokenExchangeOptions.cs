@@ -40,6 +40,11 @@ public sealed class PitchlyTokenExchangeOptions
     /// to store them under another (default <see langword="true"/>). Without it the browser's <c>organizationId</c> is
     /// trusted for an install that has no stored tokens yet, so a valid App SDK token of one organization could be stored
     /// under another's new install; tokens that would replace an install's stored record are verified either way.
+    /// The same request confirms a <c>databaseId</c> the browser posted and the token answer did not name
+    /// (<c>workspace(id: $databaseId) { id }</c>: it must be a database of the organization the token can see), or the
+    /// exchange is refused with 403 <c>database-unconfirmed</c>. With this set to <see langword="false"/> nothing is asked,
+    /// so such a <c>databaseId</c> is always refused (403 <c>database-unconfirmed</c>, nothing stored): post it only when
+    /// verification is on or the token answer names the database.
     /// </summary>
     public bool VerifyOrganization { get; set; } = true;
 

@@ -87,20 +87,22 @@ public sealed class SecretLeakTests(RedisServer redis) : IClassFixture<RedisServ
         Assert.True(emulator.Emulator.GetStats().RefreshTokenReuse >= 1);
 
         // The App SDK exchange: a short-lived token from the page becomes the install's stored tokens.
+        // Posted with the install's database, which Pitchly's GraphQL API confirms with the new token.
+        var installDatabase = await EmulatorWorkspaces.FirstIdAsync(emulator, PitchlyEmulatorDefaults.AcmeOrganizationId, Cancel);
         var sdkToken = emulator.Emulator.IssueAppSdkToken(PitchlyEmulatorDefaults.AcmeOrganizationId);
         secrets.Add("App SDK token", sdkToken);
         using (var exchange = new HttpRequestMessage(HttpMethod.Post, "/pitchly/token-exchange"))
         {
             exchange.Headers.Add("Origin", browser.BaseAddress!.GetLeftPart(UriPartial.Authority));
             exchange.Content = new StringContent(
-                JsonSerializer.Serialize(new { accessToken = sdkToken, organizationId = PitchlyEmulatorDefaults.AcmeOrganizationId }),
+                JsonSerializer.Serialize(new { accessToken = sdkToken, organizationId = PitchlyEmulatorDefaults.AcmeOrganizationId, databaseId = installDatabase }),
                 Encoding.UTF8,
                 "application/json");
             using var exchanged = await browser.SendAsync(exchange, Cancel);
             Assert.Equal(HttpStatusCode.NoContent, exchanged.StatusCode);
         }
 
-        var install = PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.AcmeOrganizationId);
+        var install = PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.AcmeOrganizationId, installDatabase);
         var installToken = await app.Services.GetRequiredService<IPitchlyTokenManager>().GetAccessTokenAsync(install, Cancel);
         Assert.Contains(installToken.Value, secrets.Secrets.Keys);
 

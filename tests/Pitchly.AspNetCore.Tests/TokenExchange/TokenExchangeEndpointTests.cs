@@ -7,7 +7,9 @@ namespace Pitchly.AspNetCore.Tests.TokenExchange;
 public sealed class TokenExchangeEndpointTests : IAsyncLifetime
 {
     private const string Acme = PitchlyEmulatorDefaults.AcmeOrganizationId;
+    private const string Globex = PitchlyEmulatorDefaults.GlobexOrganizationId;
     private PitchlyEmulatorServer _emulator = null!;
+    private string _acmeDatabase = null!;
     private WebApplication _app = null!;
     private HttpClient _http = null!;
 
@@ -18,12 +20,14 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _emulator = await PitchlyEmulatorServer.StartAsync(cancellationToken: Cancellation);
+        _acmeDatabase = await EmulatorWorkspaces.FirstIdAsync(_emulator, Acme, Cancellation);
+        _emulator.Emulator.ResetStats();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Configuration.AddInMemoryCollection(_emulator.ClientConfiguration);
         builder.Services.AddPitchlyTokenManagement();
-        builder.Services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(Acme));
+        builder.Services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(Acme, _acmeDatabase));
         _app = builder.Build();
         _app.MapPitchlyTokenExchange();
         await _app.StartAsync(Cancellation);
@@ -43,11 +47,12 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
     {
         var sdkToken = _emulator.Emulator.IssueAppSdkToken(Acme);
 
-        using var response = await PostAsync(Body(sdkToken, Acme, null), Origin);
+        using var response = await PostAsync(Body(sdkToken, Acme, _acmeDatabase), Origin);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Empty(await response.Content.ReadAsByteArrayAsync(Cancellation));
-        var record = await _app.Services.GetRequiredService<IPitchlyTokenStore>().GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation);
+        Assert.Null(await _app.Services.GetRequiredService<IPitchlyTokenStore>().GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
+        var record = await _app.Services.GetRequiredService<IPitchlyTokenStore>().GetAsync(PitchlyTokenKey.ForInstall(Acme, _acmeDatabase), Cancellation);
         Assert.NotNull(record);
         Assert.NotNull(record.RefreshToken);
         Assert.NotEqual(sdkToken, record.AccessToken);
@@ -149,20 +154,77 @@ public sealed class TokenExchangeEndpointTests : IAsyncLifetime
         Assert.Equal("organization-mismatch", await ErrorOf(response));
         var store = _app.Services.GetRequiredService<IPitchlyTokenStore>();
         Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
-        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(PitchlyEmulatorDefaults.GlobexOrganizationId), Cancellation));
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Globex), Cancellation));
     }
 
     [Fact]
-    public async Task A_database_Pitchly_s_answer_does_not_confirm_is_refused_and_nothing_is_stored()
+    public async Task A_database_of_the_organization_is_confirmed_by_Pitchly_in_the_same_request_as_the_organization()
     {
-        // The emulator's answer names no database: the body's databaseId is only the page's claim.
-        using var response = await PostAsync(Body(_emulator.Emulator.IssueAppSdkToken(Acme), Acme, "db_1"), Origin);
+        using var response = await PostAsync(Body(_emulator.Emulator.IssueAppSdkToken(Acme), Acme, _acmeDatabase), Origin);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        var store = _app.Services.GetRequiredService<IPitchlyTokenStore>();
+        Assert.Equal(Acme, (await store.GetAsync(PitchlyTokenKey.ForInstall(Acme, _acmeDatabase), Cancellation))!.OrganizationId);
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
+        var asked = Assert.Single(_emulator.Emulator.GraphQLRequests);
+        Assert.Equal("PitchlyInstall", asked.OperationName);
+        Assert.Equal(Acme, asked.OrganizationId);
+        Assert.Null(asked.ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_database_of_another_organization_is_refused_and_nothing_is_stored()
+    {
+        var globexDatabase = await EmulatorWorkspaces.FirstIdAsync(_emulator, Globex, Cancellation);
+
+        using var response = await PostAsync(Body(_emulator.Emulator.IssueAppSdkToken(Acme), Acme, globexDatabase), Origin);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal("database-unconfirmed", await ErrorOf(response));
         var store = _app.Services.GetRequiredService<IPitchlyTokenStore>();
-        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme, "db_1"), Cancellation));
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme, globexDatabase), Cancellation));
         Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
+    }
+
+    [Theory]
+    [InlineData("db_1")]
+    [InlineData("wspNoSuchWorkspace00")]
+    [InlineData("wsp\"){id}}#")]
+    public async Task An_unknown_database_is_refused_and_nothing_is_stored(string databaseId)
+    {
+        using var response = await PostAsync(Body(_emulator.Emulator.IssueAppSdkToken(Acme), Acme, databaseId), Origin);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("database-unconfirmed", await ErrorOf(response));
+        var store = _app.Services.GetRequiredService<IPitchlyTokenStore>();
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme, databaseId), Cancellation));
+        Assert.Null(await store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
+
+        // The id went as a variable: the query Pitchly parsed is the endpoint's own, whatever the id holds.
+        var asked = Assert.Single(_emulator.Emulator.GraphQLRequests);
+        Assert.Equal("PitchlyInstall", asked.OperationName);
+        Assert.Null(asked.ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_token_of_another_organization_does_not_replace_a_confirmed_database_install()
+    {
+        using (var first = await PostAsync(Body(_emulator.Emulator.IssueAppSdkToken(Acme), Acme, _acmeDatabase), Origin))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        }
+
+        var store = _app.Services.GetRequiredService<IPitchlyTokenStore>();
+        var key = PitchlyTokenKey.ForInstall(Acme, _acmeDatabase);
+        var stored = await store.GetAsync(key, Cancellation);
+
+        using var foreign = await PostAsync(Body(_emulator.Emulator.IssueAppSdkToken(Globex), Acme, _acmeDatabase), Origin);
+
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.Equal("organization-mismatch", await ErrorOf(foreign));
+        var kept = await store.GetAsync(key, Cancellation);
+        Assert.Equal(stored!.Version, kept!.Version);
+        Assert.Equal(stored.AccessToken, kept.AccessToken);
     }
 
     private Task<HttpResponseMessage> PostAsync(string body, string? origin) => _http.SendAsync(Request(body, origin), Cancellation);

@@ -138,6 +138,41 @@ public sealed class TokenExchangeOptionsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_verification_a_databaseId_the_answer_does_not_name_is_still_refused_and_no_GraphQL_API_is_asked()
+    {
+        await StartAsync(new() { ["Pitchly:TokenExchange:VerifyOrganization"] = "false" });
+        var database = await EmulatorWorkspaces.FirstIdAsync(_emulator, Acme, Cancellation);
+        Emulator.ResetStats();
+
+        using var response = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, database));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("database-unconfirmed", await ErrorOf(response));
+        Assert.Null(await Store.GetAsync(PitchlyTokenKey.ForInstall(Acme, database), Cancellation));
+        Assert.Null(await Store.GetAsync(PitchlyTokenKey.ForInstall(Acme), Cancellation));
+        Assert.Empty(Emulator.GraphQLRequests);
+    }
+
+    [Fact]
+    public async Task With_the_organization_named_by_Pitchly_s_answer_a_posted_database_is_still_confirmed_with_the_GraphQL_API()
+    {
+        await StartAsync([], new TokenGateway { AnswerOrganizationId = Acme });
+        var acmeDatabase = await EmulatorWorkspaces.FirstIdAsync(_emulator, Acme, Cancellation);
+        var globexDatabase = await EmulatorWorkspaces.FirstIdAsync(_emulator, Globex, Cancellation);
+        Emulator.ResetStats();
+
+        using var own = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, acmeDatabase));
+        using var foreign = await PostAsync(Body(Emulator.IssueAppSdkToken(Acme), Acme, globexDatabase));
+
+        Assert.Equal(HttpStatusCode.NoContent, own.StatusCode);
+        Assert.Equal(Acme, (await Store.GetAsync(PitchlyTokenKey.ForInstall(Acme, acmeDatabase), Cancellation))!.OrganizationId);
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.Equal("database-unconfirmed", await ErrorOf(foreign));
+        Assert.Null(await Store.GetAsync(PitchlyTokenKey.ForInstall(Acme, globexDatabase), Cancellation));
+        Assert.Equal(2, Emulator.GraphQLRequests.Count(r => r.OperationName == "PitchlyInstall"));
+    }
+
+    [Fact]
     public async Task Without_verification_a_stored_install_is_still_replaced_only_by_tokens_of_its_organization()
     {
         await StartAsync(new() { ["Pitchly:TokenExchange:VerifyOrganization"] = "false" });

@@ -167,13 +167,14 @@ internal sealed partial class PitchlyTokenExchangeHandler
             return;
         }
 
-        // A database Pitchly did not name is only the browser's claim: storing under it would let any page of the
-        // organization write, or overwrite, the tokens of an install it names at will.
-        if (tokens.DatabaseId is null && databaseId is not null)
+        // A database Pitchly's answer did not name is only the browser's claim until Pitchly's GraphQL API confirms it (in
+        // VerifyInstallAsync): storing under it unchecked would let any page write, or overwrite, the tokens of an install
+        // it names at will. With verification off nothing is asked, so such a databaseId stays refused.
+        var databaseToConfirm = tokens.DatabaseId is null ? databaseId : null;
+        if (databaseToConfirm is not null && !options.VerifyOrganization)
         {
-            LogDatabaseUnconfirmed(_logger, organizationId, databaseId);
-            await ProblemAsync(context, StatusCodes.Status403Forbidden, "database-unconfirmed", "Database not confirmed by Pitchly",
-                "Pitchly's answer does not name the install's database, so the request's databaseId cannot be trusted; nothing was stored. Post without databaseId to store the organization's install.");
+            LogDatabaseUnconfirmed(_logger, organizationId, databaseToConfirm);
+            await DatabaseUnconfirmedAsync(context);
             return;
         }
 
@@ -192,7 +193,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
         // A record already stored for the install is only replaced by tokens proven to be of its organization, even when
         // verification is off for new installs.
         var existing = await _store.GetAsync(key, CancellationToken.None);
-        if (!await VerifyOrganizationAsync(context, tokens, organizationId, options, mustVerify: existing is not null, CancellationToken.None))
+        if (!await VerifyInstallAsync(context, tokens, organizationId, databaseToConfirm, options, mustVerify: existing is not null, CancellationToken.None))
         {
             return;
         }
@@ -224,52 +225,72 @@ internal sealed partial class PitchlyTokenExchangeHandler
     }
 
     /// <summary>
-    /// Checks that the tokens belong to <paramref name="organizationId"/> and charges the organization Pitchly confirmed;
+    /// Checks that the tokens belong to <paramref name="organizationId"/> and charges the organization Pitchly confirmed,
+    /// and that Pitchly confirms <paramref name="databaseToConfirm"/> (when given) for them, both in one GraphQL request;
     /// answers the request and returns <see langword="false"/> when they may not be stored.
     /// </summary>
-    private async Task<bool> VerifyOrganizationAsync(
+    private async Task<bool> VerifyInstallAsync(
         HttpContext context,
         PitchlyTokenResponse tokens,
         string organizationId,
+        string? databaseToConfirm,
         PitchlyTokenExchangeOptions options,
         bool mustVerify,
         CancellationToken cancellationToken)
     {
         var granted = tokens.OrganizationId;
-        if (granted is null)
+        InstallVerification? verification = null;
+        if (granted is null || databaseToConfirm is not null)
         {
-            if (!options.VerifyOrganization && !mustVerify)
+            if (granted is null && databaseToConfirm is null && !options.VerifyOrganization && !mustVerify)
             {
                 // Verification is off: the posted organization is trusted, for its budget too.
                 LogOrganizationTrusted(_logger, organizationId);
                 return await ChargeOrganizationAsync(context, organizationId);
             }
 
-            granted = await _verifier.GetOrganizationIdAsync(tokens.AccessToken, cancellationToken);
+            verification = await _verifier.VerifyAsync(tokens.AccessToken, databaseToConfirm, cancellationToken);
             if (granted is null)
             {
-                LogOrganizationUnverified(_logger, organizationId);
-                await ProblemAsync(context, StatusCodes.Status502BadGateway, "organization-unverified", "Organization could not be verified",
-                    "Pitchly's GraphQL API did not say which organization the tokens belong to, so they were not stored; try again later.");
-                return false;
-            }
+                granted = verification?.OrganizationId;
+                if (granted is null)
+                {
+                    LogOrganizationUnverified(_logger, organizationId);
+                    await ProblemAsync(context, StatusCodes.Status502BadGateway, "organization-unverified", "Organization could not be verified",
+                        "Pitchly's GraphQL API did not say which organization the tokens belong to, so they were not stored; try again later.");
+                    return false;
+                }
 
-            if (!await ChargeOrganizationAsync(context, granted))
-            {
-                return false;
+                if (!await ChargeOrganizationAsync(context, granted))
+                {
+                    return false;
+                }
             }
         }
 
-        if (string.Equals(granted, organizationId, StringComparison.Ordinal))
+        if (!string.Equals(granted, organizationId, StringComparison.Ordinal))
         {
-            return true;
+            LogOrganizationMismatch(_logger, organizationId, granted);
+            await ProblemAsync(context, StatusCodes.Status403Forbidden, "organization-mismatch", "Organization mismatch",
+                "The App SDK token belongs to another organization than the request's organizationId; nothing was stored.");
+            return false;
         }
 
-        LogOrganizationMismatch(_logger, organizationId, granted);
-        await ProblemAsync(context, StatusCodes.Status403Forbidden, "organization-mismatch", "Organization mismatch",
-            "The App SDK token belongs to another organization than the request's organizationId; nothing was stored.");
-        return false;
+        // The GraphQL API looks the database up within the token's organization: it must be the posted one too.
+        if (databaseToConfirm is not null
+            && (verification is not { DatabaseConfirmed: true } || !string.Equals(verification.OrganizationId, organizationId, StringComparison.Ordinal)))
+        {
+            LogDatabaseUnconfirmed(_logger, organizationId, databaseToConfirm);
+            await DatabaseUnconfirmedAsync(context);
+            return false;
+        }
+
+        return true;
     }
+
+    private static Task DatabaseUnconfirmedAsync(HttpContext context) =>
+        ProblemAsync(context, StatusCodes.Status403Forbidden, "database-unconfirmed", "Database not confirmed by Pitchly",
+            "Pitchly did not confirm the request's databaseId as a database of the organization that the App SDK token can see, so it cannot be trusted; nothing was stored.");
 
     /// <summary>Charges an exchange to the organization Pitchly confirmed; answers 429 and returns <see langword="false"/> over its budget.</summary>
     private async Task<bool> ChargeOrganizationAsync(HttpContext context, string confirmedOrganizationId)
@@ -454,7 +475,7 @@ internal sealed partial class PitchlyTokenExchangeHandler
     [LoggerMessage(EventId = 2150, Level = LogLevel.Warning, Message = "A token exchange request arrived with X-Forwarded-For that was not applied: the rate limit per client address counts the proxy {RemoteAddress}, so every client behind it shares one budget. Call app.UseForwardedHeaders() before the endpoint, with the proxy in KnownProxies or KnownNetworks. Logged once.")]
     private static partial void LogForwardedHeadersNotApplied(ILogger logger, string? remoteAddress);
 
-    [LoggerMessage(EventId = 2151, Level = LogLevel.Warning, Message = "A token exchange posted for organization {OrganizationId} named database {DatabaseId}, which Pitchly's answer does not confirm; nothing was stored.")]
+    [LoggerMessage(EventId = 2151, Level = LogLevel.Warning, Message = "A token exchange posted for organization {OrganizationId} named database {DatabaseId}, which Pitchly did not confirm for the token; nothing was stored.")]
     private static partial void LogDatabaseUnconfirmed(ILogger logger, string organizationId, string databaseId);
 
     [LoggerMessage(EventId = 2152, Level = LogLevel.Warning, Message = "Refused a token exchange request: {MaxConcurrentExchanges} exchanges are already in flight.")]
