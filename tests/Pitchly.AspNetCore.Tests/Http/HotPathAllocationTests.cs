@@ -124,7 +124,9 @@ public sealed class HotPathAllocationTests
         services.AddPitchlyTokenManagement();
         services.AddHttpClient(PitchlyTokenClient.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => pitchly);
         services.AddHttpClient("bare").ConfigurePrimaryHttpMessageHandler(() => pitchly);
-        services.AddHttpClient("bearer").AddPitchlyUserAccessToken().ConfigurePrimaryHttpMessageHandler(() => pitchly);
+        services.AddHttpClient("bearer")
+            .AddPitchlyUserAccessToken(o => { o.AllowCustomPrimaryHandler = true; o.AllowedOrigins.Add("https://pitchly.test"); })
+            .ConfigurePrimaryHttpMessageHandler(() => pitchly);
         var provider = services.BuildServiceProvider();
         var now = TimeProvider.System.GetUtcNow();
         await provider.GetRequiredService<IPitchlyTokenStore>().SetAsync(
