@@ -2,10 +2,11 @@ namespace Pitchly.AspNetCore;
 
 /// <summary>
 /// Settings of the access-token handler of one named <see cref="HttpClient"/> (configured by
-/// <c>AddPitchlyUserAccessToken</c>, <c>AddPitchlyInstallAccessToken</c> and <c>AddPitchlyApiKey</c>). Every client's
-/// handler reads the <c>Pitchly:AccessToken</c> configuration section first (<c>Placement</c>,
-/// <c>MaxRequestBufferSize</c>, <c>MaxResponseInspectionSize</c>, <c>InvalidTokenErrorCodes</c>, which replaces the
-/// defaults), then the code passed at registration; invalid values stop the start with a message naming the key.
+/// <c>AddPitchlyUserAccessToken</c>, <c>AddPitchlyInstallAccessToken</c>, <c>AddPitchlyApiKey</c> and
+/// <c>AddPitchlySelfSignedJwt</c>). Every client's handler reads the <c>Pitchly:AccessToken</c> configuration section
+/// first (<c>Placement</c>, <c>MaxRequestBufferSize</c>, <c>MaxResponseInspectionSize</c>, <c>InvalidTokenErrorCodes</c>,
+/// which replaces the defaults, <c>AllowedOrigins</c>, which adds to them, and <c>AllowCustomPrimaryHandler</c>), then
+/// the code passed at registration; invalid values stop the start with a message naming the key.
 /// </summary>
 public sealed class PitchlyAccessTokenHandlerOptions
 {
@@ -32,4 +33,23 @@ public sealed class PitchlyAccessTokenHandlerOptions
     /// (current platform) and <c>token-invalid</c> (legacy). HTTP 401 always counts.
     /// </summary>
     public ISet<string> InvalidTokenErrorCodes { get; } = new HashSet<string>(StringComparer.Ordinal) { "UNAUTHENTICATED", "token-invalid" };
+
+    /// <summary>
+    /// Gets the origins (scheme, host and port, such as <c>https://api.pitchly.com</c>) this client's handler sends a
+    /// credential to. The origins of Pitchly's configured endpoints (<c>Pitchly:GraphQLEndpoint</c>,
+    /// <c>Pitchly:TokenEndpoint</c>, <c>Pitchly:Subscriptions:Endpoint</c>, so the embedded emulator's too) are always
+    /// added; add others, such as a gateway in front of Pitchly, here. A request to any other origin, or plain
+    /// <c>http</c> to a host that is not loopback (outside Development), fails with
+    /// <see cref="PitchlyOriginNotAllowedException"/> before any credential is read or attached.
+    /// </summary>
+    public ISet<string> AllowedOrigins { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Gets or sets whether this client may have a primary handler other than <see cref="HttpClientHandler"/> or
+    /// <see cref="SocketsHttpHandler"/> (default <see langword="false"/>). The package turns automatic redirects off on
+    /// those two, so a 307 or 308 cannot replay the credential and the body to another host; on any other primary
+    /// handler it cannot, and creating the client fails unless this is set. Set it only for a handler that never
+    /// follows redirects (a test double, a handler that forwards in process).
+    /// </summary>
+    public bool AllowCustomPrimaryHandler { get; set; }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
@@ -9,6 +10,14 @@ using Pitchly.AspNetCore.Internal.Replay;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds Pitchly authentication to <see cref="HttpClient"/>s created by IHttpClientFactory.</summary>
+/// <remarks>
+/// Every handler added here sends its credential only to the origins of
+/// <see cref="PitchlyAccessTokenHandlerOptions.AllowedOrigins"/> (Pitchly's configured endpoints and the app's
+/// additions); a request elsewhere fails with <see cref="PitchlyOriginNotAllowedException"/> and carries nothing. The
+/// client's primary handler must be an <see cref="HttpClientHandler"/> or a <see cref="SocketsHttpHandler"/> (its
+/// redirects are turned off) unless <see cref="PitchlyAccessTokenHandlerOptions.AllowCustomPrimaryHandler"/> is set;
+/// creating the client fails otherwise.
+/// </remarks>
 public static class PitchlyHttpClientBuilderExtensions
 {
     /// <summary>
@@ -110,11 +119,15 @@ public static class PitchlyHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
-        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
-        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlyApiKeyHandler(
-            services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
-            services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name)));
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services =>
+        {
+            var options = services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name);
+            return new PitchlyApiKeyHandler(
+                services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
+                options,
+                CreateOrigins(services, name, options));
+        });
     }
 
     /// <summary>
@@ -125,17 +138,23 @@ public static class PitchlyHttpClientBuilderExtensions
     /// <param name="builder">The HttpClient to configure.</param>
     /// <param name="lifetime">How long each minted token is valid (its <c>exp</c>); default 5 minutes.</param>
     /// <returns>The same builder.</returns>
+    /// <remarks>
+    /// The client's <see cref="PitchlyAccessTokenHandlerOptions"/> (its allowed origins and primary handler) come from the
+    /// <c>Pitchly:AccessToken</c> section and <c>services.Configure&lt;PitchlyAccessTokenHandlerOptions&gt;(clientName, ...)</c>.
+    /// </remarks>
     public static IHttpClientBuilder AddPitchlySelfSignedJwt(this IHttpClientBuilder builder, TimeSpan? lifetime = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var validity = lifetime ?? TimeSpan.FromMinutes(5);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero, nameof(lifetime));
         builder.Services.AddPitchlyTokenManagement();
-        PitchlyRedirects.Refuse(builder.Services, builder.Name);
+        ConfigureHandlerOptions(builder, null);
+        var name = builder.Name;
         return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
             services.GetRequiredService<TimeProvider>(),
-            validity));
+            validity,
+            CreateOrigins(services, name, services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name))));
     }
 
     private static IHttpClientBuilder AddPitchlyAccessTokenHandler(
@@ -145,17 +164,24 @@ public static class PitchlyHttpClientBuilderExtensions
     {
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
-        PitchlyRedirects.Refuse(builder.Services, builder.Name);
         var name = builder.Name;
-        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlyAccessTokenHandler(
-            services.GetRequiredService<IPitchlyTokenManager>(),
-            createKeyResolver(services),
-            services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name),
-            services.GetRequiredService<PitchlyMetrics>(),
-            services.GetRequiredService<RejectedTokenBreaker>(),
-            services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILogger<PitchlyAccessTokenHandler>>()));
+        return builder.RedactCredentialHeaders().AddHttpMessageHandler(services =>
+        {
+            var options = services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(name);
+            return new PitchlyAccessTokenHandler(
+                services.GetRequiredService<IPitchlyTokenManager>(),
+                createKeyResolver(services),
+                options,
+                services.GetRequiredService<PitchlyMetrics>(),
+                services.GetRequiredService<RejectedTokenBreaker>(),
+                services.GetRequiredService<TimeProvider>(),
+                CreateOrigins(services, name, options),
+                services.GetRequiredService<ILogger<PitchlyAccessTokenHandler>>());
+        });
     }
+
+    private static CredentialOrigins CreateOrigins(IServiceProvider services, string name, PitchlyAccessTokenHandlerOptions options) =>
+        new(name, options, services.GetService<IHostEnvironment>(), services.GetRequiredService<ILogger<CredentialOrigins>>());
 
     private static void ConfigureHandlerOptions(IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure)
     {
@@ -168,5 +194,8 @@ public static class PitchlyHttpClientBuilderExtensions
         }
 
         optionsBuilder.ValidateOnStart();
+
+        // No redirects, and a primary handler on which they can be turned off (or the client's explicit consent).
+        PitchlyRedirects.Refuse(builder.Services, builder.Name, carriesCredential: true);
     }
 }

@@ -67,11 +67,15 @@ internal sealed class PitchlyClients : IDisposable
             .ConfigurePrimaryHttpMessageHandler(() => pitchly)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddHttpClient("bearer")
-            .AddPitchlyUserAccessToken()
+            .AddPitchlyUserAccessToken(AtCannedPitchly)
             .ConfigurePrimaryHttpMessageHandler(() => pitchly)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddHttpClient("variable")
-            .AddPitchlyUserAccessToken(options => options.Placement = PitchlyTokenPlacement.GraphQLVariable)
+            .AddPitchlyUserAccessToken(options =>
+            {
+                AtCannedPitchly(options);
+                options.Placement = PitchlyTokenPlacement.GraphQLVariable;
+            })
             .ConfigurePrimaryHttpMessageHandler(() => pitchly)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 
@@ -162,6 +166,13 @@ internal sealed class PitchlyClients : IDisposable
 
         Pitchly.ResponseBody = CannedPitchly.DataFirstResponse;
         EnsureTokenEndpointUnused();
+    }
+
+    // The canned handler stands in for the network, and for Pitchly at a test host.
+    private static void AtCannedPitchly(PitchlyAccessTokenHandlerOptions options)
+    {
+        options.AllowCustomPrimaryHandler = true;
+        options.AllowedOrigins.Add(CannedPitchly.GraphQLEndpoint.GetLeftPart(UriPartial.Authority));
     }
 
     private static void Require(bool condition, string message)

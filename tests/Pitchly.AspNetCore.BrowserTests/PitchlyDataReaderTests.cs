@@ -83,7 +83,8 @@ public sealed class PitchlyDataReaderTests
             ["Pitchly:GraphQLEndpoint"] = "http://127.0.0.1:9/graphql",
         }).Build());
         services.AddLogging();
-        services.AddPitchlyGraphQLClient(http => http.AddPitchlyApiKey())
+        // The answering handler stands in for the network.
+        services.AddPitchlyGraphQLClient(http => http.AddPitchlyApiKey(o => o.AllowCustomPrimaryHandler = true))
             .ConfigurePrimaryHttpMessageHandler(() => new AnsweringHandler(answer));
         services.AddTransient<PitchlyDataReader>();
         return services.BuildServiceProvider();

@@ -1,3 +1,4 @@
+using Pitchly.AspNetCore.Internal.GraphQL;
 using System.Text.Json.Serialization;
 using Pitchly.AspNetCore.Tests.EmulatorIntegration;
 using static Pitchly.AspNetCore.Tests.EmulatorIntegration.EmulatorFixture;
@@ -168,6 +169,7 @@ public sealed partial class GraphQLClientTests
         services.AddLogging();
         services.AddPitchlyGraphQLClient(http => http.AddPitchlySelfSignedJwt())
             .ConfigurePrimaryHttpMessageHandler(() => new StubHandler(status, mediaType, body));
+        services.Configure<PitchlyAccessTokenHandlerOptions>(PitchlyGraphQLClient.HttpClientName, o => o.AllowCustomPrimaryHandler = true);
         services.Configure<PitchlyTokenManagementOptions>(o => { o.ClientId = "app"; o.ClientSecret = "secret-of-the-app-for-tests"; });
         services.Configure<PitchlyGraphQLClientOptions>(o => { o.Endpoint = new Uri("http://127.0.0.1:9/graphql"); configure?.Invoke(o); });
         return services.BuildServiceProvider();

@@ -123,6 +123,35 @@ public sealed class AccessTokenHandlerConfigurationTests
         Assert.Equal(2, pitchly.Emulator.GetStats().ClientCredentialsGrants);
     }
 
+    [Fact]
+    public void Allowed_origins_from_the_section_add_to_Pitchlys_own_endpoints_and_the_custom_handler_switch_is_read()
+    {
+        using var services = Build(new()
+        {
+            ["Pitchly:GraphQLEndpoint"] = "https://api.pitchly.example/graphql",
+            ["Pitchly:TokenEndpoint"] = "https://platform.pitchly.example:8443/api/oauth/token",
+            ["Pitchly:AccessToken:AllowedOrigins"] = "https://gateway.example, http://127.0.0.1:5080",
+            ["Pitchly:AccessToken:AllowCustomPrimaryHandler"] = "true",
+        });
+
+        var options = services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(Client);
+
+        Assert.Equal(
+            ["http://127.0.0.1:5080", "https://api.pitchly.example", "https://gateway.example", "https://platform.pitchly.example:8443"],
+            options.AllowedOrigins.Order(StringComparer.Ordinal));
+        Assert.True(options.AllowCustomPrimaryHandler);
+    }
+
+    [Fact]
+    public void A_custom_handler_switch_that_is_not_a_boolean_names_its_key()
+    {
+        using var services = Build(new() { ["Pitchly:AccessToken:AllowCustomPrimaryHandler"] = "yes" });
+
+        var thrown = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(Client));
+
+        Assert.Contains("Pitchly:AccessToken:AllowCustomPrimaryHandler must be true or false", thrown.Message, StringComparison.Ordinal);
+    }
+
     private static ServiceProvider Build(Dictionary<string, string?> settings, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
     {
         var services = new ServiceCollection();

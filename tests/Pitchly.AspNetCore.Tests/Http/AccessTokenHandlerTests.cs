@@ -129,7 +129,7 @@ public sealed class AccessTokenHandlerTests
         var time = new FakeTimeProvider(TestServices.Start);
         var answer = new FailingResponseHandler();
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-            .AddPitchlyInstallAccessToken(_ => Alice)
+            .AddPitchlyInstallAccessToken(_ => Alice, o => o.AllowCustomPrimaryHandler = true)
             .ConfigurePrimaryHttpMessageHandler(() => answer));
         await TestServices.SignInAsync(services, pitchly, Alice, time);
 

@@ -86,9 +86,15 @@ public sealed class GraphQLBodyWriterTests
         services.AddLogging();
         services.AddPitchlyTokenManagement(o => { o.ClientId = "appDuplicates0000001"; o.ClientSecret = "plys_secret-of-the-duplicates-test-000000000000"; });
         var http = services.AddHttpClient("app");
+        // The counting handler stands in for the network, and for Pitchly at a test host.
         _ = credential == "api-key"
-            ? http.AddPitchlyApiKey()
-            : http.AddPitchlyInstallAccessToken("orgDuplicates0000001", configure: o => o.Placement = PitchlyTokenPlacement.Both);
+            ? http.AddPitchlyApiKey(o => { o.AllowCustomPrimaryHandler = true; o.AllowedOrigins.Add("https://api.pitchly.test"); })
+            : http.AddPitchlyInstallAccessToken("orgDuplicates0000001", configure: o =>
+            {
+                o.Placement = PitchlyTokenPlacement.Both;
+                o.AllowCustomPrimaryHandler = true;
+                o.AllowedOrigins.Add("https://api.pitchly.test");
+            });
         http.ConfigurePrimaryHttpMessageHandler(() => new CountingHandler(() => Interlocked.Increment(ref sent)));
         await using var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<IPitchlyTokenStore>().SetAsync(PitchlyTokenKey.ForInstall("orgDuplicates0000001"), new PitchlyTokenRecord

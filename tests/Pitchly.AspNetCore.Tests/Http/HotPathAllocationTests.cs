@@ -76,6 +76,24 @@ public sealed class HotPathAllocationTests
         Assert.InRange(bearerBytes - bareBytes, 1, BearerBudget);
     }
 
+    [Fact]
+    public void The_origin_check_allocates_nothing_for_an_allowed_request()
+    {
+        var options = new PitchlyAccessTokenHandlerOptions();
+        options.AllowedOrigins.UnionWith(["https://platform.pitchly.com", "http://127.0.0.1:5080", "https://pitchly.test"]);
+        var origins = new CredentialOrigins("bearer", options, environment: null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "https://PITCHLY.test/graphql");
+        origins.ThrowIfNotAllowed(request);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Calls; i++)
+        {
+            origins.ThrowIfNotAllowed(request);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private static async Task<long> BytesPerCallAsync(HttpClient client)
     {
         for (var i = 0; i < Calls; i++)
@@ -124,7 +142,9 @@ public sealed class HotPathAllocationTests
         services.AddPitchlyTokenManagement();
         services.AddHttpClient(PitchlyTokenClient.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => pitchly);
         services.AddHttpClient("bare").ConfigurePrimaryHttpMessageHandler(() => pitchly);
-        services.AddHttpClient("bearer").AddPitchlyUserAccessToken().ConfigurePrimaryHttpMessageHandler(() => pitchly);
+        services.AddHttpClient("bearer")
+            .AddPitchlyUserAccessToken(o => { o.AllowCustomPrimaryHandler = true; o.AllowedOrigins.Add("https://pitchly.test"); })
+            .ConfigurePrimaryHttpMessageHandler(() => pitchly);
         var provider = services.BuildServiceProvider();
         var now = TimeProvider.System.GetUtcNow();
         await provider.GetRequiredService<IPitchlyTokenStore>().SetAsync(

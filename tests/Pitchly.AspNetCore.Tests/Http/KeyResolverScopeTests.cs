@@ -78,6 +78,12 @@ public sealed class KeyResolverScopeTests
                 var tenant = requestServices.GetRequiredService<Tenant>();
                 prepare?.Invoke(tenant);
                 return PitchlyTokenKey.ForInstall(tenant.OrganizationId ?? throw new InvalidOperationException("No tenant in these services."));
+            },
+            o =>
+            {
+                // The recording handler stands in for the network, and for Pitchly at a test host.
+                o.AllowCustomPrimaryHandler = true;
+                o.AllowedOrigins.Add("https://api.pitchly.test");
             })
             .ConfigurePrimaryHttpMessageHandler(() => new RecordingHandler(seen));
     }

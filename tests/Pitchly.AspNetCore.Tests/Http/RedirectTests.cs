@@ -14,8 +14,8 @@ public sealed class RedirectTests : IAsyncLifetime
     private const string AccessToken = "plyu_access-token-that-must-stay-with-pitchly-0000000";
     private const string RefreshToken = "plyr_refresh-token-that-must-stay-with-pitchly-000000";
 
-    private Server _elsewhere = null!;
-    private Server _pitchly = null!;
+    private RecordingServer _elsewhere = null!;
+    private RecordingServer _pitchly = null!;
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
@@ -25,7 +25,7 @@ public sealed class RedirectTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _elsewhere = await Server.StartAsync(async context =>
+        _elsewhere = await RecordingServer.StartAsync(async context =>
         {
             // Answers like Pitchly would, so a followed redirect would look like success.
             context.Response.ContentType = "application/json";
@@ -33,7 +33,7 @@ public sealed class RedirectTests : IAsyncLifetime
                 ? """{"data":{"viewer":{"person":{"id":"psnElsewhere"}}}}"""
                 : $$"""{"access_token":"plyu_from-elsewhere","expires_in":3600,"refresh_token":"plyr_from-elsewhere"}""");
         });
-        _pitchly = await Server.StartAsync(context =>
+        _pitchly = await RecordingServer.StartAsync(context =>
         {
             context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
             context.Response.Headers.Location = new Uri(_elsewhere.Address, context.Request.Path + context.Request.QueryString).ToString();
@@ -204,41 +204,5 @@ public sealed class RedirectTests : IAsyncLifetime
             Interlocked.Increment(ref _sent);
             return base.SendAsync(request, cancellationToken);
         }
-    }
-
-    /// <summary>A Kestrel server on a loopback port that records every request it receives.</summary>
-    private sealed class Server : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly ConcurrentQueue<string> _requests;
-
-        private Server(WebApplication app, ConcurrentQueue<string> requests, Uri address)
-        {
-            _app = app;
-            _requests = requests;
-            Address = address;
-        }
-
-        public Uri Address { get; }
-
-        public IReadOnlyCollection<string> Requests => _requests.ToArray();
-
-        public static async Task<Server> StartAsync(Func<HttpContext, Task> answer)
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var requests = new ConcurrentQueue<string>();
-            app.Run(async context =>
-            {
-                requests.Enqueue($"{context.Request.Method} {context.Request.Path}");
-                await answer(context);
-            });
-            await app.StartAsync(Cancel);
-            return new Server(app, requests, new Uri(app.Urls.First()));
-        }
-
-        public ValueTask DisposeAsync() => _app.DisposeAsync();
     }
 }

@@ -161,6 +161,49 @@ public sealed class SubscriptionsAgainstEmulatorTests
     }
 
     [Fact]
+    public async Task An_endpoint_that_rejects_every_socket_costs_refresh_grants_within_the_breaker_budget_however_often_the_app_subscribes_again()
+    {
+        const int Subscriptions = 10;
+        await using var app = await StartAsync(services: s => s.AddPitchlySubscriptionClient());
+        var ada = await app.SignInAsync(PitchlyEmulatorDefaults.AdaLovelacePersonId);
+        var limit = app.Services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>().CurrentValue.RejectedTokenLimit;
+
+        // Every token is invalidated as its connection_init is checked: every socket is closed with 4403.
+        app.Emulator.Configure(o => o.EarlyInvalidationRate = 1);
+        app.Emulator.ResetStats();
+        var client = app.Services.GetRequiredService<IPitchlySubscriptionClient>();
+        var failures = new List<Exception>();
+        for (var attempt = 0; attempt < Subscriptions; attempt++)
+        {
+            failures.Add(await SubscribeUntilItEndsAsync());
+        }
+
+        var stats = app.Emulator.GetStats();
+        Assert.True(stats.RefreshGrants < limit, $"{stats.RefreshGrants} refresh grants for {Subscriptions} subscriptions; the breaker allows fewer than {limit}: {stats}");
+        Assert.Equal(0, stats.SubscriptionConnections);
+        Assert.Equal(0, stats.RefreshTokenReuse);
+        var paused = Assert.IsType<PitchlyTokenRejectedException>(failures[^1]);
+        Assert.Equal(ada, paused.Key);
+        Assert.NotNull(paused.RetryAfter);
+
+        // While paused, subscribing again opens no socket and spends nothing.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            Assert.IsType<PitchlyTokenRejectedException>(await SubscribeUntilItEndsAsync());
+        }
+
+        Assert.Equal(stats, app.Emulator.GetStats());
+
+        // What an application's background service does when its subscription ends: subscribe again.
+        Task<PitchlyException> SubscribeUntilItEndsAsync() => Assert.ThrowsAnyAsync<PitchlyException>(async () =>
+        {
+            await foreach (var _ in client.SubscribeAsync<RowsData>(ada, RowsChanged, Cancellation))
+            {
+            }
+        }).WaitAsync(Patience, Cancellation);
+    }
+
+    [Fact]
     public async Task A_validation_error_from_the_emulator_raises_typed_GraphQL_errors()
     {
         await using var app = await StartAsync(services: s => s.AddPitchlySubscriptionClient());

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal.GraphQL;
 
 namespace Pitchly.AspNetCore.Internal.Http;
 
@@ -24,6 +25,10 @@ internal sealed class ConfigurePitchlyAccessTokenHandlerOptions : IConfigureName
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyAccessTokenHandlerOptions>, ConfigurePitchlyAccessTokenHandlerOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyAccessTokenHandlerOptions>, ValidatePitchlyAccessTokenHandlerOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PitchlyAccessTokenHandlerOptions>, AddPitchlyEndpointOrigins>());
+
+        // The GraphQL endpoint's origin is allowed, so Pitchly:GraphQLEndpoint must be read even without the GraphQL client.
+        PitchlyGraphQLRegistration.AddGraphQLClientOptions(services);
     }
 
     public void Configure(PitchlyAccessTokenHandlerOptions options) => Configure(Options.DefaultName, options);
@@ -62,6 +67,29 @@ internal sealed class ConfigurePitchlyAccessTokenHandlerOptions : IConfigureName
         else if (codes.GetChildren().ToList() is { Count: > 0 } entries)
         {
             Replace(options.InvalidTokenErrorCodes, entries.Select(entry => entry.Value ?? string.Empty));
+        }
+
+        // Added to Pitchly's own endpoints, never replacing them.
+        var origins = section.GetSection(nameof(options.AllowedOrigins));
+        if (origins.Value is { Length: > 0 } list)
+        {
+            options.AllowedOrigins.UnionWith(list.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+        else
+        {
+            options.AllowedOrigins.UnionWith(origins.GetChildren().Select(entry => entry.Value ?? string.Empty));
+        }
+
+        if (section[nameof(options.AllowCustomPrimaryHandler)] is { Length: > 0 } allowCustom)
+        {
+            if (bool.TryParse(allowCustom, out var allow))
+            {
+                options.AllowCustomPrimaryHandler = allow;
+            }
+            else
+            {
+                failures.Add($"{SectionName}:AllowCustomPrimaryHandler must be true or false; it is '{allowCustom}'.");
+            }
         }
 
         if (failures.Count > 0)

@@ -10,8 +10,9 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// Attaches the access token of the key resolved for each request, recognises Pitchly's invalid-token answers
 /// (<see cref="InvalidTokenRule"/>), refreshes with the token that failed and replays the request under the replay rule
 /// (<see cref="ReplaySequence"/>, within the refresh timeout); the <see cref="RejectedTokenBreaker"/> stops a key whose
-/// tokens are all rejected from rotating in a loop. Pooled by IHttpClientFactory and shared by every user, so it keeps
-/// no token and no key between requests.
+/// tokens are all rejected from rotating in a loop. A request to an origin that may not receive the token
+/// (<see cref="CredentialOrigins"/>) is refused before the key is resolved or a token read. Pooled by IHttpClientFactory
+/// and shared by every user, so it keeps no token and no key between requests.
 /// </summary>
 internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 {
@@ -32,6 +33,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     private readonly PitchlyMetrics _metrics;
     private readonly RejectedTokenBreaker _breaker;
     private readonly TimeProvider _timeProvider;
+    private readonly CredentialOrigins _origins;
     private readonly ILogger _logger;
 
     public PitchlyAccessTokenHandler(
@@ -41,6 +43,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         PitchlyMetrics metrics,
         RejectedTokenBreaker breaker,
         TimeProvider timeProvider,
+        CredentialOrigins origins,
         ILogger<PitchlyAccessTokenHandler> logger)
     {
         _tokenManager = tokenManager;
@@ -50,11 +53,13 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         _metrics = metrics;
         _breaker = breaker;
         _timeProvider = timeProvider;
+        _origins = origins;
         _logger = logger;
     }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        _origins.ThrowIfNotAllowed(request);
         var key = _resolveKey();
         // Not request.Options: reading them creates them (a dictionary per request).
         var contentFactory = (request.Content as GraphQLOperationContent)?.WithAccessToken;

@@ -4,7 +4,8 @@ namespace Pitchly.AspNetCore.Internal.Http;
 
 /// <summary>
 /// The legacy API-key mode: writes the App Secret into each GraphQL body as the variable <c>secretKey</c>. API keys do
-/// not expire, so nothing is refreshed or replayed.
+/// not expire, so nothing is refreshed or replayed. A request to an origin that may not receive the secret
+/// (<see cref="CredentialOrigins"/>) is refused before the secret is read.
 /// </summary>
 internal sealed class PitchlyApiKeyHandler : DelegatingHandler
 {
@@ -14,15 +15,18 @@ internal sealed class PitchlyApiKeyHandler : DelegatingHandler
 
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _tokenOptions;
     private readonly PitchlyAccessTokenHandlerOptions _options;
+    private readonly CredentialOrigins _origins;
 
-    public PitchlyApiKeyHandler(IOptionsMonitor<PitchlyTokenManagementOptions> tokenOptions, PitchlyAccessTokenHandlerOptions options)
+    public PitchlyApiKeyHandler(IOptionsMonitor<PitchlyTokenManagementOptions> tokenOptions, PitchlyAccessTokenHandlerOptions options, CredentialOrigins origins)
     {
         _tokenOptions = tokenOptions;
         _options = options;
+        _origins = origins;
     }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        _origins.ThrowIfNotAllowed(request);
         var secret = _tokenOptions.CurrentValue.ClientSecret;
         if (string.IsNullOrEmpty(secret))
         {

@@ -15,51 +15,86 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// handler can refuse them. A <see cref="IHttpMessageHandlerBuilderFilter"/> turns
 /// <see cref="HttpClientHandler.AllowAutoRedirect"/> (or <see cref="SocketsHttpHandler.AllowAutoRedirect"/>) off after
 /// every other configuration of the client ran, so a primary handler the app configured, before or after the Pitchly
-/// credential, is kept and only stops following redirects. A primary handler of another type is left as it is.
+/// credential, is kept and only stops following redirects. On a client that carries a Pitchly credential handler, a
+/// primary handler of another type (where redirects cannot be turned off) fails the client's creation, unless the
+/// client's <see cref="PitchlyAccessTokenHandlerOptions.AllowCustomPrimaryHandler"/> says it is safe; on the package's
+/// own clients it is left as it is.
 /// </remarks>
 internal static class PitchlyRedirects
 {
-    /// <summary>Makes the named client hand redirects back instead of following them.</summary>
-    public static void Refuse(IServiceCollection services, string clientName)
+    /// <summary>
+    /// Makes the named client hand redirects back instead of following them; with <paramref name="carriesCredential"/>,
+    /// also refuses a primary handler on which that cannot be done, unless the client's options allow it.
+    /// </summary>
+    public static void Refuse(IServiceCollection services, string clientName, bool carriesCredential = false)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, RefuseRedirectsFilter>());
-        services.Configure<RefusedRedirectClients>(clients => clients.Names.Add(clientName));
+        services.Configure<RefusedRedirectClients>(clients =>
+        {
+            clients.Names.Add(clientName);
+            if (carriesCredential)
+            {
+                clients.CredentialClients.Add(clientName);
+            }
+        });
     }
 
-    /// <summary>Turns automatic redirects off on <paramref name="handler"/>, or on the innermost handler of its chain.</summary>
-    public static void Refuse(HttpMessageHandler? handler)
+    /// <summary>
+    /// Turns automatic redirects off on <paramref name="handler"/>, or on the innermost handler of its chain;
+    /// <see langword="false"/> when that handler is of a type this cannot be done on.
+    /// </summary>
+    public static bool Refuse(HttpMessageHandler? handler)
+    {
+        switch (Innermost(handler))
+        {
+            case HttpClientHandler httpClientHandler:
+                httpClientHandler.AllowAutoRedirect = false;
+                return true;
+            case SocketsHttpHandler socketsHandler:
+                socketsHandler.AllowAutoRedirect = false;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static HttpMessageHandler? Innermost(HttpMessageHandler? handler)
     {
         while (handler is DelegatingHandler delegating)
         {
             handler = delegating.InnerHandler;
         }
 
-        switch (handler)
-        {
-            case HttpClientHandler httpClientHandler:
-                httpClientHandler.AllowAutoRedirect = false;
-                break;
-            case SocketsHttpHandler socketsHandler:
-                socketsHandler.AllowAutoRedirect = false;
-                break;
-        }
+        return handler;
     }
 
     /// <summary>The names of the clients that must not follow redirects.</summary>
     internal sealed class RefusedRedirectClients
     {
         public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The names of the clients that carry a Pitchly credential handler.</summary>
+        public HashSet<string> CredentialClients { get; } = new(StringComparer.Ordinal);
     }
 
-    private sealed class RefuseRedirectsFilter(IOptions<RefusedRedirectClients> clients) : IHttpMessageHandlerBuilderFilter
+    private sealed class RefuseRedirectsFilter(IOptions<RefusedRedirectClients> clients, IOptionsMonitor<PitchlyAccessTokenHandlerOptions> handlerOptions)
+        : IHttpMessageHandlerBuilderFilter
     {
         public Action<HttpMessageHandlerBuilder> Configure(Action<HttpMessageHandlerBuilder> next) => builder =>
         {
             next(builder);
-            if (builder.Name is { } name && clients.Value.Names.Contains(name))
+            if (builder.Name is not { } name || !clients.Value.Names.Contains(name) || Refuse(builder.PrimaryHandler)
+                || !clients.Value.CredentialClients.Contains(name) || handlerOptions.Get(name).AllowCustomPrimaryHandler)
             {
-                Refuse(builder.PrimaryHandler);
+                return;
             }
+
+            var type = Innermost(builder.PrimaryHandler)?.GetType().FullName ?? "a DelegatingHandler with no inner handler";
+            throw new InvalidOperationException(
+                $"The HttpClient '{name}' carries a Pitchly credential, and its primary handler is {type}, on which automatic redirects cannot be turned off: "
+                + "a 307 or 308 answer would send the credential and the request body to whatever host it names. Use an HttpClientHandler or a SocketsHttpHandler "
+                + $"(the package turns their redirects off), or, if {type} never follows redirects, set PitchlyAccessTokenHandlerOptions.AllowCustomPrimaryHandler "
+                + $"for this client (the configure callback of its AddPitchly... call, or {ConfigurePitchlyAccessTokenHandlerOptions.SectionName}:AllowCustomPrimaryHandler).");
         };
     }
 }

@@ -10,25 +10,29 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// <summary>
 /// The current platform's self-signed token for an app's own organization: an HS256 JWT with <c>iss</c> = the App ID,
 /// signed with the App Secret's UTF-8 bytes, sent as <c>Authorization: Bearer</c>. One token is minted and reused
-/// until shortly before its <c>exp</c>.
+/// until shortly before its <c>exp</c>. A request to an origin that may not receive it (<see cref="CredentialOrigins"/>)
+/// is refused before one is minted.
 /// </summary>
 internal sealed class PitchlySelfSignedJwtHandler : DelegatingHandler
 {
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _tokenOptions;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _lifetime;
+    private readonly CredentialOrigins _origins;
     // A reference swapped whole: a nullable tuple is several words wide and could be read half-written by another thread.
     private CachedJwt? _current;
 
-    public PitchlySelfSignedJwtHandler(IOptionsMonitor<PitchlyTokenManagementOptions> tokenOptions, TimeProvider timeProvider, TimeSpan lifetime)
+    public PitchlySelfSignedJwtHandler(IOptionsMonitor<PitchlyTokenManagementOptions> tokenOptions, TimeProvider timeProvider, TimeSpan lifetime, CredentialOrigins origins)
     {
         _tokenOptions = tokenOptions;
         _timeProvider = timeProvider;
         _lifetime = lifetime;
+        _origins = origins;
     }
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        _origins.ThrowIfNotAllowed(request);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", GetJwt());
         return base.SendAsync(request, cancellationToken);
     }

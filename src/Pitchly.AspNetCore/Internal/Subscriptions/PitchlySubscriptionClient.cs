@@ -15,7 +15,10 @@ namespace Pitchly.AspNetCore.Internal.Subscriptions;
 /// from the token manager, refreshes it with the rejected token when Pitchly closes with 4403 (the replay rule of
 /// <see cref="ReplaySequence"/>: again while each attempt carries a token newer than the rejected ones, within the
 /// refresh timeout, and never for a third token rejected right away), and re-establishes lost connections with
-/// jittered exponential backoff, bounded.
+/// jittered exponential backoff, bounded. Across subscriptions and HTTP calls of a key, the
+/// <see cref="RejectedTokenBreaker"/> has the last word: every rejected token is reported to it before a refresh, a
+/// connection that served reports a success, and no connection is opened while refreshing the key is paused, so an
+/// endpoint that rejects every socket costs a bounded number of grants however often the application subscribes again.
 /// </summary>
 internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 {
@@ -36,6 +39,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _tokenManagementOptions;
     private readonly TimeProvider _time;
     private readonly PitchlyMetrics _metrics;
+    private readonly RejectedTokenBreaker _breaker;
     private readonly ILogger _logger;
 
     public PitchlySubscriptionClient(
@@ -45,6 +49,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         IOptionsMonitor<PitchlyTokenManagementOptions> tokenManagementOptions,
         TimeProvider time,
         PitchlyMetrics metrics,
+        RejectedTokenBreaker breaker,
         ILogger<PitchlySubscriptionClient> logger)
     {
         _tokenManager = tokenManager;
@@ -53,6 +58,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         _tokenManagementOptions = tokenManagementOptions;
         _time = time;
         _metrics = metrics;
+        _breaker = breaker;
         _logger = logger;
     }
 
@@ -171,6 +177,8 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 
         while (true)
         {
+            // As on the HTTP path: while the key's refreshing is paused, no socket is opened with its tokens.
+            _breaker.ThrowIfPaused(key);
             PitchlyAccessToken token;
             try
             {
@@ -204,6 +212,15 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                 failedAttempts = 0;
             }
 
+            // A connection acknowledged and not then rejected right away served with its token: the key's count of
+            // rejected tokens starts again. An acknowledgement alone is not enough, or an endpoint that acknowledges and
+            // then closes with 4403 would reset the count on every socket.
+            var rejectedRightAway = result.End == ConnectionEnd.TokenRejected && RejectedRightAway(progress, token, options);
+            if (progress.Acknowledged && !rejectedRightAway)
+            {
+                _breaker.OnSucceeded(key);
+            }
+
             switch (result.End)
             {
                 case ConnectionEnd.Completed:
@@ -215,13 +232,16 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
                 case ConnectionEnd.TokenRejected:
                     // A token that served a while, or reached its expiry, starts a new run: a quiet subscription crosses
                     // any number of expiries.
-                    if (rejections is null || !RejectedRightAway(progress, token, options))
+                    if (rejections is null || !rejectedRightAway)
                     {
                         rejections = new ReplaySequence(_time, _tokenManagementOptions.CurrentValue.RefreshTimeout, MaxRejectionsInARow);
                     }
 
-                    // Checked before refreshing: a run that is over spends no refresh token.
+                    // Checked before refreshing: a run that is over spends no refresh token. The breaker counts the
+                    // key's rejected tokens across every subscription and HTTP call, so subscribing again after a run
+                    // ended does not start a fresh budget; at its limit it throws instead of allowing the refresh.
                     rejections.Rejected(token.Value);
+                    _breaker.OnRejected(key, token.Value);
                     if (!rejections.HasRoom)
                     {
                         throw RejectedRepeatedly(subscription, rejections.Rejections, result.CloseStatus);
