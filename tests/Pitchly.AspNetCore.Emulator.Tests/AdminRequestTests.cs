@@ -103,6 +103,22 @@ public sealed class AdminRequestTests
         Assert.Equal(0, server.Emulator.GetStats().EarlyInvalidations);
     }
 
+    /// <summary>What a page sends with a typeless <c>Blob</c> body: no Content-Type, with a length or chunked.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_body_without_a_Content_Type_is_refused_with_415(bool chunked)
+    {
+        await using var server = await PitchlyEmulatorServer.StartAsync(cancellationToken: Cancellation);
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        HttpContent content = chunked ? new ChunkedJson("{\"autoApprove\":true}", contentType: null) : new ByteArrayContent(Encoding.UTF8.GetBytes("{\"autoApprove\":true}"));
+
+        using var response = await http.PostAsync("/_emulator/settings", content, Cancellation);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.False(server.Emulator.CurrentOptions.AutoApprove);
+    }
+
     [Fact]
     public async Task Posts_without_a_body_still_work()
     {
@@ -145,10 +161,10 @@ public sealed class AdminRequestTests
     {
         private readonly byte[] _json;
 
-        public ChunkedJson(string json)
+        public ChunkedJson(string json, string? contentType = "application/json")
         {
             _json = Encoding.UTF8.GetBytes(json);
-            Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            Headers.ContentType = contentType is null ? null : new MediaTypeHeaderValue(contentType);
         }
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(_json).AsTask();

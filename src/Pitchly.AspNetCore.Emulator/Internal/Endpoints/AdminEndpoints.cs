@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 
@@ -153,7 +154,10 @@ internal static class AdminEndpoints
             return Refuse(emulator, StatusCodes.Status403Forbidden, "The emulator's /_emulator endpoints refuse requests from web pages of other origins.");
         }
 
-        var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        // A body without a length: chunked (HTTP/1.1), or a stream that does not end with the headers (HTTP/2, HTTP/3).
+        var hasBody = request.ContentLength > 0
+            || (request.ContentLength is null
+                && (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.Headers.TransferEncoding.Count > 0));
         if ((hasBody || request.ContentType is not null) && !IsJson(request.ContentType))
         {
             return Refuse(emulator, StatusCodes.Status415UnsupportedMediaType, "The emulator's /_emulator endpoints take JSON bodies only (Content-Type: application/json).");
