@@ -101,6 +101,21 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Only_documents_up_to_16_KiB_enter_the_validated_document_cache()
+    {
+        await using var host = await StartAsync();
+        var marker = Guid.NewGuid().ToString("N");
+        var small = $"query Q{marker} {{ __typename }}";
+        var large = $"query Q{marker} {{ __typename }}" + new string(' ', 16 * 1024);
+
+        await host.GraphQLAsync(small);
+        await host.GraphQLAsync(large);
+
+        Assert.True(EmulatorGraphQL.IsCached(small, null, host.Emulator.CurrentOptions.MaxQueryDepth));
+        Assert.False(EmulatorGraphQL.IsCached(large, null, host.Emulator.CurrentOptions.MaxQueryDepth));
+    }
+
+    [Fact]
     public async Task A_subscription_connection_runs_at_most_MaxSubscriptionOperations_at_once()
     {
         await using var server = await PitchlyEmulatorServer.StartAsync(o => o.MaxSubscriptionOperations = 2, Cancellation);

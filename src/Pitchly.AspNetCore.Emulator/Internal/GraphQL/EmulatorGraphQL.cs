@@ -60,7 +60,7 @@ internal static class EmulatorGraphQL
             ValidationRules = RulesByMaxDepth.GetOrAdd(maxDepth, static depth =>
                 [.. DocumentValidator.CoreRules, new ComplexityValidationRule(new ComplexityOptions { MaxDepth = depth })]),
         };
-        var key = maxDepth.ToString(CultureInfo.InvariantCulture) + "\n" + (options.OperationName ?? string.Empty) + "\n" + query;
+        var key = CacheKey(query, options.OperationName, maxDepth);
         if (ValidDocuments.TryGetValue(key, out var document))
         {
             options.Document = document;
@@ -78,6 +78,13 @@ internal static class EmulatorGraphQL
 
         return Executer.ExecuteAsync(options);
     }
+
+    /// <summary>Whether a document is in the validated-document cache (for tests).</summary>
+    internal static bool IsCached(string query, string? operationName, int maxDepth) =>
+        ValidDocuments.ContainsKey(CacheKey(query, string.IsNullOrEmpty(operationName) ? null : operationName, maxDepth));
+
+    private static string CacheKey(string query, string? operationName, int maxDepth) =>
+        maxDepth.ToString(CultureInfo.InvariantCulture) + "\n" + (operationName ?? string.Empty) + "\n" + query;
 
     private static GraphQLSerializer CreateSerializer(PitchlyEmulatorErrorStyle style) => new(options =>
     {
