@@ -22,6 +22,7 @@ public sealed class PitchlyEmulator
     private readonly ConcurrentQueue<PitchlyEmulatorGraphQLRequest> _graphQLRequests = new();
     private PitchlyEmulatorOptions _options;
     private UserDirectory _users;
+    private bool _endpointsMapped;
 
     internal PitchlyEmulator(PitchlyEmulatorOptions options, TimeProvider timeProvider, ILogger<PitchlyEmulator> logger)
     {
@@ -43,6 +44,13 @@ public sealed class PitchlyEmulator
     public IReadOnlyList<PitchlyEmulatorGraphQLRequest> GraphQLRequests => [.. _graphQLRequests];
 
     internal PitchlyEmulatorOptions Options => Volatile.Read(ref _options);
+
+    /// <summary>Gets or sets whether <c>MapPitchlyEmulator</c> mapped this emulator's endpoints, so the host's listen addresses matter.</summary>
+    internal bool EndpointsMapped
+    {
+        get => Volatile.Read(ref _endpointsMapped);
+        set => Volatile.Write(ref _endpointsMapped, value);
+    }
 
     internal TimeProvider TimeProvider { get; }
 

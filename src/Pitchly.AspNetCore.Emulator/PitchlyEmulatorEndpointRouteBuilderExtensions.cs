@@ -15,6 +15,9 @@ public static class PitchlyEmulatorEndpointRouteBuilderExtensions
     /// <c>POST /graphql</c>, <c>/subscriptions</c> (GraphQL over WebSocket, <c>graphql-transport-ws</c>; it brings its own
     /// WebSocket middleware) and the emulator-only <c>/_emulator/…</c> endpoints (stats, settings, invalidate,
     /// app-sdk-token, graphql-requests, users, data changes that raise events). Requires <c>services.AddPitchlyEmulator()</c>.
+    /// Every endpoint refuses callers that are not on loopback unless <see cref="PitchlyEmulatorOptions.AllowRemote"/> is set,
+    /// and the app stops at start-up when its server listens on a non-loopback address without that setting; the
+    /// <c>/_emulator/…</c> endpoints also refuse a non-loopback <c>Host</c> or <c>Origin</c> and bodies that are not JSON.
     /// </summary>
     /// <param name="endpoints">The route builder (an app or a route group).</param>
     /// <returns>A builder to add conventions to every emulator endpoint.</returns>
@@ -37,7 +40,8 @@ public static class PitchlyEmulatorEndpointRouteBuilderExtensions
         subscriptions.Run(new SubscriptionsEndpoint(emulator).HandleAsync);
         group.Map(PitchlyEmulatorDefaults.SubscriptionsPath, subscriptions.Build());
         AdminEndpoints.Map(group, emulator);
-        EventEndpoints.Map(group, emulator);
+        EndpointGuard.Apply(group, emulator);
+        emulator.EndpointsMapped = true;
         return group;
     }
 }

@@ -2,9 +2,9 @@ namespace Pitchly.AspNetCore.Emulator;
 
 /// <summary>
 /// Settings of the Pitchly emulator, bound from the <c>Pitchly:Emulator</c> configuration section
-/// (e.g. <c>Pitchly__Emulator__AccessTokenLifetime=00:00:05</c>). Every knob but <see cref="Clients"/> and
-/// <see cref="AllowRemoteAdmin"/> can be changed while the emulator runs, with <see cref="PitchlyEmulator.Configure"/> or
-/// <c>POST /_emulator/settings</c>.
+/// (e.g. <c>Pitchly__Emulator__AccessTokenLifetime=00:00:05</c>). Every knob but <see cref="Clients"/>,
+/// <see cref="AllowRemote"/> and <see cref="AllowRemoteAdmin"/> can be changed while the emulator runs, with
+/// <see cref="PitchlyEmulator.Configure"/> or <c>POST /_emulator/settings</c>.
 /// </summary>
 public sealed class PitchlyEmulatorOptions
 {
@@ -18,9 +18,55 @@ public sealed class PitchlyEmulatorOptions
     /// Gets or sets whether the emulator-only <c>/_emulator/…</c> endpoints (settings, invalidation, App SDK tokens, the
     /// request log) answer callers that are not on the loopback interface. Default: <see langword="false"/>: a caller
     /// from another machine gets 403. Behind a reverse proxy on the same machine every caller looks local unless the app
-    /// applies forwarded headers. Fixed at start: <c>POST /_emulator/settings</c> cannot change it.
+    /// applies forwarded headers. Needs <see cref="AllowRemote"/>. Without it the admin endpoints also refuse a <c>Host</c>
+    /// that is not a loopback name (DNS rebinding); with or without it they refuse an <c>Origin</c> that is not loopback and
+    /// bodies that are not JSON, so a page in a browser cannot drive them. Fixed at start: <c>POST /_emulator/settings</c>
+    /// cannot change it.
     /// </summary>
     public bool AllowRemoteAdmin { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether the emulator may serve on an address other than loopback (<c>0.0.0.0</c>, <c>[::]</c>,
+    /// <c>*</c>, <c>+</c>, a host name, a LAN address). Default: <see langword="false"/>: an app that maps the emulator's
+    /// endpoints, or the <c>pitchly-emulator</c> tool, stops at start-up when its server listens on such an address, because
+    /// the emulator lets anyone sign in as anyone and hands out tokens of every organization to the published default
+    /// client. When <see langword="true"/>, the emulator starts and logs a warning. The tool's <c>--allow-remote</c> flag
+    /// sets it. Fixed at start: <c>POST /_emulator/settings</c> cannot change it.
+    /// </summary>
+    public bool AllowRemote { get; set; }
+
+    /// <summary>
+    /// Gets or sets the largest request body, in bytes, the emulator reads on any of its endpoints (GraphQL requests, token
+    /// and consent forms, the <c>/_emulator/…</c> JSON bodies); a larger body is answered 413. Default: 1 MiB.
+    /// </summary>
+    public long MaxRequestBodySize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets how deeply fields may nest in a GraphQL operation (HTTP and subscriptions); a deeper document fails
+    /// validation. Default: 20. Measured with this rule: the standard introspection query (graphql-js
+    /// <c>getIntrospectionQuery()</c>) needs 15, the package's sign-in query 3, the samples' deepest query 5.
+    /// </summary>
+    public int MaxQueryDepth { get; set; } = 20;
+
+    /// <summary>
+    /// Gets or sets how many operations one subscription connection may run at once; a <c>subscribe</c> beyond it is
+    /// answered with an <c>error</c> message for that id, and the connection stays open. Default: 100.
+    /// </summary>
+    public int MaxSubscriptionOperations { get; set; } = 100;
+
+    /// <summary>
+    /// Gets or sets how many messages may wait to be sent on one subscription connection. A client that reads more slowly
+    /// than its events arrive has its connection closed (1008, policy violation) when the queue would grow past it, rather
+    /// than making the emulator buffer without end. Default: 1000.
+    /// </summary>
+    public int MaxSubscriptionSendQueue { get; set; } = 1000;
+
+    /// <summary>
+    /// Gets or sets how many spent refresh tokens the emulator remembers to recognise their reuse; past it the oldest are
+    /// forgotten. A forgotten token is still refused (<c>invalid_grant</c>), but its reuse is no longer counted nor revokes
+    /// its family. Default: 100 000.
+    /// </summary>
+    public int MaxSpentRefreshTokens { get; set; } = 100_000;
 
     /// <summary>Gets or sets the lifetime of access tokens. Default: one hour.</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);

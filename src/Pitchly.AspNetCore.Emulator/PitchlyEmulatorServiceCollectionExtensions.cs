@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Emulator;
@@ -13,7 +14,8 @@ public static class PitchlyEmulatorServiceCollectionExtensions
     /// <summary>
     /// Adds the <see cref="PitchlyEmulator"/> singleton and its options; map its endpoints with
     /// <c>MapPitchlyEmulator()</c>. Time comes from the registered <see cref="TimeProvider"/> (the system clock unless
-    /// one is registered, e.g. a fake one in tests).
+    /// one is registered, e.g. a fake one in tests). When the endpoints are mapped, the host refuses to start on a non-loopback
+    /// listen address unless <see cref="PitchlyEmulatorOptions.AllowRemote"/> is set.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Edits the options; runs after any configuration binding.</param>
@@ -29,6 +31,7 @@ public static class PitchlyEmulatorServiceCollectionExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyEmulatorOptions>, PitchlyEmulatorOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ListenAddressCheck>());
         services.TryAddSingleton(provider => new PitchlyEmulator(
             provider.GetRequiredService<IOptions<PitchlyEmulatorOptions>>().Value,
             provider.GetRequiredService<TimeProvider>(),

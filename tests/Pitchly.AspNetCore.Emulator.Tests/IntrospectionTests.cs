@@ -125,7 +125,7 @@ public sealed class IntrospectionTests
         Assert.Equal(Kind(named!), Kind(reference));
     }
 
-    private static string ReadResource(string name)
+    internal static string ReadResource(string name)
     {
         using var stream = typeof(IntrospectionTests).Assembly.GetManifestResourceStream($"Pitchly.AspNetCore.Emulator.Tests.Resources.{name}")
             ?? throw new InvalidOperationException($"Resource {name} is missing.");

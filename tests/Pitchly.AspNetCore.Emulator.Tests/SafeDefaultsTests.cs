@@ -15,6 +15,8 @@ public sealed class SafeDefaultsTests
 {
     private const string OtherClientId = "appOtherClient0000001";
     private const string OtherClientSecret = "plys_OtherClientSecretOtherClientSecretOtherCl";
+    private const string ClientsDatabaseId = "QcgdFMARXWf4DdJja";
+    private const string DealsTableId = "tblYE3sATHorJj3EQj3q";
 
     [Theory]
     [InlineData("Production")]
@@ -88,14 +90,26 @@ public sealed class SafeDefaultsTests
     [InlineData("POST", "/_emulator/app-sdk-token?organization_id=" + PitchlyEmulatorDefaults.AcmeOrganizationId)]
     [InlineData("GET", "/_emulator/graphql-requests")]
     [InlineData("GET", "/_emulator/users")]
+    [InlineData("POST", "/_emulator/databases/" + ClientsDatabaseId + "/rows")]
+    [InlineData("POST", "/_emulator/tables/" + DealsTableId + "/records/{record}")]
     public async Task Admin_endpoints_refuse_remote_callers_by_default(string method, string path)
     {
-        await using var app = await StartBehindRemoteAddressAsync(allowRemoteAdmin: false);
+        // AllowRemote serves other machines the OAuth and GraphQL endpoints; the admin ones stay closed to them.
+        await using var app = await StartBehindRemoteAddressAsync(allowRemote: true, allowRemoteAdmin: false);
+        var emulator = app.Services.GetRequiredService<PitchlyEmulator>();
+        var deals = emulator.Organizations[PitchlyEmulatorDefaults.AcmeOrganizationId].FindTable(DealsTableId)!;
+        var record = deals.Rows[0];
+        var cellsBefore = record.Cells;
+        var rowsBefore = emulator.Organizations[PitchlyEmulatorDefaults.AcmeOrganizationId].FindDatabase(ClientsDatabaseId)!.Rows.Count;
         using var http = app.GetTestClient();
-        using var request = new HttpRequestMessage(new HttpMethod(method), path);
-        if (method == "POST" && path.EndsWith("/settings", StringComparison.Ordinal))
+        using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{record}", record.Id, StringComparison.Ordinal));
+        if (path.EndsWith("/settings", StringComparison.Ordinal) && method == "POST")
         {
             request.Content = new StringContent("{\"autoApprove\":true}", System.Text.Encoding.UTF8, "application/json");
+        }
+        else if (path.Contains("/tables/", StringComparison.Ordinal))
+        {
+            request.Content = new StringContent($"{{\"values\":{{\"{deals.Fields[0].Id}\":\"Written remotely\"}}}}", System.Text.Encoding.UTF8, "application/json");
         }
 
         using var response = await http.SendAsync(request, Cancellation);
@@ -103,24 +117,41 @@ public sealed class SafeDefaultsTests
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
         Assert.Contains("Pitchly:Emulator:AllowRemoteAdmin", body["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        var emulator = app.Services.GetRequiredService<PitchlyEmulator>();
         Assert.False(emulator.CurrentOptions.AutoApprove);
         Assert.Equal(0, emulator.GetStats().AccessTokensIssued);
+        Assert.Equal(rowsBefore, emulator.Organizations[PitchlyEmulatorDefaults.AcmeOrganizationId].FindDatabase(ClientsDatabaseId)!.Rows.Count);
+        Assert.Same(cellsBefore, record.Cells);
+    }
+
+    [Theory]
+    [InlineData("POST", PitchlyEmulatorDefaults.TokenPath)]
+    [InlineData("POST", PitchlyEmulatorDefaults.GraphQLPath)]
+    [InlineData("GET", PitchlyEmulatorDefaults.AuthorizationPath + "?response_type=code&client_id=" + PitchlyEmulatorDefaults.ClientId)]
+    [InlineData("GET", PitchlyEmulatorDefaults.SubscriptionsPath)]
+    public async Task Every_endpoint_refuses_remote_callers_unless_AllowRemote_is_set(string method, string path)
+    {
+        await using var app = await StartBehindRemoteAddressAsync(allowRemote: false, allowRemoteAdmin: false);
+        using var http = app.GetTestClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (path == PitchlyEmulatorDefaults.TokenPath)
+        {
+            request.Content = ClientCredentialsForm();
+        }
+
+        using var response = await http.SendAsync(request, Cancellation);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("Pitchly:Emulator:AllowRemote", JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0, app.Services.GetRequiredService<PitchlyEmulator>().GetStats().TokenRequests);
     }
 
     [Fact]
-    public async Task Remote_callers_still_reach_the_OAuth_endpoints()
+    public async Task Remote_callers_reach_the_OAuth_endpoints_when_AllowRemote_is_set()
     {
-        await using var app = await StartBehindRemoteAddressAsync(allowRemoteAdmin: false);
+        await using var app = await StartBehindRemoteAddressAsync(allowRemote: true, allowRemoteAdmin: false);
         using var http = app.GetTestClient();
 
-        using var token = await http.PostAsync(PitchlyEmulatorDefaults.TokenPath, new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "client_credentials",
-            ["organization_id"] = PitchlyEmulatorDefaults.AcmeOrganizationId,
-            ["client_id"] = PitchlyEmulatorDefaults.ClientId,
-            ["client_secret"] = PitchlyEmulatorDefaults.ClientSecret,
-        }), Cancellation);
+        using var token = await http.PostAsync(PitchlyEmulatorDefaults.TokenPath, ClientCredentialsForm(), Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, token.StatusCode);
     }
@@ -128,12 +159,22 @@ public sealed class SafeDefaultsTests
     [Fact]
     public async Task Admin_endpoints_answer_remote_callers_when_explicitly_opened()
     {
-        await using var app = await StartBehindRemoteAddressAsync(allowRemoteAdmin: true);
+        await using var app = await StartBehindRemoteAddressAsync(allowRemote: true, allowRemoteAdmin: true);
         using var http = app.GetTestClient();
 
         using var response = await http.GetAsync("/_emulator/stats", Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public void Opening_the_admin_endpoints_to_other_machines_needs_AllowRemote_too()
+    {
+        using var provider = new ServiceCollection().AddLogging().AddPitchlyEmulator(o => o.AllowRemoteAdmin = true).BuildServiceProvider();
+
+        var exception = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.GetRequiredService<PitchlyEmulator>());
+
+        Assert.Contains("Pitchly:Emulator:AllowRemote=true", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -184,6 +225,14 @@ public sealed class SafeDefaultsTests
         Assert.Throws<ArgumentException>(() => host.Emulator.IssueAppSdkToken(PitchlyEmulatorDefaults.AcmeOrganizationId, clientId: "appNope"));
     }
 
+    private static FormUrlEncodedContent ClientCredentialsForm() => new(new Dictionary<string, string>
+    {
+        ["grant_type"] = "client_credentials",
+        ["organization_id"] = PitchlyEmulatorDefaults.AcmeOrganizationId,
+        ["client_id"] = PitchlyEmulatorDefaults.ClientId,
+        ["client_secret"] = PitchlyEmulatorDefaults.ClientSecret,
+    });
+
     private static Task<HttpResponseMessage> ExchangeAsync(EmulatorTestHost host, string clientId, string clientSecret, string subjectToken) =>
         host.TokenAsync(
             clientId,
@@ -193,12 +242,16 @@ public sealed class SafeDefaultsTests
             ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"));
 
     // The emulator in a TestServer app whose requests look as if they came from another machine.
-    private static async Task<WebApplication> StartBehindRemoteAddressAsync(bool allowRemoteAdmin)
+    private static async Task<WebApplication> StartBehindRemoteAddressAsync(bool allowRemote, bool allowRemoteAdmin)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseTestServer();
-        builder.Services.AddPitchlyEmulator(o => o.AllowRemoteAdmin = allowRemoteAdmin);
+        builder.Services.AddPitchlyEmulator(o =>
+        {
+            o.AllowRemote = allowRemote;
+            o.AllowRemoteAdmin = allowRemoteAdmin;
+        });
         var app = builder.Build();
         app.Use((HttpContext context, RequestDelegate next) =>
         {

@@ -281,7 +281,7 @@ public sealed class SubscriptionTests
     }
 
     /// <summary>Subscribing is asynchronous on the server: wait until its event streams are watching before raising events.</summary>
-    private static async Task WaitForWatchersAsync(PitchlyEmulator emulator, int count)
+    internal static async Task WaitForWatchersAsync(PitchlyEmulator emulator, int count)
     {
         var deadline = DateTimeOffset.UtcNow + GraphQLWsTestClient.Patience;
         while (emulator.Events.WatcherCount != count)

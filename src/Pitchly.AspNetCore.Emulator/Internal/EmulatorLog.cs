@@ -53,6 +53,24 @@ internal static partial class EmulatorLog
     [LoggerMessage(9015, LogLevel.Debug, "GraphQL request rejected with {StatusCode}: {Reason}")]
     public static partial void GraphQLBadRequest(this ILogger logger, int statusCode, string reason);
 
+    [LoggerMessage(9016, LogLevel.Warning, "The Pitchly emulator listens on {Address}, which other machines can reach (Pitchly:Emulator:AllowRemote is set): anyone who reaches it can sign in as anyone and obtain tokens of every organization with the published default client secret")]
+    public static partial void ListeningRemotely(this ILogger logger, string address);
+
+    [LoggerMessage(9017, LogLevel.Critical, "The Pitchly emulator refuses to serve on {Address}, which is not a loopback address; set Pitchly:Emulator:AllowRemote (the tool: --allow-remote) to allow it")]
+    public static partial void RemoteBindingRefused(this ILogger logger, string address);
+
+    [LoggerMessage(9018, LogLevel.Warning, "Emulator request refused with {StatusCode}: {Reason}")]
+    public static partial void RequestRefused(this ILogger logger, int statusCode, string reason);
+
+    [LoggerMessage(9019, LogLevel.Information, "A subscription connection reached its {Limit} active operations; subscribe {OperationId} refused")]
+    public static partial void SubscriptionOperationLimit(this ILogger logger, int limit, string operationId);
+
+    [LoggerMessage(9020, LogLevel.Warning, "A subscription connection's send queue passed {Limit} messages: the client reads too slowly, the connection is closed")]
+    public static partial void SubscriptionSendQueueFull(this ILogger logger, int limit);
+
+    [LoggerMessage(9021, LogLevel.Debug, "Request body refused: larger than {Limit} bytes")]
+    public static partial void RequestBodyTooLarge(this ILogger logger, long limit);
+
     [LoggerMessage(9050, LogLevel.Debug, "Subscription connection refused its token (closed with 4403): {Reason}")]
     public static partial void SubscriptionTokenRejected(this ILogger logger, string reason);
 

@@ -35,6 +35,21 @@ internal sealed class PitchlyEmulatorOptionsValidator : IValidateOptions<Pitchly
             failures.Add($"{Section}:{nameof(options.GraphQLRequestLogCapacity)} must be 0 or more; it is {options.GraphQLRequestLogCapacity}.");
         }
 
+        if (options.MaxRequestBodySize is < 1024 or > 1024L * 1024 * 1024)
+        {
+            failures.Add($"{Section}:{nameof(options.MaxRequestBodySize)} must be between 1024 and 1073741824 bytes; it is {options.MaxRequestBodySize}.");
+        }
+
+        if (options.AllowRemoteAdmin && !options.AllowRemote)
+        {
+            failures.Add($"{Section}:{nameof(options.AllowRemoteAdmin)} opens the /_emulator endpoints to other machines, which needs {Section}:{nameof(options.AllowRemote)}=true too.");
+        }
+
+        RequireBetween(options.MaxQueryDepth, 1, 1000, nameof(options.MaxQueryDepth));
+        RequireBetween(options.MaxSubscriptionOperations, 1, 100_000, nameof(options.MaxSubscriptionOperations));
+        RequireBetween(options.MaxSubscriptionSendQueue, 1, 1_000_000, nameof(options.MaxSubscriptionSendQueue));
+        RequireBetween(options.MaxSpentRefreshTokens, 1, 100_000_000, nameof(options.MaxSpentRefreshTokens));
+
         if (!Enum.IsDefined(options.ErrorStyle))
         {
             failures.Add($"{Section}:{nameof(options.ErrorStyle)} must be Platform or Legacy.");
@@ -92,6 +107,14 @@ internal sealed class PitchlyEmulatorOptionsValidator : IValidateOptions<Pitchly
             if (value < TimeSpan.Zero)
             {
                 failures.Add($"{Section}:{name} must not be negative; it is {value}.");
+            }
+        }
+
+        void RequireBetween(int value, int min, int max, string name)
+        {
+            if (value < min || value > max)
+            {
+                failures.Add($"{Section}:{name} must be between {min} and {max}; it is {value}.");
             }
         }
 

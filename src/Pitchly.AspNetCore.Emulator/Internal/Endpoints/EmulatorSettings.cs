@@ -42,6 +42,16 @@ internal sealed class EmulatorSettings
 
     public int? GraphQLRequestLogCapacity { get; set; }
 
+    public long? MaxRequestBodySize { get; set; }
+
+    public int? MaxQueryDepth { get; set; }
+
+    public int? MaxSubscriptionOperations { get; set; }
+
+    public int? MaxSubscriptionSendQueue { get; set; }
+
+    public int? MaxSpentRefreshTokens { get; set; }
+
     public static EmulatorSettings From(PitchlyEmulatorOptions options) => new()
     {
         AutoApprove = options.AutoApprove,
@@ -57,6 +67,11 @@ internal sealed class EmulatorSettings
         TokenEndpointFault = options.TokenEndpointFault,
         TokenEndpointFaultDelay = options.TokenEndpointFaultDelay,
         GraphQLRequestLogCapacity = options.GraphQLRequestLogCapacity,
+        MaxRequestBodySize = options.MaxRequestBodySize,
+        MaxQueryDepth = options.MaxQueryDepth,
+        MaxSubscriptionOperations = options.MaxSubscriptionOperations,
+        MaxSubscriptionSendQueue = options.MaxSubscriptionSendQueue,
+        MaxSpentRefreshTokens = options.MaxSpentRefreshTokens,
     };
 
     public void ApplyTo(PitchlyEmulatorOptions options)
@@ -74,5 +89,10 @@ internal sealed class EmulatorSettings
         options.TokenEndpointFault = TokenEndpointFault ?? options.TokenEndpointFault;
         options.TokenEndpointFaultDelay = TokenEndpointFaultDelay ?? options.TokenEndpointFaultDelay;
         options.GraphQLRequestLogCapacity = GraphQLRequestLogCapacity ?? options.GraphQLRequestLogCapacity;
+        options.MaxRequestBodySize = MaxRequestBodySize ?? options.MaxRequestBodySize;
+        options.MaxQueryDepth = MaxQueryDepth ?? options.MaxQueryDepth;
+        options.MaxSubscriptionOperations = MaxSubscriptionOperations ?? options.MaxSubscriptionOperations;
+        options.MaxSubscriptionSendQueue = MaxSubscriptionSendQueue ?? options.MaxSubscriptionSendQueue;
+        options.MaxSpentRefreshTokens = MaxSpentRefreshTokens ?? options.MaxSpentRefreshTokens;
     }
 }

@@ -31,10 +31,17 @@ internal sealed class GraphQLEndpoint(PitchlyEmulator emulator)
             emulator.TimeProvider.GetUtcNow(), null, null, PitchlyEmulatorTokenPlacement.None, PitchlyEmulatorCredentialKind.None, null, null, null, null);
         var serializer = EmulatorGraphQL.Serializer(options.ErrorStyle);
 
+        if (await RequestBody.ReadAsync(context, options.MaxRequestBodySize) is not { } text)
+        {
+            emulator.Record(log with { ErrorCode = GraphQLErrorCodes.BadRequest });
+            await RequestBody.TooLarge(emulator).ExecuteAsync(context);
+            return;
+        }
+
         JsonDocument body;
         try
         {
-            body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            body = JsonDocument.Parse(text);
         }
         catch (JsonException)
         {
@@ -83,7 +90,7 @@ internal sealed class GraphQLEndpoint(PitchlyEmulator emulator)
 
             var userContext = new EmulatorUserContext(emulator);
             var listener = new Authentication(this, context, variables, userContext, log);
-            var result = await EmulatorGraphQL.ExecuteAsync(queryElement.GetString()!, variables, operationName, userContext, listener, context.RequestAborted);
+            var result = await EmulatorGraphQL.ExecuteAsync(queryElement.GetString()!, variables, operationName, options.MaxQueryDepth, userContext, listener, context.RequestAborted);
             log = listener.Log;
 
             if (listener.Failure is { } failure)

@@ -191,7 +191,7 @@ internal sealed class TokenEndpoint(PitchlyEmulator emulator)
             return GrantOutcome.Fail(GrantType, scopeError!);
         }
 
-        if (!entry.TrySpend())
+        if (!emulator.Tokens.TrySpend(token, entry, options.MaxSpentRefreshTokens))
         {
             Interlocked.Increment(ref emulator.Counters.RefreshTokenReuse);
             emulator.Logger.RefreshTokenReused(entry.Family.Id, options.StrictRefreshTokenReuse);

@@ -1,10 +1,13 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using GraphQL;
 using GraphQL.Execution;
 using GraphQL.SystemTextJson;
 using GraphQL.Validation;
+using GraphQL.Validation.Complexity;
+using GraphQL.Validation.Rules.Custom;
 using GraphQLParser.AST;
 
 namespace Pitchly.AspNetCore.Emulator.Internal.GraphQL;
@@ -14,11 +17,17 @@ internal static class EmulatorGraphQL
 {
     private const int DocumentCacheCapacity = 1024;
 
+    // Only documents up to this length are cached, so the cache holds at most 1024 × 16 KiB of query text whatever the
+    // callers send (a request body may be up to MaxRequestBodySize).
+    private const int CachedQueryMaxLength = 16 * 1024;
+
     private static readonly DocumentExecuter Executer = new();
     private static readonly IValidationRule[] NoRules = [];
+    private static readonly ConcurrentDictionary<int, IValidationRule[]> RulesByMaxDepth = new();
 
-    // Documents that passed the spec's validation rules, by operation name and query text. Validation depends only on the document and the
-    // (fixed) schema, so a cached document skips the rules; variables are still coerced and arguments parsed each time.
+    // Documents that passed the spec's validation rules and the depth limit, by depth limit, operation name and query text. Validation
+    // depends only on these and the (fixed) schema, so a cached document skips the rules; variables are still coerced and arguments
+    // parsed each time.
     private static readonly ConcurrentDictionary<string, GraphQLDocument> ValidDocuments = new(StringComparer.Ordinal);
     private static readonly GraphQLSerializer PlatformSerializer = CreateSerializer(PitchlyEmulatorErrorStyle.Platform);
     private static readonly GraphQLSerializer LegacySerializer = CreateSerializer(PitchlyEmulatorErrorStyle.Legacy);
@@ -34,6 +43,7 @@ internal static class EmulatorGraphQL
         string query,
         Inputs? variables,
         string? operationName,
+        int maxDepth,
         EmulatorUserContext userContext,
         IDocumentExecutionListener? listener,
         CancellationToken cancellationToken)
@@ -47,14 +57,16 @@ internal static class EmulatorGraphQL
             UserContext = userContext,
             CancellationToken = cancellationToken,
             ThrowOnUnhandledException = false,
+            ValidationRules = RulesByMaxDepth.GetOrAdd(maxDepth, static depth =>
+                [.. DocumentValidator.CoreRules, new ComplexityValidationRule(new ComplexityOptions { MaxDepth = depth })]),
         };
-        var key = (options.OperationName ?? string.Empty) + "\n" + query;
+        var key = CacheKey(query, options.OperationName, maxDepth);
         if (ValidDocuments.TryGetValue(key, out var document))
         {
             options.Document = document;
             options.ValidationRules = NoRules;
         }
-        else
+        else if (query.Length <= CachedQueryMaxLength)
         {
             options.Listeners.Add(new DocumentCache(key));
         }
@@ -66,6 +78,13 @@ internal static class EmulatorGraphQL
 
         return Executer.ExecuteAsync(options);
     }
+
+    /// <summary>Whether a document is in the validated-document cache (for tests).</summary>
+    internal static bool IsCached(string query, string? operationName, int maxDepth) =>
+        ValidDocuments.ContainsKey(CacheKey(query, string.IsNullOrEmpty(operationName) ? null : operationName, maxDepth));
+
+    private static string CacheKey(string query, string? operationName, int maxDepth) =>
+        maxDepth.ToString(CultureInfo.InvariantCulture) + "\n" + (operationName ?? string.Empty) + "\n" + query;
 
     private static GraphQLSerializer CreateSerializer(PitchlyEmulatorErrorStyle style) => new(options =>
     {

@@ -17,7 +17,10 @@ namespace Pitchly.AspNetCore.Emulator.Internal.Subscriptions;
 /// <c>error</c> / <c>complete</c> per operation id, <c>ping</c> / <c>pong</c> at any time. Protocol violations close the
 /// socket: 4400 invalid message, 4401 subscribe before the ack, 4409 duplicate operation id, 4429 a second
 /// <c>connection_init</c>. While open, the token is re-checked every <see cref="RecheckInterval"/>: expired or revoked
-/// closes the socket with 4403, so the client must refresh and resubscribe.
+/// closes the socket with 4403, so the client must refresh and resubscribe. What a client can make the emulator hold is
+/// bounded: at most <see cref="PitchlyEmulatorOptions.MaxSubscriptionOperations"/> operations at once (a further
+/// <c>subscribe</c> gets an <c>error</c>), at most <see cref="PitchlyEmulatorOptions.MaxSubscriptionSendQueue"/> messages
+/// waiting to be sent (a client that reads too slowly is closed with 1008), messages of at most 1 MiB.
 /// </summary>
 internal sealed class GraphQLWsConnection : IDisposable
 {
@@ -36,6 +39,7 @@ internal sealed class GraphQLWsConnection : IDisposable
     private readonly ConcurrentDictionary<string, Operation> _operations = new(StringComparer.Ordinal);
     private readonly Lock _closeLock = new();
     private bool _closing;
+    private int _queued;
     private int _initReceived;
     private volatile bool _acknowledged;
     private string? _credential;
@@ -320,6 +324,26 @@ internal sealed class GraphQLWsConnection : IDisposable
             return;
         }
 
+        // Operations are added only here, on the receive loop, so the count cannot grow between the check and the add.
+        var maxOperations = _emulator.Options.MaxSubscriptionOperations;
+        if (_operations.Count >= maxOperations && !_operations.ContainsKey(id))
+        {
+            _emulator.Logger.SubscriptionOperationLimit(maxOperations, Truncate(id, 80));
+            Send(writer =>
+            {
+                writer.WriteString("id", id);
+                writer.WriteString("type", MessageType.Error);
+                writer.WriteStartArray("payload");
+                writer.WriteStartObject();
+                writer.WriteString(
+                    "message",
+                    $"This connection already runs {maxOperations} operations ({PitchlyEmulatorDefaults.ConfigurationSection}:{nameof(PitchlyEmulatorOptions.MaxSubscriptionOperations)}): complete one first.");
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+            });
+            return;
+        }
+
         var operation = new Operation(id, _cts.Token);
         if (!_operations.TryAdd(id, operation))
         {
@@ -341,7 +365,7 @@ internal sealed class GraphQLWsConnection : IDisposable
                 Identity = _identity,
                 Organization = _emulator.Organizations[_identity!.OrganizationId],
             };
-            var result = await EmulatorGraphQL.ExecuteAsync(query, variables, operationName, userContext, listener: null, operation.Token);
+            var result = await EmulatorGraphQL.ExecuteAsync(query, variables, operationName, _emulator.Options.MaxQueryDepth, userContext, listener: null, operation.Token);
             if (operation.Token.IsCancellationRequested)
             {
                 return;
@@ -458,13 +482,24 @@ internal sealed class GraphQLWsConnection : IDisposable
             writer.WriteEndObject();
         }
 
+        var limit = _emulator.Options.MaxSubscriptionSendQueue;
         lock (_closeLock)
         {
-            if (!_closing)
+            if (_closing)
+            {
+                return;
+            }
+
+            if (Interlocked.Increment(ref _queued) <= limit)
             {
                 _outgoing.Writer.TryWrite(new Outgoing(buffer.WrittenMemory, null, null));
+                return;
             }
         }
+
+        // The client reads more slowly than its events arrive: drop it rather than buffer without end.
+        _emulator.Logger.SubscriptionSendQueueFull(limit);
+        Close((int)WebSocketCloseStatus.PolicyViolation, "Send queue full: the client reads too slowly");
     }
 
     /// <summary>Queues the close frame after what is already queued; nothing is sent after it.</summary>
@@ -506,6 +541,7 @@ internal sealed class GraphQLWsConnection : IDisposable
             }
 
             await _socket.SendAsync(item.Message, WebSocketMessageType.Text, endOfMessage: true, _cts.Token);
+            Interlocked.Decrement(ref _queued);
         }
     }
 

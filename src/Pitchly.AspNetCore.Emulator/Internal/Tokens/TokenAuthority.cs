@@ -16,6 +16,7 @@ internal sealed class TokenAuthority(TimeProvider timeProvider)
     private readonly ConcurrentDictionary<string, AccessTokenEntry> _accessTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RefreshTokenEntry> _refreshTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AuthorizationCodeEntry> _codes = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _spentRefreshTokens = new();
     private long _familyCount;
     private long _issuedSinceSweep;
 
@@ -36,6 +37,36 @@ internal sealed class TokenAuthority(TimeProvider timeProvider)
     public AccessTokenEntry? FindAccessToken(string token) => _accessTokens.GetValueOrDefault(token);
 
     public RefreshTokenEntry? FindRefreshToken(string token) => _refreshTokens.GetValueOrDefault(token);
+
+    /// <summary>Gets how many refresh tokens are held, live and spent (for tests).</summary>
+    internal int RefreshTokenCount => _refreshTokens.Count;
+
+    /// <summary>
+    /// Spends a refresh token (see <see cref="RefreshTokenEntry.TrySpend"/>) and remembers it, so that presenting it again
+    /// is recognised as reuse; only the last <paramref name="maxSpent"/> spent tokens are remembered, the oldest are forgotten.
+    /// </summary>
+    /// <remarks>
+    /// Forgetting is safe: a forgotten token is no longer in the table, so it is refused like any unknown token
+    /// (<c>invalid_grant</c>) and can never be spent twice. What it costs: its reuse is not counted in
+    /// <c>refresh_token_reuse</c> and, in strict mode, no longer revokes its family. A client reusing a token that many
+    /// rotations old is already broken; the cap keeps the emulator's memory bounded when a caller rotates tokens
+    /// without end (100 000 entries by default, a few tens of megabytes).
+    /// </remarks>
+    public bool TrySpend(string token, RefreshTokenEntry entry, int maxSpent)
+    {
+        if (!entry.TrySpend())
+        {
+            return false;
+        }
+
+        _spentRefreshTokens.Enqueue(token);
+        while (_spentRefreshTokens.Count > maxSpent && _spentRefreshTokens.TryDequeue(out var oldest))
+        {
+            _refreshTokens.TryRemove(oldest, out _);
+        }
+
+        return true;
+    }
 
     /// <summary>Issues an access token and, when the token belongs to a family, a rotating refresh token.</summary>
     public IssuedTokens Issue(TokenSubject subject, string scope, TimeSpan lifetime, TokenFamily? family)
@@ -82,7 +113,8 @@ internal sealed class TokenAuthority(TimeProvider timeProvider)
         return (count, unused);
     }
 
-    // Expired access tokens and long-expired codes are useless; spent refresh tokens stay, to recognise reuse.
+    // Expired access tokens and long-expired codes are useless; spent refresh tokens stay, to recognise reuse (up to
+    // MaxSpentRefreshTokens of them: see TrySpend).
     private void Sweep(DateTimeOffset now)
     {
         foreach (var (token, entry) in _accessTokens)
