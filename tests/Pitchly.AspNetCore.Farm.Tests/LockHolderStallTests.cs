@@ -181,7 +181,7 @@ public sealed class LockHolderStallTests
                 TimeSpan.FromSeconds(40),
                 "another instance to claim the holder's lapsed fence");
             var atResume = await farm.Emulator.GetStatsAsync(ct);
-            TestContext.Current.TestOutputHelper?.WriteLine($"at the resume: {atResume}; others: {string.Join(", ", duringStall.Select(o => o.Describe()))}");
+            TestContext.Current.TestOutputHelper?.WriteLine($"at the resume: {atResume}; others: {duringStall.Count} calls, {string.Join(", ", duringStall.GroupBy(o => o.Describe()).Select(g => $"{g.Count()} × {g.Key}"))}");
             AssertNoReuse(before, atResume);
             Assert.All(duringStall, o => Assert.True(o.Succeeded, $"{o.Describe()} while the holder was stalled"));
             Assert.True(proxy.IsPaused);
