@@ -20,4 +20,11 @@ public enum PitchlyEmulatorFault
 
     /// <summary>HTTP 502 with an HTML body, as a proxy in front of the server would answer; the grant is not applied.</summary>
     Html,
+
+    /// <summary>
+    /// Applies the grant (a refresh token is spent and rotated, counted at once), then holds the answer for
+    /// <see cref="PitchlyEmulatorOptions.TokenEndpointFaultDelay"/> before sending it: the window in which a client has
+    /// been given new tokens by Pitchly but has not read them yet. A client that gives up meanwhile has spent the token.
+    /// </summary>
+    DelayAfterGrant,
 }

@@ -112,6 +112,14 @@ public enum PitchlyConformanceRule
     InstancesDecideOnSharedData,
 
     /// <summary>
+    /// The owner of a fence may write it again at the current version (the same owner, through
+    /// <see cref="IPitchlyTokenStore.TryBeginRefreshAsync"/>): that extends its deadline, gives the record a higher
+    /// version and leaves the tokens untouched; other owners stay refused. The token manager extends its own fence this
+    /// way while it stores the tokens Pitchly issued.
+    /// </summary>
+    OwnerMayExtendItsOwnFence,
+
+    /// <summary>
     /// While one holder holds the lock of a key, no other acquirer (through another lock instance over the same data)
     /// is granted it; once released, the next acquirer is.
     /// </summary>

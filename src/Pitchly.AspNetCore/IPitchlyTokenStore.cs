@@ -40,7 +40,10 @@ public interface IPitchlyTokenStore
     /// Writes the fence of a refresh (<see cref="PitchlyTokenRecord.RefreshIntent"/>) into the record, by compare-and-swap
     /// on <paramref name="expectedVersion"/>, before its refresh token is presented to Pitchly. Refused when the version
     /// moved on, or when the record carries a live intent of another owner (its deadline not yet passed on the store's
-    /// clock): only one owner at a time may spend a refresh token, whatever the callers' clocks and timing.
+    /// clock): only one owner at a time may spend a refresh token, whatever the callers' clocks and timing. The owner of
+    /// the record's fence may write it again at the current version (the same <paramref name="owner"/>, whether its fence
+    /// is live or lapsed, as long as no other owner's live fence is there): that is how it extends its fence while it
+    /// stores the tokens Pitchly issued.
     /// </summary>
     /// <param name="key">The record's key.</param>
     /// <param name="expectedVersion">The version the caller read (a positive value: a record must exist).</param>

@@ -77,10 +77,12 @@ public sealed class PitchlyTokenManagementOptions
 
     /// <summary>
     /// Gets or sets how long tokens Pitchly has just issued keep being offered to an unreachable token store (a Redis
-    /// restart, say). Until they are stored they exist only in this process, and dropping them would leave the store
-    /// holding a refresh token Pitchly has already spent.
+    /// restart, say; default 60 seconds). Until they are stored they exist only in this process, and dropping them would
+    /// leave the store holding a refresh token Pitchly has already spent. Every attempt first extends the refresh's fence;
+    /// it must be at least <see cref="FenceTimeout"/>, so the tokens are kept at least as long as the fence keeps other
+    /// instances from refreshing.
     /// </summary>
-    public TimeSpan StoreWriteRetryTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan StoreWriteRetryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Gets or sets the authentication scheme whose client credentials are used when <see cref="ClientId"/> is not set.

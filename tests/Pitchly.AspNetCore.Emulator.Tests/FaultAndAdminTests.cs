@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
 using static Pitchly.AspNetCore.Emulator.Tests.EmulatorTestHost;
 
 namespace Pitchly.AspNetCore.Emulator.Tests;
@@ -29,6 +30,37 @@ public sealed class FaultAndAdminTests
         Assert.Equal(1, stats.RefreshGrants);
         Assert.Equal(1, stats.RefreshTokenReuse);
         Assert.Equal(1, stats.RevokedFamilies);
+    }
+
+    [Fact]
+    public async Task DelayAfterGrant_applies_the_grant_before_holding_the_answer_and_then_answers_with_the_new_tokens()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = await StartAsync(timeProvider: time);
+        var refreshToken = (await host.SignInAsync())["refresh_token"]!.GetValue<string>();
+        host.Emulator.Configure(o =>
+        {
+            o.TokenEndpointFault = PitchlyEmulatorFault.DelayAfterGrant;
+            o.TokenEndpointFaultRate = 1;
+            o.TokenEndpointFaultDelay = TimeSpan.FromSeconds(30);
+        });
+
+        var answer = host.RefreshAsync(refreshToken);
+        var waited = Stopwatch.StartNew();
+        while (host.Emulator.GetStats().RefreshGrants == 0 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(20, Cancellation);
+        }
+
+        // The grant is applied while the answer is still held.
+        Assert.Equal(1, host.Emulator.GetStats().RefreshGrants);
+        Assert.False(answer.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(30));
+
+        var body = await answer.WaitAsync(TimeSpan.FromSeconds(20), Cancellation);
+        Assert.NotNull(body["access_token"]);
+        Assert.NotEqual(refreshToken, body["refresh_token"]!.GetValue<string>());
+        Assert.Equal(1, host.Emulator.GetStats().InjectedFaults);
     }
 
     [Fact]

@@ -122,6 +122,127 @@ public sealed class LockHolderStallTests
         });
     }
 
+    [Fact]
+    public async Task Holder_whose_own_redis_connection_stalls_right_after_Pitchly_answered_past_its_fence_causes_no_reuse_and_its_tokens_are_stored_over_the_claim()
+    {
+        // Tokens live 60 s, so a proactive renewal may start 30 s after sign-in and calls go on with the current token
+        // until 45 s; a 10 s fence whose owner may send in its first 4 s.
+        var options = Farm with
+        {
+            Instances = 2,
+            TokenLifetime = TimeSpan.FromSeconds(60),
+            InstanceConfiguration = new Dictionary<string, string>(Farm.InstanceConfiguration)
+            {
+                ["Pitchly:TokenManagement:FenceTimeout"] = "00:00:10",
+                ["Pitchly:TokenManagement:TokenRequestTimeout"] = "00:00:06",
+            },
+        };
+        await FarmTest.RunAsync(options, async (farm, client) =>
+        {
+            var ct = TestContext.Current.CancellationToken;
+            var user = (await farm.SignInAllAsync(ct))[0];
+            await using var proxy = PausableTcpProxy.Start(new IPEndPoint(IPAddress.Loopback, farm.Redis!.Port));
+            var holder = await farm.StartInstanceAsync(null, $"127.0.0.1:{proxy.Endpoint.Port}", ct);
+            var signedIn = await FarmTest.CallEveryInstanceAsync(farm, client, user);
+            Assert.All(signedIn, o => Assert.True(o.Succeeded, o.Describe()));
+            var firstToken = signedIn[0].TokenFingerprint;
+            var before = await farm.Emulator.GetStatsAsync(ct);
+            var others = farm.Instances.Where(i => i != holder).ToList();
+
+            // Pitchly applies the holder's renewal at once and holds its answer for 4 s. Only the holder is called until
+            // the token enters its renewal window; the grant is seen in Pitchly's counters, and the holder's own Redis
+            // connection is stalled then, before the answer reaches it.
+            await farm.Emulator.ConfigureAsync(new { tokenEndpointFault = "DelayAfterGrant", tokenEndpointFaultRate = 1.0, tokenEndpointFaultDelay = "00:00:04" }, ct);
+            using (var granted = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                var callingHolder = CallUntilCancelledAsync(client, holder, user, granted.Token);
+                await WaitUntilAsync(async () => (await farm.Emulator.GetStatsAsync(ct)).RefreshGrants > before.RefreshGrants, TimeSpan.FromSeconds(90), "the holder's renewal to be granted");
+                proxy.Pause();
+                await granted.CancelAsync();
+                Assert.All(await callingHolder, o => Assert.False(o.SignInRequired, $"holder before the stall: {o.Describe()}"));
+            }
+
+            await farm.Emulator.ConfigureAsync(new { tokenEndpointFault = "None", tokenEndpointFaultRate = 0.0 }, ct);
+
+            // The others are called for the user, still on the current token, until the holder's fence lapses and one of
+            // them claims the record; the holder's connection stays stalled until then.
+            var duringStall = new List<WorkOutcome>();
+            await WaitUntilAsync(
+                async () =>
+                {
+                    foreach (var other in others)
+                    {
+                        duringStall.Add(await client.WorkAsync(other, user, ct));
+                    }
+
+                    return others.Any(o => o.Process.Output.ToString().Contains(LapsedFenceClaimed, StringComparison.Ordinal))
+                        || (await farm.Emulator.GetStatsAsync(ct)).RefreshTokenReuse > before.RefreshTokenReuse;
+                },
+                TimeSpan.FromSeconds(40),
+                "another instance to claim the holder's lapsed fence");
+            var atResume = await farm.Emulator.GetStatsAsync(ct);
+            TestContext.Current.TestOutputHelper?.WriteLine($"at the resume: {atResume}; others: {duringStall.Count} calls, {string.Join(", ", duringStall.GroupBy(o => o.Describe()).Select(g => $"{g.Count()} × {g.Key}"))}");
+            AssertNoReuse(before, atResume);
+            Assert.All(duringStall, o => Assert.True(o.Succeeded, $"{o.Describe()} while the holder was stalled"));
+            Assert.True(proxy.IsPaused);
+            proxy.Resume();
+
+            // The holder stores Pitchly's answer over the claimed record, and every instance serves the new token.
+            await Eventually.HoldsAsync(
+                () => Task.FromResult(holder.Process.Output.ToString().Contains(WroteOverFencedTokens, StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(60),
+                "the holder to store its tokens over the claimed record");
+            await Eventually.HoldsAsync(
+                async () =>
+                {
+                    var outcomes = await FarmTest.CallEveryInstanceAsync(farm, client, user);
+                    Assert.All(outcomes, o => Assert.False(o.SignInRequired, $"{o.Describe()}: the user was signed out."));
+                    return outcomes.All(o => o.Succeeded && o.TokenFingerprint is not null && o.TokenFingerprint != firstToken);
+                },
+                TimeSpan.FromSeconds(30),
+                "every instance to serve the holder's new token");
+            var after = await farm.Emulator.GetStatsAsync(ct);
+            TestContext.Current.TestOutputHelper?.WriteLine($"emulator: {after}");
+            AssertNoReuse(before, after);
+            Assert.Equal(before.RefreshGrants + 1, after.RefreshGrants);
+        });
+    }
+
+    // Log lines (event ids) of the token manager: a claim over another owner's lapsed fence, and a write of refreshed
+    // tokens over a version that moved on while still holding the spent refresh token.
+    private const string LapsedFenceClaimed = "[2026]";
+    private const string WroteOverFencedTokens = "[2029]";
+
+    /// <summary>Calls <c>/work</c> on <paramref name="instance"/> every 200 ms until <paramref name="stop"/>; returns the outcomes.</summary>
+    private static async Task<List<WorkOutcome>> CallUntilCancelledAsync(StormClient client, StormInstance instance, StormUser user, CancellationToken stop)
+    {
+        var outcomes = new List<WorkOutcome>();
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                outcomes.Add(await client.WorkAsync(instance, user, stop));
+                await Task.Delay(200, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 50 ms (an event, never a fixed sleep) until it holds.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan within, string what)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(waited.Elapsed < within, $"Waited {within.TotalSeconds:0} s for {what}.");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
     /// <summary>
     /// Makes <paramref name="holder"/> refresh <paramref name="user"/>'s tokens with a token request that Pitchly holds
     /// for 3 s before applying the grant; once the request is in, runs <paramref name="stall"/> and turns the delay off

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -153,6 +154,30 @@ public sealed class RegistrationTests(RedisServer redis) : IClassFixture<RedisSe
 
         Assert.Contains("Pitchly:Redis:LockWaitTimeout (00:00:20) is longer than Pitchly:TokenManagement:RefreshTimeout (00:00:10)", failure.Message, StringComparison.Ordinal);
         Assert.Contains("Lower LockWaitTimeout or raise RefreshTimeout", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("00:00:02", "is not shorter than the send window of a refresh, Pitchly:TokenManagement:FenceTimeout − TokenRequestTimeout (00:00:02)", "raise FenceTimeout (or lower TokenRequestTimeout)")]
+    [InlineData("00:00:01.500", "is at least half of Pitchly:TokenManagement:FenceTimeout (00:00:03)", "Lower ReplicaAcknowledgementTimeout or raise FenceTimeout")]
+    public async Task A_replica_wait_the_fence_cannot_cover_fails_start_up_naming_the_settings_to_change(string replicaWait, string relation, string remedy)
+    {
+        using var host = CreateHost(builder => builder.Services
+            .AddPitchlyTokenManagement(o =>
+            {
+                o.FenceTimeout = TimeSpan.FromSeconds(3);
+                o.TokenRequestTimeout = TimeSpan.FromSeconds(1);
+            })
+            .AddRedis(options =>
+            {
+                options.Configuration = redis.Configuration;
+                options.AllowUnsharedDataProtectionKeys = true;
+                options.ReplicaAcknowledgementTimeout = TimeSpan.Parse(replicaWait, CultureInfo.InvariantCulture);
+            }));
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Cancel));
+
+        Assert.Contains($"Pitchly:Redis:ReplicaAcknowledgementTimeout ({TimeSpan.Parse(replicaWait, CultureInfo.InvariantCulture)}) {relation}", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(remedy, failure.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -57,7 +57,7 @@ internal sealed class PitchlyEmulatorOptionsValidator : IValidateOptions<Pitchly
 
         if (!Enum.IsDefined(options.TokenEndpointFault))
         {
-            failures.Add($"{Section}:{nameof(options.TokenEndpointFault)} must be None, ServerError, Delay, DropAfterGrant or Html.");
+            failures.Add($"{Section}:{nameof(options.TokenEndpointFault)} must be None, ServerError, Delay, DropAfterGrant, Html or DelayAfterGrant.");
         }
 
         if (options.Clients.Count == 0)

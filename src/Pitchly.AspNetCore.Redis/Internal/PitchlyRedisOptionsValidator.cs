@@ -87,6 +87,7 @@ internal sealed class PitchlyRedisOptionsValidator(
             failures.Add($"Pitchly:Redis:UnacknowledgedWritePolicy '{options.UnacknowledgedWritePolicy}' is unknown; use FailRetryably or AcceptPrimaryOnly.");
         }
 
+        ValidateFenceCoverage(failures, options, tokenManagementOptions.CurrentValue);
         ValidateConnection(failures, options);
         if (!options.AllowUnsharedDataProtectionKeys && keyManagementOptions.Value.XmlRepository is null)
         {
@@ -94,6 +95,37 @@ internal sealed class PitchlyRedisOptionsValidator(
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// A fence is written, and extended before every write of refreshed tokens, with a wait of up to
+    /// <see cref="PitchlyRedisOptions.ReplicaAcknowledgementTimeout"/> for the replicas. The first wait counts against the
+    /// send window (<c>FenceTimeout − TokenRequestTimeout</c>, measured from before the fence is written); the extension
+    /// and the compare-and-swap after it wait once each, and the extension must still cover that swap.
+    /// </summary>
+    private static void ValidateFenceCoverage(List<string> failures, PitchlyRedisOptions options, PitchlyTokenManagementOptions tokens)
+    {
+        var wait = options.ReplicaAcknowledgementTimeout;
+        var sendWindow = tokens.FenceTimeout - tokens.TokenRequestTimeout;
+        if (wait <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        if (wait >= sendWindow)
+        {
+            failures.Add(
+                $"Pitchly:Redis:ReplicaAcknowledgementTimeout ({wait}) is not shorter than the send window of a refresh, Pitchly:TokenManagement:FenceTimeout − TokenRequestTimeout ({sendWindow}): "
+                + "a fence waits for the replicas before its token request may be sent, so behind a slow replica no refresh would ever be sent. "
+                + "Lower ReplicaAcknowledgementTimeout, or raise FenceTimeout (or lower TokenRequestTimeout).");
+        }
+        else if (wait * 2 >= tokens.FenceTimeout)
+        {
+            failures.Add(
+                $"Pitchly:Redis:ReplicaAcknowledgementTimeout ({wait}) is at least half of Pitchly:TokenManagement:FenceTimeout ({tokens.FenceTimeout}): "
+                + "every write of refreshed tokens first extends the fence and then swaps the tokens in, each waiting for the replicas, so the extension would not cover the write. "
+                + "Lower ReplicaAcknowledgementTimeout or raise FenceTimeout.");
+        }
     }
 
     private void ValidateConnection(List<string> failures, PitchlyRedisOptions options)

@@ -41,6 +41,7 @@ internal sealed class TokenStoreRules(
         new(PitchlyConformanceRule.ConcurrentFencesHaveOneWinner, ConcurrentFencesHaveOneWinnerAsync),
         new(PitchlyConformanceRule.DataSurvivesNewInstance, DataSurvivesNewInstanceAsync),
         new(PitchlyConformanceRule.InstancesDecideOnSharedData, InstancesDecideOnSharedDataAsync),
+        new(PitchlyConformanceRule.OwnerMayExtendItsOwnFence, OwnerMayExtendItsOwnFenceAsync),
     ];
 
     /// <summary>Removes every record the run wrote (best effort: a store that cannot remove has failed a rule already).</summary>
@@ -294,6 +295,42 @@ internal sealed class TokenStoreRules(
         Unless(
             await store.TryBeginRefreshAsync(key, claimed.Version, "conformance-first", LongFence, cancel) is null,
             "the owner of the lapsed fence fenced the record again while the new owner's fence was live.");
+    }
+
+    private async Task OwnerMayExtendItsOwnFenceAsync(CancellationToken cancel)
+    {
+        var key = NewUserKey();
+        var tokens = Tokens() with { RefreshTokenMayBeSpent = true };
+        var written = await store.SetAsync(key, tokens, cancel);
+        var first = NotNull(
+            await store.TryBeginRefreshAsync(key, written.Version, "conformance-owner", options.FenceLifetime, cancel),
+            "TryBeginRefreshAsync at the current version of an unfenced record was refused.");
+        var before = DateTimeOffset.UtcNow;
+        var extended = NotNull(
+            await store.TryBeginRefreshAsync(key, first.Version, "conformance-owner", LongFence, cancel),
+            "the owner of a live fence could not write it again at the current version (the token manager extends its fence so while it stores new tokens).");
+        var after = DateTimeOffset.UtcNow;
+        Unless(extended.RefreshIntent?.Owner == "conformance-owner", $"the extended fence carries {extended.RefreshIntent}, not its owner.");
+        RequireDeadline(extended.RefreshIntent!.Deadline, before + LongFence, after + LongFence, "the extended fence");
+        Unless(extended.Version > first.Version, $"the extension gave the record version {extended.Version}, not above {first.Version}.");
+        RequireSameTokens(tokens, extended, "the record the extension returned (a fence leaves the tokens as they were)");
+
+        var read = NotNull(await store.GetAsync(key, cancel), "a fenced record read as none.");
+        Unless(read.Version == extended.Version && read.RefreshIntent?.Owner == "conformance-owner", $"the extended fence read back as version {read.Version} with {read.RefreshIntent}.");
+
+        // Long after the first fence's lifetime, the extension still holds other owners off.
+        var lapseOfFirst = options.FenceLifetime + options.ClockTolerance - (DateTimeOffset.UtcNow - before);
+        if (lapseOfFirst > TimeSpan.Zero)
+        {
+            await Task.Delay(lapseOfFirst, cancel);
+        }
+
+        Unless(
+            await store.TryBeginRefreshAsync(key, extended.Version, "conformance-other", LongFence, cancel) is null,
+            "another owner fenced the record after the first fence's deadline although its owner had extended it.");
+        Unless(
+            await store.TryBeginRefreshAsync(key, first.Version, "conformance-owner", LongFence, cancel) is null,
+            "the owner wrote its fence again at a version that had moved on.");
     }
 
     private async Task OtherWritesClearFenceAsync(CancellationToken cancel)

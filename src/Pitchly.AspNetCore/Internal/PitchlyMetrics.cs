@@ -43,7 +43,7 @@ internal sealed class PitchlyMetrics
     /// <summary>The span of one request to Pitchly's token endpoint.</summary>
     public const string TokenRequestSpan = "Pitchly token request";
 
-    private static readonly HashSet<string> SuccessfulOutcomes = new(StringComparer.Ordinal) { "refreshed", "reused_newer", "acquired", "fenced", "deferred", "success", "held" };
+    private static readonly HashSet<string> SuccessfulOutcomes = new(StringComparer.Ordinal) { "refreshed", "reused_newer", "acquired", "fenced", "deferred", "fence_lapsed", "success", "held" };
 
     // Bucket boundaries for millisecond durations: a refresh or lock wait takes from a few milliseconds to the timeouts.
     private static readonly InstrumentAdvice<double> MillisecondBuckets = new()

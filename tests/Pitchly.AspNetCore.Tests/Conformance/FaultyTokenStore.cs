@@ -84,6 +84,7 @@ public sealed class FaultyTokenStore(TokenStoreFault fault, FaultyTokenStore.Dat
             {
                 TokenStoreFault.FenceIgnored => false,
                 TokenStoreFault.FenceNeverLapses => current.RefreshIntent is { } intent && intent.Owner != owner,
+                TokenStoreFault.FenceNotExtendable => current.RefreshIntent is { } intent && intent.Deadline > now,
                 _ => current.RefreshIntent is { } intent && intent.Owner != owner && intent.Deadline > now,
             };
             return ValueTask.FromResult(fencedByAnother ? null : Write(key, current with { RefreshIntent = new PitchlyRefreshIntent(owner, now + lifetime) }));

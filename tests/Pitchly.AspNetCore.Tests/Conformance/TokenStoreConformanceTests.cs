@@ -51,6 +51,7 @@ public sealed class TokenStoreConformanceTests
     [InlineData(TokenStoreFault.SetKeepsFence, PitchlyConformanceRule.OtherWritesClearFence)]
     [InlineData(TokenStoreFault.CompareAndSwapNotAtomic, PitchlyConformanceRule.ConcurrentCompareAndSwapHasOneWinner)]
     [InlineData(TokenStoreFault.ForgetsOnNewInstance, PitchlyConformanceRule.DataSurvivesNewInstance)]
+    [InlineData(TokenStoreFault.FenceNotExtendable, PitchlyConformanceRule.OwnerMayExtendItsOwnFence)]
     public async Task A_store_with_a_fault_is_rejected_naming_the_rule_the_fault_breaks(TokenStoreFault fault, PitchlyConformanceRule broken)
     {
         var store = new FaultyTokenStore(fault);

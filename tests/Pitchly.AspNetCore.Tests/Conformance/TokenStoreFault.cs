@@ -27,6 +27,9 @@ public enum TokenStoreFault
     /// <summary>TryReplaceAsync checks the version and writes in two steps, so racing writers can both win.</summary>
     CompareAndSwapNotAtomic,
 
+    /// <summary>TryBeginRefreshAsync refuses a live fence to every owner, its own owner too: a fence cannot be extended.</summary>
+    FenceNotExtendable,
+
     /// <summary>Every instance starts empty: nothing is shared with another instance "over the same data".</summary>
     ForgetsOnNewInstance,
 }

@@ -26,7 +26,7 @@ public sealed class RefreshFenceTests : IAsyncDisposable
         {
             o.FenceTimeout = TimeSpan.FromSeconds(45);
             o.TokenRequestTimeout = TimeSpan.FromSeconds(30);
-            o.StoreWriteRetryTimeout = TimeSpan.FromSeconds(30);
+            o.StoreWriteRetryTimeout = TimeSpan.FromSeconds(45);
         });
         _services = services.BuildServiceProvider();
     }

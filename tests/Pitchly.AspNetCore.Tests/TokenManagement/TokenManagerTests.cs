@@ -337,6 +337,23 @@ public sealed class TokenManagerTests
     }
 
     [Fact]
+    public async Task A_store_write_retry_shorter_than_the_fence_fails_at_start_naming_both_settings_and_the_fix()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration["Pitchly:TokenManagement:FenceTimeout"] = "00:00:45";
+        builder.Configuration["Pitchly:TokenManagement:StoreWriteRetryTimeout"] = "00:00:30";
+        builder.Services.AddPitchlyTokenManagement();
+        using var host = builder.Build();
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+
+        var failure = Assert.Single(exception.Failures);
+        Assert.Contains("StoreWriteRetryTimeout (00:00:30) is shorter than Pitchly:TokenManagement:FenceTimeout (00:00:45)", failure, StringComparison.Ordinal);
+        Assert.Contains("Raise StoreWriteRetryTimeout to at least FenceTimeout, or lower FenceTimeout", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Settings_are_bound_from_the_Pitchly_section_and_its_TokenManagement_section()
     {
         var builder = Host.CreateApplicationBuilder();

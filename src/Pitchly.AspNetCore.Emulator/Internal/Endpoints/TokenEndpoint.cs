@@ -72,6 +72,12 @@ internal sealed class TokenEndpoint(PitchlyEmulator emulator)
             return;
         }
 
+        if (fault == PitchlyEmulatorFault.DelayAfterGrant)
+        {
+            // The grant is applied and counted; the client is handed the new tokens only after the delay.
+            await EmulatedLatency.WaitAsync(emulator.TimeProvider, options.TokenEndpointFaultDelay, context.RequestAborted);
+        }
+
         await WriteJsonAsync(context, StatusCodes.Status200OK, outcome.Response!);
     }
 

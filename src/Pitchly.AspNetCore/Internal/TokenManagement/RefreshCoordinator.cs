@@ -45,7 +45,7 @@ internal sealed partial class RefreshCoordinator
         _pipelines = new RefreshPipelines(timeProvider, logger);
         _fence = new RefreshFence(store, options, timeProvider, _pipelines, metrics, logger);
         _grant = new TokenGrant(client, options, timeProvider);
-        _writer = new RecordWriter(store, options, _pipelines, metrics, logger);
+        _writer = new RecordWriter(store, options, _pipelines, _fence, metrics, logger);
         _notifier = new RefreshNotifier(refreshedHandlers, logger);
     }
 
@@ -234,6 +234,31 @@ internal sealed partial class RefreshCoordinator
                     : throw TokenRecords.SignInRequired(key, "its Pitchly tokens include no refresh token");
             }
 
+            if (record.RefreshIntent is { } lapsed && !RenewalPolicy.IsFencedByAnother(record, now))
+            {
+                // Its owner may have presented the refresh token and still hold the answer, unable to store it: the
+                // record is marked so the refresh token is presented only once the access token no longer serves.
+                if (await _fence.TryClaimLapsedAsync(key, record, cancellationToken) is not { } marked)
+                {
+                    record = await _store.GetAsync(key, cancellationToken);
+                    if (record is not null && record.RefreshIntent == lapsed)
+                    {
+                        // The store's clock says the fence still lives: wait for it there.
+                        record = await _fence.WaitAtAnotherOwnersFenceAsync(key, record, cancellationToken);
+                    }
+
+                    continue;
+                }
+
+                if (request.CurrentTokenMayServe && RenewalPolicy.IsUnexpired(marked, _timeProvider.GetUtcNow()))
+                {
+                    return new Decision(Step.UseStored, marked, RefreshOutcome.FenceLapsed);
+                }
+
+                record = marked;
+                continue;
+            }
+
             if (!RenewalPolicy.IsFencedByAnother(record, now))
             {
                 return new Decision(Step.SpendRefreshToken, record);
@@ -293,7 +318,7 @@ internal sealed partial class RefreshCoordinator
             throw;
         }
 
-        return await _writer.WriteAsync(key, fence.Record.Version, issued, handle, RefreshOutcome.Refreshed);
+        return await _writer.WriteRefreshedAsync(fence, issued, handle);
     }
 
     /// <summary>

@@ -70,6 +70,62 @@ internal sealed partial class RefreshFence
     }
 
     /// <summary>
+    /// Writes this owner's fence again, by compare-and-swap on <paramref name="expectedVersion"/> and with the same owner,
+    /// for a whole <see cref="PitchlyTokenManagementOptions.FenceTimeout"/> from now: the store grants it only while no
+    /// other owner's live fence is on the record, so it extends the fence the owner still holds (or takes the record
+    /// back once nobody else holds it) and never crosses another owner's. Returns the fence as written, or
+    /// <see langword="null"/> when the record moved on or another owner fenced it. Not cancellable: it protects tokens
+    /// that exist only in this process.
+    /// </summary>
+    public async ValueTask<HeldFence?> TryExtendAsync(HeldFence fence, long expectedVersion)
+    {
+        var fencedAt = _timeProvider.GetTimestamp();
+        var fencedAtWallClock = _timeProvider.GetUtcNow();
+        var extended = await _store.TryBeginRefreshAsync(fence.Key, expectedVersion, fence.Owner, fence.Timeout, CancellationToken.None);
+        if (extended is null)
+        {
+            return null;
+        }
+
+        Log.Extended(_logger, fence.Key, extended.Version);
+        return fence with { Record = extended, FencedAt = fencedAt, FencedAtWallClock = fencedAtWallClock };
+    }
+
+    /// <summary>
+    /// Claims <paramref name="lapsed"/>, a record whose fence of another owner has lapsed, and marks its refresh token
+    /// <see cref="PitchlyTokenRecord.RefreshTokenMayBeSpent"/>: that owner may have presented it and still hold the
+    /// answer, unable to store it yet. The claim is a fence of its own (the store judges the lapse on its clock), then
+    /// cleared with the mark. Returns the marked record, or <see langword="null"/> when the record moved on or the store
+    /// still holds the fence live (the caller reads the record again).
+    /// </summary>
+    public async ValueTask<PitchlyTokenRecord?> TryClaimLapsedAsync(PitchlyTokenKey key, PitchlyTokenRecord lapsed, CancellationToken cancellationToken)
+    {
+        if (await TryBeginAsync(key, lapsed, cancellationToken) is not { } claim)
+        {
+            return null;
+        }
+
+        var fenced = claim.Record;
+        PitchlyTokenRecord? marked;
+        try
+        {
+            marked = await _store.TryReplaceAsync(key, fenced.Version, fenced with { RefreshIntent = null, RefreshTokenMayBeSpent = true }, CancellationToken.None);
+        }
+        catch (PitchlyTokenStoreUnavailableException)
+        {
+            _ = ClearLaterAsync(key, claim.Owner, mayBeSpent: true);
+            throw;
+        }
+
+        if (marked is not null)
+        {
+            Log.LapsedFenceClaimed(_logger, key, lapsed.Version, lapsed.RefreshIntent?.Deadline);
+        }
+
+        return marked;
+    }
+
+    /// <summary>
     /// Releases <paramref name="fence"/> before sending when its send deadline has passed or the refresh was cancelled;
     /// <see langword="true"/> when the token request may still be sent.
     /// </summary>
@@ -184,6 +240,12 @@ internal sealed partial class RefreshFence
 
         [LoggerMessage(EventId = 2015, EventName = "FenceNotCleared", Level = LogLevel.Warning, Message = "The fence of the Pitchly tokens of {Key} could not be cleared; it lapses at its deadline.")]
         public static partial void NotCleared(ILogger logger, PitchlyTokenKey key, Exception exception);
+
+        [LoggerMessage(EventId = 2026, EventName = "LapsedFenceClaimed", Level = LogLevel.Warning, Message = "The fence of another refresh of the Pitchly tokens of {Key} lapsed (version {Version}, fenced until {Deadline:O}) before its tokens were stored; its refresh token may be spent, so the record is marked RefreshTokenMayBeSpent: the current access token is used until it expires or is rejected.")]
+        public static partial void LapsedFenceClaimed(ILogger logger, PitchlyTokenKey key, long version, DateTimeOffset? deadline);
+
+        [LoggerMessage(EventId = 2027, EventName = "FenceExtended", Level = LogLevel.Debug, Message = "Extended the fence of the Pitchly tokens of {Key} (version {Version}) while storing newly issued tokens.")]
+        public static partial void Extended(ILogger logger, PitchlyTokenKey key, long version);
 
         [LoggerMessage(EventId = 2016, EventName = "RefreshTokenMayBeSpent", Level = LogLevel.Warning, Message = "The answer to the refresh of {Key} was lost, so its refresh token may be spent; the current access token is used until it expires or is rejected.")]
         public static partial void RefreshTokenMayBeSpent(ILogger logger, PitchlyTokenKey key);

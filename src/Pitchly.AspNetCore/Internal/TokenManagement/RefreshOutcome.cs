@@ -18,6 +18,12 @@ internal enum RefreshOutcome
     /// <summary>A renewal left to the instance holding the refresh lock while the current token still serves.</summary>
     Deferred,
 
+    /// <summary>
+    /// A renewal found another owner's fence lapsed before its tokens were stored: the record was marked
+    /// <see cref="PitchlyTokenRecord.RefreshTokenMayBeSpent"/> and the current token, still valid, serves.
+    /// </summary>
+    FenceLapsed,
+
     /// <summary>Pitchly refused the refresh token, or no tokens are left: the user must sign in again.</summary>
     InvalidGrant,
 

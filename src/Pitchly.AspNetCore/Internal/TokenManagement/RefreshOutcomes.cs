@@ -11,6 +11,7 @@ internal static class RefreshOutcomes
         RefreshOutcome.Acquired => "acquired",
         RefreshOutcome.Fenced => "fenced",
         RefreshOutcome.Deferred => "deferred",
+        RefreshOutcome.FenceLapsed => "fence_lapsed",
         RefreshOutcome.InvalidGrant => "invalid_grant",
         _ => "failed",
     };

@@ -39,7 +39,9 @@ internal sealed class TokenGrant
         var requestedAt = _timeProvider.GetUtcNow();
         var response = await _client.RefreshAsync(fence.RefreshToken, fence.TimeLeft(_timeProvider), CancellationToken.None);
         var spent = fence.Record;
-        return new PitchlyTokenRecord
+
+        // Built from the fenced record, so every field that is not a token (and any added later) is carried over.
+        return spent with
         {
             AccessToken = response.AccessToken,
             ExpiresAt = requestedAt + response.ExpiresIn,
@@ -47,6 +49,9 @@ internal sealed class TokenGrant
             RefreshToken = response.RefreshToken ?? spent.RefreshToken,
             Scope = response.Scope ?? spent.Scope,
             OrganizationId = spent.OrganizationId ?? fence.Key.OrganizationId,
+            Version = 0,
+            RefreshIntent = null,
+            RefreshTokenMayBeSpent = false,
         };
     }
 

@@ -51,6 +51,7 @@ internal sealed class ValidatePitchlyTokenManagementOptions(IHostEnvironment? en
                 + $"by at least {MinSendWindow.TotalSeconds:0} s: the fence must outlast the token request it covers. Raise FenceTimeout or lower TokenRequestTimeout.");
         }
 
+        ValidateWriteCoverage(failures, options);
         if (options.RejectedTokenLimit < 2)
         {
             failures.Add($"Pitchly:TokenManagement:RejectedTokenLimit must be at least 2 (one early invalidation must never pause refreshing); it is {options.RejectedTokenLimit}.");
@@ -70,6 +71,26 @@ internal sealed class ValidatePitchlyTokenManagementOptions(IHostEnvironment? en
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// Once Pitchly has answered, the new tokens exist only in the refreshing process until they are stored. Every write
+    /// attempt extends the owner's fence, but a store out of reach for this process cannot be told: the fence then lapses
+    /// at most <see cref="PitchlyTokenManagementOptions.FenceTimeout"/> after it was last written, another instance may
+    /// claim the record (marking its refresh token as possibly spent and serving the current access token meanwhile), and
+    /// the late write still lands over it as long as the owner keeps trying. An owner that gave up sooner would drop
+    /// tokens while its own fence still kept every other instance from refreshing.
+    /// </summary>
+    private static void ValidateWriteCoverage(List<string> failures, PitchlyTokenManagementOptions options)
+    {
+        if (options.StoreWriteRetryTimeout < options.FenceTimeout)
+        {
+            failures.Add(
+                $"Pitchly:TokenManagement:StoreWriteRetryTimeout ({options.StoreWriteRetryTimeout}) is shorter than Pitchly:TokenManagement:FenceTimeout ({options.FenceTimeout}): "
+                + "a refresh that cannot reach the store right after Pitchly answered would drop its new tokens while its own fence still keeps every other instance from refreshing, "
+                + "and the user would have to sign in again. Every write attempt extends the fence, and once the fence lapses another instance only marks the refresh token as possibly spent, "
+                + "so a write retried at least as long as the fence lasts still lands. Raise StoreWriteRetryTimeout to at least FenceTimeout, or lower FenceTimeout.");
+        }
     }
 
     private static void RequirePositive(List<string> failures, string name, TimeSpan value)
