@@ -47,6 +47,9 @@ internal sealed class TokenGrant
             RefreshToken = response.RefreshToken ?? spent.RefreshToken,
             Scope = response.Scope ?? spent.Scope,
             OrganizationId = spent.OrganizationId ?? fence.Key.OrganizationId,
+
+            // The person's sign-ins outlive a rotation; a session change never moves a fenced record (PitchlySessions).
+            Sessions = spent.Sessions,
         };
     }
 
