@@ -262,6 +262,28 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public async Task Sign_ins_racing_for_one_person_each_keep_their_session()
+    {
+        var store = new InMemoryPitchlyTokenStore();
+        var now = DateTimeOffset.UtcNow;
+        var sessions = Enumerable.Range(0, 12).Select(i => new PitchlySession($"s{i}", now.AddMilliseconds(i))).ToArray();
+        using var start = new ManualResetEventSlim();
+
+        var signIns = sessions.Select(session => Task.Run(
+            async () =>
+            {
+                start.Wait(Cancellation);
+                await PitchlySessions.SignInAsync(store, Person, new PitchlyTokenRecord { AccessToken = "at_" + session.Id, ExpiresAt = now.AddHours(1) }, session, Cancellation);
+            },
+            Cancellation)).ToArray();
+        start.Set();
+        await Task.WhenAll(signIns);
+
+        var record = await store.GetAsync(Person, Cancellation);
+        Assert.Equal(sessions.Select(s => s.Id).Order(), record!.Sessions!.Select(s => s.Id).Order());
+    }
+
+    [Fact]
     public async Task A_refresh_keeps_the_persons_sessions()
     {
         var user = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.AdaLovelacePersonId);
