@@ -199,6 +199,39 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public async Task Cookie_events_the_app_gives_as_a_type_still_run_behind_the_session_check()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var events = new CountingCookieEvents();
+        await using var app = await SignInApp.StartAsync(pitchly, configureServices: services =>
+        {
+            services.AddSingleton(events);
+            services.Configure<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme, o => o.EventsType = typeof(CountingCookieEvents));
+        });
+        using (await app.SignInAsync())
+        {
+        }
+
+        var cookie = app.AuthenticationCookie!;
+        using (var page = await app.Client.GetAsync("/private", Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        }
+
+        Assert.Equal(1, events.SignIns);
+        Assert.Equal(1, events.Validated);
+        using (await app.Client.GetAsync("/signout", Cancellation))
+        {
+        }
+
+        using var replayed = await app.ReplayAsync(cookie, "/private");
+        Assert.Equal(HttpStatusCode.Redirect, replayed.StatusCode);
+
+        // The sign-out's own request was validated; the replayed cookie was rejected before the app's handler ran.
+        Assert.Equal(2, events.Validated);
+    }
+
+    [Fact]
     public async Task Cookie_validation_lets_the_cookie_in_when_the_token_store_is_unreachable()
     {
         await using var pitchly = await FakePitchly.StartAsync();
@@ -304,5 +337,27 @@ public sealed class SessionTests
     {
         var format = app.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme).TicketDataFormat;
         return format.Unprotect(cookie)!.Principal.FindFirst(PitchlyClaimTypes.SessionId)!.Value;
+    }
+
+    public sealed class CountingCookieEvents : CookieAuthenticationEvents
+    {
+        private int _signedIn;
+        private int _validated;
+
+        public int SignIns => _signedIn;
+
+        public int Validated => _validated;
+
+        public override Task SignedIn(CookieSignedInContext context)
+        {
+            Interlocked.Increment(ref _signedIn);
+            return base.SignedIn(context);
+        }
+
+        public override Task ValidatePrincipal(CookieValidatePrincipalContext context)
+        {
+            Interlocked.Increment(ref _validated);
+            return base.ValidatePrincipal(context);
+        }
     }
 }
