@@ -59,7 +59,7 @@ internal sealed class ValidateSessionCookieEvents(CookieAuthenticationEvents inn
             return;
         }
 
-        var logger = services.GetService<ILoggerFactory>()?.CreateLogger(typeof(PitchlySignOutExtensions));
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger(typeof(ValidateSessionCookieEvents));
         PitchlyTokenRecord? record;
         try
         {
