@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -78,6 +79,10 @@ public static class PitchlyAuthenticationExtensions
 
         // Registered before AddOAuth's post-configuration, which builds the backchannel from BackchannelHttpHandler.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PitchlyAuthenticationOptions>, RefuseBackchannelRedirects>());
+
+        // Each sign-in is a session (PitchlyClaimTypes.SessionId): a cookie whose session ended is rejected, whatever
+        // cookie scheme holds it.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CookieAuthenticationOptions>, ValidateSessionCookies>());
 
         services.AddOptions<PitchlyTokenManagementOptions>()
             .PostConfigure<IOptionsMonitor<PitchlyAuthenticationOptions>>((tokenManagement, signIn) =>

@@ -38,7 +38,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
     private readonly IPitchlyTokenStore _tokenStore;
 
     // The tokens of this request's sign-in, kept until the app accepts the ticket (handlers live for one request).
-    private (PitchlyTokenKey Key, PitchlyTokenRecord Record, string PersonId, string OrganizationId)? _pendingTokens;
+    private (PitchlyTokenKey Key, PitchlyTokenRecord Record, PitchlySession Session, string PersonId, string OrganizationId)? _pendingTokens;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="options">The scheme's options.</param>
@@ -204,11 +204,25 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
                 : $"{GraphQLEndpointName} answered the identity query without viewer.person.id.");
         }
 
+        // Every sign-in is a session of its own: the cookie carries its id, the person's record its list of live ones.
+        var issuedAt = TimeProvider.GetUtcNow();
+        var session = new PitchlySession(PitchlySessions.NewId(), issuedAt);
+        identity.AddClaim(new Claim(PitchlyClaimTypes.SessionId, session.Id, ClaimValueTypes.String, ClaimsIssuer));
+
         var context = new OAuthCreatingTicketContext(new ClaimsPrincipal(identity), properties, Context, Scheme, Options, Backchannel, tokens, data);
         context.RunClaimActions();
         await Events.CreatingTicket(context);
+        if (PitchlySessions.IdOf(context.Principal) != session.Id && context.Principal?.Identity is ClaimsIdentity replaced)
+        {
+            // The app built a principal of its own: the session still has to reach the cookie.
+            foreach (var stale in replaced.FindAll(PitchlyClaimTypes.SessionId).ToList())
+            {
+                replaced.TryRemoveClaim(stale);
+            }
 
-        var issuedAt = TimeProvider.GetUtcNow();
+            replaced.AddClaim(new Claim(PitchlyClaimTypes.SessionId, session.Id, ClaimValueTypes.String, ClaimsIssuer));
+        }
+
         var record = new PitchlyTokenRecord
         {
             AccessToken = accessToken,
@@ -218,7 +232,7 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
             Scope = tokens.Response is { } response ? PitchlyIdentityJson.GetString(response.RootElement, "scope") : null,
             OrganizationId = organizationId,
         };
-        _pendingTokens = (PitchlyTokenKey.ForUser(organizationId, personId), record, personId, organizationId);
+        _pendingTokens = (PitchlyTokenKey.ForUser(organizationId, personId), record, session, personId, organizationId);
 
         return new AuthenticationTicket(context.Principal!, context.Properties, Scheme.Name);
     }
@@ -233,8 +247,14 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         _pendingTokens = null;
 
         // Not tied to the browser request: the code is spent, and these tokens are the only ones Pitchly issued for it.
-        await _tokenStore.SetAsync(pending.Key, pending.Record, CancellationToken.None);
+        var (stored, dropped) = await PitchlySessions.SignInAsync(_tokenStore, pending.Key, pending.Record, pending.Session, CancellationToken.None);
+        if (dropped > 0)
+        {
+            Logger.OldestSessionsEnded(pending.Key, dropped, PitchlySessions.MaxSessionsPerPerson);
+        }
+
         Logger.SignedIn(pending.PersonId, pending.OrganizationId, pending.Record.ExpiresAt);
+        Logger.SessionStarted(pending.Key, stored.Sessions?.Count ?? 1);
     }
 
     private TimeSpan ReadLifetime(string? expiresIn)

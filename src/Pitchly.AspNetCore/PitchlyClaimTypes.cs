@@ -14,4 +14,11 @@ public static class PitchlyClaimTypes
 
     /// <summary>The URL of the person's picture.</summary>
     public const string Picture = "urn:pitchly:picture";
+
+    /// <summary>
+    /// The session of the sign-in (<see cref="PitchlySession.Id"/>), added by the Pitchly authentication handler. Cookie
+    /// validation rejects a cookie whose session has ended; a principal without it (a cookie issued before sessions
+    /// were tracked) is not checked.
+    /// </summary>
+    public const string SessionId = "urn:pitchly:session_id";
 }

@@ -46,7 +46,14 @@ public sealed record PitchlyTokenRecord
     /// </summary>
     public bool RefreshTokenMayBeSpent { get; init; }
 
+    /// <summary>
+    /// Gets the live sign-ins (sessions) of the person the tokens belong to, oldest first; <see langword="null"/> for a
+    /// record whose sessions are not tracked (install tokens, and records written before sessions were tracked), whose
+    /// cookies are then accepted as long as the record exists. Stores keep the list as written.
+    /// </summary>
+    public IReadOnlyList<PitchlySession>? Sessions { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
-        $"PitchlyTokenRecord {{ Version = {Version}, ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null}, Scope = {Scope}, OrganizationId = {OrganizationId}, RefreshIntent = {RefreshIntent}, RefreshTokenMayBeSpent = {RefreshTokenMayBeSpent} }}";
+        $"PitchlyTokenRecord {{ Version = {Version}, ExpiresAt = {ExpiresAt:O}, HasRefreshToken = {RefreshToken is not null}, Scope = {Scope}, OrganizationId = {OrganizationId}, RefreshIntent = {RefreshIntent}, RefreshTokenMayBeSpent = {RefreshTokenMayBeSpent}, Sessions = {Sessions?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "untracked"} }}";
 }

@@ -45,6 +45,53 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
     }
 
     [Fact]
+    public async Task Grace_signed_in_in_two_browsers_signs_out_in_one_the_other_keeps_working_and_the_signed_out_cookie_replayed_is_challenged()
+    {
+        var store = app.Sample.Services.GetRequiredService<IPitchlyTokenStore>();
+        var graceKey = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.GraceHopperPersonId);
+        var browser = Page.Context.Browser!;
+        await using var laptop = await browser.NewContextAsync();
+        var laptopPage = await laptop.NewPageAsync();
+        foreach (var page in new[] { Page, laptopPage })
+        {
+            await page.GotoAsync(app.Sample.Url("/account/signin"));
+            await PitchlyConsent.ApproveAsAsync(page, "Grace Hopper");
+            await Expect(page).ToHaveURLAsync(app.Sample.Url("/me"));
+        }
+
+        Assert.Equal(2, (await store.GetAsync(graceKey, TestContext.Current.CancellationToken))!.Sessions!.Count);
+        var phoneCookies = await Page.Context.CookiesAsync();
+
+        await Page.ClickAsync("#sign-out");
+        await Expect(Page.Locator("#greeting")).ToHaveTextAsync("You are not signed in.");
+
+        await laptopPage.GotoAsync(app.Sample.Url("/data"));
+        await Expect(laptopPage.Locator("main")).ToContainTextAsync(SeededData.AcmeDatabaseName);
+        Assert.Single((await store.GetAsync(graceKey, TestContext.Current.CancellationToken))!.Sessions!);
+
+        // The phone's cookie, copied before it signed out, replayed from a third browser.
+        await using var thief = await browser.NewContextAsync();
+        await thief.AddCookiesAsync(phoneCookies.Select(c => new Microsoft.Playwright.Cookie
+        {
+            Name = c.Name,
+            Value = c.Value,
+            Domain = c.Domain,
+            Path = c.Path,
+            HttpOnly = c.HttpOnly,
+            Secure = c.Secure,
+            SameSite = c.SameSite,
+        }));
+        var thiefPage = await thief.NewPageAsync();
+        await thiefPage.GotoAsync(app.Sample.Url("/data"));
+        Assert.True(PitchlyConsent.IsConsentPage(thiefPage), $"Expected the emulator's consent page for the signed-out cookie, got {thiefPage.Url}");
+
+        await laptopPage.GotoAsync(app.Sample.Url("/"));
+        await laptopPage.ClickAsync("#sign-out-everywhere");
+        await Expect(laptopPage.Locator("#greeting")).ToHaveTextAsync("You are not signed in.");
+        Assert.Null(await store.GetAsync(graceKey, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Denied_consent_ends_on_a_friendly_page()
     {
         await Page.GotoAsync(app.Sample.Url("/account/signin"));

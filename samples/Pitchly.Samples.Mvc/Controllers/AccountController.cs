@@ -18,8 +18,18 @@ public sealed class AccountController : Controller
     [ValidateAntiForgeryToken]
     public async Task<IActionResult> Logout()
     {
-        // The tokens live in the token store, not in the cookie: forget them too, or they would outlive the sign-out.
+        // Ends this browser's session only: the person's other browsers keep working, and this cookie, replayed, is
+        // refused. The tokens go with the person's last session.
         await HttpContext.SignOutOfPitchlyAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return Redirect("/");
+    }
+
+    [HttpPost("signout-everywhere")]
+    [ValidateAntiForgeryToken]
+    public async Task<IActionResult> LogoutEverywhere()
+    {
+        // A lost or stolen device: every session of the person ends and the tokens are forgotten.
+        await HttpContext.SignOutOfPitchlyEverywhereAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return Redirect("/");
     }
 

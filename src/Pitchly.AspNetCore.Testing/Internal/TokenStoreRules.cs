@@ -70,6 +70,7 @@ internal sealed class TokenStoreRules(
             AccessToken = "a" + new string('x', 2_047),
             RefreshToken = "r" + new string('y', 2_047),
             RefreshTokenMayBeSpent = true,
+            Sessions = [new PitchlySession("conformance-session-1", Truncated(DateTimeOffset.UtcNow.AddMinutes(-5))), new PitchlySession("conformance-session-2", Truncated(DateTimeOffset.UtcNow))],
         };
         var set = await store.SetAsync(key, full, cancel);
         RequireSameTokens(full, set, "the record SetAsync returned");
@@ -233,7 +234,7 @@ internal sealed class TokenStoreRules(
     private async Task FenceIsStoredWithItsDeadlineAsync(CancellationToken cancel)
     {
         var key = NewUserKey();
-        var tokens = Tokens() with { RefreshTokenMayBeSpent = true };
+        var tokens = Tokens() with { RefreshTokenMayBeSpent = true, Sessions = [new PitchlySession("conformance-fenced-session", Truncated(DateTimeOffset.UtcNow))] };
         var written = await store.SetAsync(key, tokens, cancel);
         var before = DateTimeOffset.UtcNow;
         var fenced = NotNull(await store.TryBeginRefreshAsync(key, written.Version, "conformance-owner", LongFence, cancel), "TryBeginRefreshAsync at the current version of an unfenced record was refused.");
@@ -441,7 +442,7 @@ internal sealed class TokenStoreRules(
     private async Task DataSurvivesNewInstanceAsync(CancellationToken cancel)
     {
         var plain = NewUserKey();
-        var tokens = Tokens() with { RefreshTokenMayBeSpent = true };
+        var tokens = Tokens() with { RefreshTokenMayBeSpent = true, Sessions = [new PitchlySession("conformance-session", Truncated(DateTimeOffset.UtcNow))] };
         var written = await store.SetAsync(plain, tokens, cancel);
         var fencedKey = NewUserKey();
         var fenced = await FenceAsync(fencedKey, "conformance-first", LongFence, cancel);
@@ -587,8 +588,16 @@ internal sealed class TokenStoreRules(
         Unless(actual.Scope == expected.Scope, $"{what} has scope '{actual.Scope}' instead of '{expected.Scope}'.");
         Unless(actual.OrganizationId == expected.OrganizationId, $"{what} has organization '{actual.OrganizationId}' instead of '{expected.OrganizationId}'.");
         Unless(actual.RefreshTokenMayBeSpent == expected.RefreshTokenMayBeSpent, $"{what} has RefreshTokenMayBeSpent {actual.RefreshTokenMayBeSpent} instead of {expected.RefreshTokenMayBeSpent}.");
+        Unless(
+            expected.Sessions is null
+                ? actual.Sessions is null
+                : actual.Sessions is not null && actual.Sessions.Count == expected.Sessions.Count
+                    && actual.Sessions.Zip(expected.Sessions).All(pair => pair.First.Id == pair.Second.Id && SameInstant(pair.First.CreatedAt, pair.Second.CreatedAt)),
+            $"{what} has sessions [{Sessions(actual)}] instead of [{Sessions(expected)}] (same ids and creation times, in order; none stays none).");
 
         static string Describe(string? token) => token is null ? "none" : $"length {token.Length}";
+
+        static string Sessions(PitchlyTokenRecord record) => record.Sessions is null ? "none" : string.Join(", ", record.Sessions.Select(s => s.Id));
     }
 
     private static async ValueTask<PitchlyTokenRecord?> AsNullable(ValueTask<PitchlyTokenRecord> pending) => await pending;

@@ -36,7 +36,7 @@ public sealed class SignInLoggingTests
             .Select(record => record.Id.Id)
             .ToList();
         // The handler's category also carries the base OAuthHandler's own events (ids below 100).
-        Assert.Equal([1000, 1002, 1001, 1004], handlerEvents.Where(id => id >= 100));
+        Assert.Equal([1000, 1007, 1002, 1001, 1004], handlerEvents.Where(id => id >= 100));
 
         // The host logs request URLs (and so the code) by design; the authentication components must not.
         var authenticationRecords = records.Where(record =>

@@ -11,7 +11,7 @@ public sealed class SignOutModel : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
-        // The tokens live in the token store, not in the cookie: forget them too, or they would outlive the sign-out.
+        // Ends this browser's session: the person's other browsers keep working; the tokens go with the last session.
         await HttpContext.SignOutOfPitchlyAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return Redirect("/");
     }

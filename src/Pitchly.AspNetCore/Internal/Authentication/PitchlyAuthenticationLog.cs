@@ -26,10 +26,42 @@ internal static partial class PitchlyAuthenticationLog
     public static partial void TokensRemoved(this ILogger logger, PitchlyTokenKey key);
 
     [LoggerMessage(EventId = 1005, EventName = "PitchlyTokensNotRemoved", Level = LogLevel.Warning,
-        Message = "Signed out without removing the stored Pitchly tokens of {Key}: the token store could not be reached. They stay until they expire or the next sign-in replaces them.")]
+        Message = "Signed out without ending the session of {Key} in the token store: the store could not be reached. The cookie is cleared; the session and tokens stay until the record expires or the person signs out everywhere.")]
     public static partial void TokensNotRemoved(this ILogger logger, PitchlyTokenKey key, Exception exception);
 
     [LoggerMessage(EventId = 1006, EventName = "PitchlySignInAccessTokenRejected", Level = LogLevel.Warning,
         Message = "Pitchly refused the access token it had just issued at sign-in (invalidated early); refreshing once with the refresh token issued with it and querying the identity again.")]
     public static partial void SignInAccessTokenRejected(this ILogger logger);
+
+    [LoggerMessage(EventId = 1007, EventName = "PitchlySessionStarted", Level = LogLevel.Debug,
+        Message = "Started a session of {Key}; {Sessions} live sessions.")]
+    public static partial void SessionStarted(this ILogger logger, PitchlyTokenKey key, int sessions);
+
+    [LoggerMessage(EventId = 1008, EventName = "PitchlyOldestSessionsEnded", Level = LogLevel.Information,
+        Message = "Ended the {Dropped} oldest sessions of {Key} at sign-in: a person keeps at most {MaxSessions} live sessions.")]
+    public static partial void OldestSessionsEnded(this ILogger logger, PitchlyTokenKey key, int dropped, int maxSessions);
+
+    [LoggerMessage(EventId = 1009, EventName = "PitchlySessionEnded", Level = LogLevel.Debug,
+        Message = "Ended a session of {Key} at sign-out ({Outcome}); {Remaining} live sessions remain.")]
+    public static partial void SessionEnded(this ILogger logger, PitchlyTokenKey key, SignOutOutcome outcome, int remaining);
+
+    [LoggerMessage(EventId = 1010, EventName = "PitchlySessionNotEnded", Level = LogLevel.Warning,
+        Message = "Signed out without ending the session of {Key} in the token store ({Outcome}: the record kept changing or stayed fenced by a refresh). The cookie is cleared; the session stays live until the record expires or the person signs out everywhere.")]
+    public static partial void SessionNotEnded(this ILogger logger, PitchlyTokenKey key, SignOutOutcome outcome);
+
+    [LoggerMessage(EventId = 1011, EventName = "PitchlySessionRejected", Level = LogLevel.Information,
+        Message = "Rejected an authentication cookie of {Key}: its session has ended (signed out, signed out everywhere, or the tokens are gone).")]
+    public static partial void SessionRejected(this ILogger logger, PitchlyTokenKey key);
+
+    [LoggerMessage(EventId = 1012, EventName = "PitchlySessionNotValidated", Level = LogLevel.Warning,
+        Message = "Accepted an authentication cookie of {Key} without checking its session: the token store could not be reached.")]
+    public static partial void SessionNotValidated(this ILogger logger, PitchlyTokenKey key, Exception exception);
+
+    [LoggerMessage(EventId = 1013, EventName = "PitchlySignedOutEverywhere", Level = LogLevel.Information,
+        Message = "Signed {Key} out everywhere: every session ended and the stored Pitchly tokens removed.")]
+    public static partial void SignedOutEverywhere(this ILogger logger, PitchlyTokenKey key);
+
+    [LoggerMessage(EventId = 1014, EventName = "PitchlySignOutEverywhereFailed", Level = LogLevel.Warning,
+        Message = "Signed out without ending the other sessions of {Key}: the token store could not be reached. The cookie is cleared; the other sessions stay live until the record expires or a later sign-out everywhere succeeds.")]
+    public static partial void SignOutEverywhereFailed(this ILogger logger, PitchlyTokenKey key, Exception exception);
 }

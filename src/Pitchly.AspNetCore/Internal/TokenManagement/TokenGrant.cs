@@ -40,7 +40,8 @@ internal sealed class TokenGrant
         var response = await _client.RefreshAsync(fence.RefreshToken, fence.TimeLeft(_timeProvider), CancellationToken.None);
         var spent = fence.Record;
 
-        // Built from the fenced record, so every field that is not a token (and any added later) is carried over.
+        // Built from the fenced record, so every field that is not a token (the person's sessions among them, and any
+        // added later) is carried over; a session change never moves a fenced record (PitchlySessions).
         return spent with
         {
             AccessToken = response.AccessToken,

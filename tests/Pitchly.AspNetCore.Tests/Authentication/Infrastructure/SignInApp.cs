@@ -68,14 +68,44 @@ public sealed class SignInApp : IAsyncDisposable
             return Results.Ok();
         });
 
+        app.MapGet("/signout-everywhere", async (HttpContext context) =>
+        {
+            await context.SignOutOfPitchlyEverywhereAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return Results.Ok();
+        });
+        app.MapGet("/private", (HttpContext context) => context.User.Identity?.IsAuthenticated == true
+            ? Results.Text(context.User.FindFirst(PitchlyClaimTypes.PersonId)?.Value ?? string.Empty)
+            : Results.Challenge());
+
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new SignInApp(app, new CookieContainerHandler(app.GetTestServer().CreateHandler()));
     }
 
-    /// <summary>Starts a sign-in and returns the query of the authorization request it redirected to.</summary>
-    public async Task<Dictionary<string, StringValues>> ChallengeAsync()
+    /// <summary>Opens another browser on the app: a client with cookies of its own.</summary>
+    public (HttpClient Client, CookieContainer Cookies) OpenBrowser()
     {
-        using var response = await Client.GetAsync("/login", TestContext.Current.CancellationToken);
+        var cookies = new CookieContainerHandler(_app.GetTestServer().CreateHandler());
+        return (new HttpClient(cookies) { BaseAddress = AppAddress }, cookies.Container);
+    }
+
+    /// <summary>Gets the authentication cookie's raw value in <paramref name="cookies"/>.</summary>
+    public static string? AuthenticationCookieIn(CookieContainer cookies) =>
+        cookies.GetCookies(AppAddress)[".AspNetCore." + CookieAuthenticationDefaults.AuthenticationScheme]?.Value;
+
+    /// <summary>Sends <paramref name="cookie"/> as the authentication cookie from a browser that has no other cookie.</summary>
+    public async Task<HttpResponseMessage> ReplayAsync(string cookie, string path)
+    {
+        using var client = _app.GetTestServer().CreateClient();
+        client.BaseAddress = AppAddress;
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Cookie", $".AspNetCore.{CookieAuthenticationDefaults.AuthenticationScheme}={cookie}");
+        return await client.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Starts a sign-in and returns the query of the authorization request it redirected to.</summary>
+    public async Task<Dictionary<string, StringValues>> ChallengeAsync(HttpClient? browser = null)
+    {
+        using var response = await (browser ?? Client).GetAsync("/login", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         var location = response.Headers.Location!;
         Assert.Equal($"{FakePitchly.Origin}/oauth/authorize", location.GetLeftPart(UriPartial.Path));
@@ -83,14 +113,14 @@ public sealed class SignInApp : IAsyncDisposable
     }
 
     /// <summary>Returns to the app the way Pitchly's redirect would.</summary>
-    public Task<HttpResponseMessage> CallbackAsync(string query) =>
-        Client.GetAsync($"/signin-pitchly?{query}", TestContext.Current.CancellationToken);
+    public Task<HttpResponseMessage> CallbackAsync(string query, HttpClient? browser = null) =>
+        (browser ?? Client).GetAsync($"/signin-pitchly?{query}", TestContext.Current.CancellationToken);
 
     /// <summary>Runs a sign-in and returns the callback's response.</summary>
-    public async Task<HttpResponseMessage> SignInAsync(string code = "code-that-must-never-leak")
+    public async Task<HttpResponseMessage> SignInAsync(string code = "code-that-must-never-leak", HttpClient? browser = null)
     {
-        var authorize = await ChallengeAsync();
-        return await CallbackAsync($"code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(authorize["state"]!)}");
+        var authorize = await ChallengeAsync(browser);
+        return await CallbackAsync($"code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(authorize["state"]!)}", browser);
     }
 
     public async Task<IReadOnlyList<ClaimView>> GetClaimsAsync()
