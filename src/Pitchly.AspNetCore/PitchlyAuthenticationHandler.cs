@@ -69,6 +69,23 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
 
     /// <inheritdoc />
     /// <remarks>
+    /// A challenge without <see cref="AuthenticationProperties.RedirectUri"/> returns to the page that was asked for, as
+    /// in every remote handler, but only when <see cref="PitchlyReturnUrl.IsLocal"/> accepts it: a catch-all route reached
+    /// at <c>//evil.example/x</c> returns to the app's root instead of another host. A redirect URI the app sets is its own.
+    /// </remarks>
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        if (string.IsNullOrEmpty(properties.RedirectUri))
+        {
+            properties.RedirectUri = PitchlyReturnUrl.ThisPageOrRoot(OriginalPathBase, OriginalPath, Request.QueryString);
+        }
+
+        return base.HandleChallengeAsync(properties);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
     /// Sends the client credentials in the form body, as Pitchly expects, and interprets the answer by its
     /// <c>error</c> member rather than by its status, as Pitchly's own clients do.
     /// </remarks>

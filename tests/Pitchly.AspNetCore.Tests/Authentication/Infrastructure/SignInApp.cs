@@ -32,7 +32,7 @@ public sealed class SignInApp : IAsyncDisposable
     /// <summary>Gets every log record the app wrote (kept in memory, never printed).</summary>
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
-    public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null, Action<IServiceCollection>? configureServices = null)
+    public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null, Action<IServiceCollection>? configureServices = null, Action<WebApplication>? configureApp = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.WebHost.UseTestServer();
@@ -67,15 +67,17 @@ public sealed class SignInApp : IAsyncDisposable
             await context.SignOutOfPitchlyAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.Ok();
         });
+        configureApp?.Invoke(app);
 
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new SignInApp(app, new CookieContainerHandler(app.GetTestServer().CreateHandler()));
     }
 
     /// <summary>Starts a sign-in and returns the query of the authorization request it redirected to.</summary>
-    public async Task<Dictionary<string, StringValues>> ChallengeAsync()
+    public async Task<Dictionary<string, StringValues>> ChallengeAsync(string path = "/login")
     {
-        using var response = await Client.GetAsync("/login", TestContext.Current.CancellationToken);
+        // An absolute URI, so that a path such as "//host/x" reaches the app as its path.
+        using var response = await Client.GetAsync(new Uri(AppAddress.GetLeftPart(UriPartial.Authority) + path), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         var location = response.Headers.Location!;
         Assert.Equal($"{FakePitchly.Origin}/oauth/authorize", location.GetLeftPart(UriPartial.Path));
