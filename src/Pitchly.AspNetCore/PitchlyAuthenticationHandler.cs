@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Internal.Authentication;
 using Pitchly.AspNetCore.Internal.Replay;
 
@@ -357,13 +358,15 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         const int MaxMessageLength = 200;
         var code = PitchlyIdentityJson.GetString(error, "extensions", "code") ?? PitchlyIdentityJson.GetString(error, "data", "error");
         var message = PitchlyIdentityJson.GetString(error, "message") ?? "no message";
+
+        // A server that echoes the request must not put the token into an exception message. Redacted before it is
+        // shortened: a token cut in two by the shortening would no longer be found, and its first half would remain.
+        message = SecretRedaction.Redact(message.Replace(accessToken, "[access token]", StringComparison.Ordinal));
         if (message.Length > MaxMessageLength)
         {
             message = string.Concat(message.AsSpan(0, MaxMessageLength), "…");
         }
 
-        // A server that echoes the request must not put the token into an exception message.
-        message = message.Replace(accessToken, "[access token]", StringComparison.Ordinal);
         return code is null ? message : $"{code}: {message}";
     }
 
