@@ -65,14 +65,14 @@ internal static partial class SecretRedaction
 
     // Variable "$accessToken" got invalid value "…" (graphql-js); Variable '$secretKey' is invalid. Unable to convert '…' (GraphQL.NET).
     [GeneratedRegex(
-        @"(?<lead>\$\w{0,40}(?:" + SecretWord + @")\w{0,40}[""']?[^""'\r\n]{0,80}?)(?<quote>[""'])(?:(?!\k<quote>)[^\r\n]){0,2048}\k<quote>",
+        @"(?<lead>\$\w{0,40}(?:" + SecretWord + @")\w{0,40}[""']?[^""'\r\n]{0,80}?)(?<quote>[""'])(?:(?!\k<quote>)[^\r\n]){0,512}\k<quote>",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex NamedVariable();
 
     // accessToken: "…", refresh_token=…, "secretKey":"…", password = '…' (a quoted value, or one up to a delimiter; not one
     // that starts with "[", a placeholder already, nor the scheme of a credential redacted just before). Names, gaps and values are bounded, so a long run cannot make it slow.
     [GeneratedRegex(
-        @"(?<lead>(?<![\w$])\w{0,40}(?:" + SecretWord + @")\w{0,40}[""']?[ \t]{0,8}[:=][ \t]{0,8})(?:(?<quote>[""'])(?:(?!\k<quote>)[^\r\n]){0,2048}\k<quote>|(?<quote>)(?!\[|(?:Bearer|Basic)\s)[^\s""',;&)}\]]+)",
+        @"(?<lead>(?<![\w$])\w{0,40}(?:" + SecretWord + @")\w{0,40}[""']?[ \t]{0,8}[:=][ \t]{0,8})(?:(?<quote>[""'])(?:(?!\k<quote>)[^\r\n]){0,512}\k<quote>|(?<quote>)(?!\[|(?:Bearer|Basic)\s)[^\s""',;&)}\]]+)",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex NamedValue();
 
