@@ -63,9 +63,10 @@ internal static partial class SecretRedaction
     [GeneratedRegex(SecretWord, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SecretName();
 
-    // Variable "$accessToken" got invalid value "…" (graphql-js); Variable '$secretKey' is invalid. Unable to convert '…' (GraphQL.NET).
+    // Variable "$accessToken" got invalid value "…" (graphql-js); Variable '$secretKey' is invalid. Unable to convert '…' (GraphQL.NET):
+    // the quoted text after a word about the value, not any quote (Variable '$accessToken' is never used in operation 'Q').
     [GeneratedRegex(
-        @"(?<lead>\$\w{0,40}(?:" + SecretWord + @")\w{0,40}[""']?[^""'\r\n]{0,80}?)(?<quote>[""'])(?:(?!\k<quote>)[^\r\n]){0,512}\k<quote>",
+        @"(?<lead>\$\w{0,40}(?:" + SecretWord + @")\w{0,40}[""']?[^""'\r\n]{0,60}?\b(?:value|convert|coerce|parse)\w*[^""'\r\n]{0,20}?)(?<quote>[""'])(?:(?!\k<quote>)[^\r\n]){0,512}\k<quote>",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex NamedVariable();
 

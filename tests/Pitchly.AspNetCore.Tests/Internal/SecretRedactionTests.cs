@@ -29,6 +29,7 @@ public sealed class SecretRedactionTests
     [InlineData("Table tbl0123456789abcdefgh not found at workspace.tables.0.fields")]
     [InlineData("Row fjzw5XGzqcXTH7PX7 was deleted")]
     [InlineData("You must be signed in")]
+    [InlineData("Variable '$accessToken' is never used in operation 'Rows'.")]
     [InlineData("Token [access token] is invalid")]
     [InlineData("https://api.pitchly.com/graphql answered 502")]
     public void Ordinary_messages_ids_and_paths_stay_readable(string text)
