@@ -14,9 +14,9 @@ public static class SampleApiEndpoints
     /// <returns>The same app.</returns>
     public static IEndpointRouteBuilder MapSampleApi(this IEndpointRouteBuilder endpoints)
     {
-        // Only a local path comes back after sign-in ("/x", never "//host" or "/\\host"), so the link cannot send users elsewhere.
+        // Only a local path comes back after sign-in ("/x", never "//host", "/\\host" or "/%09/host"), so the link cannot send users elsewhere.
         endpoints.MapGet("/account/signin", (string? returnUrl) => Results.Challenge(
-            new AuthenticationProperties { RedirectUri = returnUrl is ['/'] or ['/', not ('/' or '\\'), ..] ? returnUrl : "/" },
+            new AuthenticationProperties { RedirectUri = PitchlyReturnUrl.LocalOr(returnUrl, "/") },
             [PitchlyAuthenticationDefaults.AuthenticationScheme]));
 
         // A POST from the page's own script; the cookie is SameSite=Lax, so another site cannot send it along.

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Internal.Authentication;
 using Pitchly.AspNetCore.Internal.Replay;
 
@@ -65,6 +66,23 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
     {
         await base.InitializeEventsAsync();
         Events = new StoreTokensOnAcceptedTicketEvents(Events, StorePendingTokensAsync);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A challenge without <see cref="AuthenticationProperties.RedirectUri"/> returns to the page that was asked for, as
+    /// in every remote handler, but only when <see cref="PitchlyReturnUrl.IsLocal"/> accepts it: a catch-all route reached
+    /// at <c>//evil.example/x</c> returns to the app's root instead of another host. A redirect URI the app sets is its own.
+    /// </remarks>
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        if (string.IsNullOrEmpty(properties.RedirectUri))
+        {
+            properties.RedirectUri = PitchlyReturnUrl.ThisPageOrRoot(OriginalPathBase, OriginalPath, Request.QueryString);
+        }
+
+        return base.HandleChallengeAsync(properties);
     }
 
     /// <inheritdoc />
@@ -360,13 +378,15 @@ public class PitchlyAuthenticationHandler : OAuthHandler<PitchlyAuthenticationOp
         const int MaxMessageLength = 200;
         var code = PitchlyIdentityJson.GetString(error, "extensions", "code") ?? PitchlyIdentityJson.GetString(error, "data", "error");
         var message = PitchlyIdentityJson.GetString(error, "message") ?? "no message";
+
+        // A server that echoes the request must not put the token into an exception message. Redacted before it is
+        // shortened: a token cut in two by the shortening would no longer be found, and its first half would remain.
+        message = SecretRedaction.Redact(message.Replace(accessToken, "[access token]", StringComparison.Ordinal));
         if (message.Length > MaxMessageLength)
         {
             message = string.Concat(message.AsSpan(0, MaxMessageLength), "…");
         }
 
-        // A server that echoes the request must not put the token into an exception message.
-        message = message.Replace(accessToken, "[access token]", StringComparison.Ordinal);
         return code is null ? message : $"{code}: {message}";
     }
 

@@ -15,7 +15,13 @@ public sealed class PitchlyGraphQLError
         Path = path;
     }
 
-    /// <summary>Gets the error's message as Pitchly wrote it.</summary>
+    /// <summary>
+    /// Gets the error's message as Pitchly wrote it, with secrets redacted when the package read it: the request's token
+    /// and secret-named variables (<c>accessToken</c>, <c>secretKey</c>, …), values after names like <c>token</c>,
+    /// <c>secret</c>, <c>password</c> or <c>key</c>, bearer credentials and token-shaped strings read
+    /// <c>[redacted]</c>. The unredacted text is not kept anywhere: a server that echoes a variable must not put the token
+    /// into an exception, a log or an app's error page.
+    /// </summary>
     public string Message { get; }
 
     /// <summary>

@@ -3,7 +3,9 @@ namespace Pitchly.AspNetCore;
 /// <summary>
 /// Pitchly's GraphQL API answered with errors, or with something that is not a GraphQL response (HTML from a proxy,
 /// an oversized body, JSON of another shape). The message holds at most a short excerpt of a non-GraphQL answer, with
-/// anything that looks like a token removed.
+/// anything that looks like a token removed. Pitchly's error messages, in the message and in <see cref="Errors"/>, are
+/// redacted of the request's token and secret-named variables and of anything that looks like a secret
+/// (see <see cref="PitchlyGraphQLError.Message"/>); the unredacted text is not kept.
 /// </summary>
 public class PitchlyGraphQLException : PitchlyException
 {

@@ -1,4 +1,5 @@
 using System.Net;
+using Pitchly.AspNetCore.Internal;
 
 namespace Pitchly.AspNetCore;
 
@@ -73,8 +74,10 @@ public sealed class PitchlyGraphQLResponse<TData>
 
     private static string Describe(PitchlyGraphQLError error)
     {
-        // Messages are Pitchly's own wording; a very long one is cut so an exception stays readable.
-        var message = error.Message.Length <= 300 ? error.Message : string.Concat(error.Message.AsSpan(0, 300), "…");
+        // Messages are Pitchly's own wording; a very long one is cut so an exception stays readable. The package's reader
+        // redacted them already; an error made elsewhere is redacted here, before the cut (a cut secret would not be found).
+        var redacted = SecretRedaction.Redact(error.Message);
+        var message = redacted.Length <= 300 ? redacted : string.Concat(redacted.AsSpan(0, 300), "…");
         var code = error.Code is null ? string.Empty : $" ({error.Code})";
         var path = error.Path is null ? string.Empty : $" at {string.Join('.', error.Path)}";
         return message + code + path;

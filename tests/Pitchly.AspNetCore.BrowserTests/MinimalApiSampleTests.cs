@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,6 +63,34 @@ public sealed class MinimalApiSampleTests(ChromiumFixture chromium, MinimalApiSa
         await Expect(Page.Locator("#status")).ToHaveTextAsync("Your Pitchly sign-in has ended. Sign in again.");
         await Expect(Page.Locator("#sign-in")).ToBeVisibleAsync();
         Assert.Equal(0, pitchly.GetStats().RefreshTokenReuse);
+    }
+
+    [Theory]
+    [InlineData("/%09/evil.example")]
+    [InlineData("//evil.example")]
+    [InlineData("/%5Cevil.example")]
+    [InlineData("http://evil.example/")]
+    public async Task A_return_url_a_browser_would_read_as_another_host_ends_on_a_local_page_after_sign_in(string returnUrl)
+    {
+        var sample = app.Sample.BaseAddress;
+        var elsewhere = new ConcurrentQueue<string>();
+        Page.Request += (_, request) =>
+        {
+            if (request.IsNavigationRequest && new Uri(request.Url).Host != sample.Host)
+            {
+                elsewhere.Enqueue(request.Url);
+            }
+        };
+
+        // Written as the link would be, escapes and all: the browser decodes %09 into a tab, which it then drops.
+        await Page.GotoAsync(sample.GetLeftPart(UriPartial.Authority) + "/account/signin?returnUrl=" + returnUrl);
+        await PitchlyConsent.ApproveAsAsync(Page, "Ada Lovelace");
+
+        await Expect(Page.Locator("#name")).ToHaveTextAsync("Ada Lovelace");
+        var landed = new Uri(Page.Url);
+        Assert.Equal(sample.GetLeftPart(UriPartial.Authority), landed.GetLeftPart(UriPartial.Authority));
+        Assert.Equal("/", landed.AbsolutePath);
+        Assert.Empty(elsewhere);
     }
 
     [Fact]

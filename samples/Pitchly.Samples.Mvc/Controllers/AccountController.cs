@@ -11,7 +11,7 @@ public sealed class AccountController : Controller
     [HttpGet("signin")]
     public IActionResult Login(string? returnUrl) =>
         Challenge(
-            new AuthenticationProperties { RedirectUri = Url.IsLocalUrl(returnUrl) ? returnUrl : "/me" },
+            new AuthenticationProperties { RedirectUri = PitchlyReturnUrl.LocalOr(returnUrl, "/me") },
             PitchlyAuthenticationDefaults.AuthenticationScheme);
 
     [HttpPost("signout")]

@@ -74,6 +74,34 @@ public sealed class SignInFailureTests
     }
 
     [Fact]
+    public async Task An_identity_error_echoing_the_token_where_the_message_is_shortened_keeps_no_part_of_it()
+    {
+        // The token starts ten characters before the 200th, where the message is cut: cutting first kept "plyu_acces".
+        var filler = string.Concat(Enumerable.Repeat("The request could not be authenticated. ", 5))[..190];
+        var echo = $"{filler}{FakePitchly.AccessToken} was refused and the rest of this long message is cut away";
+        await using var pitchly = await FakePitchly.StartAsync();
+        pitchly.GraphQLEndpoint = FakePitchly.Respond(
+            StatusCodes.Status200OK,
+            "application/json",
+            JsonSerializer.Serialize(new { data = (object?)null, errors = new[] { new { message = echo, extensions = new { code = "FORBIDDEN" } } } }));
+        await using var app = await SignInApp.StartAsync(pitchly);
+
+        using var callback = await app.SignInAsync(Code);
+
+        var message = await AssertFailedAsync(app, callback, "FORBIDDEN: " + filler + "[access to…");
+        var tokenStart = FakePitchly.AccessToken[..10];
+        Assert.DoesNotContain(tokenStart, message, StringComparison.Ordinal);
+        var logs = app.Logs.GetSnapshot();
+        Assert.Contains(logs, log => log.Message.Contains(filler, StringComparison.Ordinal));
+        foreach (var log in logs)
+        {
+            Assert.DoesNotContain(tokenStart, log.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(tokenStart, log.Exception?.ToString() ?? string.Empty, StringComparison.Ordinal);
+            Assert.DoesNotContain(tokenStart, string.Join(' ', log.StructuredState ?? []), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task An_oversized_token_response_is_refused()
     {
         await using var pitchly = await FakePitchly.StartAsync();

@@ -25,6 +25,22 @@ public sealed class SignInFlowTests
         Assert.DoesNotContain("client_secret", authorize.Keys);
     }
 
+    [Theory]
+    [InlineData("//evil.example/x", "/")]
+    [InlineData("/%09/evil.example", "/")]
+    [InlineData("/reports/1?tab=2", "/reports/1?tab=2")]
+    public async Task A_challenge_without_a_redirect_uri_returns_after_sign_in_only_to_a_local_page(string path, string expectedLocation)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        await using var app = await SignInApp.StartAsync(pitchly, configureApp: web => web.MapGet("/{**rest}", () => Results.Challenge()));
+
+        var authorize = await app.ChallengeAsync(path);
+        using var callback = await app.CallbackAsync($"code=the-code&state={Uri.EscapeDataString(authorize["state"]!)}");
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Equal(expectedLocation, callback.Headers.Location?.OriginalString);
+    }
+
     [Fact]
     public async Task Callback_sends_the_code_verifier_and_client_credentials_in_the_form_body()
     {

@@ -17,6 +17,26 @@ public sealed class SignInRequiredChallengeTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetAsync("/other", Cancellation));
     }
 
+    [Theory]
+    [InlineData("//evil.example/x", "/")]
+    [InlineData("//evil.example/x?y=1", "/")]
+    [InlineData("/%09/evil.example", "/")]
+    [InlineData("/%5Cevil.example", "/")]
+    [InlineData("/pages/x?next=//y", "/pages/x?next=//y")]
+    public async Task A_challenge_from_a_catch_all_route_returns_only_to_a_local_page(string path, string expectedReturnUrl)
+    {
+        await using var app = await StartAsync();
+
+        // An absolute URI: a relative "//evil.example/x" would be read as another host before it is sent.
+        using var response = await app.GetTestClient().SendAsync(Navigation("http://localhost" + path), Cancellation);
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = response.Headers.Location!;
+        Assert.Equal("/Account/Login", location.IsAbsoluteUri ? location.AbsolutePath : location.OriginalString.Split('?')[0]);
+        var returnUrl = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(location.IsAbsoluteUri ? location.Query : "?" + location.OriginalString.Split('?', 2)[1])["ReturnUrl"].ToString();
+        Assert.Equal(expectedReturnUrl, returnUrl);
+    }
+
     [Fact]
     public async Task A_browser_navigation_without_fetch_metadata_that_accepts_html_is_challenged()
     {
@@ -189,6 +209,7 @@ public sealed class SignInRequiredChallengeTests
         app.MapGet("/rejected", (HttpContext _) => Task.FromException(new PitchlyTokenRejectedException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), DateTimeOffset.UtcNow.AddSeconds(30), "paused")));
         app.MapGet("/unregistered", (HttpContext _) => Task.FromException(new PitchlyOrganizationNotRegisteredException(PitchlyTokenKey.ForInstall("orgGlobex"), "not registered")));
         app.MapGet("/other", (HttpContext _) => Task.FromException(new InvalidOperationException("unrelated")));
+        app.MapGet("/{**rest}", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), "gone")));
         await app.StartAsync(Cancellation);
         return app;
     }

@@ -9,6 +9,6 @@ public sealed class SignInModel : PageModel
 {
     public IActionResult OnGet(string? returnUrl) =>
         Challenge(
-            new AuthenticationProperties { RedirectUri = Url.IsLocalUrl(returnUrl) ? returnUrl : "/me" },
+            new AuthenticationProperties { RedirectUri = PitchlyReturnUrl.LocalOr(returnUrl, "/me") },
             PitchlyAuthenticationDefaults.AuthenticationScheme);
 }

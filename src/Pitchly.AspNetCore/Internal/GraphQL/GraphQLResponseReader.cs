@@ -9,14 +9,18 @@ namespace Pitchly.AspNetCore.Internal.GraphQL;
 /// <summary>
 /// Reads Pitchly's answer into a <see cref="PitchlyGraphQLResponse{TData}"/>: capped in size, JSON only, errors in both
 /// of Pitchly's styles. Anything that is not a GraphQL response becomes a <see cref="PitchlyGraphQLException"/> whose
-/// message carries the status and at most a short excerpt with token-like text removed.
+/// message carries the status and at most a short excerpt with token-like text removed. Error messages are redacted
+/// (<see cref="SecretRedaction"/>) as they are read, with the secrets the request carried: a server that echoes a
+/// variable must not put the token into an error, an exception or a log.
 /// </summary>
 internal static partial class GraphQLResponseReader
 {
     private const int ExcerptLength = 160;
 
+    /// <summary>Reads the answer to <paramref name="request"/>, whose credential and secret-named variables are redacted from any text of the answer.</summary>
     public static async Task<PitchlyGraphQLResponse<TData>> ReadAsync<TData>(
         HttpResponseMessage response,
+        HttpRequestMessage request,
         JsonTypeInfo<TData> dataTypeInfo,
         int maxResponseSize,
         CancellationToken cancellationToken)
@@ -26,7 +30,7 @@ internal static partial class GraphQLResponseReader
         var mediaType = response.Content.Headers.ContentType?.MediaType;
         if (mediaType is not null && !IsJson(mediaType))
         {
-            throw NotGraphQL(response.StatusCode, $"with {mediaType}", body);
+            throw NotGraphQL(response.StatusCode, $"with {mediaType}", body, await KnownSecrets.FromRequestAsync(request, cancellationToken));
         }
 
         JsonDocument document;
@@ -36,7 +40,7 @@ internal static partial class GraphQLResponseReader
         }
         catch (JsonException exception)
         {
-            throw NotGraphQL(response.StatusCode, "with a body that is not JSON", body, exception);
+            throw NotGraphQL(response.StatusCode, "with a body that is not JSON", body, await KnownSecrets.FromRequestAsync(request, cancellationToken), exception);
         }
 
         using (document)
@@ -44,12 +48,18 @@ internal static partial class GraphQLResponseReader
             var root = document.RootElement;
             if (!IsResult(root))
             {
-                throw NotGraphQL(response.StatusCode, "with JSON that is neither data nor errors", body);
+                throw NotGraphQL(response.StatusCode, "with JSON that is neither data nor errors", body, await KnownSecrets.FromRequestAsync(request, cancellationToken));
             }
 
-            return FromResult(root, dataTypeInfo, response.StatusCode);
+            // The request's secrets are looked up only when there is an error text to redact.
+            var secrets = HasErrors(root) ? await KnownSecrets.FromRequestAsync(request, cancellationToken) : KnownSecrets.None;
+            return FromResult(root, dataTypeInfo, response.StatusCode, secrets);
         }
     }
+
+    /// <summary>Tells whether a GraphQL result carries at least one error.</summary>
+    internal static bool HasErrors(JsonElement root) =>
+        root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array && errors.GetArrayLength() > 0;
 
     /// <summary>Tells whether a JSON value is a GraphQL result: an object with <c>data</c> or an <c>errors</c> array.</summary>
     internal static bool IsResult(JsonElement root) =>
@@ -58,11 +68,11 @@ internal static partial class GraphQLResponseReader
 
     /// <summary>
     /// Reads a GraphQL result (an HTTP response's body, or the payload of a graphql-ws <c>next</c> message) that
-    /// <see cref="IsResult"/> accepted.
+    /// <see cref="IsResult"/> accepted. Error messages are redacted of <paramref name="secrets"/> and of anything that looks like one.
     /// </summary>
-    internal static PitchlyGraphQLResponse<TData> FromResult<TData>(JsonElement root, JsonTypeInfo<TData> dataTypeInfo, HttpStatusCode statusCode)
+    internal static PitchlyGraphQLResponse<TData> FromResult<TData>(JsonElement root, JsonTypeInfo<TData> dataTypeInfo, HttpStatusCode statusCode, KnownSecrets secrets)
     {
-        var errors = root.TryGetProperty("errors", out var errorsElement) && errorsElement.ValueKind == JsonValueKind.Array ? ReadErrors(errorsElement) : [];
+        var errors = root.TryGetProperty("errors", out var errorsElement) && errorsElement.ValueKind == JsonValueKind.Array ? ReadErrors(errorsElement, secrets) : [];
         var data = default(TData);
         if (root.TryGetProperty("data", out var dataElement) && dataElement.ValueKind != JsonValueKind.Null)
         {
@@ -81,7 +91,8 @@ internal static partial class GraphQLResponseReader
         return new PitchlyGraphQLResponse<TData>(data, errors, statusCode);
     }
 
-    internal static PitchlyGraphQLError[] ReadErrors(JsonElement errors)
+    /// <summary>Reads a GraphQL <c>errors</c> array; each message is redacted of <paramref name="secrets"/> and of anything that looks like one.</summary>
+    internal static PitchlyGraphQLError[] ReadErrors(JsonElement errors, KnownSecrets secrets)
     {
         var result = new List<PitchlyGraphQLError>(errors.GetArrayLength());
         foreach (var error in errors.EnumerateArray())
@@ -94,7 +105,7 @@ internal static partial class GraphQLResponseReader
             var message = error.TryGetProperty("message", out var messageElement) && messageElement.ValueKind == JsonValueKind.String
                 ? messageElement.GetString()!
                 : string.Empty;
-            result.Add(new PitchlyGraphQLError(message, ReadCode(error), ReadPath(error)));
+            result.Add(new PitchlyGraphQLError(SecretRedaction.Redact(message, secrets), ReadCode(error), ReadPath(error)));
         }
 
         return [.. result];
@@ -147,28 +158,24 @@ internal static partial class GraphQLResponseReader
         mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
         || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
 
-    private static PitchlyGraphQLException NotGraphQL(HttpStatusCode statusCode, string what, byte[] body, Exception? inner = null)
+    private static PitchlyGraphQLException NotGraphQL(HttpStatusCode statusCode, string what, byte[] body, KnownSecrets secrets, Exception? inner = null)
     {
         var status = (int)statusCode;
-        var message = $"Pitchly's GraphQL endpoint answered HTTP {status} {what}, not a GraphQL response. Check Pitchly:GraphQLEndpoint. Excerpt: \"{Excerpt(body)}\"";
+        var message = $"Pitchly's GraphQL endpoint answered HTTP {status} {what}, not a GraphQL response. Check Pitchly:GraphQLEndpoint. Excerpt: \"{Excerpt(body, secrets)}\"";
         return statusCode == HttpStatusCode.Forbidden
             ? new PitchlyNotAuthorizedException(message, [], status, inner)
             : new PitchlyGraphQLException(message, [], status, inner);
     }
 
-    /// <summary>The first characters of a body, on one line, with runs that could be tokens or secrets redacted.</summary>
-    internal static string Excerpt(ReadOnlySpan<byte> body)
+    /// <summary>The first characters of a body, on one line, with the request's secrets and runs that could be tokens or secrets redacted.</summary>
+    internal static string Excerpt(ReadOnlySpan<byte> body, KnownSecrets? secrets = null)
     {
         var text = Encoding.UTF8.GetString(body[..Math.Min(body.Length, ExcerptLength * 4)]);
+        text = SecretRedaction.RedactExcerpt(text, secrets);
         text = Whitespace().Replace(text, " ").Trim();
-        text = TokenLike().Replace(text, "[redacted]");
         return text.Length <= ExcerptLength ? text : string.Concat(text.AsSpan(0, ExcerptLength), "…");
     }
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
-
-    // Pitchly's tokens and secrets are 43+ URL-safe characters; JWTs are dotted runs of them.
-    [GeneratedRegex(@"[A-Za-z0-9_\-\.~+/=]{20,}")]
-    private static partial Regex TokenLike();
 }

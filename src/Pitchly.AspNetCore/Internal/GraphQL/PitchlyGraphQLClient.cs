@@ -48,6 +48,6 @@ internal sealed class PitchlyGraphQLClient : IPitchlyGraphQLClient
         }
 
         using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        return await GraphQLResponseReader.ReadAsync(response, dataTypeInfo, options.MaxResponseSize, cancellationToken);
+        return await GraphQLResponseReader.ReadAsync(response, message, dataTypeInfo, options.MaxResponseSize, cancellationToken);
     }
 }

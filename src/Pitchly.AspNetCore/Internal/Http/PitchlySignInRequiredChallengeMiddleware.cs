@@ -47,7 +47,7 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
             else if (IsPageNavigation(context.Request))
             {
                 LogChallenging(_logger, exception.Key);
-                await context.ChallengeAsync(_authenticationScheme);
+                await context.ChallengeAsync(_authenticationScheme, new AuthenticationProperties { RedirectUri = ReturnUrl(context) });
             }
             else
             {
@@ -84,6 +84,19 @@ internal sealed partial class PitchlySignInRequiredChallengeMiddleware
                 "Pitchly keeps rejecting fresh tokens",
                 "Pitchly, or something between this app and Pitchly, rejected every freshly issued access token; refreshing is paused for a while. Retry later.");
         }
+    }
+
+    /// <summary>
+    /// Where the sign-in returns to: this page, when <see cref="PitchlyReturnUrl.IsLocal"/> says it is local; the app's
+    /// root otherwise.
+    /// </summary>
+    private static string ReturnUrl(HttpContext context)
+    {
+        var original = context.Features.Get<IAuthenticationFeature>();
+        return PitchlyReturnUrl.ThisPageOrRoot(
+            original?.OriginalPathBase ?? context.Request.PathBase,
+            original?.OriginalPath ?? context.Request.Path,
+            context.Request.QueryString);
     }
 
     /// <summary>

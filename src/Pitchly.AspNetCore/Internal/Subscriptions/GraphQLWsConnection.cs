@@ -32,6 +32,7 @@ internal sealed class GraphQLWsConnection : IDisposable
     private readonly TimeProvider _time;
     private readonly CancellationToken _stop;
     private readonly CancellationTokenRegistration _stopRegistration;
+    private string? _accessToken;
     private int _subscribed;
     private int _stopping;
 
@@ -72,6 +73,8 @@ internal sealed class GraphQLWsConnection : IDisposable
                     $"Pitchly's subscription endpoint {endpoint} did not accept the {Subprotocol} protocol. Check Pitchly:Subscriptions:Endpoint.", (int?)null);
             }
 
+            // Kept to be redacted from the errors of this connection's subscription, should Pitchly echo it.
+            _accessToken = accessToken;
             await SendAsync(GraphQLWsMessages.WriteConnectionInit(accessToken), connecting.Token);
             while (true)
             {
@@ -129,9 +132,11 @@ internal sealed class GraphQLWsConnection : IDisposable
         var acknowledgedAt = _time.GetTimestamp();
         var delivered = false;
         var discard = false;
+        var subscribe = GraphQLWsMessages.WriteSubscribe(subscription);
+        KnownSecrets? secrets = null;
         try
         {
-            await SendAsync(GraphQLWsMessages.WriteSubscribe(subscription), _abort.Token);
+            await SendAsync(subscribe, _abort.Token);
             Volatile.Write(ref _subscribed, 1);
             while (true)
             {
@@ -152,7 +157,7 @@ internal sealed class GraphQLWsConnection : IDisposable
                             throw await ProtocolErrorAsync("Pitchly sent a 'next' message whose payload is not a GraphQL result.");
                         }
 
-                        var response = GraphQLResponseReader.FromResult(payload, subscription.DataTypeInfo, HttpStatusCode.OK);
+                        var response = GraphQLResponseReader.FromResult(payload, subscription.DataTypeInfo, HttpStatusCode.OK, GraphQLResponseReader.HasErrors(payload) ? Secrets() : KnownSecrets.None);
                         delivered = true;
                         if (!discard)
                         {
@@ -170,7 +175,7 @@ internal sealed class GraphQLWsConnection : IDisposable
                         break;
                     case MessageType.Error when GraphQLWsMessages.IsOurs(root, subscription.Id):
                         await CloseAsync(WebSocketCloseStatus.NormalClosure);
-                        throw GraphQLWsMessages.OperationError(root);
+                        throw GraphQLWsMessages.OperationError(root, Secrets());
                     case MessageType.Complete when GraphQLWsMessages.IsOurs(root, subscription.Id):
                         await CloseAsync(WebSocketCloseStatus.NormalClosure);
                         return Stopping
@@ -198,6 +203,9 @@ internal sealed class GraphQLWsConnection : IDisposable
         }
 
         ConnectionProgress Progress() => new(Acknowledged: true, delivered, _time.GetElapsedTime(acknowledgedAt));
+
+        // The secrets of this subscription, looked up only when an error text needs them: the token and its secret-named variables.
+        KnownSecrets Secrets() => secrets ??= KnownSecrets.From(subscribe, _accessToken);
     }
 
     public void Dispose()

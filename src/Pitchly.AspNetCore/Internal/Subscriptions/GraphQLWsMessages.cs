@@ -27,10 +27,11 @@ internal static class GraphQLWsMessages
         }
     }
 
-    public static PitchlyGraphQLException OperationError(JsonElement root)
+    /// <summary>The exception an <c>error</c> message raises; its GraphQL errors' messages are redacted of <paramref name="secrets"/> and of anything that looks like one.</summary>
+    public static PitchlyGraphQLException OperationError(JsonElement root, KnownSecrets secrets)
     {
         var errors = root.TryGetProperty("payload", out var payload) && payload.ValueKind == JsonValueKind.Array
-            ? GraphQLResponseReader.ReadErrors(payload)
+            ? GraphQLResponseReader.ReadErrors(payload, secrets)
             : [];
         if (errors.Length == 0)
         {

@@ -32,7 +32,7 @@ public sealed class SignInApp : IAsyncDisposable
     /// <summary>Gets every log record the app wrote (kept in memory, never printed).</summary>
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
-    public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null, Action<IServiceCollection>? configureServices = null)
+    public static async Task<SignInApp> StartAsync(FakePitchly pitchly, Action<PitchlyAuthenticationOptions>? configure = null, TimeProvider? timeProvider = null, Action<IServiceCollection>? configureServices = null, Action<WebApplication>? configureApp = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.WebHost.UseTestServer();
@@ -67,6 +67,7 @@ public sealed class SignInApp : IAsyncDisposable
             await context.SignOutOfPitchlyAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.Ok();
         });
+        configureApp?.Invoke(app);
 
         app.MapGet("/signout-everywhere", async (HttpContext context) =>
         {
@@ -103,9 +104,10 @@ public sealed class SignInApp : IAsyncDisposable
     }
 
     /// <summary>Starts a sign-in and returns the query of the authorization request it redirected to.</summary>
-    public async Task<Dictionary<string, StringValues>> ChallengeAsync(HttpClient? browser = null)
+    public async Task<Dictionary<string, StringValues>> ChallengeAsync(string path = "/login", HttpClient? browser = null)
     {
-        using var response = await (browser ?? Client).GetAsync("/login", TestContext.Current.CancellationToken);
+        // An absolute URI, so that a path such as "//host/x" reaches the app as its path.
+        using var response = await (browser ?? Client).GetAsync(new Uri(AppAddress.GetLeftPart(UriPartial.Authority) + path), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         var location = response.Headers.Location!;
         Assert.Equal($"{FakePitchly.Origin}/oauth/authorize", location.GetLeftPart(UriPartial.Path));
@@ -119,7 +121,7 @@ public sealed class SignInApp : IAsyncDisposable
     /// <summary>Runs a sign-in and returns the callback's response.</summary>
     public async Task<HttpResponseMessage> SignInAsync(string code = "code-that-must-never-leak", HttpClient? browser = null)
     {
-        var authorize = await ChallengeAsync(browser);
+        var authorize = await ChallengeAsync(browser: browser);
         return await CallbackAsync($"code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(authorize["state"]!)}", browser);
     }
 
