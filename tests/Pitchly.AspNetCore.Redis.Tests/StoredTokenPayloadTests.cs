@@ -31,11 +31,12 @@ public sealed class StoredTokenPayloadTests
     {
         var written = Encoding.UTF8.GetBytes($$"""{"at":"at","exp":"{{Now.AddHours(1):O}}","rt":"rt","org":"org1"}""");
         var data = new EphemeralDataProtectionProvider();
-        var reader = new RedisRecordProtector(data, NullLogger.Instance);
+        var reader = new RedisRecordProtector(data);
         var old = data.CreateProtector("Pitchly.AspNetCore.TokenStore").CreateProtector(Ada.Value).Protect(written);
 
-        var read = reader.TryUnprotect(Ada, "hash", 3, old)!.ToRecord(3, null);
+        var read = reader.TryUnprotect(Ada, old, out var failure)!.ToRecord(3, null);
 
+        Assert.Null(failure);
         Assert.Null(read.Sessions);
         Assert.Equal("rt", read.RefreshToken);
         Assert.Equal("at", read.AccessToken);

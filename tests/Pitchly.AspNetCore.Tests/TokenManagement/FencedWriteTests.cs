@@ -82,6 +82,36 @@ public sealed class FencedWriteTests
     }
 
     [Fact]
+    public async Task An_owner_that_writes_over_its_lapsed_fence_keeps_the_sessions_as_they_are_now_so_an_ended_session_stays_ended()
+    {
+        var time = new FakeTimeProvider(TestServices.Start);
+        var store = new HookedStore(time);
+        await using var app = await SignInAsync(time, store);
+        var (pitchly, _, _, stored, manager) = app;
+        var kept = new PitchlySession("ses_kept", TestServices.Start);
+        var ended = new PitchlySession("ses_ended", TestServices.Start);
+        stored = (await store.SetAsync(User, stored with { Sessions = [kept, ended] }, Cancel))!;
+
+        // While the owner is cut off past its fence, a sign-out claims the lapsed fence and ends one session, keeping
+        // the tokens the owner spent.
+        store.OnFirstWrite = async inner =>
+        {
+            time.Advance(Fence + TimeSpan.FromSeconds(5));
+            var lapsed = (await inner.GetAsync(User, Cancel))!;
+            var claim = (await inner.TryBeginRefreshAsync(User, lapsed.Version, "a-sign-out", Fence, Cancel))!;
+            Assert.NotNull(await inner.TryReplaceAsync(User, claim.Version, claim with { RefreshIntent = null, Sessions = [kept] }, Cancel));
+            throw new PitchlyTokenStoreUnavailableException("The token store could not be reached (test).");
+        };
+
+        var refreshed = await AdvanceUntilDoneAsync(time, manager.RefreshAsync(User, stored.AccessToken, Cancel));
+
+        var current = (await store.GetAsync(User, Cancel))!;
+        Assert.Equal(refreshed.Value, current.AccessToken);
+        Assert.Equal([kept], current.Sessions);
+        Assert.Equal(1, pitchly.RefreshGrants);
+    }
+
+    [Fact]
     public async Task An_owner_whose_record_got_newer_tokens_meanwhile_does_not_write_over_them()
     {
         var time = new FakeTimeProvider(TestServices.Start);

@@ -130,6 +130,7 @@ internal sealed partial class RecordWriter
         private const int MaxRounds = 5;
 
         private long _expectedVersion = fence.Record.Version;
+        private PitchlyTokenRecord? _writeOver;
         private bool _announcedLoss;
 
         /// <summary>Gets the record read after the last refused swap: newer tokens, or none.</summary>
@@ -151,7 +152,7 @@ internal sealed partial class RecordWriter
                     Log.FenceNotHeld(writer._logger, fence.Key, _expectedVersion);
                 }
 
-                if (await store.TryReplaceAsync(fence.Key, _expectedVersion, issued, CancellationToken.None) is { } stored)
+                if (await store.TryReplaceAsync(fence.Key, _expectedVersion, _writeOver ?? issued, CancellationToken.None) is { } stored)
                 {
                     return stored;
                 }
@@ -175,9 +176,10 @@ internal sealed partial class RecordWriter
                 }
 
                 // Still the tokens this refresh spent, at another version: nobody stored newer ones, so these are theirs
-                // to replace.
+                // to replace. The sessions are the current ones: a session ended after the fence lapsed stays ended.
                 Log.WritingOverFencedTokens(writer._logger, fence.Key, _expectedVersion, current.Version);
                 _expectedVersion = current.Version;
+                _writeOver = issued with { Sessions = current.Sessions };
             }
 
             return null;
