@@ -205,6 +205,7 @@ public sealed class TokenManagerTests
         var stored = await services.GetRequiredService<IPitchlyTokenStore>().GetAsync(install, TestContext.Current.CancellationToken);
         Assert.Equal(tokens[0].Value, stored!.AccessToken);
         Assert.Equal(PitchlyEmulatorDefaults.AcmeOrganizationId, stored.OrganizationId);
+        await Eventually.HoldsAsync(() => !refreshed.Contexts.IsEmpty, TimeSpan.FromSeconds(10), "the refreshed handler runs");
         var notified = Assert.Single(refreshed.Contexts);
         Assert.Equal(install, notified.Key);
         Assert.Equal(tokens[0], notified.AccessToken);
@@ -223,6 +224,9 @@ public sealed class TokenManagerTests
         Assert.NotEqual(first.AccessToken, second.Value);
         Assert.Equal(second, again);
         Assert.Equal(1, pitchly.Emulator.GetStats().RefreshGrants);
+
+        // Callers get their token before the refreshed handlers run (they are not on the request's path).
+        await Eventually.HoldsAsync(() => !refreshed.Contexts.IsEmpty, TimeSpan.FromSeconds(10), "the refreshed handler runs");
         Assert.Equal(second, Assert.Single(refreshed.Contexts).AccessToken);
     }
 
