@@ -72,6 +72,15 @@ public sealed class PitchlyTokenManagementOptions
     /// </summary>
     public TimeSpan TokenEndpointRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets or sets how long renewals of a key wait after one of its refreshes failed with an error that may pass (an
+    /// OAuth error other than <c>invalid_grant</c> such as <c>temporarily_unavailable</c>, a 5xx, a timeout; default 30
+    /// seconds). Meanwhile calls use the still-valid access token without sending a grant, so the token endpoint gets at
+    /// most one renewal grant per key per interval from an instance until one succeeds. A rejected token is refreshed at
+    /// once regardless, and an expired one too.
+    /// </summary>
+    public TimeSpan FailedRenewalRetryInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Gets or sets the total time spent retrying an unreachable token endpoint before giving up.</summary>
     public TimeSpan TokenEndpointRetryTimeout { get; set; } = TimeSpan.FromSeconds(20);
 

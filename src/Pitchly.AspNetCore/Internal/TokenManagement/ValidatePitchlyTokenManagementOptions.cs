@@ -44,6 +44,7 @@ internal sealed class ValidatePitchlyTokenManagementOptions(IHostEnvironment? en
         RequireRetryTimeout(failures, "StoreWriteRetryTimeout", options.StoreWriteRetryTimeout);
         RequireTimeout(failures, "FenceTimeout", options.FenceTimeout);
         RequireTimeout(failures, "RejectedTokenCoolDown", options.RejectedTokenCoolDown);
+        RequireTimeout(failures, "FailedRenewalRetryInterval", options.FailedRenewalRetryInterval);
         if (options.FenceTimeout - options.TokenRequestTimeout < MinSendWindow)
         {
             failures.Add(
