@@ -116,6 +116,21 @@ public sealed class PitchlyTokenManagementOptions
     /// </summary>
     public ISet<string> ClientCredentialsOrganizations { get; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Gets or sets how long a record of the in-memory store (the default store, without Redis) lives after it was last
+    /// read or written (default 30 days, as Redis's <c>RecordTimeToLive</c>). The records of users who never come back are
+    /// dropped; such a user is asked to sign in again (cookie validation rejects a cookie whose record is gone), and an
+    /// install key gets new tokens. Has no effect on another store.
+    /// </summary>
+    public TimeSpan InMemoryRecordTimeToLive { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Gets or sets the most records the in-memory store holds (default 0: no cap). Past it, the least recently used
+    /// records are evicted, moments after the write that crossed it (off the request path), and an evicted user is
+    /// asked to sign in again. Has no effect on another store.
+    /// </summary>
+    public int InMemoryMaxRecords { get; set; }
+
     /// <summary>Gets or sets the largest token-endpoint response accepted (default 64 KiB); larger answers are refused.</summary>
     public int MaxTokenResponseSize { get; set; } = 64 * 1024;
 }
