@@ -49,9 +49,28 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     /// <summary>Gets how many records are held (expired ones not yet swept included).</summary>
     public int Count => Volatile.Read(ref _count);
 
-    private TimeSpan TimeToLive => _options?.CurrentValue.InMemoryRecordTimeToLive ?? Timeout.InfiniteTimeSpan;
+    private TimeSpan TimeToLive => Options?.InMemoryRecordTimeToLive ?? Timeout.InfiniteTimeSpan;
 
-    private int MaxRecords => _options?.CurrentValue.InMemoryMaxRecords ?? 0;
+    private int MaxRecords => Options?.InMemoryMaxRecords ?? 0;
+
+    /// <summary>
+    /// Gets the options, or <see langword="null"/> when there are none or they fail validation: storing does not depend
+    /// on other settings being valid (the token manager reports them), and the store then keeps its records unbounded.
+    /// </summary>
+    private PitchlyTokenManagementOptions? Options
+    {
+        get
+        {
+            try
+            {
+                return _options?.CurrentValue;
+            }
+            catch (OptionsValidationException)
+            {
+                return null;
+            }
+        }
+    }
 
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
