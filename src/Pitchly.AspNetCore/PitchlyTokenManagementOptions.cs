@@ -72,6 +72,15 @@ public sealed class PitchlyTokenManagementOptions
     /// </summary>
     public TimeSpan TokenEndpointRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets or sets how long renewals of a key wait after one of its refreshes failed with an error that may pass (an
+    /// OAuth error other than <c>invalid_grant</c> such as <c>temporarily_unavailable</c>, a 5xx, a timeout; default 30
+    /// seconds). Meanwhile calls use the still-valid access token without sending a grant, so the token endpoint gets at
+    /// most one renewal grant per key per interval from an instance until one succeeds. A rejected token is refreshed at
+    /// once regardless, and an expired one too.
+    /// </summary>
+    public TimeSpan FailedRenewalRetryInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Gets or sets the total time spent retrying an unreachable token endpoint before giving up.</summary>
     public TimeSpan TokenEndpointRetryTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
@@ -106,6 +115,21 @@ public sealed class PitchlyTokenManagementOptions
     /// SDK exchange are used and refreshed whatever this holds.
     /// </summary>
     public ISet<string> ClientCredentialsOrganizations { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets or sets how long a record of the in-memory store (the default store, without Redis) lives after it was last
+    /// read or written (default 30 days, as Redis's <c>RecordTimeToLive</c>). The records of users who never come back are
+    /// dropped; such a user is asked to sign in again (cookie validation rejects a cookie whose record is gone), and an
+    /// install key gets new tokens. Has no effect on another store.
+    /// </summary>
+    public TimeSpan InMemoryRecordTimeToLive { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Gets or sets the most records the in-memory store holds (default 0: no cap). Past it, the least recently used
+    /// records are evicted, moments after the write that crossed it (off the request path), and an evicted user is
+    /// asked to sign in again. Has no effect on another store.
+    /// </summary>
+    public int InMemoryMaxRecords { get; set; }
 
     /// <summary>Gets or sets the largest token-endpoint response accepted (default 64 KiB); larger answers are refused.</summary>
     public int MaxTokenResponseSize { get; set; } = 64 * 1024;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 
 namespace Pitchly.AspNetCore.Internal;
 
@@ -8,10 +9,28 @@ namespace Pitchly.AspNetCore.Internal;
 /// removed-then-recreated record never repeats a version a stale writer may still hold (no ABA). Refresh intents
 /// live in the record, on this process's clock, like any other field.
 /// </summary>
-internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore
+/// <remarks>
+/// Bounded: a record not read or written for <see cref="PitchlyTokenManagementOptions.InMemoryRecordTimeToLive"/> is
+/// gone (a read finds it expired; a timer sweeps the rest), and with
+/// <see cref="PitchlyTokenManagementOptions.InMemoryMaxRecords"/> set the least recently used records are evicted once
+/// the count passes it. Neither scans on a request path: a read or write touches only its own key; the sweep runs on a
+/// timer at most once per <see cref="MaxSweepPeriod"/> (or the time-to-live, if shorter), and eviction on a thread-pool
+/// item started by the write that crossed the cap, one at a time. An evicted or expired user signs in again: cookie
+/// validation rejects a cookie whose record is gone.
+/// </remarks>
+internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposable
 {
-    private readonly ConcurrentDictionary<PitchlyTokenKey, PitchlyTokenRecord> _records = new();
+    /// <summary>The longest pause between two sweeps of expired records.</summary>
+    internal static readonly TimeSpan MaxSweepPeriod = TimeSpan.FromHours(1);
+
+    private readonly ConcurrentDictionary<PitchlyTokenKey, Entry> _records = new();
     private readonly TimeProvider _timeProvider;
+    private readonly IOptionsMonitor<PitchlyTokenManagementOptions>? _options;
+    private readonly Lock _sweeperLock = new();
+    private ITimer? _sweeper;
+    private bool _disposed;
+    private int _count;
+    private int _evicting;
     private long _lastVersion;
 
     public InMemoryPitchlyTokenStore()
@@ -21,10 +40,55 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore
 
     public InMemoryPitchlyTokenStore(TimeProvider timeProvider) => _timeProvider = timeProvider;
 
+    public InMemoryPitchlyTokenStore(IOptionsMonitor<PitchlyTokenManagementOptions> options, TimeProvider timeProvider)
+    {
+        _options = options;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Gets how many records are held (expired ones not yet swept included).</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    private TimeSpan TimeToLive => Options?.InMemoryRecordTimeToLive ?? Timeout.InfiniteTimeSpan;
+
+    private int MaxRecords => Options?.InMemoryMaxRecords ?? 0;
+
+    /// <summary>
+    /// Gets the options, or <see langword="null"/> when there are none or they fail validation: storing does not depend
+    /// on other settings being valid (the token manager reports them), and the store then keeps its records unbounded.
+    /// </summary>
+    private PitchlyTokenManagementOptions? Options
+    {
+        get
+        {
+            try
+            {
+                return _options?.CurrentValue;
+            }
+            catch (OptionsValidationException)
+            {
+                return null;
+            }
+        }
+    }
+
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return ValueTask.FromResult(_records.TryGetValue(key, out var record) ? record : null);
+        if (!_records.TryGetValue(key, out var entry))
+        {
+            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
+        }
+
+        var now = _timeProvider.GetUtcNow().UtcTicks;
+        if (IsExpired(entry, now, TimeToLive))
+        {
+            Remove(key, entry);
+            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
+        }
+
+        entry.Touch(now);
+        return ValueTask.FromResult<PitchlyTokenRecord?>(entry.Record);
     }
 
     public ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
@@ -32,8 +96,21 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(record);
         var stored = record with { Version = Interlocked.Increment(ref _lastVersion), RefreshIntent = null };
-        _records[key] = stored;
-        return ValueTask.FromResult(stored);
+        var entry = NewEntry(stored);
+        while (true)
+        {
+            if (_records.TryGetValue(key, out var current))
+            {
+                if (_records.TryUpdate(key, entry, current))
+                {
+                    return ValueTask.FromResult(stored);
+                }
+            }
+            else if (TryAdd(key, entry))
+            {
+                return ValueTask.FromResult(stored);
+            }
+        }
     }
 
     public ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
@@ -43,7 +120,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore
         var stored = record with { Version = Interlocked.Increment(ref _lastVersion), RefreshIntent = null };
         if (expectedVersion == 0)
         {
-            return ValueTask.FromResult(_records.TryAdd(key, stored) ? stored : null);
+            return ValueTask.FromResult(TryAdd(key, NewEntry(stored)) ? stored : null);
         }
 
         return ValueTask.FromResult(TryUpdate(key, expectedVersion, _ => stored));
@@ -66,15 +143,135 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore
     public ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (expectedVersion is null)
-        {
-            return ValueTask.FromResult(_records.TryRemove(key, out _));
-        }
-
         return ValueTask.FromResult(
             _records.TryGetValue(key, out var current)
-            && current.Version == expectedVersion
-            && _records.TryRemove(new KeyValuePair<PitchlyTokenKey, PitchlyTokenRecord>(key, current)));
+            && (expectedVersion is null || current.Record.Version == expectedVersion)
+            && Remove(key, current));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_sweeperLock)
+        {
+            _disposed = true;
+            _sweeper?.Dispose();
+            _sweeper = null;
+        }
+    }
+
+    /// <summary>Removes the records not read or written for the time-to-live: one pass, on the sweep timer.</summary>
+    internal void Sweep()
+    {
+        var now = _timeProvider.GetUtcNow().UtcTicks;
+        var timeToLive = TimeToLive;
+        foreach (var (key, entry) in _records)
+        {
+            if (IsExpired(entry, now, timeToLive))
+            {
+                Remove(key, entry);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Evicts the least recently used records until the count is back at the cap: a snapshot sorted by last use, on a
+    /// thread-pool item, never on the request that crossed the cap. Records used meanwhile are still evicted in the
+    /// snapshot's order; one written meanwhile (a new entry) is not.
+    /// </summary>
+    internal void Evict()
+    {
+        try
+        {
+            var max = MaxRecords;
+            while (max > 0 && Count > max)
+            {
+                var snapshot = _records.ToArray();
+                Array.Sort(snapshot, static (a, b) => a.Value.LastUsed.CompareTo(b.Value.LastUsed));
+                foreach (var (key, entry) in snapshot)
+                {
+                    if (Count <= max)
+                    {
+                        break;
+                    }
+
+                    Remove(key, entry);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _evicting, 0);
+        }
+
+        // A write that crossed the cap while this pass was finishing found it running: look again.
+        if (MaxRecords is > 0 and var cap && Count > cap)
+        {
+            ScheduleEviction();
+        }
+    }
+
+    private static bool IsExpired(Entry entry, long now, TimeSpan timeToLive)
+        => timeToLive != Timeout.InfiniteTimeSpan && now - entry.LastUsed >= timeToLive.Ticks;
+
+    private Entry NewEntry(PitchlyTokenRecord record) => new(record, _timeProvider.GetUtcNow().UtcTicks);
+
+    private bool TryAdd(PitchlyTokenKey key, Entry entry)
+    {
+        if (!_records.TryAdd(key, entry))
+        {
+            return false;
+        }
+
+        var count = Interlocked.Increment(ref _count);
+        if (_options is not null)
+        {
+            EnsureSweeper();
+            if (MaxRecords is > 0 and var max && count > max)
+            {
+                ScheduleEviction();
+            }
+        }
+
+        return true;
+    }
+
+    private bool Remove(PitchlyTokenKey key, Entry entry)
+    {
+        if (!_records.TryRemove(new KeyValuePair<PitchlyTokenKey, Entry>(key, entry)))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _count);
+        return true;
+    }
+
+    private void ScheduleEviction()
+    {
+        if (Interlocked.CompareExchange(ref _evicting, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static store => store.Evict(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>Starts the sweep timer with the first record, when a time-to-live is configured.</summary>
+    private void EnsureSweeper()
+    {
+        if (Volatile.Read(ref _sweeper) is not null)
+        {
+            return;
+        }
+
+        lock (_sweeperLock)
+        {
+            var timeToLive = TimeToLive;
+            if (_sweeper is null && !_disposed && timeToLive != Timeout.InfiniteTimeSpan)
+            {
+                var period = timeToLive < MaxSweepPeriod ? timeToLive : MaxSweepPeriod;
+                _sweeper = _timeProvider.CreateTimer(static store => ((InMemoryPitchlyTokenStore)store!).Sweep(), this, period, period);
+            }
+        }
     }
 
     /// <summary>
@@ -83,19 +280,31 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore
     /// </summary>
     private PitchlyTokenRecord? TryUpdate(PitchlyTokenKey key, long expectedVersion, Func<PitchlyTokenRecord, PitchlyTokenRecord?> next)
     {
-        while (_records.TryGetValue(key, out var current) && current.Version == expectedVersion)
+        while (_records.TryGetValue(key, out var current) && current.Record.Version == expectedVersion)
         {
-            if (next(current) is not { } replacement)
+            if (next(current.Record) is not { } replacement)
             {
                 return null;
             }
 
-            if (_records.TryUpdate(key, replacement, current))
+            if (_records.TryUpdate(key, NewEntry(replacement), current))
             {
                 return replacement;
             }
         }
 
         return null;
+    }
+
+    /// <summary>A record and when it was last read or written (UTC ticks), for the time-to-live and the eviction order.</summary>
+    private sealed class Entry(PitchlyTokenRecord record, long lastUsed)
+    {
+        private long _lastUsed = lastUsed;
+
+        public PitchlyTokenRecord Record { get; } = record;
+
+        public long LastUsed => Volatile.Read(ref _lastUsed);
+
+        public void Touch(long now) => Volatile.Write(ref _lastUsed, now);
     }
 }

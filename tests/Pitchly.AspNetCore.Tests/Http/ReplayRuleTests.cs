@@ -1,3 +1,4 @@
+using System.Reflection;
 using Pitchly.AspNetCore.Internal.Replay;
 using Pitchly.AspNetCore.Tests.TokenManagement;
 
@@ -151,6 +152,86 @@ public sealed class ReplayRuleTests
     }
 
     [Fact]
+    public async Task The_breaker_keeps_digests_of_rejected_tokens_never_the_tokens()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Create(pitchly, time);
+        var breaker = services.GetRequiredService<RejectedTokenBreaker>();
+        var tokens = Enumerable.Range(0, 4).Select(i => $"pat_dead_bearer_{i}_{Guid.NewGuid():N}").ToArray();
+        foreach (var token in tokens)
+        {
+            breaker.OnRejected(Alice, token);
+        }
+
+        Assert.Equal(1, breaker.TrackedKeys);
+        var strings = ReachableStrings(breaker);
+        Assert.NotEmpty(strings); // The walk reaches the tracked key's strings, so it would reach a token too.
+        Assert.Contains(Alice.Value, strings);
+        Assert.DoesNotContain(strings, s => tokens.Any(token => s.Contains(token, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_success_forgets_the_key_unless_it_is_paused()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Create(pitchly, time);
+        var breaker = services.GetRequiredService<RejectedTokenBreaker>();
+        var bob = PitchlyTokenKey.ForUser("org_1", "psn_bob");
+
+        breaker.OnRejected(Alice, "a1");
+        breaker.OnRejected(bob, "b1");
+        Assert.Equal(2, breaker.TrackedKeys);
+        breaker.OnSucceeded(Alice);
+        Assert.Equal(1, breaker.TrackedKeys);
+
+        // A paused key keeps its state through a success until its pause ends.
+        for (var i = 2; i < 5; i++)
+        {
+            breaker.OnRejected(bob, $"b{i}");
+        }
+
+        Assert.Throws<PitchlyTokenRejectedException>(() => breaker.OnRejected(bob, "b5"));
+        breaker.OnSucceeded(bob);
+        Assert.Equal(1, breaker.TrackedKeys);
+        Assert.Throws<PitchlyTokenRejectedException>(() => breaker.ThrowIfPaused(bob));
+        time.Advance(TimeSpan.FromSeconds(31));
+        breaker.OnSucceeded(bob);
+        Assert.Equal(0, breaker.TrackedKeys);
+        breaker.ThrowIfPaused(bob);
+    }
+
+    [Fact]
+    public async Task Keys_rejected_and_never_heard_of_again_are_swept_by_the_timer()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Create(pitchly, time);
+        var breaker = services.GetRequiredService<RejectedTokenBreaker>();
+        for (var user = 0; user < 500; user++)
+        {
+            breaker.OnRejected(PitchlyTokenKey.ForUser("org_1", $"psn_{user}"), $"t{user}");
+        }
+
+        // One key keeps being rejected: it is not idle, so it stays.
+        var busy = PitchlyTokenKey.ForUser("org_1", "psn_busy");
+        breaker.OnRejected(busy, "busy0");
+        Assert.Equal(501, breaker.TrackedKeys);
+        var idle = RejectedTokenBreaker.IdleAfter + TimeSpan.FromSeconds(30);
+        for (var step = 1; step <= 10; step++)
+        {
+            time.Advance(idle / 5);
+            breaker.OnRejected(busy, "busy0");
+        }
+
+        // The timer fired on its own: no call of the breaker scanned anything.
+        Assert.Equal(1, breaker.TrackedKeys);
+        time.Advance(idle * 2);
+        Assert.Equal(0, breaker.TrackedKeys);
+    }
+
+    [Fact]
     public void A_call_is_replayed_only_with_a_token_newer_than_the_rejected_ones_within_the_timeout_and_the_bound()
     {
         var time = new FakeTimeProvider(TestServices.Start);
@@ -203,6 +284,69 @@ public sealed class ReplayRuleTests
             time,
             s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice),
             o => o.RejectedTokenLimit = 5);
+
+    /// <summary>Every string reachable from <paramref name="root"/> through its collections and its own types' fields.</summary>
+    private static List<string> ReachableStrings(object root)
+    {
+        var found = new List<string>();
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<object>();
+        pending.Push(root);
+        while (pending.TryPop(out var current))
+        {
+            if (current is string text)
+            {
+                found.Add(text);
+                continue;
+            }
+
+            var type = current.GetType();
+            if (!type.IsValueType && !seen.Add(current))
+            {
+                continue;
+            }
+
+            if (current is Array array)
+            {
+                foreach (var item in array)
+                {
+                    if (item is not null)
+                    {
+                        pending.Push(item);
+                    }
+                }
+
+                continue;
+            }
+
+            // The breaker's own state and the collections holding it; not its options, clock, logger or metrics.
+            var ns = type.Namespace ?? "";
+            var walk = ns.StartsWith("System.Collections", StringComparison.Ordinal) || ns.StartsWith("Pitchly.AspNetCore", StringComparison.Ordinal)
+                || type.IsValueType;
+            if (!walk || current is PitchlyMetrics || current is TimeProvider)
+            {
+                continue;
+            }
+
+            for (var t = type; t is not null; t = t.BaseType)
+            {
+                foreach (var field in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+                {
+                    if (field.FieldType.IsPrimitive || field.FieldType.IsPointer)
+                    {
+                        continue;
+                    }
+
+                    if (field.GetValue(current) is { } value && (value is string || !value.GetType().IsPrimitive))
+                    {
+                        pending.Push(value);
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
 
     private static Task WriteUnauthenticatedAsync(HttpContext context)
     {

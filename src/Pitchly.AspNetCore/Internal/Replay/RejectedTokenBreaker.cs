@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,17 +16,38 @@ namespace Pitchly.AspNetCore.Internal.Replay;
 /// rejected before are counted.
 /// </summary>
 /// <remarks>
-/// The success path is on every Pitchly call: while no key has ever been rejected it costs one volatile read, and for
-/// a key that has, a lookup and another volatile read unless there is a count to clear.
+/// <para>
+/// The success path is on every Pitchly call: while no key is tracked it costs one volatile read, and for a key that
+/// is, a lookup and a removal (a success that is not paused drops the key's state).
+/// </para>
+/// <para>
+/// Memory stays flat with population: a key has state only while it has rejections and no success since; a state
+/// idle for <see cref="IdleAfter"/> (plus the cool-down) is swept by a timer, off every request path; and rejected
+/// tokens are remembered, for all keys together, as a fixed number of 128-bit SHA-256 digests of key and token, never
+/// the token itself (a dead bearer token is no longer in a memory dump).
+/// </para>
 /// </remarks>
-internal sealed partial class RejectedTokenBreaker
+internal sealed partial class RejectedTokenBreaker : IDisposable
 {
+    /// <summary>How long a key's state lives with no rejection, beyond the cool-down, before it is swept.</summary>
+    internal static readonly TimeSpan IdleAfter = TimeSpan.FromMinutes(15);
+
+    // How many rejected (key, token) digests are remembered, for all keys together: enough to recognise the old
+    // tokens that calls still in flight may hold. 16 bytes each, so the memory is fixed whatever the population.
+    private const int Remembered = 4096;
+
     private readonly ConcurrentDictionary<PitchlyTokenKey, State> _states = new();
+    private readonly HashSet<UInt128> _seen = [];
+    private readonly Queue<UInt128> _order = new();
+    private readonly Lock _seenLock = new();
+    private readonly Lock _sweeperLock = new();
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
     private readonly TimeProvider _timeProvider;
     private readonly PitchlyMetrics _metrics;
     private readonly ILogger<RejectedTokenBreaker> _logger;
-    private int _counted;
+    private ITimer? _sweeper;
+    private bool _disposed;
+    private int _tracked;
 
     public RejectedTokenBreaker(
         IOptionsMonitor<PitchlyTokenManagementOptions> options,
@@ -41,10 +64,13 @@ internal sealed partial class RejectedTokenBreaker
     /// <summary>Gets how long a call keeps replaying with newer tokens: the refresh timeout.</summary>
     public TimeSpan ReplayTimeout => _options.CurrentValue.RefreshTimeout;
 
+    /// <summary>Gets how many keys have state: those rejected with no success since, not yet swept.</summary>
+    public int TrackedKeys => Volatile.Read(ref _tracked);
+
     /// <summary>Fails fast while refreshing <paramref name="key"/> is paused.</summary>
     public void ThrowIfPaused(PitchlyTokenKey key)
     {
-        if (Volatile.Read(ref _counted) == 0 || !_states.TryGetValue(key, out var state))
+        if (Volatile.Read(ref _tracked) == 0 || !_states.TryGetValue(key, out var state))
         {
             return;
         }
@@ -58,17 +84,24 @@ internal sealed partial class RejectedTokenBreaker
         }
     }
 
-    /// <summary>A call of <paramref name="key"/> succeeded: its count starts again.</summary>
+    /// <summary>A call of <paramref name="key"/> succeeded: its count starts again, and its state goes unless paused.</summary>
     public void OnSucceeded(PitchlyTokenKey key)
     {
-        if (Volatile.Read(ref _counted) == 0 || !_states.TryGetValue(key, out var state) || Volatile.Read(ref state.Rejections) == 0)
+        if (Volatile.Read(ref _tracked) == 0 || !_states.TryGetValue(key, out var state))
         {
             return;
         }
 
         lock (state)
         {
-            Volatile.Write(ref state.Rejections, 0);
+            // A pause keeps its state until it ends (the sweep takes it then, or the next success).
+            if (state.Removed || state.PausedUntil > _timeProvider.GetUtcNow())
+            {
+                state.Rejections = 0;
+                return;
+            }
+
+            Remove(key, state);
         }
     }
 
@@ -78,33 +111,148 @@ internal sealed partial class RejectedTokenBreaker
     /// </summary>
     public void OnRejected(PitchlyTokenKey key, string rejectedToken)
     {
-        var state = _states.GetOrAdd(key, static _ => new State());
-        if (state.Added.TrySetAdded())
+        var isNew = Remember(key, rejectedToken);
+        var options = _options.CurrentValue;
+        while (true)
         {
-            Interlocked.Increment(ref _counted);
+            var state = GetOrAdd(key);
+            lock (state)
+            {
+                if (state.Removed)
+                {
+                    // A success or the sweep took it meanwhile: count on the key's new state.
+                    continue;
+                }
+
+                var now = _timeProvider.GetUtcNow();
+                state.LastRejected = now;
+                if (state.PausedUntil > now)
+                {
+                    throw Paused(key, state);
+                }
+
+                if (isNew)
+                {
+                    state.Rejections++;
+                }
+
+                if (state.Rejections >= options.RejectedTokenLimit)
+                {
+                    // One more refresh is allowed after the pause; if its token is rejected too, the pause starts again.
+                    state.Rejections = options.RejectedTokenLimit - 1;
+                    state.PausedUntil = now + options.RejectedTokenCoolDown;
+                    LogPaused(_logger, key, options.RejectedTokenLimit, state.PausedUntil);
+                    throw Paused(key, state);
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_sweeperLock)
+        {
+            _disposed = true;
+            _sweeper?.Dispose();
+            _sweeper = null;
+        }
+    }
+
+    /// <summary>
+    /// Drops every state neither paused nor rejected within <see cref="IdleAfter"/> plus the cool-down. Runs on the
+    /// sweep timer, never on a request path; its cost is one pass over the tracked keys, which are only those
+    /// rejected with no success since, at most once per sweep interval.
+    /// </summary>
+    internal void Sweep()
+    {
+        var now = _timeProvider.GetUtcNow();
+        var idleSince = now - IdleAfter - _options.CurrentValue.RejectedTokenCoolDown;
+        foreach (var (key, state) in _states)
+        {
+            lock (state)
+            {
+                if (!state.Removed && state.PausedUntil <= now && state.LastRejected <= idleSince)
+                {
+                    Remove(key, state);
+                }
+            }
+        }
+    }
+
+    private static UInt128 Digest(PitchlyTokenKey key, string token)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(key.Value + "\n" + token), hash);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(hash);
+    }
+
+    /// <summary>Remembers a rejected token of a key; <see langword="true"/> when it was not seen rejected recently.</summary>
+    private bool Remember(PitchlyTokenKey key, string token)
+    {
+        var digest = Digest(key, token);
+        lock (_seenLock)
+        {
+            if (!_seen.Add(digest))
+            {
+                return false;
+            }
+
+            _order.Enqueue(digest);
+            if (_order.Count > Remembered)
+            {
+                _seen.Remove(_order.Dequeue());
+            }
+
+            return true;
+        }
+    }
+
+    private State GetOrAdd(PitchlyTokenKey key)
+    {
+        while (true)
+        {
+            if (_states.TryGetValue(key, out var state))
+            {
+                return state;
+            }
+
+            state = new State();
+            if (_states.TryAdd(key, state))
+            {
+                Interlocked.Increment(ref _tracked);
+                EnsureSweeper();
+                return state;
+            }
+        }
+    }
+
+    /// <summary>Removes a state; called under its lock.</summary>
+    private void Remove(PitchlyTokenKey key, State state)
+    {
+        state.Removed = true;
+        if (_states.TryRemove(new KeyValuePair<PitchlyTokenKey, State>(key, state)))
+        {
+            Interlocked.Decrement(ref _tracked);
+        }
+    }
+
+    /// <summary>Starts the sweep timer with the first tracked key (none runs in an app never rejected).</summary>
+    private void EnsureSweeper()
+    {
+        if (Volatile.Read(ref _sweeper) is not null)
+        {
+            return;
         }
 
-        var options = _options.CurrentValue;
-        lock (state)
+        lock (_sweeperLock)
         {
-            var now = _timeProvider.GetUtcNow();
-            if (state.PausedUntil > now)
+            if (_sweeper is null && !_disposed)
             {
-                throw Paused(key, state);
-            }
-
-            if (state.Remember(rejectedToken))
-            {
-                Volatile.Write(ref state.Rejections, state.Rejections + 1);
-            }
-
-            if (state.Rejections >= options.RejectedTokenLimit)
-            {
-                // One more refresh is allowed after the pause; if its token is rejected too, the pause starts again.
-                Volatile.Write(ref state.Rejections, options.RejectedTokenLimit - 1);
-                state.PausedUntil = now + options.RejectedTokenCoolDown;
-                LogPaused(_logger, key, options.RejectedTokenLimit, state.PausedUntil);
-                throw Paused(key, state);
+                var period = IdleAfter / 3;
+                _sweeper = _timeProvider.CreateTimer(static state => ((RejectedTokenBreaker)state!).Sweep(), this, period, period);
             }
         }
     }
@@ -123,44 +271,16 @@ internal sealed partial class RejectedTokenBreaker
     [LoggerMessage(EventId = 2019, Level = LogLevel.Error, Message = "Pitchly rejected {Limit} freshly issued access tokens of {Key} in a row with no call succeeding; refreshing is paused until {PausedUntil:O}.")]
     private static partial void LogPaused(ILogger logger, PitchlyTokenKey key, int limit, DateTimeOffset pausedUntil);
 
+    /// <summary>A key's rejections with no success since; read and written under its lock.</summary>
     private sealed class State
     {
-        // Enough to recognise the old tokens that calls still in flight may hold.
-        private const int Remembered = 64;
-        private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
-        private readonly Queue<string> _order = new();
-
-#pragma warning disable SA1401, CA1051 // Read without the lock on the success path.
-        public int Rejections;
-#pragma warning restore SA1401, CA1051
-
-        public AddedFlag Added { get; } = new();
+        public int Rejections { get; set; }
 
         public DateTimeOffset PausedUntil { get; set; }
 
-        /// <summary>Remembers a rejected token; <see langword="true"/> when it was never seen rejected before.</summary>
-        public bool Remember(string token)
-        {
-            if (!_seen.Add(token))
-            {
-                return false;
-            }
+        public DateTimeOffset LastRejected { get; set; }
 
-            _order.Enqueue(token);
-            if (_order.Count > Remembered)
-            {
-                _seen.Remove(_order.Dequeue());
-            }
-
-            return true;
-        }
-    }
-
-    /// <summary>Counts a state once, however many callers raced to add it.</summary>
-    private sealed class AddedFlag
-    {
-        private int _added;
-
-        public bool TrySetAdded() => Interlocked.Exchange(ref _added, 1) == 0;
+        /// <summary>Gets or sets a value indicating whether the state left the map; a rejection then counts on a new one.</summary>
+        public bool Removed { get; set; }
     }
 }

@@ -9,7 +9,7 @@ namespace Pitchly.AspNetCore.Internal.TokenManagement;
 /// the callers' side of a shared refresh (join it, wait with their own cancellation, record the wait). The refresh
 /// itself is <see cref="RefreshCoordinator"/>'s, started once per key by <see cref="RefreshFlight"/>.
 /// </summary>
-internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
+internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDisposable
 {
     // A caller whose rejected token comes back from a refresh it joined (one started before its token failed) starts
     // another; the bound stops a token Pitchly keeps rejecting from looping here (the handler then reports it).
@@ -20,6 +20,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
     private readonly TimeProvider _timeProvider;
     private readonly PitchlyMetrics _metrics;
     private readonly RefreshFlight _flight;
+    private readonly RenewalBackoff _backoff;
     private readonly ILogger<PitchlyTokenManager> _logger;
 
     public PitchlyTokenManager(
@@ -38,8 +39,12 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
         _metrics = metrics;
         _logger = logger;
         var coordinator = new RefreshCoordinator(store, refreshLock, client, options, timeProvider, metrics, refreshedHandlers, logger);
-        _flight = new RefreshFlight(coordinator.RunAsync);
+        _backoff = new RenewalBackoff(options, timeProvider);
+        _flight = new RefreshFlight(coordinator.RunAsync, _backoff);
     }
+
+    /// <summary>Gets the per-key backoff of failed renewals.</summary>
+    internal RenewalBackoff Backoff => _backoff;
 
     public ValueTask<PitchlyAccessToken> GetAccessTokenAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
@@ -110,6 +115,13 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return record.ToAccessToken();
         }
 
+        if (RenewalPolicy.ServesWhileRenewalBacksOff(record, now, _backoff.IsBackingOff(key, now)))
+        {
+            // The key's last refresh failed less than FailedRenewalRetryInterval ago with an error that may pass
+            // (temporarily_unavailable, a 5xx, a timeout): no other grant until then, and the still-valid token serves.
+            return record.ToAccessToken();
+        }
+
         var request = RefreshRequest.Renewal(key);
         var renewal = _flight.StartOrJoin(request);
         if (!renewal.IsCompleted && RenewalPolicy.ServesDuringRenewal(record, now, options))
@@ -132,6 +144,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager
             return record.ToAccessToken();
         }
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _backoff.Dispose();
 
     /// <summary>Waits, with the caller's cancellation, for the shared refresh of <paramref name="request"/>'s key.</summary>
     private async Task<PitchlyAccessToken> WaitForRefreshAsync(RefreshRequest request, CancellationToken cancellationToken, Task<PitchlyAccessToken>? joined = null)

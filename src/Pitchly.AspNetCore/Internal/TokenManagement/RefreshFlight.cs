@@ -13,7 +13,15 @@ internal sealed class RefreshFlight
     private readonly Func<SharedRefresh, ActivityContext?, Task> _run;
 
     /// <param name="run">Runs one shared refresh to its end; it must settle the refresh whatever happens.</param>
-    public RefreshFlight(Func<SharedRefresh, ActivityContext?, Task> run) => _run = run;
+    /// <param name="backoff">Told of every refresh's end, so renewals of a key whose refresh failed wait.</param>
+    public RefreshFlight(Func<SharedRefresh, ActivityContext?, Task> run, RenewalBackoff? backoff = null)
+    {
+        _run = run;
+        Backoff = backoff;
+    }
+
+    /// <summary>Gets the per-key backoff told of every refresh's end, if any.</summary>
+    public RenewalBackoff? Backoff { get; }
 
     /// <summary>The refresh running for the request's key, or a new one started for <paramref name="request"/>.</summary>
     public Task<PitchlyAccessToken> StartOrJoin(RefreshRequest request)

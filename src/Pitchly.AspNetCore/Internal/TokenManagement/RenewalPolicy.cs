@@ -34,6 +34,14 @@ internal static class RenewalPolicy
     public static bool ServesWhileAnotherRenews(PitchlyTokenRecord record, DateTimeOffset now)
         => IsFencedByAnother(record, now) && IsUnexpired(record, now);
 
+    /// <summary>
+    /// Whether a token due for renewal still serves because the key's last refresh failed less than
+    /// <see cref="PitchlyTokenManagementOptions.FailedRenewalRetryInterval"/> ago and the token has not expired. Only for
+    /// renewals: a caller whose token was rejected refreshes at once.
+    /// </summary>
+    public static bool ServesWhileRenewalBacksOff(PitchlyTokenRecord record, DateTimeOffset now, bool backingOff)
+        => backingOff && IsUnexpired(record, now);
+
     /// <summary>Whether the stored tokens are already newer than what <paramref name="request"/> was started for.</summary>
     public static bool IsAlreadyRenewed(PitchlyTokenRecord record, RefreshRequest request, DateTimeOffset now, PitchlyTokenManagementOptions options)
         => request.RejectedAccessToken is { } rejected

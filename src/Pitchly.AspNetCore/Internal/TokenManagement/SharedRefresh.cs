@@ -25,13 +25,26 @@ internal sealed class SharedRefresh
 
     public void Succeed(PitchlyAccessToken token)
     {
+        _flight.Backoff?.Succeeded(Request.Key);
         _flight.Leave(Request.Key, Task);
         _completion.TrySetResult(token);
     }
 
     public void Fail(Exception exception)
     {
-        _flight.Leave(Request.Key, Task);
-        _completion.TrySetException(exception);
+        // Before leaving the flight: a call that finds no refresh running then finds the key backing off. A sign-in
+        // required is definitive (the record is gone); anything else may pass, and renewals wait for the interval.
+        try
+        {
+            if (exception is not PitchlySignInRequiredException)
+            {
+                _flight.Backoff?.Failed(Request.Key);
+            }
+        }
+        finally
+        {
+            _flight.Leave(Request.Key, Task);
+            _completion.TrySetException(exception);
+        }
     }
 }

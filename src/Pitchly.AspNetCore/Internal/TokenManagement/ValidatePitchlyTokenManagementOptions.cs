@@ -44,6 +44,12 @@ internal sealed class ValidatePitchlyTokenManagementOptions(IHostEnvironment? en
         RequireRetryTimeout(failures, "StoreWriteRetryTimeout", options.StoreWriteRetryTimeout);
         RequireTimeout(failures, "FenceTimeout", options.FenceTimeout);
         RequireTimeout(failures, "RejectedTokenCoolDown", options.RejectedTokenCoolDown);
+        RequireTimeout(failures, "FailedRenewalRetryInterval", options.FailedRenewalRetryInterval);
+        RequirePositive(failures, "InMemoryRecordTimeToLive", options.InMemoryRecordTimeToLive);
+        if (options.InMemoryMaxRecords < 0)
+        {
+            failures.Add($"Pitchly:TokenManagement:InMemoryMaxRecords must be zero (no cap) or positive; it is {options.InMemoryMaxRecords}.");
+        }
         if (options.FenceTimeout - options.TokenRequestTimeout < MinSendWindow)
         {
             failures.Add(

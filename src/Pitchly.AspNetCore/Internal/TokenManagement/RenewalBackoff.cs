@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace Pitchly.AspNetCore.Internal.TokenManagement;
+
+/// <summary>
+/// Per-key backoff after a failed refresh: until <see cref="PitchlyTokenManagementOptions.FailedRenewalRetryInterval"/>
+/// has passed, a call whose access token is still valid uses it instead of starting another renewal, so a token
+/// endpoint answering <c>temporarily_unavailable</c> or a 5xx gets at most one grant per key per interval from this
+/// instance. A refresh for a rejected token is never held back (the replay rule is unchanged).
+/// </summary>
+/// <remarks>
+/// Bounded: a key has an entry only from a failed refresh until the interval has passed or a refresh succeeds, and never
+/// more than <see cref="MaxKeys"/> keys at once (past that a failure is not remembered and the key renews as before).
+/// Expired entries are dropped by a timer running once per interval, off every request path; a request only reads its
+/// own key's entry. The success path costs one volatile read while no key is backing off.
+/// </remarks>
+internal sealed class RenewalBackoff : IDisposable
+{
+    /// <summary>The most keys backing off at once.</summary>
+    internal const int MaxKeys = 65_536;
+
+    private readonly ConcurrentDictionary<PitchlyTokenKey, DateTimeOffset> _retryAt = new();
+    private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly Lock _sweeperLock = new();
+    private ITimer? _sweeper;
+    private bool _disposed;
+    private int _count;
+
+    public RenewalBackoff(IOptionsMonitor<PitchlyTokenManagementOptions> options, TimeProvider timeProvider)
+    {
+        _options = options;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Gets how many keys have an entry (backing off, or expired and not yet swept).</summary>
+    public int TrackedKeys => Volatile.Read(ref _count);
+
+    /// <summary>Whether a renewal of <paramref name="key"/> waits: one failed less than the interval ago.</summary>
+    public bool IsBackingOff(PitchlyTokenKey key, DateTimeOffset now)
+        => Volatile.Read(ref _count) != 0 && _retryAt.TryGetValue(key, out var retryAt) && now < retryAt;
+
+    /// <summary>A refresh of <paramref name="key"/> failed with an error that may pass: hold renewals back.</summary>
+    public void Failed(PitchlyTokenKey key)
+    {
+        DateTimeOffset retryAt;
+        try
+        {
+            retryAt = _timeProvider.GetUtcNow() + _options.CurrentValue.FailedRenewalRetryInterval;
+        }
+        catch (OptionsValidationException)
+        {
+            return; // The refresh failed for these very options: nothing to wait for, and its callers must hear of it.
+        }
+
+        while (true)
+        {
+            if (_retryAt.TryGetValue(key, out var previous))
+            {
+                if (_retryAt.TryUpdate(key, retryAt, previous))
+                {
+                    return;
+                }
+
+                continue; // Swept or cleared meanwhile: add it again.
+            }
+
+            if (Volatile.Read(ref _count) >= MaxKeys)
+            {
+                return;
+            }
+
+            if (_retryAt.TryAdd(key, retryAt))
+            {
+                Interlocked.Increment(ref _count);
+                EnsureSweeper();
+                return;
+            }
+        }
+    }
+
+    /// <summary>A refresh of <paramref name="key"/> succeeded: its entry goes.</summary>
+    public void Succeeded(PitchlyTokenKey key)
+    {
+        if (Volatile.Read(ref _count) != 0 && _retryAt.TryRemove(key, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_sweeperLock)
+        {
+            _disposed = true;
+            _sweeper?.Dispose();
+            _sweeper = null;
+        }
+    }
+
+    /// <summary>Drops the entries whose interval has passed: one pass over the keys backing off, on the timer.</summary>
+    internal void Sweep()
+    {
+        var now = _timeProvider.GetUtcNow();
+        foreach (var entry in _retryAt)
+        {
+            if (entry.Value <= now && _retryAt.TryRemove(entry))
+            {
+                Interlocked.Decrement(ref _count);
+            }
+        }
+    }
+
+    /// <summary>Starts the sweep timer with the first failure (none runs while every renewal succeeds).</summary>
+    private void EnsureSweeper()
+    {
+        if (Volatile.Read(ref _sweeper) is not null)
+        {
+            return;
+        }
+
+        lock (_sweeperLock)
+        {
+            if (_sweeper is null && !_disposed)
+            {
+                var period = _options.CurrentValue.FailedRenewalRetryInterval;
+                _sweeper = _timeProvider.CreateTimer(static state => ((RenewalBackoff)state!).Sweep(), this, period, period);
+            }
+        }
+    }
+}
