@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace Pitchly.AspNetCore.Benchmarks;
 
 /// <summary>
-/// Just enough of a Redis connection for the token store to write records, read them back and cache it in its L1:
+/// Just enough of a Redis connection for the token store to write one record, read it back and cache it in its L1:
 /// one connected Redis 6.2 server (so announcements use classic pub/sub: a proxy's boxed arguments would otherwise be
 /// counted in every hit's check of its sharded subscription), scripts and hash reads answered from memory and counted,
 /// subscriptions that succeed and deliver nothing. Every other call throws, so the benchmark cannot silently take a
@@ -49,17 +49,15 @@ public class FakeRedis : DispatchProxy
             case "add_ConnectionFailed" or "add_ConnectionRestored" or "add_HashSlotMoved"
                 or "remove_ConnectionFailed" or "remove_ConnectionRestored" or "remove_HashSlotMoved":
                 return null;
-            case "ScriptEvaluateAsync" when args is [string, RedisKey[] keys, RedisValue[] values, ..]:
-                // The write scripts name the record's key and carry the protected record first; the answer is the
-                // record's new version.
+            case "ScriptEvaluateAsync" when args is [string, RedisKey[], RedisValue[] values, ..]:
+                // The write scripts carry the protected record first; the answer is the record's new version.
                 _state.RoundTrips++;
-                _state.Records[keys[0]] = (++_state.Version, values[0]);
-                return Task.FromResult(RedisResult.Create((RedisValue)_state.Version));
-            case "HashGetAsync" when args is [RedisKey key, RedisValue[], ..]:
+                _state.Data = values[0];
+                return Task.FromResult(RedisResult.Create((RedisValue)(++_state.Version)));
+            case "HashGetAsync" when args is [RedisKey, RedisValue[], ..]:
                 _state.RoundTrips++;
                 // v, d, and no refresh intent (fo, fd).
-                var (version, data) = _state.Records[key];
-                return Task.FromResult(new RedisValue[] { version, data, RedisValue.Null, RedisValue.Null });
+                return Task.FromResult(new RedisValue[] { _state.Version, _state.Data, RedisValue.Null, RedisValue.Null });
             default:
                 throw new NotSupportedException($"The fake Redis connection does not model {targetMethod.DeclaringType?.Name}.{targetMethod.Name}.");
         }
@@ -87,6 +85,6 @@ public class FakeRedis : DispatchProxy
 
         public long Version { get; set; }
 
-        public Dictionary<RedisKey, (long Version, RedisValue Data)> Records { get; } = [];
+        public RedisValue Data { get; set; }
     }
 }

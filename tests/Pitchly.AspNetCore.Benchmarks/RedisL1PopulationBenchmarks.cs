@@ -1,16 +1,21 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pitchly.AspNetCore.Internal.TokenManagement;
+using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Benchmarks;
 
 /// <summary>
 /// <see cref="IPitchlyTokenManager.GetAccessTokenAsync"/> with the Redis store, cycling over <see cref="Users"/> users
-/// whose tokens are valid and were each read once in set-up: what a cached token costs as the population grows. The
-/// connection is the in-memory fake, which counts round trips; <see cref="RoundTripsPerCall"/> is reported at clean-up
-/// (one Redis read a call means the L1 stopped caching).
+/// whose tokens are valid and were each read once in set-up: what a cached token costs as the population grows. Redis
+/// is a real redis-server started on a free port for the run (no persistence); the record reads (<c>HMGET</c>) it
+/// answered during the run are printed at clean-up, per call (one a call means the L1 stopped caching).
 /// </summary>
 [ShortRunJob]
 [MemoryDiagnoser]
@@ -19,11 +24,13 @@ public class RedisL1PopulationBenchmarks
     private readonly FakePitchlyHandler _tokenEndpoint = new();
     private ServiceProvider _services = null!;
     private IPitchlyTokenManager _manager = null!;
-    private FakeRedis _fakeRedis = null!;
+    private Process _redisServer = null!;
+    private ConnectionMultiplexer _redis = null!;
+    private IServer _server = null!;
     private PitchlyTokenKey[] _keys = null!;
     private int _next;
     private long _calls;
-    private int _roundTripsAfterSetup;
+    private long _readsAfterSetup;
 
     [Params(1_000, 10_000, 100_000)]
     public int Users { get; set; }
@@ -31,14 +38,22 @@ public class RedisL1PopulationBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _fakeRedis = FakeRedis.Create();
+        var port = FreePort();
+        _redisServer = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        {
+            RedirectStandardOutput = true,
+        })!;
+        _redisServer.BeginOutputReadLine();
+        _redis = await ConnectWithRetryAsync($"127.0.0.1:{port}");
+        _server = _redis.GetServer(_redis.GetEndPoints()[0]);
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddPitchlyTokenManagement().AddRedis(
-            _ => _fakeRedis.Multiplexer,
+            _ => _redis,
             options =>
             {
                 options.AllowUnsharedDataProtectionKeys = true;
+                options.AssumeNoReplicas = true;
                 options.L1MaxAge = TimeSpan.FromMinutes(30);
             });
         services.AddHttpClient(PitchlyTokenClient.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => _tokenEndpoint);
@@ -48,9 +63,11 @@ public class RedisL1PopulationBenchmarks
         _manager = _services.GetRequiredService<IPitchlyTokenManager>();
         _keys = Enumerable.Range(0, Users).Select(i => PitchlyTokenKey.ForUser("org-7", $"person-{i}")).ToArray();
         var now = TimeProvider.System.GetUtcNow();
-        foreach (var key in _keys)
+        foreach (var chunk in _keys.Chunk(64))
         {
-            await store.SetAsync(key, new PitchlyTokenRecord { AccessToken = CannedPitchly.AccessToken, RefreshToken = "refresh", IssuedAt = now, ExpiresAt = now.AddHours(10) });
+            await Task.WhenAll(chunk.Select(async key => await store.SetAsync(
+                key,
+                new PitchlyTokenRecord { AccessToken = CannedPitchly.AccessToken, RefreshToken = "refresh", IssuedAt = now, ExpiresAt = now.AddHours(10) })));
         }
 
         foreach (var key in _keys)
@@ -58,24 +75,25 @@ public class RedisL1PopulationBenchmarks
             await _manager.GetAccessTokenAsync(key);
         }
 
-        _roundTripsAfterSetup = _fakeRedis.RoundTrips;
+        _readsAfterSetup = await RecordReadsAsync();
     }
 
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        var roundTrips = _fakeRedis.RoundTrips - _roundTripsAfterSetup;
-        Console.WriteLine($"// Users={Users}: {_calls} calls, {roundTrips} Redis round trips, {(double)roundTrips / Math.Max(1, _calls):F4} a call");
+        var reads = await RecordReadsAsync() - _readsAfterSetup;
+        Console.WriteLine($"// Users={Users}: {_calls} calls, {reads} Redis record reads, {(double)reads / Math.Max(1, _calls):F4} a call");
         if (_tokenEndpoint.Requests != 0)
         {
             throw new InvalidOperationException($"The token endpoint was called {_tokenEndpoint.Requests} times: the stored tokens were not used.");
         }
 
         await _services.DisposeAsync();
+        await _redis.DisposeAsync();
+        _redisServer.Kill();
+        await _redisServer.WaitForExitAsync();
+        _redisServer.Dispose();
     }
-
-    /// <summary>Gets the Redis round trips per call since set-up (printed at clean-up).</summary>
-    public double RoundTripsPerCall => (double)(_fakeRedis.RoundTrips - _roundTripsAfterSetup) / Math.Max(1, _calls);
 
     [Benchmark]
     public ValueTask<PitchlyAccessToken> CachedTokenAcrossUsers()
@@ -84,5 +102,35 @@ public class RedisL1PopulationBenchmarks
         _next = index + 1 == _keys.Length ? 0 : index + 1;
         _calls++;
         return _manager.GetAccessTokenAsync(_keys[index]);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<ConnectionMultiplexer> ConnectWithRetryAsync(string configuration)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await ConnectionMultiplexer.ConnectAsync(configuration);
+            }
+            catch (RedisConnectionException) when (attempt < 50)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Counts the record reads (<c>HMGET</c>) the server has answered so far.</summary>
+    private async Task<long> RecordReadsAsync()
+    {
+        var info = await _server.InfoAsync("commandstats");
+        var hmget = info.SelectMany(group => group).FirstOrDefault(pair => pair.Key == "cmdstat_hmget").Value;
+        return hmget is null ? 0 : long.Parse(hmget.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture);
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
@@ -379,6 +381,10 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
                 options.L1MaxEntries = capacity;
             }
         });
+        var meterFactory = app.Services.GetRequiredService<IMeterFactory>();
+        using var hits = new MetricCollector<long>(meterFactory, PitchlyTelemetry.MeterName, "pitchly.store.cache.hits");
+        using var misses = new MetricCollector<long>(meterFactory, PitchlyTelemetry.MeterName, "pitchly.store.cache.misses");
+        using var evictions = new MetricCollector<long>(meterFactory, PitchlyTelemetry.MeterName, "pitchly.store.cache.evictions");
         foreach (var key in keys)
         {
             await app.Store.SetAsync(key, record, Cancel);
@@ -422,6 +428,9 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         Assert.Equal(0, lastPassReads);
         Assert.InRange(app.RedisStore.CachedCount, workingSet.Length, capacity);
         Assert.InRange(app.RedisStore.RememberedHashCount, workingSet.Length, capacity);
+        Assert.True(evictions.GetMeasurementSnapshot().EvaluateAsCounter() >= capacity, "evictions made room for new keys");
+        Assert.True(hits.GetMeasurementSnapshot().EvaluateAsCounter() >= workingSet.Length, "the last pass was counted as hits");
+        Assert.True(misses.GetMeasurementSnapshot().EvaluateAsCounter() >= keys.Length, "the first pass was counted as misses");
     }
 
     /// <summary>Counts the record reads (<c>HMGET</c>) the server has answered so far.</summary>
