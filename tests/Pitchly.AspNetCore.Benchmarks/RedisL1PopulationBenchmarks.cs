@@ -44,7 +44,22 @@ public class RedisL1PopulationBenchmarks
             RedirectStandardOutput = true,
         })!;
         _redisServer.BeginOutputReadLine();
-        _redis = await ConnectWithRetryAsync($"127.0.0.1:{port}");
+        try
+        {
+            await SeedAsync(port);
+        }
+        catch
+        {
+            // Clean-up does not run after a failed set-up: the server would outlive the run.
+            _redisServer.Kill();
+            throw;
+        }
+    }
+
+    private async Task SeedAsync(int port)
+    {
+        // Admin mode for INFO commandstats, which counts the record reads.
+        _redis = await ConnectWithRetryAsync($"127.0.0.1:{port},allowAdmin=true");
         _server = _redis.GetServer(_redis.GetEndPoints()[0]);
         var services = new ServiceCollection();
         services.AddLogging();

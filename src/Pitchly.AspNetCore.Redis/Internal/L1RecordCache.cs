@@ -22,10 +22,11 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// therefore always wins, even if the read was pre-empted between its checks and its insert.
 /// </para>
 /// <para>
-/// So that a hit costs no SHA-256, the hash of each key with a cached entry is remembered by
-/// <see cref="PitchlyTokenKey.Value"/>, added and dropped with that entry. The hash of a key never changes, so a
-/// remembered hash can be missing or outlive its entry but never be wrong: it affects only the cost of a lookup, not
-/// what the L1 answers.
+/// So that a hit costs one dictionary lookup and no SHA-256, each cached entry is also indexed by
+/// <see cref="PitchlyTokenKey.Value"/>, added and dropped with that entry. The index is only a shortcut: a hit serves
+/// the entry it finds only while that entry is still the one cached for its hash (removing an entry marks it removed),
+/// so the index can be missing an entry or point to a removed one — which costs a read from Redis — but never makes
+/// the L1 answer what the cache by hash would not.
 /// </para>
 /// <para>
 /// Entries hold decrypted refresh tokens, so none outlives its use: an entry older than
@@ -64,9 +65,9 @@ internal sealed class L1RecordCache
     private readonly Counter<long> _hits;
     private readonly Counter<long> _misses;
     private readonly Counter<long> _evictions;
-    // Bounded by L1MaxBytes, L1MaxEntries and L1MaxAge (see the summary); _hashByKey is trimmed with it.
+    // Bounded by L1MaxBytes, L1MaxEntries and L1MaxAge (see the summary); _byKey is trimmed with it.
     private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _hashByKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedRecord> _byKey = new(StringComparer.Ordinal);
     // Every entry added, in insertion order; slots of entries since removed are dropped as they reach the head.
     private readonly ConcurrentQueue<CachedRecord> _clock = new();
     private readonly long[] _epochs = new long[EpochGroups];
@@ -95,23 +96,24 @@ internal sealed class L1RecordCache
     public long Bytes => Volatile.Read(ref _bytes);
 
     /// <summary>Gets the number of key hashes remembered for cached records.</summary>
-    public int RememberedHashCount => _hashByKey.Count;
+    public int RememberedHashCount => _byKey.Count;
 
     /// <summary>Lets tests pause a read as it caches its result, to reproduce races with evictions.</summary>
     public Func<CacheInsertStage, Task>? InsertHook { get; set; }
 
     /// <summary>Gets the hash of <paramref name="key"/>: remembered while the key has an entry, computed otherwise.</summary>
-    public string HashOf(PitchlyTokenKey key) => _hashByKey.TryGetValue(key.Value, out var hash) ? hash : RedisKeyNames.Hash(key);
+    public string HashOf(PitchlyTokenKey key) => _byKey.TryGetValue(key.Value, out var entry) ? entry.Hash : RedisKeyNames.Hash(key);
 
-    /// <summary>Gets the cached record of <paramref name="hash"/> if it may be served now; drops it if it has expired.</summary>
-    public PitchlyTokenRecord? TryGet(string hash)
+    /// <summary>Gets the cached record of <paramref name="key"/> if it may be served now; drops it if it has expired.</summary>
+    public PitchlyTokenRecord? TryGet(PitchlyTokenKey key)
     {
-        if (!_cache.TryGetValue(hash, out var cached))
+        if (!_byKey.TryGetValue(key.Value, out var cached) || cached.Removed)
         {
             _misses.Add(1);
             return null;
         }
 
+        var hash = cached.Hash;
         if (_connection.AnnouncementsReliableFor(hash)
             && cached.Confirmed
             && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
@@ -166,12 +168,17 @@ internal sealed class L1RecordCache
             await beforeInsert(CacheInsertStage.BeforeInsert);
         }
 
-        // Remembered before the entry is added; a race with an eviction can leave the entry without it until the
-        // next re-read, which costs those hits a hash but no round trip.
-        _hashByKey[key.Value] = hash;
         var entry = new CachedRecord(hash, record, _timeProvider.GetTimestamp(), key.Value, EstimateSize(key.Value, hash, record));
         if (Insert(entry))
         {
+            // Indexed once in the cache; if an eviction removed it meanwhile, the index points to a removed entry,
+            // which hits skip (and the sweep drops) — a race with another insert for the key can do the same.
+            _byKey[key.Value] = entry;
+            if (entry.Removed)
+            {
+                _byKey.TryRemove(KeyValuePair.Create(key.Value, entry));
+            }
+
             MakeRoom();
         }
 
@@ -232,12 +239,12 @@ internal sealed class L1RecordCache
                 RemoveIfExpired(hash, entry);
             }
 
-            // Hashes whose entry went without them (a race with an eviction) are dropped here too.
-            foreach (var (keyValue, hash) in _hashByKey)
+            // Index entries left pointing to a removed entry (a race between inserts for one key) are dropped here too.
+            foreach (var (keyValue, entry) in _byKey)
             {
-                if (!_cache.ContainsKey(hash))
+                if (entry.Removed)
                 {
-                    _hashByKey.TryRemove(KeyValuePair.Create(keyValue, hash));
+                    _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
                 }
             }
         }
@@ -311,7 +318,8 @@ internal sealed class L1RecordCache
 
             if (_cache.TryUpdate(entry.Hash, entry, existing))
             {
-                // Same hash, so same key: the remembered hash stays; the old entry's queue slot is now dead.
+                // The old entry's queue slot is now dead; its index entry is replaced by the caller's.
+                existing.Removed = true;
                 Interlocked.Add(ref _bytes, entry.Size - existing.Size);
                 break;
             }
@@ -378,12 +386,13 @@ internal sealed class L1RecordCache
         return false;
     }
 
-    /// <summary>Accounts for an entry taken out of the cache, and forgets its key's hash.</summary>
+    /// <summary>Marks an entry taken out of the cache removed (hits skip it), accounts for it, and drops its index entry.</summary>
     private void Removed(CachedRecord entry)
     {
+        entry.Removed = true;
         Interlocked.Decrement(ref _entries);
         Interlocked.Add(ref _bytes, -entry.Size);
-        _hashByKey.TryRemove(KeyValuePair.Create(entry.KeyValue, entry.Hash));
+        _byKey.TryRemove(KeyValuePair.Create(entry.KeyValue, entry));
     }
 
     private void OnConnectionFailed()
@@ -409,7 +418,13 @@ internal sealed class L1RecordCache
             TryRemove(entry);
         }
 
-        _hashByKey.Clear();
+        foreach (var (keyValue, entry) in _byKey)
+        {
+            if (entry.Removed)
+            {
+                _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
+            }
+        }
     }
 
     private static int EpochGroup(string hash) => hash[0] % EpochGroups;
@@ -422,6 +437,7 @@ internal sealed class L1RecordCache
     {
         private volatile bool _confirmed;
         private volatile bool _referenced;
+        private volatile bool _removed;
 
         public string Hash { get; } = hash;
 
@@ -438,6 +454,13 @@ internal sealed class L1RecordCache
         {
             get => _confirmed;
             set => _confirmed = value;
+        }
+
+        /// <summary>Gets or sets a value indicating whether the entry was taken out of the cache (so hits found by key skip it).</summary>
+        public bool Removed
+        {
+            get => _removed;
+            set => _removed = value;
         }
 
         /// <summary>Notes a hit; written only when not yet set, so hits on a hot entry do not keep writing its cache line.</summary>

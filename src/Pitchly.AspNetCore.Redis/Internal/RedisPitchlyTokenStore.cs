@@ -79,10 +79,9 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var hash = _cache.HashOf(key);
-        return _cache.TryGet(hash) is { } cached
+        return _cache.TryGet(key) is { } cached
             ? ValueTask.FromResult<PitchlyTokenRecord?>(cached)
-            : ReadAsync(key, hash, cancellationToken);
+            : ReadAsync(key, _cache.HashOf(key), cancellationToken);
     }
 
     public void Dispose() => _sweepTimer?.Dispose();
