@@ -433,6 +433,35 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         Assert.True(misses.GetMeasurementSnapshot().EvaluateAsCounter() >= keys.Length, "the first pass was counted as misses");
     }
 
+    [Fact]
+    public async Task Concurrent_reads_through_a_small_full_cache_each_get_their_own_key_and_the_cache_stays_within_its_bound()
+    {
+        const int capacity = 20;
+        var keys = Enumerable.Range(0, 5 * capacity).Select(i => PitchlyTokenKey.ForUser(OrganizationId, $"person-{i:D4}")).ToArray();
+        var app = App(options => options.L1MaxEntries = capacity);
+        foreach (var (key, i) in keys.Select((key, i) => (key, i)))
+        {
+            await app.Store.SetAsync(key, Records.Create($"access-{i}", $"refresh-{i}"), Cancel);
+        }
+
+        var readers = Enumerable.Range(0, 4).Select(reader => Task.Run(
+            async () =>
+            {
+                var random = new Random(reader);
+                for (var call = 0; call < 500; call++)
+                {
+                    // Mostly a hot quarter of the keys, sometimes any key, so entries are both hit and evicted.
+                    var i = random.Next(4) == 0 ? random.Next(keys.Length) : random.Next(capacity / 2);
+                    Assert.Equal($"access-{i}", (await app.Store.GetAsync(keys[i], Cancel))?.AccessToken);
+                }
+            },
+            Cancel));
+        await Task.WhenAll(readers);
+
+        Assert.InRange(app.RedisStore.CachedCount, 1, capacity);
+        Assert.InRange(app.RedisStore.CachedBytes, 1, capacity * L1RecordCache.EstimateSize(keys[^1].Value, Hash(keys[^1]), Records.Create("access-99", "refresh-99")));
+    }
+
     /// <summary>Counts the record reads (<c>HMGET</c>) the server has answered so far.</summary>
     private async Task<long> RecordReadsAsync()
     {
