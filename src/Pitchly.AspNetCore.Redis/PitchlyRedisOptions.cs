@@ -59,10 +59,20 @@ public sealed class PitchlyRedisOptions
     public TimeSpan L1MaxAge { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Gets or sets how many records this instance's memory holds at most (default 10 000). When it is full, records
-    /// older than <see cref="L1MaxAge"/> are dropped first; if none is, further reads go to Redis without being cached.
+    /// Gets or sets how many records this instance's memory holds at most (default 1 000 000), an additional bound to
+    /// <see cref="L1MaxBytes"/>, which is the one to size the cache by. When either bound is reached, caching a record
+    /// evicts others (those not served lately first); reads never go without caching because the cache is full.
     /// </summary>
-    public int L1MaxEntries { get; set; } = 10_000;
+    public int L1MaxEntries { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// Gets or sets the memory budget of this instance's in-process cache, in bytes (default 268 435 456, 256 MiB).
+    /// Each record is counted at an estimate of what it takes: two bytes a character of its tokens, scope,
+    /// organization, sessions and key, plus about 600 bytes of objects and index entries. The default holds 100 000
+    /// records of up to 2 684 bytes each — access and refresh tokens of together about 900 characters; a full cache
+    /// evicts the records not served lately to make room.
+    /// </summary>
+    public long L1MaxBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>Gets or sets what happens while Redis cannot be reached (default <see cref="PitchlyRedisOutagePolicy.FailFast"/>).</summary>
     public PitchlyRedisOutagePolicy OutagePolicy { get; set; } = PitchlyRedisOutagePolicy.FailFast;

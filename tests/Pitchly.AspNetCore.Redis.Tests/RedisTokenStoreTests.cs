@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
@@ -357,6 +359,121 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
 
         Assert.Equal(1, app.RedisStore.CachedCount);
         Assert.Equal(1, app.RedisStore.RememberedHashCount);
+    }
+
+    [Theory]
+    [InlineData("bytes")]
+    [InlineData("entries")]
+    public async Task A_full_cache_still_caches_new_keys_by_evicting_others_so_a_working_set_within_its_bound_needs_no_round_trip(string bound)
+    {
+        const int capacity = 100;
+        var keys = Enumerable.Range(0, 2 * capacity).Select(i => PitchlyTokenKey.ForUser(OrganizationId, $"person-{i:D4}")).ToArray();
+        var record = Records.Create("access-1", "refresh-1");
+        var entrySize = L1RecordCache.EstimateSize(keys[0].Value, Hash(keys[0]), record);
+        var app = App(options =>
+        {
+            if (bound == "bytes")
+            {
+                options.L1MaxBytes = capacity * entrySize;
+            }
+            else
+            {
+                options.L1MaxEntries = capacity;
+            }
+        });
+        var meterFactory = app.Services.GetRequiredService<IMeterFactory>();
+        using var hits = new MetricCollector<long>(meterFactory, PitchlyTelemetry.MeterName, "pitchly.store.cache.hits");
+        using var misses = new MetricCollector<long>(meterFactory, PitchlyTelemetry.MeterName, "pitchly.store.cache.misses");
+        using var evictions = new MetricCollector<long>(meterFactory, PitchlyTelemetry.MeterName, "pitchly.store.cache.evictions");
+        foreach (var key in keys)
+        {
+            await app.Store.SetAsync(key, record, Cancel);
+        }
+
+        // Two passes over twice the capacity: the cache fills, then keeps taking new keys and stays within its bound.
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var key in keys)
+            {
+                Assert.Equal("access-1", (await app.Store.GetAsync(key, Cancel))?.AccessToken);
+            }
+        }
+
+        Assert.InRange(app.RedisStore.CachedCount, 1, capacity);
+        Assert.InRange(app.RedisStore.CachedBytes, 1, capacity * entrySize);
+
+        // A working set of half the capacity, among the keys read last (a cache that declines new keys once full holds
+        // the first ones): after a pass that caches it, a pass over it sends no command to Redis.
+        var workingSet = keys[^(capacity / 2)..];
+        long lastPassReads = -1;
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                foreach (var key in workingSet)
+                {
+                    await app.Store.GetAsync(key, Cancel);
+                }
+
+                var before = await RecordReadsAsync();
+                foreach (var key in workingSet)
+                {
+                    Assert.Equal("access-1", (await app.Store.GetAsync(key, Cancel))?.AccessToken);
+                }
+
+                lastPassReads = await RecordReadsAsync() - before;
+                return lastPassReads == 0;
+            },
+            TimeSpan.FromSeconds(20),
+            "a pass over the working set is answered from memory");
+        Assert.Equal(0, lastPassReads);
+        Assert.InRange(app.RedisStore.CachedCount, workingSet.Length, capacity);
+        Assert.InRange(app.RedisStore.RememberedHashCount, workingSet.Length, capacity);
+        Assert.True(evictions.GetMeasurementSnapshot().EvaluateAsCounter() >= capacity, "evictions made room for new keys");
+        Assert.True(hits.GetMeasurementSnapshot().EvaluateAsCounter() >= workingSet.Length, "the last pass was counted as hits");
+        Assert.True(misses.GetMeasurementSnapshot().EvaluateAsCounter() >= keys.Length, "the first pass was counted as misses");
+    }
+
+    [Fact]
+    public async Task Concurrent_reads_through_a_small_full_cache_each_get_their_own_key_and_the_cache_stays_within_its_bound()
+    {
+        const int capacity = 20;
+        var keys = Enumerable.Range(0, 5 * capacity).Select(i => PitchlyTokenKey.ForUser(OrganizationId, $"person-{i:D4}")).ToArray();
+        var app = App(options => options.L1MaxEntries = capacity);
+        foreach (var (key, i) in keys.Select((key, i) => (key, i)))
+        {
+            await app.Store.SetAsync(key, Records.Create($"access-{i}", $"refresh-{i}"), Cancel);
+        }
+
+        var readers = Enumerable.Range(0, 4).Select(reader => Task.Run(
+            async () =>
+            {
+                var random = new Random(reader);
+                for (var call = 0; call < 500; call++)
+                {
+                    // Mostly a hot quarter of the keys, sometimes any key, so entries are both hit and evicted.
+                    var i = random.Next(4) == 0 ? random.Next(keys.Length) : random.Next(capacity / 2);
+                    Assert.Equal($"access-{i}", (await app.Store.GetAsync(keys[i], Cancel))?.AccessToken);
+                }
+            },
+            Cancel));
+        await Task.WhenAll(readers);
+
+        Assert.InRange(app.RedisStore.CachedCount, 1, capacity);
+        Assert.InRange(app.RedisStore.CachedBytes, 1, capacity * L1RecordCache.EstimateSize(keys[^1].Value, Hash(keys[^1]), Records.Create("access-99", "refresh-99")));
+    }
+
+    /// <summary>Counts the record reads (<c>HMGET</c>) the server has answered so far.</summary>
+    private async Task<long> RecordReadsAsync()
+    {
+        var info = await redis.AdminServer.InfoAsync("commandstats");
+        var hmget = info.SelectMany(group => group).FirstOrDefault(pair => pair.Key == "cmdstat_hmget").Value;
+        if (hmget is null)
+        {
+            return 0;
+        }
+
+        var calls = hmget.Split(',')[0];
+        return long.Parse(calls["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task<PitchlyTokenRecord?> TryGetAsync(TestApp app)

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Pitchly.AspNetCore.Internal;
 
 namespace Pitchly.AspNetCore.Redis.Internal;
 
@@ -20,70 +22,109 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// therefore always wins, even if the read was pre-empted between its checks and its insert.
 /// </para>
 /// <para>
-/// So that a hit costs no SHA-256, the hash of each key with a cached entry is remembered by
-/// <see cref="PitchlyTokenKey.Value"/>, added and dropped with that entry. The hash of a key never changes, so a
-/// remembered hash can be missing or outlive its entry but never be wrong: it affects only the cost of a lookup, not
-/// what the L1 answers.
+/// So that a hit costs one dictionary lookup and no SHA-256, each cached entry is also indexed by
+/// <see cref="PitchlyTokenKey.Value"/>, added and dropped with that entry. The index is only a shortcut: a hit serves
+/// the entry it finds only while that entry is still the one cached for its hash (removing an entry marks it removed),
+/// so the index can be missing an entry or point to a removed one — which costs a read from Redis — but never makes
+/// the L1 answer what the cache by hash would not.
 /// </para>
 /// <para>
 /// Entries hold decrypted refresh tokens, so none outlives its use: an entry older than
 /// <see cref="PitchlyRedisOptions.L1MaxAge"/> is dropped when looked up and by <see cref="Sweep"/> (which the store runs
-/// every <c>L1MaxAge</c>, at least a second), and the cache holds at most <see cref="PitchlyRedisOptions.L1MaxEntries"/>.
-/// Under <see cref="PitchlyRedisOutagePolicy.UseCachedTokensOnly"/> an entry is kept until its access token expires, as
-/// the outage fallback (<see cref="OutageFallback"/>).
+/// every <c>L1MaxAge</c>, at least a second, on its timer). Under <see cref="PitchlyRedisOutagePolicy.UseCachedTokensOnly"/>
+/// an entry is kept until its access token expires, as the outage fallback (<see cref="OutageFallback"/>).
+/// </para>
+/// <para>
+/// Size is bounded by <see cref="PitchlyRedisOptions.L1MaxBytes"/> (each entry's estimated size, <see cref="EstimateSize"/>)
+/// and <see cref="PitchlyRedisOptions.L1MaxEntries"/>, both kept as running totals so no request counts the cache. A
+/// full cache still caches: it evicts by CLOCK (second chance) over a queue of entries in insertion order — the entry
+/// at the head goes unless it was served since it last passed the head, in which case it goes to the tail once. Each
+/// insert does amortized O(1) work (every re-queue is paid for by a hit, every dead slot by the insert that queued it)
+/// and at most <see cref="MaxSecondChances"/> re-queues, so no request scans the cache. An eviction for room is not an
+/// invalidation: it moves no epoch, and the record is read again from Redis when next asked for.
 /// </para>
 /// </remarks>
 internal sealed class L1RecordCache
 {
     private const int EpochGroups = 64;
 
+    /// <summary>The most entries one insert sends back to the tail of the queue before it evicts whatever is at the head.</summary>
+    private const int MaxSecondChances = 16;
+
+    /// <summary>Queue slots trimmed per insert when dead slots (entries already removed) outnumber the live ones.</summary>
+    private const int DeadSlotsTrimmedPerInsert = 4;
+
+    // Estimated bytes an entry costs beyond its strings' characters: the CachedRecord, the PitchlyTokenRecord, the two
+    // dictionaries' nodes, the queue slot and the headers of the strings (key value, hash, tokens, scope, organization).
+    private const int EntryOverheadBytes = 512;
+    private const int StringOverheadBytes = 24;
+
     private readonly RedisConnection _connection;
     private readonly PitchlyRedisOptions _options;
     private readonly TimeProvider _timeProvider;
-    // Bounded by L1MaxEntries and L1MaxAge (see the summary); _hashByKey is trimmed with it.
+    private readonly Counter<long> _hits;
+    private readonly Counter<long> _misses;
+    private readonly Counter<long> _evictions;
+    // Bounded by L1MaxBytes, L1MaxEntries and L1MaxAge (see the summary); _byKey is trimmed with it.
     private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _hashByKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedRecord> _byKey = new(StringComparer.Ordinal);
+    // Every entry added, in insertion order; slots of entries since removed are dropped as they reach the head.
+    private readonly ConcurrentQueue<CachedRecord> _clock = new();
     private readonly long[] _epochs = new long[EpochGroups];
+    private long _bytes;
+    private int _entries;
+    private int _queued;
     private int _sweeping;
 
-    public L1RecordCache(RedisConnection connection, TimeProvider timeProvider)
+    public L1RecordCache(RedisConnection connection, TimeProvider timeProvider, PitchlyMetrics metrics)
     {
         _connection = connection;
         _options = connection.Options;
         _timeProvider = timeProvider;
+        _hits = metrics.CacheHits;
+        _misses = metrics.CacheMisses;
+        _evictions = metrics.CacheEvictions;
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += Clear;
         connection.AnnouncementsInterrupted += Clear;
     }
 
-    /// <summary>Gets the number of records cached.</summary>
-    public int Count => _cache.Count;
+    /// <summary>Gets the number of records cached (a running total: no lock is taken).</summary>
+    public int Count => Volatile.Read(ref _entries);
+
+    /// <summary>Gets the estimated bytes the cached records take (a running total).</summary>
+    public long Bytes => Volatile.Read(ref _bytes);
 
     /// <summary>Gets the number of key hashes remembered for cached records.</summary>
-    public int RememberedHashCount => _hashByKey.Count;
+    public int RememberedHashCount => _byKey.Count;
 
     /// <summary>Lets tests pause a read as it caches its result, to reproduce races with evictions.</summary>
     public Func<CacheInsertStage, Task>? InsertHook { get; set; }
 
     /// <summary>Gets the hash of <paramref name="key"/>: remembered while the key has an entry, computed otherwise.</summary>
-    public string HashOf(PitchlyTokenKey key) => _hashByKey.TryGetValue(key.Value, out var hash) ? hash : RedisKeyNames.Hash(key);
+    public string HashOf(PitchlyTokenKey key) => _byKey.TryGetValue(key.Value, out var entry) ? entry.Hash : RedisKeyNames.Hash(key);
 
-    /// <summary>Gets the cached record of <paramref name="hash"/> if it may be served now; drops it if it has expired.</summary>
-    public PitchlyTokenRecord? TryGet(string hash)
+    /// <summary>Gets the cached record of <paramref name="key"/> if it may be served now; drops it if it has expired.</summary>
+    public PitchlyTokenRecord? TryGet(PitchlyTokenKey key)
     {
-        if (!_cache.TryGetValue(hash, out var cached))
+        if (!_byKey.TryGetValue(key.Value, out var cached) || cached.Removed)
         {
+            _misses.Add(1);
             return null;
         }
 
+        var hash = cached.Hash;
         if (_connection.AnnouncementsReliableFor(hash)
             && cached.Confirmed
             && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
         {
+            cached.MarkReferenced();
+            _hits.Add(1);
             return cached.Record;
         }
 
         RemoveIfExpired(hash, cached);
+        _misses.Add(1);
         return null;
     }
 
@@ -127,21 +168,20 @@ internal sealed class L1RecordCache
             await beforeInsert(CacheInsertStage.BeforeInsert);
         }
 
-        if (_cache.Count >= _options.L1MaxEntries)
+        var entry = new CachedRecord(hash, record, _timeProvider.GetTimestamp(), key.Value, EstimateSize(key.Value, hash, record));
+        if (Insert(entry))
         {
-            Sweep();
-            if (_cache.Count >= _options.L1MaxEntries)
+            // Indexed once in the cache; if an eviction removed it meanwhile, the index points to a removed entry,
+            // which hits skip (and the sweep drops) — a race with another insert for the key can do the same.
+            _byKey[key.Value] = entry;
+            if (entry.Removed)
             {
-                // Full of fresh entries: this record is served from Redis rather than pushing out one in use.
-                return;
+                _byKey.TryRemove(KeyValuePair.Create(key.Value, entry));
             }
+
+            MakeRoom();
         }
 
-        // Remembered before the entry is added; a race with an eviction can leave the entry without it until the
-        // next re-read, which costs those hits a hash but no round trip.
-        _hashByKey[key.Value] = hash;
-        var entry = new CachedRecord(record, _timeProvider.GetTimestamp(), key.Value);
-        _cache.AddOrUpdate(hash, static (_, read) => read, static (_, existing, read) => existing.Record.Version > read.Record.Version ? existing : read, entry);
         if (InsertHook is { } afterInsert)
         {
             await afterInsert(CacheInsertStage.AfterInsert);
@@ -157,7 +197,7 @@ internal sealed class L1RecordCache
         }
         else
         {
-            _cache.TryRemove(KeyValuePair.Create(hash, entry));
+            TryRemove(entry);
         }
     }
 
@@ -167,7 +207,7 @@ internal sealed class L1RecordCache
         Interlocked.Increment(ref _epochs[EpochGroup(hash)]);
         if (_cache.TryRemove(hash, out var removed))
         {
-            _hashByKey.TryRemove(KeyValuePair.Create(removed.KeyValue, hash));
+            Removed(removed);
         }
     }
 
@@ -199,12 +239,12 @@ internal sealed class L1RecordCache
                 RemoveIfExpired(hash, entry);
             }
 
-            // Hashes whose entry went without them (a race with an eviction) are dropped here too.
-            foreach (var (keyValue, hash) in _hashByKey)
+            // Index entries left pointing to a removed entry (a race between inserts for one key) are dropped here too.
+            foreach (var (keyValue, entry) in _byKey)
             {
-                if (!_cache.ContainsKey(hash))
+                if (entry.Removed)
                 {
-                    _hashByKey.TryRemove(KeyValuePair.Create(keyValue, hash));
+                    _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
                 }
             }
         }
@@ -220,10 +260,139 @@ internal sealed class L1RecordCache
 
     private void RemoveIfExpired(string hash, CachedRecord entry)
     {
-        if (IsExpired(entry) && _cache.TryRemove(KeyValuePair.Create(hash, entry)))
+        if (IsExpired(entry))
         {
-            _hashByKey.TryRemove(KeyValuePair.Create(entry.KeyValue, hash));
+            TryRemove(entry);
         }
+    }
+
+    /// <summary>
+    /// Estimates the bytes an entry for <paramref name="record"/> takes: two bytes a character of every string it holds
+    /// (the key's value and hash are held twice, by both dictionaries, as one string each), plus object overheads.
+    /// </summary>
+    internal static long EstimateSize(string keyValue, string hash, PitchlyTokenRecord record)
+    {
+        long size = EntryOverheadBytes
+            + StringSize(keyValue) + StringSize(hash)
+            + StringSize(record.AccessToken) + StringSize(record.RefreshToken) + StringSize(record.Scope) + StringSize(record.OrganizationId);
+        if (record.RefreshIntent is { } intent)
+        {
+            size += 64 + StringSize(intent.Owner);
+        }
+
+        if (record.Sessions is { } sessions)
+        {
+            size += 32 + (8L * sessions.Count);
+            foreach (var session in sessions)
+            {
+                size += 48 + StringSize(session.Id);
+            }
+        }
+
+        return size;
+
+        static long StringSize(string? value) => value is null ? 0 : StringOverheadBytes + (2L * value.Length);
+    }
+
+    /// <summary>Adds <paramref name="entry"/>, or replaces an older version's; <see langword="false"/> if a newer version is cached.</summary>
+    private bool Insert(CachedRecord entry)
+    {
+        while (true)
+        {
+            if (_cache.TryAdd(entry.Hash, entry))
+            {
+                Interlocked.Increment(ref _entries);
+                Interlocked.Add(ref _bytes, entry.Size);
+                break;
+            }
+
+            if (!_cache.TryGetValue(entry.Hash, out var existing))
+            {
+                continue;
+            }
+
+            if (existing.Record.Version > entry.Record.Version)
+            {
+                return false;
+            }
+
+            if (_cache.TryUpdate(entry.Hash, entry, existing))
+            {
+                // The old entry's queue slot is now dead; its index entry is replaced by the caller's.
+                existing.Removed = true;
+                Interlocked.Add(ref _bytes, entry.Size - existing.Size);
+                break;
+            }
+        }
+
+        Enqueue(entry);
+        return true;
+    }
+
+    /// <summary>Evicts by CLOCK until the cache is within its bounds, and trims a few dead queue slots.</summary>
+    private void MakeRoom()
+    {
+        var secondChances = 0;
+        while ((Volatile.Read(ref _bytes) > _options.L1MaxBytes || Volatile.Read(ref _entries) > _options.L1MaxEntries)
+            && _clock.TryDequeue(out var candidate))
+        {
+            Interlocked.Decrement(ref _queued);
+            if (!IsCached(candidate))
+            {
+                continue;
+            }
+
+            if (candidate.TakeReference() && secondChances++ < MaxSecondChances)
+            {
+                Enqueue(candidate);
+                continue;
+            }
+
+            if (TryRemove(candidate))
+            {
+                _evictions.Add(1);
+            }
+        }
+
+        for (var trimmed = 0;
+            trimmed < DeadSlotsTrimmedPerInsert && Volatile.Read(ref _queued) > (2L * Volatile.Read(ref _entries)) + 64 && _clock.TryDequeue(out var slot);
+            trimmed++)
+        {
+            Interlocked.Decrement(ref _queued);
+            if (IsCached(slot))
+            {
+                Enqueue(slot);
+            }
+        }
+    }
+
+    private void Enqueue(CachedRecord entry)
+    {
+        Interlocked.Increment(ref _queued);
+        _clock.Enqueue(entry);
+    }
+
+    private bool IsCached(CachedRecord entry) => _cache.TryGetValue(entry.Hash, out var current) && ReferenceEquals(current, entry);
+
+    /// <summary>Removes <paramref name="entry"/> if it is still the one cached for its hash.</summary>
+    private bool TryRemove(CachedRecord entry)
+    {
+        if (_cache.TryRemove(KeyValuePair.Create(entry.Hash, entry)))
+        {
+            Removed(entry);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Marks an entry taken out of the cache removed (hits skip it), accounts for it, and drops its index entry.</summary>
+    private void Removed(CachedRecord entry)
+    {
+        entry.Removed = true;
+        Interlocked.Decrement(ref _entries);
+        Interlocked.Add(ref _bytes, -entry.Size);
+        _byKey.TryRemove(KeyValuePair.Create(entry.KeyValue, entry));
     }
 
     private void OnConnectionFailed()
@@ -243,8 +412,19 @@ internal sealed class L1RecordCache
             Interlocked.Increment(ref _epochs[i]);
         }
 
-        _cache.Clear();
-        _hashByKey.Clear();
+        // Entry by entry, so the running totals stay exact; the queue's slots die and are dropped as they come up.
+        foreach (var (_, entry) in _cache)
+        {
+            TryRemove(entry);
+        }
+
+        foreach (var (keyValue, entry) in _byKey)
+        {
+            if (entry.Removed)
+            {
+                _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
+            }
+        }
     }
 
     private static int EpochGroup(string hash) => hash[0] % EpochGroups;
@@ -253,9 +433,15 @@ internal sealed class L1RecordCache
     internal readonly record struct ReadStart(string Hash, int Group, long Epoch, bool Cacheable);
 
     /// <summary>A cached record; compared by reference, so a compare-and-remove removes only the entry it added.</summary>
-    private sealed class CachedRecord(PitchlyTokenRecord record, long cachedAt, string keyValue)
+    private sealed class CachedRecord(string hash, PitchlyTokenRecord record, long cachedAt, string keyValue, long size)
     {
         private volatile bool _confirmed;
+        private volatile bool _referenced;
+        private volatile bool _removed;
+
+        public string Hash { get; } = hash;
+
+        public long Size { get; } = size;
 
         public PitchlyTokenRecord Record { get; } = record;
 
@@ -268,6 +454,34 @@ internal sealed class L1RecordCache
         {
             get => _confirmed;
             set => _confirmed = value;
+        }
+
+        /// <summary>Gets or sets a value indicating whether the entry was taken out of the cache (so hits found by key skip it).</summary>
+        public bool Removed
+        {
+            get => _removed;
+            set => _removed = value;
+        }
+
+        /// <summary>Notes a hit; written only when not yet set, so hits on a hot entry do not keep writing its cache line.</summary>
+        public void MarkReferenced()
+        {
+            if (!_referenced)
+            {
+                _referenced = true;
+            }
+        }
+
+        /// <summary>Clears the hit mark; <see langword="true"/> if it was set (the entry gets a second chance).</summary>
+        public bool TakeReference()
+        {
+            if (!_referenced)
+            {
+                return false;
+            }
+
+            _referenced = false;
+            return true;
         }
     }
 }

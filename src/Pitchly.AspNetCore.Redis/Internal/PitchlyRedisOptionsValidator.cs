@@ -72,6 +72,11 @@ internal sealed class PitchlyRedisOptionsValidator(
             failures.Add($"Pitchly:Redis:L1MaxEntries is {options.L1MaxEntries}; it must be positive (set L1MaxAge to zero to turn the in-process cache off).");
         }
 
+        if (options.L1MaxBytes <= 0)
+        {
+            failures.Add($"Pitchly:Redis:L1MaxBytes is {options.L1MaxBytes}; it must be positive (set L1MaxAge to zero to turn the in-process cache off).");
+        }
+
         if (!Enum.IsDefined(options.OutagePolicy))
         {
             failures.Add($"Pitchly:Redis:OutagePolicy '{options.OutagePolicy}' is unknown; use FailFast or UseCachedTokensOnly.");

@@ -48,7 +48,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         _failures = new RedisFailureReporter(metrics, logger);
         _canary = canary;
         _protector = new RedisRecordProtector(dataProtectionProvider);
-        _cache = new L1RecordCache(connection, timeProvider);
+        _cache = new L1RecordCache(connection, timeProvider, metrics);
         _writes = new ReplicatedWrites(connection, acknowledgement, _failures, metrics, timeProvider, logger);
         _waiters = new RedisChangeWaiters(timeProvider);
         _timeToLiveMilliseconds = (long)options.RecordTimeToLive.TotalMilliseconds;
@@ -63,6 +63,9 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     /// <summary>Gets the number of records cached in this instance (for tests and diagnostics).</summary>
     internal int CachedCount => _cache.Count;
 
+    /// <summary>Gets the estimated bytes of the records cached in this instance (for tests and diagnostics).</summary>
+    internal long CachedBytes => _cache.Bytes;
+
     /// <summary>Gets the number of key hashes remembered for cached records (for tests).</summary>
     internal int RememberedHashCount => _cache.RememberedHashCount;
 
@@ -76,10 +79,9 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var hash = _cache.HashOf(key);
-        return _cache.TryGet(hash) is { } cached
+        return _cache.TryGet(key) is { } cached
             ? ValueTask.FromResult<PitchlyTokenRecord?>(cached)
-            : ReadAsync(key, hash, cancellationToken);
+            : ReadAsync(key, _cache.HashOf(key), cancellationToken);
     }
 
     public void Dispose() => _sweepTimer?.Dispose();

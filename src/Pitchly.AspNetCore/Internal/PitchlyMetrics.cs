@@ -96,6 +96,9 @@ internal sealed class PitchlyMetrics
             description: "Writes of tokens that no replica of the Redis primary acknowledged in time (unacknowledged) or that a failover lost (lost)."));
         SubscriptionReconnects = meter.CreateCounter<long>("pitchly.subscription.reconnects", unit: "{reconnect}", description: "Attempts to re-establish a lost subscription connection, by reason (connection_lost, connection_failed, connection_timeout, server_closed, token_unavailable).");
         SubscriptionResubscribes = meter.CreateCounter<long>("pitchly.subscription.resubscribes", unit: "{subscription}", description: "Subscriptions subscribed again with a refreshed token after Pitchly rejected the previous one.");
+        CacheHits = meter.CreateCounter<long>("pitchly.store.cache.hits", unit: "{read}", description: "Token store reads answered from the in-process cache (L1) of the Redis store, without a round trip.");
+        CacheMisses = meter.CreateCounter<long>("pitchly.store.cache.misses", unit: "{read}", description: "Token store reads the in-process cache (L1) of the Redis store could not answer (absent, unconfirmed, expired or announcements unreliable), each followed by one Redis read.");
+        CacheEvictions = meter.CreateCounter<long>("pitchly.store.cache.evictions", unit: "{record}", description: "Records the in-process cache (L1) of the Redis store evicted to stay within L1MaxBytes and L1MaxEntries (not counting invalidations by announcements or expiry).");
         ActiveSubscriptions = meter.CreateUpDownCounter<long>("pitchly.subscription.active", unit: "{subscription}", description: "Subscriptions currently running.");
     }
 
@@ -130,6 +133,15 @@ internal sealed class PitchlyMetrics
     public Counter<long> SubscriptionResubscribes { get; }
 
     public UpDownCounter<long> ActiveSubscriptions { get; }
+
+    /// <summary>Reads the Redis store's L1 answered.</summary>
+    public Counter<long> CacheHits { get; }
+
+    /// <summary>Reads the Redis store's L1 could not answer.</summary>
+    public Counter<long> CacheMisses { get; }
+
+    /// <summary>Records the Redis store's L1 evicted for room.</summary>
+    public Counter<long> CacheEvictions { get; }
 
     /// <summary>Copies <paramref name="tags"/> under this file's attribute names, adding <c>error.type</c> to failures.</summary>
     internal static TagList Translate(ReadOnlySpan<KeyValuePair<string, object?>> tags)
