@@ -53,10 +53,16 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
     /// <summary>When each replica was last seen streaming, by replication group (see <see cref="GroupOf"/>) and address.</summary>
     private readonly ConcurrentDictionary<(string Group, string Address), long> _replicasSeen = new();
 
-    /// <summary>The replication groups this instance has seen with a replica, for as long as it runs.</summary>
+    /// <summary>
+    /// The replication groups this instance has seen with a replica, for as long as it runs: one entry per primary of the
+    /// deployment (a few, or one per cluster shard), never per user.
+    /// </summary>
     private readonly ConcurrentDictionary<string, bool> _groupsSeenWithReplicas = new();
 
-    /// <summary>Why the replication state of each primary is unknown now (absent: known), as last logged.</summary>
+    /// <summary>
+    /// Why the replication state of each primary is unknown now (absent: known), as last logged: one entry per primary
+    /// endpoint, removed once its state is known again.
+    /// </summary>
     private readonly ConcurrentDictionary<EndPoint, string> _unknown = new();
 
     private int _severalPrimariesReported;

@@ -23,6 +23,8 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     /// <summary>The longest pause between two sweeps of expired records.</summary>
     internal static readonly TimeSpan MaxSweepPeriod = TimeSpan.FromHours(1);
 
+    // Bounded by InMemoryRecordTimeToLive (idle records leave, swept at most hourly) and, when set, InMemoryMaxRecords
+    // (least recently used evicted off the request path).
     private readonly ConcurrentDictionary<PitchlyTokenKey, Entry> _records = new();
     private readonly TimeProvider _timeProvider;
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions>? _options;

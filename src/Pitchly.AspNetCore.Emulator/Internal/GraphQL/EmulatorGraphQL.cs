@@ -23,6 +23,7 @@ internal static class EmulatorGraphQL
 
     private static readonly DocumentExecuter Executer = new();
     private static readonly IValidationRule[] NoRules = [];
+    // One entry per MaxQueryDepth value the emulator was set to (a setting, not caller input): a handful at most.
     private static readonly ConcurrentDictionary<int, IValidationRule[]> RulesByMaxDepth = new();
 
     // Documents that passed the spec's validation rules and the depth limit, by depth limit, operation name and query text. Validation
