@@ -64,6 +64,8 @@ public sealed class LockHolderStallTests
             Assert.Equal(StormFreeze.AfterFence, await holder.Process.WaitForLineAsync(StormFreeze.FrozenPrefix, TimeSpan.FromSeconds(20), ct));
             await Eventually.HoldsAsync(() => Task.FromResult(holder.IsFrozen), TimeSpan.FromSeconds(10), $"{holder} to stop itself");
             var frozenAt = TimeProvider.System.GetTimestamp();
+            var atFreeze = await farm.Emulator.GetStatsAsync(ct);
+            Assert.True(before.TokenRequests == atFreeze.TokenRequests, $"{holder} sent a token request before it stopped at its fence: {atFreeze}");
 
             // The others are asked for the user while the holder is frozen; they end (served or not) on their own.
             var others = CallTheOthersTwice(farm, client, holder, user);

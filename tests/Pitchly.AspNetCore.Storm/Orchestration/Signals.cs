@@ -19,8 +19,25 @@ public static class Signals
     /// <summary>Lets the frozen process <paramref name="processId"/> run on (<c>SIGCONT</c>).</summary>
     public static void Continue(int processId) => Send(processId, SigCont, "SIGCONT");
 
-    /// <summary>Freezes the calling process itself; returns once another process sent it <c>SIGCONT</c>.</summary>
-    public static void StopSelf() => Stop(Environment.ProcessId);
+    /// <summary>
+    /// Freezes the calling process itself; returns once another process sent it <c>SIGCONT</c>. The signal is sent to
+    /// the calling thread (<c>raise(3)</c>, a <c>tgkill</c>), not to the process: a process-directed <c>kill(2)</c> is
+    /// taken by whichever thread the kernel picks (usually the main thread), and until that thread is scheduled the
+    /// caller runs on, so under load it could send a token request "after" its freeze point. A stop signal stops the
+    /// whole process however it is delivered; sent to the caller, it stops the caller before <c>raise</c> returns.
+    /// </summary>
+    public static void StopSelf()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("SIGSTOP is sent through Linux's raise(3); this harness runs on Linux.");
+        }
+
+        if (Raise(SigStop) != 0)
+        {
+            throw new InvalidOperationException($"raise(SIGSTOP) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
 
     /// <summary>Gets whether the process is stopped by a signal (state <c>T</c> in <c>/proc/PID/stat</c>).</summary>
     public static bool IsStopped(int processId)
@@ -57,4 +74,8 @@ public static class Signals
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Kill(int processId, int signal);
+
+    [DllImport("libc", EntryPoint = "raise", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Raise(int signal);
 }
