@@ -37,6 +37,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 // Pitchly tokens gone or refused: fetch() and other API callers get 401 (ProblemDetails); pages would be redirected.
+// The token store or Pitchly unavailable for a moment (a retryable PitchlyException): 503 with Retry-After.
 app.UsePitchlySignInRequiredChallenge();
 
 app.MapSampleApi();

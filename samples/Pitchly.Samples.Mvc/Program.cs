@@ -64,7 +64,8 @@ app.UseRouting();
 app.UseAuthentication();
 app.UseAuthorization();
 
-// A user whose stored tokens are gone (signed out elsewhere, refresh token revoked) is sent to sign in again.
+// A user whose stored tokens are gone (signed out elsewhere, refresh token revoked) is sent to sign in again; the token
+// store or Pitchly unavailable for a moment answers 503 with Retry-After and a short page, never the error page's 500.
 app.UsePitchlySignInRequiredChallenge();
 
 app.MapControllers();

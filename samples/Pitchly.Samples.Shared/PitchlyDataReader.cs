@@ -10,7 +10,8 @@ namespace Pitchly.Samples.Shared;
 /// attaches the token and refreshes and replays invisibly. What Pitchly did not answer as expected (GraphQL errors,
 /// an answer that is not GraphQL, Pitchly unreachable) becomes readable problems for the page, and one area failing
 /// does not hide the others. A user who must sign in again still gets <see cref="PitchlySignInRequiredException"/>,
-/// which <c>UsePitchlySignInRequiredChallenge()</c> turns into a sign-in.
+/// which <c>UsePitchlySignInRequiredChallenge()</c> turns into a sign-in; a failure of the token store or of Pitchly's
+/// token endpoint (retryable) is left to it too, which answers 503 with <c>Retry-After</c>.
 /// </summary>
 /// <param name="graphQL">The client, registered with <c>AddPitchlyGraphQLClient(...)</c>.</param>
 public sealed class PitchlyDataReader(IPitchlyGraphQLClient graphQL)

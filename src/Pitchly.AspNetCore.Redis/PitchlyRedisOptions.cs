@@ -33,7 +33,7 @@ public sealed class PitchlyRedisOptions
     public TimeSpan LockLease { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Gets or sets how long a refresh waits for the lock before failing with a <see cref="TimeoutException"/>
+    /// Gets or sets how long a refresh waits for the lock before failing with a <see cref="PitchlyRefreshLockTimeoutException"/>
     /// (default 15 seconds).
     /// </summary>
     public TimeSpan LockWaitTimeout { get; set; } = TimeSpan.FromSeconds(15);

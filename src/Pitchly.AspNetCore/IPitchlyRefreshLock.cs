@@ -16,6 +16,6 @@ public interface IPitchlyRefreshLock
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>A handle whose disposal releases the lock.</returns>
     /// <exception cref="PitchlyTokenStoreUnavailableException">The lock's backing service cannot be reached.</exception>
-    /// <exception cref="TimeoutException">The lock was not granted within the configured wait.</exception>
+    /// <exception cref="PitchlyRefreshLockTimeoutException">The lock was not granted within the configured wait (a <see cref="TimeoutException"/> is taken to mean the same).</exception>
     ValueTask<IPitchlyRefreshLockHandle> AcquireAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default);
 }

@@ -19,6 +19,7 @@ public interface IPitchlyTokenManager
     /// <exception cref="PitchlySignInRequiredException">A user key has no tokens, or Pitchly refused its refresh token.</exception>
     /// <exception cref="PitchlyTokenEndpointException">Pitchly's token endpoint failed or could not be reached.</exception>
     /// <exception cref="PitchlyTokenStoreUnavailableException">The shared token store or lock cannot be reached.</exception>
+    /// <exception cref="PitchlyRefreshTimeoutException">The refresh did not complete within <see cref="PitchlyTokenManagementOptions.RefreshTimeout"/>, or its lock was not granted in time (<see cref="PitchlyRefreshLockTimeoutException"/>).</exception>
     /// <exception cref="PitchlyOrganizationNotRegisteredException">An install key without usable tokens names an organization outside <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/>.</exception>
     ValueTask<PitchlyAccessToken> GetAccessTokenAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default);
 
@@ -33,6 +34,7 @@ public interface IPitchlyTokenManager
     /// <exception cref="PitchlySignInRequiredException">There are no tokens, or Pitchly refused the refresh token.</exception>
     /// <exception cref="PitchlyTokenEndpointException">Pitchly's token endpoint failed or could not be reached.</exception>
     /// <exception cref="PitchlyTokenStoreUnavailableException">The shared token store or lock cannot be reached.</exception>
+    /// <exception cref="PitchlyRefreshTimeoutException">The refresh did not complete within <see cref="PitchlyTokenManagementOptions.RefreshTimeout"/>, or its lock was not granted in time (<see cref="PitchlyRefreshLockTimeoutException"/>).</exception>
     /// <exception cref="PitchlyOrganizationNotRegisteredException">An install key without usable tokens names an organization outside <see cref="PitchlyTokenManagementOptions.ClientCredentialsOrganizations"/>.</exception>
     Task<PitchlyAccessToken> RefreshAsync(PitchlyTokenKey key, string? failedAccessToken, CancellationToken cancellationToken = default);
 }

@@ -1,6 +1,10 @@
 namespace Pitchly.AspNetCore;
 
-/// <summary>The base of every exception Pitchly.AspNetCore raises. Messages never contain a token or secret.</summary>
+/// <summary>
+/// The base of every exception Pitchly.AspNetCore raises. Messages never contain a token or secret.
+/// <see cref="IsRetryable"/> says whether the same call may succeed later unchanged; <c>app.UsePitchlySignInRequiredChallenge()</c>
+/// answers such failures 503 with <c>Retry-After</c>, and every other one with a status that says what went wrong.
+/// </summary>
 public class PitchlyException : Exception
 {
     /// <summary>Initializes a new instance.</summary>
@@ -22,4 +26,18 @@ public class PitchlyException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>
+    /// Gets whether the same call may succeed if it is made again later, unchanged: the failure was transient (the token
+    /// store or Pitchly could not be reached, a refresh or lock wait ran out of time) and nothing was spent that a retry
+    /// would need. <see langword="false"/> when a retry alone cannot help (a sign-in, a configuration change or a
+    /// permission is needed).
+    /// </summary>
+    public virtual bool IsRetryable => false;
+
+    /// <summary>
+    /// Gets the earliest time a retry is expected to succeed, when the package knows it (for example when refreshing a
+    /// key is paused); <see langword="null"/> otherwise.
+    /// </summary>
+    public virtual DateTimeOffset? RetryAfter => null;
 }

@@ -48,4 +48,11 @@ public class PitchlyGraphQLException : PitchlyException
 
     /// <summary>Gets the HTTP status code of the answer, when one arrived.</summary>
     public int? StatusCode { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// <see langword="true"/> when the answer's HTTP status says the API or a proxy in front of it is unavailable for now
+    /// (408, 429, 502, 503, 504); errors in a GraphQL answer are not retryable as such.
+    /// </remarks>
+    public override bool IsRetryable => StatusCode is 408 or 429 or 502 or 503 or 504;
 }

@@ -37,4 +37,8 @@ public class PitchlyNotAuthorizedException : PitchlyGraphQLException
         : base(message, errors, statusCode, innerException)
     {
     }
+
+    /// <inheritdoc/>
+    /// <remarks>Always <see langword="false"/>: the same credential gets the same refusal.</remarks>
+    public override bool IsRetryable => false;
 }

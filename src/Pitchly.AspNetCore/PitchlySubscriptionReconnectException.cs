@@ -41,4 +41,8 @@ public class PitchlySubscriptionReconnectException : PitchlySubscriptionExceptio
 
     /// <summary>Gets how many attempts to re-establish the connection failed.</summary>
     public int Attempts { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>Always <see langword="true"/>: the connection was lost; subscribing again later starts over.</remarks>
+    public override bool IsRetryable => true;
 }

@@ -45,4 +45,20 @@ public class PitchlyTokenEndpointException : PitchlyException
 
     /// <summary>Gets the HTTP status code of Pitchly's answer; <see langword="null"/> when no response arrived.</summary>
     public int? StatusCode { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// <see langword="true"/> when Pitchly could not be reached or did not answer in time (<see cref="StatusCode"/> is
+    /// <see langword="null"/> and there is an underlying cause), answered a status a server or proxy gives while it is
+    /// unavailable (408, 429, 5xx), or the OAuth error <c>temporarily_unavailable</c> or <c>server_error</c>.
+    /// <see langword="false"/> when Pitchly refused the grant for a reason a retry does not change (<c>invalid_client</c>,
+    /// <c>invalid_scope</c>, …), answered something that is not a token response with a success status, or the client
+    /// credentials are not configured.
+    /// </remarks>
+    public override bool IsRetryable => Error switch
+    {
+        "temporarily_unavailable" or "server_error" => true,
+        not null => StatusCode is >= 500,
+        null => StatusCode is null ? InnerException is not null : StatusCode is 408 or 429 or >= 500,
+    };
 }

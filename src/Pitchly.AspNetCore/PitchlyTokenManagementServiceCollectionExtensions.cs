@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
@@ -40,6 +41,7 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
         services.TryAddSingleton<PitchlyTokenClient>();
         services.TryAddSingleton<IPitchlyTokenManager, PitchlyTokenManager>();
         services.TryAddSingleton<RejectedTokenBreaker>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IExceptionHandler, PitchlyExceptionHandler>());
         PitchlyTokenExchangeRegistration.AddTokenExchange(services);
         return new PitchlyTokenManagementBuilder(services);
     }

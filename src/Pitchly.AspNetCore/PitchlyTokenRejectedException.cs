@@ -45,5 +45,9 @@ public class PitchlyTokenRejectedException : PitchlyException
     public PitchlyTokenKey? Key { get; }
 
     /// <summary>Gets when refreshing the key is tried again, when known.</summary>
-    public DateTimeOffset? RetryAfter { get; }
+    public override DateTimeOffset? RetryAfter { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>Always <see langword="true"/>: refreshing resumes at <see cref="RetryAfter"/>.</remarks>
+    public override bool IsRetryable => true;
 }

@@ -26,4 +26,8 @@ public class PitchlyTokenStoreUnavailableException : PitchlyException
         : base(message, innerException)
     {
     }
+
+    /// <inheritdoc/>
+    /// <remarks>Always <see langword="true"/>: nothing was refreshed, so no refresh token was spent.</remarks>
+    public override bool IsRetryable => true;
 }

@@ -41,7 +41,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : RedisTestScope('l
         await Task.Delay(TimeSpan.FromSeconds(1.2), Cancel);
 
         Assert.False(handle.LockLost.IsCancellationRequested);
-        await Assert.ThrowsAsync<TimeoutException>(async () => await contender.Lock.AcquireAsync(User, Cancel));
+        await Assert.ThrowsAsync<PitchlyRefreshLockTimeoutException>(async () => await contender.Lock.AcquireAsync(User, Cancel));
         Assert.Single(LockKeys());
     }
 
@@ -61,7 +61,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : RedisTestScope('l
 
         Assert.Equal(owner, await redis.Admin.GetDatabase().StringGetAsync(lockKey));
         Assert.False(current.LockLost.IsCancellationRequested);
-        await Assert.ThrowsAsync<TimeoutException>(async () => await third.Lock.AcquireAsync(User, Cancel));
+        await Assert.ThrowsAsync<PitchlyRefreshLockTimeoutException>(async () => await third.Lock.AcquireAsync(User, Cancel));
     }
 
     [Fact]
@@ -249,7 +249,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : RedisTestScope('l
 
         var impatient = App(options => options.LockWaitTimeout = TimeSpan.FromMilliseconds(200));
         await using var current = await holder.Lock.AcquireAsync(User, Cancel);
-        await Assert.ThrowsAsync<TimeoutException>(async () => await impatient.Lock.AcquireAsync(User, Cancel));
+        await Assert.ThrowsAsync<PitchlyRefreshLockTimeoutException>(async () => await impatient.Lock.AcquireAsync(User, Cancel));
         Assert.Equal(0, impatient.Services.GetRequiredService<RedisRefreshLock>().ReleaseSignalCount);
     }
 
@@ -261,7 +261,7 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : RedisTestScope('l
         await using var handle = await holder.Lock.AcquireAsync(User, Cancel);
         var waited = Stopwatch.StartNew();
 
-        var failure = await Assert.ThrowsAsync<TimeoutException>(async () => await waiter.Lock.AcquireAsync(User, Cancel));
+        var failure = await Assert.ThrowsAsync<PitchlyRefreshLockTimeoutException>(async () => await waiter.Lock.AcquireAsync(User, Cancel));
 
         Assert.InRange(waited.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
         Assert.Contains("LockWaitTimeout", failure.Message, StringComparison.Ordinal);

@@ -51,7 +51,7 @@ internal sealed class RefreshLoad
     /// <summary>Asserts that every failure was one a caller may retry: the store unavailable, or a lock wait timed out.</summary>
     public void AssertOnlyRetryableFailures(string report = "") =>
         Assert.All(_failures, failure => Assert.True(
-            failure is PitchlyTokenStoreUnavailableException or TimeoutException,
+            failure is PitchlyTokenStoreUnavailableException or PitchlyRefreshTimeoutException,
             $"Not a retryable failure: {failure}\n{report}"));
 
     /// <summary>Once the load has stopped: each user still has a token, and the other instance reads the latest record.</summary>

@@ -28,27 +28,27 @@ public sealed class SessionFarmTests(RedisServer redis) : IClassFixture<RedisSer
         var keyRing = Directory.CreateTempSubdirectory("pitchly-session-keys-");
         await using var first = await StartInstanceAsync(emulator, prefix, keyRing);
         await using var second = await StartInstanceAsync(emulator, prefix, keyRing);
-        var (phone, phoneCookies) = Browser();
-        var (laptop, _) = Browser();
+        var (phone, phoneCookies) = SignedInWebApp.Browser();
+        var (laptop, _) = SignedInWebApp.Browser();
         using (phone)
         using (laptop)
         {
-            await SignInAsync(phone, AddressOf(first));
-            await SignInAsync(laptop, AddressOf(second));
+            await SignedInWebApp.SignInAsync(phone, SignedInWebApp.AddressOf(first));
+            await SignedInWebApp.SignInAsync(laptop, SignedInWebApp.AddressOf(second));
             var store = first.Services.GetRequiredService<IPitchlyTokenStore>();
             Assert.Equal(2, (await store.GetAsync(Ada, Cancel))!.Sessions!.Count);
-            var phoneCookie = phoneCookies.GetCookies(AddressOf(first))[".AspNetCore.Cookies"]!.Value;
-            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, AddressOf(first)));
-            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, AddressOf(second)));
+            var phoneCookie = phoneCookies.GetCookies(SignedInWebApp.AddressOf(first))[".AspNetCore.Cookies"]!.Value;
+            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, SignedInWebApp.AddressOf(first)));
+            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, SignedInWebApp.AddressOf(second)));
 
-            using (var signOut = await phone.GetAsync(new Uri(AddressOf(first), "/signout"), Cancel))
+            using (var signOut = await phone.GetAsync(new Uri(SignedInWebApp.AddressOf(first), "/signout"), Cancel))
             {
                 Assert.Equal(HttpStatusCode.OK, signOut.StatusCode);
             }
 
-            Assert.Null(phoneCookies.GetCookies(AddressOf(first))[".AspNetCore.Cookies"]);
-            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, AddressOf(second)));
-            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, AddressOf(first)));
+            Assert.Null(phoneCookies.GetCookies(SignedInWebApp.AddressOf(first))[".AspNetCore.Cookies"]);
+            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, SignedInWebApp.AddressOf(second)));
+            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, SignedInWebApp.AddressOf(first)));
             Assert.Single((await second.Services.GetRequiredService<IPitchlyTokenStore>().GetAsync(Ada, Cancel))!.Sessions!);
 
             // The other instance hears of the change by pub/sub; until then its cached copy may still list the session.
@@ -57,7 +57,7 @@ public sealed class SessionFarmTests(RedisServer redis) : IClassFixture<RedisSer
                 await Eventually.HoldsAsync(
                     async () =>
                     {
-                        using var replayed = await ReplayAsync(phoneCookie, new Uri(AddressOf(instance), "/me"));
+                        using var replayed = await ReplayAsync(phoneCookie, new Uri(SignedInWebApp.AddressOf(instance), "/me"));
                         return replayed.StatusCode == HttpStatusCode.Redirect
                             && replayed.Headers.Location!.ToString().StartsWith(emulator.BaseAddress.ToString(), StringComparison.Ordinal);
                     },
@@ -65,7 +65,7 @@ public sealed class SessionFarmTests(RedisServer redis) : IClassFixture<RedisSer
                     "the signed-out cookie, replayed, is challenged");
             }
 
-            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, AddressOf(second)));
+            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, SignedInWebApp.AddressOf(second)));
         }
     }
 
@@ -77,16 +77,16 @@ public sealed class SessionFarmTests(RedisServer redis) : IClassFixture<RedisSer
         var keyRing = Directory.CreateTempSubdirectory("pitchly-session-keys-");
         await using var first = await StartInstanceAsync(emulator, prefix, keyRing);
         await using var second = await StartInstanceAsync(emulator, prefix, keyRing);
-        var (phone, _) = Browser();
-        var (laptop, _) = Browser();
+        var (phone, _) = SignedInWebApp.Browser();
+        var (laptop, _) = SignedInWebApp.Browser();
         using (phone)
         using (laptop)
         {
-            await SignInAsync(phone, AddressOf(first));
-            await SignInAsync(laptop, AddressOf(second));
-            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, AddressOf(second)));
+            await SignedInWebApp.SignInAsync(phone, SignedInWebApp.AddressOf(first));
+            await SignedInWebApp.SignInAsync(laptop, SignedInWebApp.AddressOf(second));
+            Assert.Equal(PitchlyEmulatorDefaults.AdaLovelacePersonId, await CallPitchlyAsync(laptop, SignedInWebApp.AddressOf(second)));
 
-            using (var everywhere = await phone.GetAsync(new Uri(AddressOf(first), "/signout-everywhere"), Cancel))
+            using (var everywhere = await phone.GetAsync(new Uri(SignedInWebApp.AddressOf(first), "/signout-everywhere"), Cancel))
             {
                 Assert.Equal(HttpStatusCode.OK, everywhere.StatusCode);
             }
@@ -95,7 +95,7 @@ public sealed class SessionFarmTests(RedisServer redis) : IClassFixture<RedisSer
             await Eventually.HoldsAsync(
                 async () =>
                 {
-                    using var other = await laptop.GetAsync(new Uri(AddressOf(second), "/me"), Cancel);
+                    using var other = await laptop.GetAsync(new Uri(SignedInWebApp.AddressOf(second), "/me"), Cancel);
                     return other.StatusCode == HttpStatusCode.Redirect;
                 },
                 Patience,
@@ -109,42 +109,22 @@ public sealed class SessionFarmTests(RedisServer redis) : IClassFixture<RedisSer
         await using var emulator = await PitchlyEmulatorServer.StartAsync(o => o.AutoApprove = true, Cancel);
         var prefix = $"s{Guid.NewGuid():N}"[..12];
         await using var instance = await StartInstanceAsync(emulator, prefix, Directory.CreateTempSubdirectory("pitchly-session-keys-"));
-        var (phone, cookies) = Browser();
+        var (phone, cookies) = SignedInWebApp.Browser();
         using (phone)
         {
-            await SignInAsync(phone, AddressOf(instance));
+            await SignedInWebApp.SignInAsync(phone, SignedInWebApp.AddressOf(instance));
             await redis.StopAsync();
             try
             {
-                using var signOut = await phone.GetAsync(new Uri(AddressOf(instance), "/signout"), Cancel);
+                using var signOut = await phone.GetAsync(new Uri(SignedInWebApp.AddressOf(instance), "/signout"), Cancel);
                 Assert.Equal(HttpStatusCode.OK, signOut.StatusCode);
-                Assert.Null(cookies.GetCookies(AddressOf(instance))[".AspNetCore.Cookies"]);
+                Assert.Null(cookies.GetCookies(SignedInWebApp.AddressOf(instance))[".AspNetCore.Cookies"]);
             }
             finally
             {
                 await redis.StartAsync();
             }
         }
-    }
-
-    private static (HttpClient Client, CookieContainer Cookies) Browser()
-    {
-        var cookies = new CookieContainer();
-        return (new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }), cookies);
-    }
-
-    private static Uri AddressOf(WebApplication app) =>
-        new(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-
-    /// <summary>The challenge, the emulator's approval (auto-approved), the callback with the code.</summary>
-    private static async Task SignInAsync(HttpClient browser, Uri app)
-    {
-        using var challenge = await browser.GetAsync(new Uri(app, "/login"), Cancel);
-        Assert.Equal(HttpStatusCode.Redirect, challenge.StatusCode);
-        using var approval = await browser.GetAsync(challenge.Headers.Location, Cancel);
-        Assert.Equal(HttpStatusCode.Redirect, approval.StatusCode);
-        using var callback = await browser.GetAsync(approval.Headers.Location, Cancel);
-        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
     }
 
     /// <summary>Asks the app for <c>/me</c>, which calls Pitchly's GraphQL API as the signed-in person.</summary>
@@ -163,49 +143,6 @@ public sealed class SessionFarmTests(RedisServer redis) : IClassFixture<RedisSer
         return await client.SendAsync(request, Cancel);
     }
 
-    private async Task<WebApplication> StartInstanceAsync(PitchlyEmulatorServer emulator, string prefix, DirectoryInfo keyRing)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(emulator.ClientConfiguration);
-        builder.Services.AddDataProtection().SetApplicationName("pitchly-session-farm-test").PersistKeysToFileSystem(keyRing);
-        builder.Services.AddAuthentication(o =>
-            {
-                o.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-                o.DefaultChallengeScheme = PitchlyAuthenticationDefaults.AuthenticationScheme;
-            })
-            .AddCookie()
-            .AddPitchly(o => o.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
-        builder.Services.AddAuthorization();
-        builder.Services.AddPitchlyTokenManagement().AddRedis(o =>
-        {
-            o.Configuration = redis.Configuration;
-            o.KeyPrefix = prefix;
-            o.ConnectTimeout = TimeSpan.FromSeconds(1);
-            o.OperationTimeout = TimeSpan.FromSeconds(1);
-        });
-        builder.Services.AddPitchlyGraphQLClient();
-
-        var app = builder.Build();
-        app.UseAuthentication();
-        app.UsePitchlySignInRequiredChallenge();
-        app.UseAuthorization();
-        app.MapGet("/login", () => Results.Challenge(new AuthenticationProperties { RedirectUri = "/" }));
-        app.MapGet("/me", async (IPitchlyGraphQLClient graphQL, CancellationToken cancellationToken) =>
-            Results.Text((await graphQL.SendAsync<ViewerData>(new("{ viewer { person { id } } }"), cancellationToken)).GetDataOrThrow().Viewer.Person.Id))
-            .RequireAuthorization();
-        app.MapGet("/signout", async (HttpContext context) =>
-        {
-            await context.SignOutOfPitchlyAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-            return Results.Ok();
-        });
-        app.MapGet("/signout-everywhere", async (HttpContext context) =>
-        {
-            await context.SignOutOfPitchlyEverywhereAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-            return Results.Ok();
-        });
-        await app.StartAsync(Cancel);
-        return app;
-    }
+    private Task<WebApplication> StartInstanceAsync(PitchlyEmulatorServer emulator, string prefix, DirectoryInfo keyRing) =>
+        SignedInWebApp.StartAsync(emulator, redis, prefix, keyRing);
 }

@@ -20,9 +20,21 @@ async function getJson(path, signal) {
     return { signedIn: false };
   }
   if (!response.ok) {
-    throw new Error(`${path} answered HTTP ${response.status}`);
+    throw new Error(await describeFailure(path, response));
   }
   return { signedIn: true, body: await response.json() };
+}
+
+// A failure the server answered with a problem (RFC 9457): its title and detail, and when to try again (503 with
+// Retry-After: the token store or Pitchly is unavailable for a moment, nothing was lost).
+async function describeFailure(path, response) {
+  let text = `${path} answered HTTP ${response.status}`;
+  if ((response.headers.get('Content-Type') ?? '').startsWith('application/problem+json')) {
+    const problem = await response.json();
+    text = [problem.title, problem.detail].filter(Boolean).join(': ') || text;
+  }
+  const retryAfter = response.headers.get('Retry-After');
+  return retryAfter ? `${text} Try again in ${retryAfter} s.` : text;
 }
 
 function showSignedOut(message) {

@@ -112,7 +112,9 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
                     _metrics.LockWait.Record(_timeProvider.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "timeout"));
                     RedisLog.LockWaitTimedOut(_logger, hash, _options.LockWaitTimeout);
                     activity?.SetStatus(ActivityStatusCode.Error);
-                    throw new TimeoutException(
+                    throw new PitchlyRefreshLockTimeoutException(
+                        key,
+                        _options.LockWaitTimeout,
                         $"The Pitchly refresh lock of key {hash} was not granted within {_options.LockWaitTimeout} "
                         + "(PitchlyRedisOptions.LockWaitTimeout): another instance held it longer. Nothing was refreshed; retry later.");
                 }

@@ -171,13 +171,16 @@ internal sealed class RefreshLockRules(
         {
             return await instance.AcquireAsync(key, within.Token);
         }
-        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException && !cancel.IsCancellationRequested)
+        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException or PitchlyRefreshTimeoutException && !cancel.IsCancellationRequested)
         {
             throw new RuleBrokenException($"{what} was not granted within {options.GrantWithin} ({exception.GetType().Name}).");
         }
     }
 
-    /// <summary>Acquires for a contender: a lock may give up waiting with a <see cref="TimeoutException"/>; the contender asks again.</summary>
+    /// <summary>
+    /// Acquires for a contender: a lock may give up waiting with a <see cref="PitchlyRefreshLockTimeoutException"/> (or a
+    /// <see cref="TimeoutException"/>); the contender asks again.
+    /// </summary>
     private static async Task<IPitchlyRefreshLockHandle> AcquireRetryingAsync(IPitchlyRefreshLock instance, PitchlyTokenKey key, CancellationToken cancel)
     {
         while (true)
@@ -186,7 +189,7 @@ internal sealed class RefreshLockRules(
             {
                 return await instance.AcquireAsync(key, cancel);
             }
-            catch (TimeoutException)
+            catch (Exception exception) when (exception is TimeoutException or PitchlyRefreshLockTimeoutException)
             {
                 cancel.ThrowIfCancellationRequested();
             }
@@ -203,7 +206,7 @@ internal sealed class RefreshLockRules(
         {
             return await acquisition;
         }
-        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException)
+        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException or PitchlyRefreshTimeoutException)
         {
             return null;
         }

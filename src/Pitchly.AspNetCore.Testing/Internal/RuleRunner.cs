@@ -25,7 +25,7 @@ internal static class RuleRunner
             {
                 throw new PitchlyConformanceException(rule.Rule, exception.Message);
             }
-            catch (Exception exception) when (exception is OperationCanceledException or TimeoutException && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (Exception exception) when (exception is OperationCanceledException or TimeoutException or PitchlyRefreshTimeoutException && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 throw new PitchlyConformanceException(rule.Rule, $"the check did not finish within {ruleTimeout} (a call hung or kept waiting).", exception);
             }

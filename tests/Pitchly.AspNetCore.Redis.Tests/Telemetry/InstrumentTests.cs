@@ -69,7 +69,7 @@ public sealed class InstrumentTests(RedisServer redis) : IClassFixture<RedisServ
         var impatient = Instance(key, o => o.LockWaitTimeout = TimeSpan.FromMilliseconds(300));
         await using (await first.Services.GetRequiredService<IPitchlyRefreshLock>().AcquireAsync(key, Cancel))
         {
-            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            await Assert.ThrowsAsync<PitchlyRefreshLockTimeoutException>(async () =>
                 await impatient.Services.GetRequiredService<IPitchlyRefreshLock>().AcquireAsync(key, Cancel));
         }
 

@@ -81,7 +81,7 @@ public sealed class SpanTests(RedisServer redis) : IClassFixture<RedisServer>, I
         await using var held = await holderLock.AcquireAsync(key, Cancel);
         _stopped.Clear();
 
-        await Assert.ThrowsAsync<TimeoutException>(async () => await waiterLock.AcquireAsync(key, Cancel));
+        await Assert.ThrowsAsync<PitchlyRefreshLockTimeoutException>(async () => await waiterLock.AcquireAsync(key, Cancel));
 
         var wait = Assert.Single(_stopped, s => s.DisplayName == "Pitchly refresh lock wait");
         Assert.Equal(ActivityStatusCode.Error, wait.Status);

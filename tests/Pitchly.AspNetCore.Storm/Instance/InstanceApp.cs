@@ -149,7 +149,7 @@ internal static class InstanceApp
         {
             return Failure(context, StatusCodes.Status503ServiceUnavailable, "token-rejected");
         }
-        catch (TimeoutException)
+        catch (PitchlyRefreshTimeoutException)
         {
             return Failure(context, StatusCodes.Status504GatewayTimeout, "refresh-timeout");
         }

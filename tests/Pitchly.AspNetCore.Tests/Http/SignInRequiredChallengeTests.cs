@@ -133,11 +133,14 @@ public sealed class SignInRequiredChallengeTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.Null(response.Headers.Location);
             Assert.Empty(response.Headers.WwwAuthenticate);
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
-            Assert.Equal(503, problem["status"]!.GetValue<int>());
-            Assert.Contains("install", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Null(response.Headers.RetryAfter);
         }
+
+        Assert.Contains("install", await PageAsync(navigation), StringComparison.Ordinal);
+        var problem = await ProblemAsync(api);
+        Assert.Equal(503, problem["status"]!.GetValue<int>());
+        Assert.Equal("install-unavailable", problem["error"]!.GetValue<string>());
+        Assert.Contains("install", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -154,10 +157,12 @@ public sealed class SignInRequiredChallengeTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.Null(response.Headers.Location);
             Assert.InRange(response.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 1, 30);
-            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
-            Assert.Equal(503, problem["status"]!.GetValue<int>());
-            Assert.Contains("rejected every freshly issued access token", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
         }
+
+        Assert.Contains("rejected every freshly issued access token", await PageAsync(navigation), StringComparison.Ordinal);
+        var problem = await ProblemAsync(api);
+        Assert.Equal(503, problem["status"]!.GetValue<int>());
+        Assert.Contains("rejected every freshly issued access token", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -174,11 +179,107 @@ public sealed class SignInRequiredChallengeTests
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
             Assert.Null(response.Headers.Location);
             Assert.Null(response.Headers.RetryAfter);
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
-            Assert.Equal(403, problem["status"]!.GetValue<int>());
-            Assert.Equal("https://tools.ietf.org/html/rfc9110#section-15.5.4", problem["type"]!.GetValue<string>());
         }
+
+        Assert.Contains("Organization not registered", await PageAsync(navigation), StringComparison.Ordinal);
+        var problem = await ProblemAsync(api);
+        Assert.Equal(403, problem["status"]!.GetValue<int>());
+        Assert.Equal("https://tools.ietf.org/html/rfc9110#section-15.5.4", problem["type"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("/store", "store-unavailable")]
+    [InlineData("/refresh-timeout", "refresh-timeout")]
+    [InlineData("/lock-timeout", "refresh-lock-timeout")]
+    [InlineData("/token-endpoint-down", "token-endpoint-unavailable")]
+    public async Task A_retryable_failure_is_a_503_with_retry_after_a_problem_for_an_API_call_and_a_page_for_a_navigation(string path, string error)
+    {
+        await using var app = await StartAsync();
+        var client = app.GetTestClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Add("Sec-Fetch-Mode", "cors");
+
+        using var api = await client.SendAsync(request, Cancellation);
+        using var navigation = await client.SendAsync(Navigation(path), Cancellation);
+
+        foreach (var response in new[] { api, navigation })
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+            Assert.Null(response.Headers.Location);
+            Assert.True(response.Headers.CacheControl?.NoStore);
+        }
+
+        var problem = await ProblemAsync(api);
+        Assert.Equal(503, problem["status"]!.GetValue<int>());
+        Assert.Equal(error, problem["error"]!.GetValue<string>());
+        Assert.Equal(5, problem["retryAfter"]!.GetValue<int>());
+        Assert.Equal("https://tools.ietf.org/html/rfc9110#section-15.6.4", problem["type"]!.GetValue<string>());
+        var page = await PageAsync(navigation);
+        Assert.Contains("try again in 5 seconds", page, StringComparison.Ordinal);
+        foreach (var body in new[] { problem.ToJsonString(), page })
+        {
+            Assert.DoesNotContain("psnAda", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret-in-message", body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_token_endpoint_that_refuses_the_apps_credentials_is_a_502_problem_without_retry_after()
+    {
+        await using var app = await StartAsync();
+
+        using var response = await app.GetTestClient().GetAsync("/token-endpoint-refused", Cancellation);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Null(response.Headers.RetryAfter);
+        var problem = await ProblemAsync(response);
+        Assert.Equal("token-endpoint-failed", problem["error"]!.GetValue<string>());
+        Assert.DoesNotContain("invalid_client", problem.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_the_middleware_use_exception_handler_gives_the_same_answers_through_the_registered_exception_handler()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+        builder.Services.AddPitchlyTokenManagement();
+        await using var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseAuthentication();
+        app.MapGet("/store", (HttpContext _) => Task.FromException(new PitchlyTokenStoreUnavailableException("secret-in-message")));
+        app.MapGet("/data", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), "gone")));
+        app.MapGet("/other", (HttpContext _) => Task.FromException(new InvalidOperationException("unrelated")));
+        await app.StartAsync(Cancellation);
+        var client = app.GetTestClient();
+
+        using var store = await client.GetAsync("/store", Cancellation);
+        using var signIn = await client.GetAsync("/data", Cancellation);
+        using var navigation = await client.SendAsync(Navigation("/data"), Cancellation);
+        using var other = await client.GetAsync("/other", Cancellation);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, store.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), store.Headers.RetryAfter?.Delta);
+        Assert.Equal("store-unavailable", (await ProblemAsync(store))["error"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Unauthorized, signIn.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, navigation.StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, other.StatusCode);
+    }
+
+    private static async Task<JsonNode> ProblemAsync(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
+    }
+
+    private static async Task<string> PageAsync(HttpResponseMessage response)
+    {
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        return await response.Content.ReadAsStringAsync(Cancellation);
     }
 
     private static HttpRequestMessage Navigation(string path)
@@ -209,6 +310,11 @@ public sealed class SignInRequiredChallengeTests
         app.MapGet("/rejected", (HttpContext _) => Task.FromException(new PitchlyTokenRejectedException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), DateTimeOffset.UtcNow.AddSeconds(30), "paused")));
         app.MapGet("/unregistered", (HttpContext _) => Task.FromException(new PitchlyOrganizationNotRegisteredException(PitchlyTokenKey.ForInstall("orgGlobex"), "not registered")));
         app.MapGet("/other", (HttpContext _) => Task.FromException(new InvalidOperationException("unrelated")));
+        app.MapGet("/store", (HttpContext _) => Task.FromException(new PitchlyTokenStoreUnavailableException("secret-in-message psnAda")));
+        app.MapGet("/refresh-timeout", (HttpContext _) => Task.FromException(new PitchlyRefreshTimeoutException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), TimeSpan.FromSeconds(30), "secret-in-message psnAda")));
+        app.MapGet("/lock-timeout", (HttpContext _) => Task.FromException(new PitchlyRefreshLockTimeoutException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), TimeSpan.FromSeconds(15), "secret-in-message psnAda")));
+        app.MapGet("/token-endpoint-down", (HttpContext _) => Task.FromException(new PitchlyTokenEndpointException("secret-in-message psnAda", "server_error", 500)));
+        app.MapGet("/token-endpoint-refused", (HttpContext _) => Task.FromException(new PitchlyTokenEndpointException("secret-in-message invalid_client", "invalid_client", 401)));
         app.MapGet("/{**rest}", (HttpContext _) => Task.FromException(new PitchlySignInRequiredException(PitchlyTokenKey.ForUser("orgAcme", "psnAda"), "gone")));
         await app.StartAsync(Cancellation);
         return app;

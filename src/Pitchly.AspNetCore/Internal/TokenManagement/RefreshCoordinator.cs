@@ -94,8 +94,10 @@ internal sealed partial class RefreshCoordinator
         }
         catch (OperationCanceledException exception) when (timeout?.IsCancellationRequested == true && !refresh.IsSettled)
         {
-            var timedOut = new TimeoutException(
-                $"The refresh of the Pitchly tokens of {key} did not complete within {refreshTimeout} (Pitchly:TokenManagement:RefreshTimeout).",
+            var timedOut = new PitchlyRefreshTimeoutException(
+                key,
+                refreshTimeout,
+                $"The refresh of the Pitchly tokens of {key} did not complete within {refreshTimeout} (Pitchly:TokenManagement:RefreshTimeout). Retry later.",
                 exception);
             Log.RefreshFailed(_logger, key, timedOut);
             refresh.Fail(timedOut);
@@ -199,7 +201,20 @@ internal sealed partial class RefreshCoordinator
             }
         }
 
-        return (await _refreshLock.AcquireAsync(request.Key, cancellationToken), null);
+        try
+        {
+            return (await _refreshLock.AcquireAsync(request.Key, cancellationToken), null);
+        }
+        catch (TimeoutException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A lock of the app's own that gives up waiting the way the contract used to say: the same retryable failure
+            // as the package's locks report.
+            throw new PitchlyRefreshLockTimeoutException(
+                request.Key,
+                timeout: null,
+                $"The refresh lock of the Pitchly tokens of {request.Key} was not granted in time; nothing was refreshed. Retry later.",
+                exception);
+        }
     }
 
     /// <summary>
