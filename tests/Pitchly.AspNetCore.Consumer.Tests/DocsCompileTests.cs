@@ -21,7 +21,8 @@ public sealed class DocsCompileTests(PackedApp packed)
         var errors = DocBlocks.Errors(output, PackedApp.RepositoryRoot);
         Assert.True(exitCode == 0 && errors.Count == 0,
             $"{errors.Count} compiler error(s) in the C# blocks of the docs ({blocks.Count} blocks; the generated project is {packed.DocsDirectory}):\n"
-            + (errors.Count > 0 ? string.Join('\n', errors) : output));
+            + (errors.Count > 0 ? string.Join('\n', errors) : output)
+            + "\n(While any declaration or syntax error remains, the compiler skips method bodies: run again after fixing these.)");
     }
 
     [Fact]
