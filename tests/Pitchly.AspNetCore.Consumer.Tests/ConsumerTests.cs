@@ -57,6 +57,12 @@ public sealed partial class ConsumerTests(PackedApp packed)
         await packed.BuildAsync(packed.CoreAppDirectory);
         Assert.DoesNotContain("Emulator", File.ReadAllText(Path.Combine(packed.CoreAppDirectory, "ConsumerApp.csproj")), StringComparison.Ordinal);
 
+        // Nothing of the emulator (GraphQL.NET, the stand-in sign-in page) is in the app's output.
+        var output = Path.GetDirectoryName(packed.CoreAppAssembly)!;
+        Assert.False(File.Exists(Path.Combine(output, "Pitchly.AspNetCore.Emulator.dll")), "The core-only quick start's output holds the emulator.");
+        Assert.False(File.Exists(Path.Combine(output, "GraphQL.dll")), "The core-only quick start's output holds GraphQL.NET.");
+        Assert.True(File.Exists(Path.Combine(output, "Pitchly.AspNetCore.dll")));
+
         // No client id: the app refuses to start and says which key is missing.
         await using (var unconfigured = DotNetProcess.Start(DotNetProcess.Executable, packed.CoreAppDirectory, [packed.CoreAppAssembly, "--urls", "http://127.0.0.1:0"],
             new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Development" }))
