@@ -6,22 +6,31 @@ using System.Xml.Linq;
 
 namespace Pitchly.AspNetCore.Consumer.Tests;
 
-public sealed partial class ConsumerTests(PackedApp packed) : IClassFixture<PackedApp>
+[Collection(PackedCollection.Name)]
+public sealed partial class ConsumerTests(PackedApp packed)
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_new_app_on_the_packages_alone_signs_in_over_HTTP_and_calls_Pitchly_both_ways()
+    public async Task The_README_quick_start_with_the_emulator_line_answers_fetch_401_signs_in_and_calls_Pitchly_both_ways()
     {
+        await packed.BuildAsync(packed.AppDirectory);
         await using var app = DotNetProcess.Start(DotNetProcess.Executable, packed.AppDirectory, [packed.AppAssembly, "--urls", "http://127.0.0.1:0"],
             new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Development" });
         var listening = await app.WaitForLineAsync(line => ListeningOn().IsMatch(line), StartTimeout);
         var address = new Uri(ListeningOn().Match(listening).Groups["address"].Value);
-        using var browser = new LoopbackBrowser();
 
-        using var consentPage = await browser.GetAsync(new Uri(address, "/viewer"), Cancellation);
+        // What the README promises a script that is not signed in: 401, not a redirect it cannot follow.
+        foreach (var path in new[] { "/me", "/me/own-client" })
+        {
+            using var fetched = await FetchAsync(new Uri(address, path));
+            Assert.True(fetched.StatusCode == HttpStatusCode.Unauthorized, $"fetch('{path}') before sign-in: {(int)fetched.StatusCode} {fetched.Headers.Location}\n{app.Output}");
+        }
+
+        using var browser = new LoopbackBrowser();
+        using var consentPage = await browser.GetAsync(new Uri(address, "/signin"), Cancellation);
         Assert.Equal(HttpStatusCode.OK, consentPage.StatusCode);
         Assert.Equal("/oauth/authorize", consentPage.RequestMessage!.RequestUri!.AbsolutePath);
         Assert.NotEqual(address.Port, consentPage.RequestMessage.RequestUri.Port);
@@ -29,21 +38,65 @@ public sealed partial class ConsumerTests(PackedApp packed) : IClassFixture<Pack
         using var viewer = await browser.ApproveAsync(consentPage, Cancellation);
         var viewerBody = await viewer.Content.ReadAsStringAsync(Cancellation);
         Assert.True(viewer.StatusCode == HttpStatusCode.OK, $"{viewer.StatusCode} from {viewer.RequestMessage!.RequestUri}: {viewerBody}\n{app.Output}");
-        Assert.Equal(new Uri(address, "/viewer"), viewer.RequestMessage!.RequestUri);
+        Assert.Equal(new Uri(address, "/me"), viewer.RequestMessage!.RequestUri);
         Assert.Contains(browser.Visited, url => url.Port == address.Port && url.AbsolutePath == "/signin-pitchly");
         var person = JsonNode.Parse(viewerBody)!["viewer"]!["person"]!;
         Assert.StartsWith("psn", person["id"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.False(string.IsNullOrEmpty(person["name"]!.GetValue<string>()));
 
-        using var ownClient = await browser.GetAsync(new Uri(address, "/viewer/own-client"), Cancellation);
+        // The quick start's own HttpClient takes Pitchly:GraphQLEndpoint, here the emulator's, from configuration.
+        using var ownClient = await browser.GetAsync(new Uri(address, "/me/own-client"), Cancellation);
         var ownBody = await ownClient.Content.ReadAsStringAsync(Cancellation);
         Assert.True(ownClient.StatusCode == HttpStatusCode.OK, $"{ownClient.StatusCode}: {ownBody}\n{app.Output}");
         Assert.Equal(person["id"]!.GetValue<string>(), JsonNode.Parse(ownBody)!["data"]!["viewer"]!["person"]!["id"]!.GetValue<string>());
     }
 
     [Fact]
-    public async Task The_same_app_in_Production_without_a_client_id_refuses_to_start_and_names_the_key()
+    public async Task The_README_quick_start_as_written_builds_on_the_core_package_alone_and_answers_fetch_401()
     {
+        await packed.BuildAsync(packed.CoreAppDirectory);
+        Assert.DoesNotContain("Emulator", File.ReadAllText(Path.Combine(packed.CoreAppDirectory, "ConsumerApp.csproj")), StringComparison.Ordinal);
+
+        // Nothing of the emulator (GraphQL.NET, the stand-in sign-in page) is in the app's output.
+        var output = Path.GetDirectoryName(packed.CoreAppAssembly)!;
+        Assert.False(File.Exists(Path.Combine(output, "Pitchly.AspNetCore.Emulator.dll")), "The core-only quick start's output holds the emulator.");
+        Assert.False(File.Exists(Path.Combine(output, "GraphQL.dll")), "The core-only quick start's output holds GraphQL.NET.");
+        Assert.True(File.Exists(Path.Combine(output, "Pitchly.AspNetCore.dll")));
+
+        // No client id: the app refuses to start and says which key is missing.
+        await using (var unconfigured = DotNetProcess.Start(DotNetProcess.Executable, packed.CoreAppDirectory, [packed.CoreAppAssembly, "--urls", "http://127.0.0.1:0"],
+            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Development" }))
+        {
+            var exitCode = await unconfigured.WaitForExitAsync(StartTimeout);
+            Assert.True(exitCode is not null and not 0, "The core-only quick start started without Pitchly:ClientId:\n" + unconfigured.Output);
+            Assert.Contains("Pitchly:ClientId", unconfigured.Output, StringComparison.Ordinal);
+        }
+
+        // Configured as for Pitchly itself (nothing here reaches Pitchly): a script that is not signed in gets 401, a
+        // browser that opens /signin goes to Pitchly's authorization endpoint.
+        await using var app = DotNetProcess.Start(DotNetProcess.Executable, packed.CoreAppDirectory, [packed.CoreAppAssembly, "--urls", "http://127.0.0.1:0"],
+            new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Pitchly__ClientId"] = "quick-start-app",
+                ["Pitchly__ClientSecret"] = "plys_quick-start-not-a-secret",
+            });
+        var listening = await app.WaitForLineAsync(line => ListeningOn().IsMatch(line), StartTimeout);
+        var address = new Uri(ListeningOn().Match(listening).Groups["address"].Value);
+
+        using var fetched = await FetchAsync(new Uri(address, "/me"));
+        Assert.True(fetched.StatusCode == HttpStatusCode.Unauthorized, $"fetch('/me') before sign-in: {(int)fetched.StatusCode} {fetched.Headers.Location}\n{app.Output}");
+
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        using var signIn = await http.GetAsync(new Uri(address, "/signin"), Cancellation);
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.StartsWith("https://platform.pitchly.com/oauth/authorize?", signIn.Headers.Location!.AbsoluteUri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_quick_start_with_the_emulator_line_in_Production_without_a_client_id_refuses_to_start_and_names_the_key()
+    {
+        await packed.BuildAsync(packed.AppDirectory);
         await using var app = DotNetProcess.Start(DotNetProcess.Executable, packed.AppDirectory, [packed.AppAssembly, "--urls", "http://127.0.0.1:0"],
             new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
 
@@ -116,6 +169,18 @@ public sealed partial class ConsumerTests(PackedApp packed) : IClassFixture<Pack
         Assert.Equal(HttpStatusCode.OK, stats.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, token.StatusCode);
         Assert.Contains("invalid_client", await token.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+    }
+
+    /// <summary>A GET as a page's <c>fetch()</c> sends it: no navigation, any content type, redirects not followed.</summary>
+    private static async Task<HttpResponseMessage> FetchAsync(Uri url)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.ParseAdd("*/*");
+        request.Headers.Add("Sec-Fetch-Mode", "cors");
+        request.Headers.Add("Sec-Fetch-Site", "same-origin");
+        request.Headers.Add("Sec-Fetch-Dest", "empty");
+        return await http.SendAsync(request, Cancellation);
     }
 
     [GeneratedRegex(@"Now listening on: (?<address>http://127\.0\.0\.1:\d+)")]

@@ -4,12 +4,19 @@ using System.Text.RegularExpressions;
 namespace Pitchly.AspNetCore.Consumer.Tests;
 
 /// <summary>
-/// Packs the repository's packages once into a temporary folder, then writes and builds, outside the repository, a new
-/// web app that references only those packages through a local NuGet source: the README's quick start as written, plus
-/// endpoints that call Pitchly through <c>IPitchlyGraphQLClient</c> and through the quick start's own <c>HttpClient</c>.
+/// Packs the repository's packages once into a temporary folder, then writes, outside the repository, new projects that
+/// reference only those packages through a local NuGet source: the README's quick start as written on the core package
+/// alone, the same quick start with its optional emulator line on core plus the emulator, and every C# block of the
+/// documentation (<see cref="DocBlocks"/>). Each is built when a test first needs it.
 /// </summary>
 public sealed partial class PackedApp : IAsyncLifetime
 {
+    /// <summary>The packages the quick start names: the core package, and the emulator for its optional line.</summary>
+    public static readonly string[] QuickStartPackages = ["Pitchly.AspNetCore", "Pitchly.AspNetCore.Emulator"];
+
+    /// <summary>The line of the quick start after which its optional emulator line goes, as the README says.</summary>
+    public const string EmulatorLineGoesAfter = "var builder = WebApplication.CreateBuilder(args);";
+
     public static readonly string[] LibraryPackages = ["Pitchly.AspNetCore", "Pitchly.AspNetCore.Redis", "Pitchly.AspNetCore.Emulator", "Pitchly.AspNetCore.Testing"];
 
     public const string ToolPackage = "Pitchly.AspNetCore.Emulator.Host";
@@ -17,11 +24,15 @@ public sealed partial class PackedApp : IAsyncLifetime
     // Cold SDK work on a shared 2-core machine: generous, since a timeout here proves nothing about the packages.
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(8);
 
+    private readonly Dictionary<string, Task> _builds = new(StringComparer.Ordinal);
+
     public PackedApp()
     {
         Root = Path.Combine(Path.GetTempPath(), "pitchly-consumer-" + Guid.NewGuid().ToString("N")[..12]);
         Packages = Path.Combine(Root, "packages");
         AppDirectory = Path.Combine(Root, "app");
+        CoreAppDirectory = Path.Combine(Root, "core-app");
+        DocsDirectory = Path.Combine(Root, "docs");
         // A version no earlier run used: the shared NuGet cache never serves an older build under the same number.
         VersionSuffix = "consumer." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
     }
@@ -30,13 +41,22 @@ public sealed partial class PackedApp : IAsyncLifetime
 
     public string Packages { get; }
 
+    /// <summary>Gets the quick start with the emulator line, on the core and emulator packages.</summary>
     public string AppDirectory { get; }
+
+    /// <summary>Gets the quick start as written, on the core package alone.</summary>
+    public string CoreAppDirectory { get; }
+
+    /// <summary>Gets the project of every C# block of the documentation, on every package.</summary>
+    public string DocsDirectory { get; }
 
     public string VersionSuffix { get; }
 
     public string Version { get; private set; } = string.Empty;
 
     public string AppAssembly => Path.Combine(AppDirectory, "bin", "Release", "net10.0", "ConsumerApp.dll");
+
+    public string CoreAppAssembly => Path.Combine(CoreAppDirectory, "bin", "Release", "net10.0", "ConsumerApp.dll");
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
@@ -60,8 +80,64 @@ public sealed partial class PackedApp : IAsyncLifetime
             .Single(match => match.Success);
         Version = core.Groups["version"].Value;
 
-        WriteApp();
-        await DotNetProcess.RunAsync(AppDirectory, CliTimeout, "build", "-c", "Release", "-nodeReuse:false");
+        // Empty files stop MSBuild's and NuGet's upward search: nothing of a surrounding tree applies.
+        File.WriteAllText(Path.Combine(Root, "Directory.Build.props"), "<Project />\n");
+        File.WriteAllText(Path.Combine(Root, "Directory.Build.targets"), "<Project />\n");
+        File.WriteAllText(Path.Combine(Root, "Directory.Packages.props"), "<Project />\n");
+    }
+
+    /// <summary>
+    /// Writes and builds the quick start app of <paramref name="projectDirectory"/> (<see cref="AppDirectory"/> or
+    /// <see cref="CoreAppDirectory"/>) once, whichever test asks first; a failure throws with the build's output.
+    /// </summary>
+    public Task BuildAsync(string projectDirectory)
+    {
+        lock (_builds)
+        {
+            if (!_builds.TryGetValue(projectDirectory, out var build))
+            {
+                build = Task.Run(async () =>
+                {
+                    if (projectDirectory == AppDirectory)
+                    {
+                        WriteProject(AppDirectory, QuickStartPackages, QuickStartWithEmulator());
+                    }
+                    else
+                    {
+                        Assert.Equal(CoreAppDirectory, projectDirectory);
+                        WriteProject(CoreAppDirectory, QuickStartPackages[..1], QuickStart());
+                    }
+
+                    await DotNetProcess.RunAsync(projectDirectory, CliTimeout, "build", "-c", "Release", "-nodeReuse:false");
+                });
+                _builds[projectDirectory] = build;
+            }
+
+            return build;
+        }
+    }
+
+    /// <summary>
+    /// Writes the project of every C# block of <paramref name="blocks"/> into <paramref name="directory"/> (one file per
+    /// block) on every library package, and builds it; returns the exit code and the build's output.
+    /// </summary>
+    public async Task<(int? ExitCode, string Output)> BuildDocsAsync(string directory, IReadOnlyList<DocBlock> blocks)
+    {
+        var props = File.ReadAllText(Path.Combine(RepositoryRoot, "Directory.Packages.props"));
+        string VersionOf(string id) => Regex.Match(props, $"<PackageVersion Include=\"{Regex.Escape(id)}\" Version=\"([^\"]+)\"").Groups[1].Value;
+
+        // What the docs themselves tell readers to add: Data Protection keys in Redis; xunit for the testing page.
+        var extra = new Dictionary<string, string>
+        {
+            ["Microsoft.AspNetCore.DataProtection.StackExchangeRedis"] = VersionOf("Microsoft.AspNetCore.DataProtection.StackExchangeRedis"),
+            ["xunit.v3.assert"] = VersionOf("xunit.v3"),
+        };
+        WriteProject(directory, LibraryPackages, program: null, extra, docs: true);
+        DocBlocks.WriteSources(directory, blocks);
+
+        await using var build = DotNetProcess.Start(DotNetProcess.Executable, directory, ["build", "-c", "Release", "-nodeReuse:false"]);
+        var exitCode = await build.WaitForExitAsync(CliTimeout);
+        return (exitCode, build.Output);
     }
 
     public ValueTask DisposeAsync()
@@ -83,28 +159,44 @@ public sealed partial class PackedApp : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The README's quick start, the code block under "## Quick start", exactly as users copy it.</summary>
-    public static string QuickStart()
+    /// <summary>The README's quick start: the first complete C# block under "## Quick start", exactly as users copy it.</summary>
+    public static string QuickStart() => QuickStartBlocks().QuickStart.Code + "\n";
+
+    /// <summary>
+    /// The quick start with its optional emulator line (the fragment block that follows it) inserted where the README
+    /// says: right after <see cref="EmulatorLineGoesAfter"/>.
+    /// </summary>
+    public static string QuickStartWithEmulator()
     {
         var readme = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
-        var section = readme.IndexOf("\n## Quick start", StringComparison.Ordinal);
-        Assert.True(section >= 0, "README.md has no '## Quick start' section.");
-        var start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
-        var end = readme.IndexOf("\n```", start, StringComparison.Ordinal);
-        return readme[start..end];
+        Assert.Contains($"right after\n`{EmulatorLineGoesAfter}`", readme, StringComparison.Ordinal);
+        var (quickStart, emulatorLine) = QuickStartBlocks();
+        var lines = quickStart.Lines.ToList();
+        var at = lines.IndexOf(EmulatorLineGoesAfter);
+        Assert.True(at >= 0, $"The quick start has no line '{EmulatorLineGoesAfter}'.");
+        lines.InsertRange(at + 1, ["", .. emulatorLine.Lines]);
+        return string.Join('\n', lines) + "\n";
     }
 
-    private void WriteApp()
+    private static (DocBlock QuickStart, DocBlock EmulatorLine) QuickStartBlocks()
     {
-        Directory.CreateDirectory(AppDirectory);
+        var heading = Array.IndexOf(File.ReadAllLines(Path.Combine(RepositoryRoot, "README.md")), "## Quick start");
+        Assert.True(heading >= 0, "README.md has no '## Quick start' section.");
+        var blocks = DocBlocks.Extract(RepositoryRoot, "README.md").Where(b => b.Line > heading).ToList();
+        var quickStart = blocks.FirstOrDefault(b => !b.IsFragment);
+        Assert.True(quickStart is not null, "README.md's quick start has no complete ```csharp block.");
+        var emulatorLine = blocks.FirstOrDefault(b => b.IsFragment && b.Line > quickStart.Line);
+        Assert.True(emulatorLine?.Code.Contains("AddPitchlyEmulatorUnlessConfiguredAsync", StringComparison.Ordinal) == true,
+            "The first ```csharp fragment block after README.md's quick start must be its optional emulator line.");
+        return (quickStart, emulatorLine);
+    }
 
-        // Empty files stop MSBuild's and NuGet's upward search: nothing of a surrounding tree applies.
-        File.WriteAllText(Path.Combine(Root, "Directory.Build.props"), "<Project />\n");
-        File.WriteAllText(Path.Combine(Root, "Directory.Build.targets"), "<Project />\n");
-        File.WriteAllText(Path.Combine(Root, "Directory.Packages.props"), "<Project />\n");
+    private void WriteProject(string directory, IEnumerable<string> packages, string? program, IReadOnlyDictionary<string, string>? otherPackages = null, bool docs = false)
+    {
+        Directory.CreateDirectory(directory);
 
         // The packed folder first, then whatever sources this machine's NuGet configuration already has.
-        File.WriteAllText(Path.Combine(AppDirectory, "nuget.config"), $"""
+        File.WriteAllText(Path.Combine(directory, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
@@ -113,15 +205,28 @@ public sealed partial class PackedApp : IAsyncLifetime
             </configuration>
             """);
 
-        var references = string.Join("\n", LibraryPackages.Select(id => $"""    <PackageReference Include="{id}" Version="{Version}" />"""));
-        File.WriteAllText(Path.Combine(AppDirectory, "ConsumerApp.csproj"), $"""
+        var references = string.Join("\n", packages.Select(id => $"""    <PackageReference Include="{id}" Version="{Version}" />""")
+            .Concat((otherPackages ?? new Dictionary<string, string>()).Select(p => $"""    <PackageReference Include="{p.Key}" Version="{p.Value}" />""")));
+
+        // An app is built as a new project would be, warnings as errors. The docs' excerpts are compiled for what they
+        // call: unused locals and async methods without await are theirs to have, obsolete API is not.
+        var properties = docs
+            ? """
+                <OutputType>Library</OutputType>
+                <NoWarn>$(NoWarn);CS0105;CS0168;CS0219;CS1998;CS4014;CS8321;NU1603</NoWarn>
+                <WarningsAsErrors>$(WarningsAsErrors);CS0618</WarningsAsErrors>
+              """
+            : """
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                <WarningsNotAsErrors>NU1603</WarningsNotAsErrors>
+              """;
+        File.WriteAllText(Path.Combine(directory, docs ? "DocSnippets.csproj" : "ConsumerApp.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk.Web">
               <PropertyGroup>
                 <TargetFramework>net10.0</TargetFramework>
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                <WarningsNotAsErrors>NU1603</WarningsNotAsErrors>
+            {properties}
               </PropertyGroup>
               <ItemGroup>
             {references}
@@ -129,34 +234,10 @@ public sealed partial class PackedApp : IAsyncLifetime
             </Project>
             """);
 
-        File.WriteAllText(Path.Combine(AppDirectory, "Program.cs"), QuickStart() + "\n" + """
-
-            // What the consumer test calls once signed in: Pitchly through the typed GraphQL client and through the
-            // quick start's own HttpClient.
-            app.MapGet("/viewer", async (IPitchlyGraphQLClient graphQL, CancellationToken cancellationToken) =>
-            {
-                var response = await graphQL.SendAsync<System.Text.Json.JsonElement>(
-                    new PitchlyGraphQLRequest("{ viewer { person { id name } } }"), cancellationToken);
-                return Results.Json(response.GetDataOrThrow());
-            }).RequireAuthorization();
-
-            app.MapGet("/viewer/own-client", async (MyPitchlyClient pitchly, CancellationToken cancellationToken) =>
-                Results.Content(await pitchly.ViewerAsync(cancellationToken), "application/json")).RequireAuthorization();
-
-            app.Run();
-
-            public sealed class MyPitchlyClient(HttpClient http, IConfiguration configuration)
-            {
-                // The quick start points this client at Pitchly; on the embedded emulator the request names its endpoint.
-                public async Task<string> ViewerAsync(CancellationToken cancellationToken)
-                {
-                    var endpoint = configuration["Pitchly:GraphQLEndpoint"] ?? http.BaseAddress!.ToString();
-                    using var response = await http.PostAsJsonAsync(endpoint, new { query = "{ viewer { person { id name } } }" }, cancellationToken);
-                    response.EnsureSuccessStatusCode();
-                    return await response.Content.ReadAsStringAsync(cancellationToken);
-                }
-            }
-            """);
+        if (program is not null)
+        {
+            File.WriteAllText(Path.Combine(directory, "Program.cs"), program);
+        }
     }
 
     private static void TryDelete(string directory)
