@@ -73,7 +73,7 @@ public sealed class KeyResolverScopeTests
         Tenant.Created.Clear();
         services.AddPitchlyTokenManagement(o => { o.ClientId = "appScopes00000000001"; o.ClientSecret = "plys_secret-of-the-scope-tests-000000000000"; });
         services.AddHttpClient("tenant")
-            .AddPitchlyInstallAccessToken(requestServices =>
+            .AddPitchlyAccessToken(requestServices =>
             {
                 var tenant = requestServices.GetRequiredService<Tenant>();
                 prepare?.Invoke(tenant);
