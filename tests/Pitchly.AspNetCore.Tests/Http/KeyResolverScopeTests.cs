@@ -2,7 +2,7 @@ namespace Pitchly.AspNetCore.Tests.Http;
 
 /// <summary>
 /// IHttpClientFactory keeps a handler (and the scope it was built in) for minutes; the key resolver of
-/// <c>AddPitchlyInstallAccessToken(Func&lt;IServiceProvider, PitchlyTokenKey&gt;)</c> must see each request's own services.
+/// <c>AddPitchlyAccessToken(Func&lt;IServiceProvider, PitchlyTokenKey&gt;)</c> must see each request's own services.
 /// </summary>
 public sealed class KeyResolverScopeTests
 {
