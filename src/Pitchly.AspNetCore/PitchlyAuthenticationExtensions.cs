@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal.Authentication;
+using Pitchly.AspNetCore.Internal.Configuration;
 using Pitchly.AspNetCore.Internal.Http;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -84,29 +85,8 @@ public static class PitchlyAuthenticationExtensions
         // cookie scheme holds it.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CookieAuthenticationOptions>, ValidateSessionCookies>());
 
-        services.AddOptions<PitchlyTokenManagementOptions>()
-            .PostConfigure<IOptionsMonitor<PitchlyAuthenticationOptions>>((tokenManagement, signIn) =>
-            {
-                if (!string.IsNullOrEmpty(tokenManagement.ClientId))
-                {
-                    return;
-                }
-
-                PitchlyAuthenticationOptions scheme;
-                try
-                {
-                    scheme = signIn.Get(tokenManagement.AuthenticationScheme);
-                }
-                catch (OptionsValidationException)
-                {
-                    // The scheme's own start-up validation reports the problem; reporting it here again would only repeat it.
-                    return;
-                }
-
-                tokenManagement.ClientId = scheme.ClientId;
-                tokenManagement.ClientSecret = scheme.ClientSecret;
-                tokenManagement.TokenEndpoint = scheme.TokenEndpoint;
-            });
+        // Token management takes its client credentials from the scheme that signs users in (TakeCredentialsFromSignIn).
+        PitchlySignInScheme.Register(services, authenticationScheme);
 
         // AddOAuth's displayName is annotated non-null, yet it goes to AddRemoteScheme, where null hides the scheme from sign-in pages.
         return builder.AddOAuth<PitchlyAuthenticationOptions, PitchlyAuthenticationHandler>(authenticationScheme, displayName!, configureOptions);

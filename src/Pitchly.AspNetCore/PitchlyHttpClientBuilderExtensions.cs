@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,12 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// </remarks>
 public static class PitchlyHttpClientBuilderExtensions
 {
+    // Identities of the credentials that are not values (see PitchlyCredentialRegistry).
+    private static readonly object UserCredential = new();
+    private static readonly object RequestKeyCredential = new();
+    private static readonly object ApiKeyCredential = new();
+    private static readonly object SelfSignedCredential = new();
+
     /// <summary>
     /// Calls Pitchly as the signed-in user of the current request: attaches the user's access token, and when Pitchly
     /// rejects it, refreshes it and replays the request once. Also adds token management if it was not added.
@@ -36,11 +43,13 @@ public static class PitchlyHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddHttpContextAccessor();
         return builder.AddPitchlyAccessTokenHandler(
+            UserCredential,
+            "the signed-in user's access token (AddPitchlyUserAccessToken)",
             static services =>
             {
                 var accessor = services.GetRequiredService<IHttpContextAccessor>();
-                return () => PitchlyTokenKey.FromPrincipal(accessor.HttpContext?.User)
-                    ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request has none.");
+                return (_, _) => ValueTask.FromResult(PitchlyTokenKey.FromPrincipal(accessor.HttpContext?.User)
+                    ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request has none."));
             },
             configure);
     }
@@ -58,15 +67,27 @@ public static class PitchlyHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
-        return builder.AddPitchlyAccessTokenHandler(_ => () => key, configure);
+        var resolved = ValueTask.FromResult(key);
+        return builder.AddPitchlyAccessTokenHandler(key, $"the install tokens of {key} (AddPitchlyInstallAccessToken)", _ => (_, _) => resolved, configure);
     }
 
+    /// <summary>Obsolete: this registration takes any key, a user's too. Use <see cref="AddPitchlyAccessToken(IHttpClientBuilder, Func{IServiceProvider, PitchlyTokenKey}, Action{PitchlyAccessTokenHandlerOptions}?)"/>, which it calls.</summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="resolveKey">Returns the key whose tokens the request carries.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
+    /// <returns>The same builder.</returns>
+    [Obsolete("Resolves any key, a user's too: use AddPitchlyAccessToken(resolveKey), which this calls.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static IHttpClientBuilder AddPitchlyInstallAccessToken(this IHttpClientBuilder builder, Func<IServiceProvider, PitchlyTokenKey> resolveKey, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+        => builder.AddPitchlyAccessToken(resolveKey, configure);
+
     /// <summary>
-    /// Calls Pitchly with the tokens of a key chosen per request, for example an install picked from the current
-    /// tenant. <paramref name="resolveKey"/> runs for every request with the current request's services
+    /// Calls Pitchly with the tokens of a key chosen per request, a user's or an install's, for example an install
+    /// picked from the current tenant. <paramref name="resolveKey"/> runs for every request with the current request's services
     /// (<see cref="HttpContext.RequestServices"/>), so scoped services such as a tenant context are the request's own;
     /// with no request (a background service), with a scope created for that one call and disposed once the key is
-    /// returned. Never with the scope IHttpClientFactory keeps for a handler's lifetime.
+    /// returned. Never with the scope IHttpClientFactory keeps for a handler's lifetime. A request that carries its
+    /// own key (<see cref="PitchlyHttpRequestOptions.TokenKey"/>) is sent with that key; the resolver is not called.
     /// <para>
     /// The tenant must come from an authenticated context: the signed-in user's claims, or a tenant the server itself
     /// decided (a job's own data), never a header, route or query value the caller chooses. An install key without stored
@@ -82,29 +103,84 @@ public static class PitchlyHttpClientBuilderExtensions
     /// <param name="resolveKey">Returns the key whose tokens the request carries.</param>
     /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
     /// <returns>The same builder.</returns>
-    public static IHttpClientBuilder AddPitchlyInstallAccessToken(this IHttpClientBuilder builder, Func<IServiceProvider, PitchlyTokenKey> resolveKey, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+    /// <exception cref="InvalidOperationException">The client already carries another Pitchly credential (the same resolver again adds nothing).</exception>
+    public static IHttpClientBuilder AddPitchlyAccessToken(this IHttpClientBuilder builder, Func<IServiceProvider, PitchlyTokenKey> resolveKey, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(resolveKey);
+        return builder.AddResolvedAccessToken(resolveKey, (services, _) => ValueTask.FromResult(resolveKey(services)), configure);
+    }
+
+    /// <summary>
+    /// Calls Pitchly with the tokens of a key chosen per request by an asynchronous resolver (one that reads a tenant
+    /// from a database, say); otherwise as
+    /// <see cref="AddPitchlyAccessToken(IHttpClientBuilder, Func{IServiceProvider, PitchlyTokenKey}, Action{PitchlyAccessTokenHandlerOptions}?)"/>,
+    /// whose rules on where the key may come from apply. The scope of a call without a request is disposed once the
+    /// returned task completes.
+    /// </summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="resolveKey">Returns the key whose tokens the request carries; given the request's services and the request's cancellation.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
+    /// <returns>The same builder.</returns>
+    /// <exception cref="InvalidOperationException">The client already carries another Pitchly credential (the same resolver again adds nothing).</exception>
+    public static IHttpClientBuilder AddPitchlyAccessToken(this IHttpClientBuilder builder, Func<IServiceProvider, CancellationToken, ValueTask<PitchlyTokenKey>> resolveKey, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(resolveKey);
+        return builder.AddResolvedAccessToken(resolveKey, resolveKey, configure);
+    }
+
+    /// <summary>
+    /// Calls Pitchly with the tokens of the key each request carries in <see cref="PitchlyHttpRequestOptions.TokenKey"/>
+    /// (<c>request.Options.Set(PitchlyHttpRequestOptions.TokenKey, key)</c>), for an app that builds its own requests
+    /// and knows per call whose they are. A request without a key fails with <see cref="InvalidOperationException"/>
+    /// before anything is sent.
+    /// </summary>
+    /// <param name="builder">The HttpClient to configure.</param>
+    /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
+    /// <returns>The same builder.</returns>
+    /// <exception cref="InvalidOperationException">The client already carries another Pitchly credential.</exception>
+    public static IHttpClientBuilder AddPitchlyAccessToken(this IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var name = builder.Name;
+        return builder.AddPitchlyAccessTokenHandler(
+            RequestKeyCredential,
+            "the key each request carries (AddPitchlyAccessToken)",
+            _ => (_, _) => throw new InvalidOperationException(
+                $"The HttpClient '{name}' calls Pitchly with the key each request carries, and this request carries none: set request.Options.Set(PitchlyHttpRequestOptions.TokenKey, key)."),
+            configure);
+    }
+
+    private static IHttpClientBuilder AddResolvedAccessToken(
+        this IHttpClientBuilder builder,
+        Delegate identity,
+        Func<IServiceProvider, CancellationToken, ValueTask<PitchlyTokenKey>> resolveKey,
+        Action<PitchlyAccessTokenHandlerOptions>? configure)
+    {
         builder.Services.AddHttpContextAccessor();
         return builder.AddPitchlyAccessTokenHandler(
+            identity,
+            "a key resolver (AddPitchlyAccessToken)",
             services =>
             {
                 // services is the handler's scope, which outlives many requests: only singletons are taken from it.
                 var accessor = services.GetRequiredService<IHttpContextAccessor>();
                 var scopes = services.GetRequiredService<IServiceScopeFactory>();
-                return () =>
-                {
-                    if (accessor.HttpContext?.RequestServices is { } requestServices)
-                    {
-                        return resolveKey(requestServices);
-                    }
-
-                    using var scope = scopes.CreateScope();
-                    return resolveKey(scope.ServiceProvider);
-                };
+                return (_, cancellationToken) => accessor.HttpContext?.RequestServices is { } requestServices
+                    ? resolveKey(requestServices, cancellationToken)
+                    : ResolveInScopeAsync(scopes, resolveKey, cancellationToken);
             },
             configure);
+    }
+
+    private static async ValueTask<PitchlyTokenKey> ResolveInScopeAsync(
+        IServiceScopeFactory scopes,
+        Func<IServiceProvider, CancellationToken, ValueTask<PitchlyTokenKey>> resolveKey,
+        CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await resolveKey(scope.ServiceProvider, cancellationToken);
     }
 
     /// <summary>
@@ -119,6 +195,11 @@ public static class PitchlyHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
+        if (!PitchlyCredentialRegistry.Claim(builder.Services, builder.Name, ApiKeyCredential, "the App Secret as API key (AddPitchlyApiKey)"))
+        {
+            return builder;
+        }
+
         var name = builder.Name;
         return builder.RedactCredentialHeaders().AddHttpMessageHandler(services =>
         {
@@ -149,6 +230,11 @@ public static class PitchlyHttpClientBuilderExtensions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero, nameof(lifetime));
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, null);
+        if (!PitchlyCredentialRegistry.Claim(builder.Services, builder.Name, (SelfSignedCredential, validity), $"self-signed tokens valid for {validity} (AddPitchlySelfSignedJwt)"))
+        {
+            return builder;
+        }
+
         var name = builder.Name;
         return builder.RedactCredentialHeaders().AddHttpMessageHandler(services => new PitchlySelfSignedJwtHandler(
             services.GetRequiredService<IOptionsMonitor<PitchlyTokenManagementOptions>>(),
@@ -159,11 +245,19 @@ public static class PitchlyHttpClientBuilderExtensions
 
     private static IHttpClientBuilder AddPitchlyAccessTokenHandler(
         this IHttpClientBuilder builder,
-        Func<IServiceProvider, Func<PitchlyTokenKey>> createKeyResolver,
+        object credential,
+        string description,
+        Func<IServiceProvider, Func<HttpRequestMessage, CancellationToken, ValueTask<PitchlyTokenKey>>> createKeyResolver,
         Action<PitchlyAccessTokenHandlerOptions>? configure)
     {
         builder.Services.AddPitchlyTokenManagement();
         ConfigureHandlerOptions(builder, configure);
+        if (!PitchlyCredentialRegistry.Claim(builder.Services, builder.Name, credential, description))
+        {
+            // The same credential again: its handler is there; only the configuration above is added.
+            return builder;
+        }
+
         var name = builder.Name;
         return builder.RedactCredentialHeaders().AddHttpMessageHandler(services =>
         {

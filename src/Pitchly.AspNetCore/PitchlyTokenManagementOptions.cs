@@ -1,9 +1,10 @@
 namespace Pitchly.AspNetCore;
 
 /// <summary>
-/// Settings of Pitchly token management, bound from the <c>Pitchly</c> configuration section (the same
-/// <c>ClientId</c>, <c>ClientSecret</c> and <c>TokenEndpoint</c> keys as sign-in) and its <c>TokenManagement</c>
-/// sub-section. When sign-in is configured in code, its client credentials are used here too.
+/// Settings of Pitchly token management, bound from the <c>Pitchly:TokenManagement</c> configuration section. The client
+/// credentials and token endpoint are the Pitchly sign-in scheme's (from configuration or code, whatever the scheme's
+/// name), or without sign-in <c>Pitchly:ClientId</c>, <c>Pitchly:ClientSecret</c> and <c>Pitchly:TokenEndpoint</c>;
+/// no other key of the <c>Pitchly</c> section is read (sign-in's <c>Pitchly:Scope</c> never narrows refreshes).
 /// </summary>
 public sealed class PitchlyTokenManagementOptions
 {
@@ -46,7 +47,8 @@ public sealed class PitchlyTokenManagementOptions
     /// The fence's owner sends its request only within the first <c>FenceTimeout − TokenRequestTimeout</c> and gives up
     /// on it by the end, so the fence must outlast <see cref="TokenRequestTimeout"/> by at least a second. It bounds how
     /// long an instance that froze or died mid-refresh delays that one key's next refresh; it never lets a refresh token
-    /// be spent twice.
+    /// be spent twice. Left at its default while <see cref="TokenRequestTimeout"/> is raised past it, it follows:
+    /// <c>TokenRequestTimeout</c> + 15 seconds.
     /// </summary>
     public TimeSpan FenceTimeout { get; set; } = TimeSpan.FromSeconds(45);
 
@@ -89,14 +91,20 @@ public sealed class PitchlyTokenManagementOptions
     /// restart, say; default 60 seconds). Until they are stored they exist only in this process, and dropping them would
     /// leave the store holding a refresh token Pitchly has already spent. Every attempt first extends the refresh's fence;
     /// it must be at least <see cref="FenceTimeout"/>, so the tokens are kept at least as long as the fence keeps other
-    /// instances from refreshing.
+    /// instances from refreshing. Left at its default while the fence is longer, it follows the fence.
     /// </summary>
     public TimeSpan StoreWriteRetryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Gets or sets the authentication scheme whose client credentials are used when <see cref="ClientId"/> is not set.
+    /// Gets or sets the Pitchly sign-in scheme whose client credentials and token endpoint are used when
+    /// <see cref="ClientId"/> is not set. <see langword="null"/> (the default) means the one scheme <c>AddPitchly</c>
+    /// registered, whatever its name; set it only when several are registered (start-up fails otherwise, naming them).
+    /// A name that is not a Pitchly scheme stops the start.
     /// </summary>
-    public string AuthenticationScheme { get; set; } = "Pitchly";
+    public string? AuthenticationScheme { get; set; }
+
+    /// <summary>A problem found while deriving settings from sign-in, reported by start-up validation.</summary>
+    internal string? ConfigurationFailure { get; set; }
 
     /// <summary>
     /// Gets or sets the space-delimited scope requested with <c>refresh_token</c> and <c>client_credentials</c> grants

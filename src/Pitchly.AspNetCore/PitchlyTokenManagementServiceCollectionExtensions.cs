@@ -33,6 +33,8 @@ public static class PitchlyTokenManagementServiceCollectionExtensions
         PitchlyRedirects.Refuse(services, PitchlyTokenExchangeHandler.HttpClientName);
         services.AddOptions<PitchlyTokenManagementOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyTokenManagementOptions>, ConfigurePitchlyTokenManagementOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PitchlyTokenManagementOptions>, TakeCredentialsFromSignIn>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PitchlyTokenManagementOptions>, DeriveTokenManagementTimeouts>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyTokenManagementOptions>, ValidatePitchlyTokenManagementOptions>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PitchlyMetrics>();

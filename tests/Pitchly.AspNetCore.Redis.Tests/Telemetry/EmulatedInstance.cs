@@ -63,7 +63,7 @@ public sealed class EmulatedInstance : IAsyncDisposable
             options.OperationTimeout = TimeSpan.FromSeconds(1);
             configureRedis?.Invoke(options);
         });
-        services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(_ => key));
+        services.AddPitchlyGraphQLClient(http => http.AddPitchlyAccessToken(_ => key));
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         provider.GetRequiredService<IDataProtectionProvider>().CreateProtector("warm-up").Protect([1]);
         return new EmulatedInstance(provider, key);

@@ -69,14 +69,34 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public void Token_management_keeps_its_own_client_credentials()
+    public void Token_management_credentials_of_another_app_than_the_sign_in_scheme_stop_the_start_naming_both()
     {
         using var provider = Build(PitchlySection, builder => builder.AddPitchly(), tokenManagement =>
         {
             tokenManagement.ClientId = "app000000000000000cc";
             tokenManagement.ClientSecret = "plys_worker-secret-0000000000000000000000000000";
+        });
+
+        var thrown = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PitchlyTokenManagementOptions>>().Value);
+
+        Assert.Contains("'Pitchly'", thrown.Message, StringComparison.Ordinal);
+        Assert.Contains("app000000000000000cc", thrown.Message, StringComparison.Ordinal);
+        Assert.Contains("app0000000000000000a", thrown.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("plys_", thrown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_sign_in_token_management_keeps_its_own_client_credentials()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(PitchlySection).Build());
+        services.AddPitchlyTokenManagement(tokenManagement =>
+        {
+            tokenManagement.ClientId = "app000000000000000cc";
+            tokenManagement.ClientSecret = "plys_worker-secret-0000000000000000000000000000";
             tokenManagement.TokenEndpoint = "https://worker.pitchly.example/api/oauth/token";
         });
+        using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<PitchlyTokenManagementOptions>>().Value;
 

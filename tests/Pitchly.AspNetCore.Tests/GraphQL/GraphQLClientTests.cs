@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Http;
 using Pitchly.AspNetCore.Internal.GraphQL;
 using System.Text.Json.Serialization;
 using Pitchly.AspNetCore.Tests.EmulatorIntegration;
@@ -142,12 +143,27 @@ public sealed partial class GraphQLClientTests
     }
 
     [Fact]
-    public void The_client_is_registered_once()
+    public void Adding_the_client_again_with_the_same_credential_adds_nothing_and_with_another_fails_naming_both()
     {
+        var once = new ServiceCollection();
+        once.AddPitchlyGraphQLClient();
         var services = new ServiceCollection();
         services.AddPitchlyGraphQLClient();
 
-        Assert.Throws<InvalidOperationException>(() => services.AddPitchlyGraphQLClient());
+        services.AddPitchlyGraphQLClient();
+        services.AddPitchlyGraphQLClient(http => http.AddPitchlyUserAccessToken());
+
+        Assert.Equal(HandlerActions(once), HandlerActions(services));
+        Assert.Single(services, d => d.ServiceType == typeof(IPitchlyGraphQLClient));
+        var thrown = Assert.Throws<InvalidOperationException>(() => services.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken("org_1")));
+        Assert.Contains("signed-in user", thrown.Message, StringComparison.Ordinal);
+        Assert.Contains("org_1", thrown.Message, StringComparison.Ordinal);
+    }
+
+    private static int HandlerActions(IServiceCollection services)
+    {
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<IOptionsMonitor<HttpClientFactoryOptions>>().Get("Pitchly.GraphQL").HttpMessageHandlerBuilderActions.Count;
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class SecretEchoTests
         await using var services = TestServices.Create(pitchly, time, s =>
         {
             s.AddLogging(b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Trace).AddFilter("System.Net.Http.HttpClient", LogLevel.Information));
-            s.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.Both));
+            s.AddPitchlyGraphQLClient(http => http.AddPitchlyAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.Both));
             s.Configure<PitchlyGraphQLClientOptions>(o => o.Endpoint = pitchly.GraphQLEndpoint);
         });
         var record = await TestServices.SignInAsync(services, pitchly, Alice, time);
@@ -74,7 +74,7 @@ public sealed class SecretEchoTests
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, s =>
         {
-            s.AddPitchlyGraphQLClient(http => http.AddPitchlyInstallAccessToken(_ => Alice));
+            s.AddPitchlyGraphQLClient(http => http.AddPitchlyAccessToken(_ => Alice));
             s.Configure<PitchlyGraphQLClientOptions>(o => o.Endpoint = pitchly.GraphQLEndpoint);
         });
         await TestServices.SignInAsync(services, pitchly, Alice, time);

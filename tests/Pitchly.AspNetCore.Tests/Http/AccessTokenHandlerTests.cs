@@ -17,7 +17,7 @@ public sealed class AccessTokenHandlerTests
         await using var pitchly = await FakePitchly.StartAsync();
         pitchly.InvalidTokenStyle = style;
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyAccessToken(_ => Alice));
         using var retries = new MetricCollector<long>(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), PitchlyMetrics.MeterName, "pitchly.http.invalid_token_retries");
         var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
         pitchly.Invalidate(stored.AccessToken);
@@ -36,7 +36,7 @@ public sealed class AccessTokenHandlerTests
     {
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyAccessToken(_ => Alice));
         var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
         pitchly.Invalidate(stored.AccessToken);
         var body = """{"query":"mutation M($v: Int) { m(v: $v) }","variables":{"v":12345678901234567890.10,"s":"\u00e9\"x"},"operationName":"M"}""";
@@ -66,7 +66,7 @@ public sealed class AccessTokenHandlerTests
         var time = new FakeTimeProvider(TestServices.Start);
         var reader = new StreamReadingHandler();
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-            .AddPitchlyInstallAccessToken(_ => Alice)
+            .AddPitchlyAccessToken(_ => Alice)
             .AddHttpMessageHandler(() => reader));
         var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
         pitchly.Invalidate(stored.AccessToken);
@@ -86,7 +86,7 @@ public sealed class AccessTokenHandlerTests
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-            .AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable));
+            .AddPitchlyAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable));
         var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
         pitchly.Invalidate(stored.AccessToken);
         var body = """{"query":"{ databases(accessToken: $accessToken) { _id } }","variables":{"n":1.0,"l":[true,null]},"operationName":null,"extensions":{"x":1}}""";
@@ -112,7 +112,7 @@ public sealed class AccessTokenHandlerTests
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-            .AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable));
+            .AddPitchlyAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable));
         await TestServices.SignInAsync(services, pitchly, Alice, time);
 
         var exception = await Assert.ThrowsAsync<PitchlyException>(
@@ -129,7 +129,7 @@ public sealed class AccessTokenHandlerTests
         var time = new FakeTimeProvider(TestServices.Start);
         var answer = new FailingResponseHandler();
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-            .AddPitchlyInstallAccessToken(_ => Alice, o => o.AllowCustomPrimaryHandler = true)
+            .AddPitchlyAccessToken(_ => Alice, o => o.AllowCustomPrimaryHandler = true)
             .ConfigurePrimaryHttpMessageHandler(() => answer));
         await TestServices.SignInAsync(services, pitchly, Alice, time);
 
@@ -144,7 +144,7 @@ public sealed class AccessTokenHandlerTests
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-            .AddPitchlyInstallAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.Both));
+            .AddPitchlyAccessToken(_ => Alice, o => o.Placement = PitchlyTokenPlacement.Both));
         await TestServices.SignInAsync(services, pitchly, Alice, time);
         var client = Client(services);
         var binary = new byte[] { 0, 1, 2, 0xFF, (byte)'{', (byte)'}' };
@@ -219,7 +219,7 @@ public sealed class AccessTokenHandlerTests
     {
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyAccessToken(_ => Alice));
         await TestServices.SignInAsync(services, pitchly, Alice, time);
         pitchly.GraphQLOverride = async (context, _) =>
         {
@@ -244,7 +244,7 @@ public sealed class AccessTokenHandlerTests
     {
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
-        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice));
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyAccessToken(_ => Alice));
         await TestServices.SignInAsync(services, pitchly, Alice, time);
         var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         pitchly.GraphQLOverride = async (context, _) =>
@@ -273,7 +273,7 @@ public sealed class AccessTokenHandlerTests
         await using var pitchly = await FakePitchly.StartAsync();
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-            .AddPitchlyInstallAccessToken(_ => Alice, o => o.MaxRequestBufferSize = 64));
+            .AddPitchlyAccessToken(_ => Alice, o => o.MaxRequestBufferSize = 64));
         var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
         var body = "{\"query\":\"{ q }\",\"variables\":{\"text\":\"" + new string('x', 1000) + "\"}}";
 

@@ -2,7 +2,7 @@ namespace Pitchly.AspNetCore.Tests.Http;
 
 /// <summary>
 /// IHttpClientFactory keeps a handler (and the scope it was built in) for minutes; the key resolver of
-/// <c>AddPitchlyInstallAccessToken(Func&lt;IServiceProvider, PitchlyTokenKey&gt;)</c> must see each request's own services.
+/// <c>AddPitchlyAccessToken(Func&lt;IServiceProvider, PitchlyTokenKey&gt;)</c> must see each request's own services.
 /// </summary>
 public sealed class KeyResolverScopeTests
 {
@@ -73,7 +73,7 @@ public sealed class KeyResolverScopeTests
         Tenant.Created.Clear();
         services.AddPitchlyTokenManagement(o => { o.ClientId = "appScopes00000000001"; o.ClientSecret = "plys_secret-of-the-scope-tests-000000000000"; });
         services.AddHttpClient("tenant")
-            .AddPitchlyInstallAccessToken(requestServices =>
+            .AddPitchlyAccessToken(requestServices =>
             {
                 var tenant = requestServices.GetRequiredService<Tenant>();
                 prepare?.Invoke(tenant);

@@ -148,7 +148,7 @@ public sealed class RedirectTests : IAsyncLifetime
         {
             case "user": http.AddPitchlyUserAccessToken(o => o.Placement = PitchlyTokenPlacement.Both); break;
             case "install": http.AddPitchlyInstallAccessToken(OrganizationId, configure: o => o.Placement = PitchlyTokenPlacement.GraphQLVariable); break;
-            case "install-by-resolver": http.AddPitchlyInstallAccessToken(_ => Install, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable); break;
+            case "install-by-resolver": http.AddPitchlyAccessToken(_ => Install, o => o.Placement = PitchlyTokenPlacement.GraphQLVariable); break;
             case "api-key": http.AddPitchlyApiKey(); break;
             case "self-signed-jwt": http.AddPitchlySelfSignedJwt(); break;
             default: throw new ArgumentOutOfRangeException(nameof(credential), credential, null);

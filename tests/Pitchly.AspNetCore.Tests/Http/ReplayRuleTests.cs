@@ -282,7 +282,7 @@ public sealed class ReplayRuleTests
         => TestServices.Create(
             pitchly,
             time,
-            s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyInstallAccessToken(_ => Alice),
+            s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyAccessToken(_ => Alice),
             o => o.RejectedTokenLimit = 5);
 
     /// <summary>Every string reachable from <paramref name="root"/> through its collections and its own types' fields.</summary>

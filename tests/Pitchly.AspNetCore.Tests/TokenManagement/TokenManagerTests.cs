@@ -13,7 +13,7 @@ public sealed class TokenManagerTests
         await using var pitchly = await PitchlyEmulatorServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
         var time = new FakeTimeProvider(TestServices.Start);
         await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = new Uri(pitchly.BaseAddress, PitchlyEmulatorDefaults.GraphQLPath))
-            .AddPitchlyInstallAccessToken(_ => User));
+            .AddPitchlyAccessToken(_ => User));
         await TestServices.SignInAsync(services, pitchly, User, time);
         var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
 

@@ -11,6 +11,7 @@ internal static class PitchlyGraphQLRegistration
     {
         services.AddOptions<PitchlyGraphQLClientOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlyGraphQLClientOptions>, ConfigurePitchlyGraphQLClientOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PitchlyGraphQLClientOptions>, DeriveGraphQLEndpoint>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PitchlyGraphQLClientOptions>, ValidatePitchlyGraphQLClientOptions>());
     }
 }

@@ -9,6 +9,12 @@ internal sealed class ValidatePitchlyGraphQLClientOptions(IHostEnvironment? envi
     public ValidateOptionsResult Validate(string? name, PitchlyGraphQLClientOptions options)
     {
         var failures = new List<string>();
+        if (options.ConfigurationFailure is { } configurationFailure)
+        {
+            failures.Add(configurationFailure);
+            return ValidateOptionsResult.Fail(failures);
+        }
+
         if (options.Endpoint is not { IsAbsoluteUri: true } endpoint || (endpoint.Scheme != Uri.UriSchemeHttps && endpoint.Scheme != Uri.UriSchemeHttp))
         {
             failures.Add($"{ConfigurePitchlyGraphQLClientOptions.EndpointKey} must be an absolute http(s) URL such as https://api.pitchly.com/graphql; it is '{options.Endpoint}'.");

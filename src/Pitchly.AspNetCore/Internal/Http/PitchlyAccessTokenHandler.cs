@@ -11,7 +11,8 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// (<see cref="InvalidTokenRule"/>), refreshes with the token that failed and replays the request under the replay rule
 /// (<see cref="ReplaySequence"/>, within the refresh timeout); the <see cref="RejectedTokenBreaker"/> stops a key whose
 /// tokens are all rejected from rotating in a loop. A request to an origin that may not receive the token
-/// (<see cref="CredentialOrigins"/>) is refused before the key is resolved or a token read. Pooled by IHttpClientFactory
+/// (<see cref="CredentialOrigins"/>) is refused before the key is resolved or a token read. The key is the request's
+/// own (<see cref="PitchlyHttpRequestOptions.TokenKey"/>) when it carries one, else the client's resolver's. Pooled by IHttpClientFactory
 /// and shared by every user, so it keeps no token and no key between requests.
 /// </summary>
 internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
@@ -27,7 +28,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     private const int PeekSize = 4096;
 
     private readonly IPitchlyTokenManager _tokenManager;
-    private readonly Func<PitchlyTokenKey> _resolveKey;
+    private readonly Func<HttpRequestMessage, CancellationToken, ValueTask<PitchlyTokenKey>> _resolveKey;
     private readonly PitchlyAccessTokenHandlerOptions _options;
     private readonly InvalidTokenRule _invalidToken;
     private readonly PitchlyMetrics _metrics;
@@ -38,7 +39,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
     public PitchlyAccessTokenHandler(
         IPitchlyTokenManager tokenManager,
-        Func<PitchlyTokenKey> resolveKey,
+        Func<HttpRequestMessage, CancellationToken, ValueTask<PitchlyTokenKey>> resolveKey,
         PitchlyAccessTokenHandlerOptions options,
         PitchlyMetrics metrics,
         RejectedTokenBreaker breaker,
@@ -60,7 +61,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         _origins.ThrowIfNotAllowed(request);
-        var key = _resolveKey();
+        // A key the request carries (PitchlyHttpRequestOptions.TokenKey) wins over the client's resolver.
+        var key = RequestTokenKey.Find(request) ?? await _resolveKey(request, cancellationToken);
         // Not request.Options: reading them creates them (a dictionary per request).
         var contentFactory = (request.Content as GraphQLOperationContent)?.WithAccessToken;
         var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;

@@ -27,6 +27,7 @@ internal sealed class PitchlyApiKeyHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         _origins.ThrowIfNotAllowed(request);
+        RequestTokenKey.ThrowIfPresent(request, "the App Secret (AddPitchlyApiKey)");
         var secret = _tokenOptions.CurrentValue.ClientSecret;
         if (string.IsNullOrEmpty(secret))
         {

@@ -33,6 +33,7 @@ internal sealed class PitchlySelfSignedJwtHandler : DelegatingHandler
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         _origins.ThrowIfNotAllowed(request);
+        RequestTokenKey.ThrowIfPresent(request, "a self-signed token of the app (AddPitchlySelfSignedJwt)");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", GetJwt());
         return base.SendAsync(request, cancellationToken);
     }

@@ -4,8 +4,10 @@ using Microsoft.Extensions.Options;
 namespace Pitchly.AspNetCore.Internal.TokenManagement;
 
 /// <summary>
-/// Binds <see cref="PitchlyTokenManagementOptions"/> from the <c>Pitchly</c> section (credentials and endpoint shared
-/// with sign-in) and then <c>Pitchly:TokenManagement</c>. Runs before code configuration, which therefore wins.
+/// Binds <see cref="PitchlyTokenManagementOptions"/> from <c>Pitchly:TokenManagement</c>. Runs before code
+/// configuration, which therefore wins. The credentials and token endpoint shared with sign-in are filled in afterwards
+/// (<see cref="TakeCredentialsFromSignIn"/>); nothing else of the <c>Pitchly</c> section is read, so a sign-in setting
+/// such as <c>Pitchly:Scope</c> never changes refreshes.
 /// </summary>
 internal sealed class ConfigurePitchlyTokenManagementOptions : IConfigureOptions<PitchlyTokenManagementOptions>
 {
@@ -23,7 +25,6 @@ internal sealed class ConfigurePitchlyTokenManagementOptions : IConfigureOptions
             return;
         }
 
-        _configuration.GetSection(SectionName).Bind(options);
         _configuration.GetSection(TokenManagementSectionName).Bind(options);
     }
 }

@@ -19,6 +19,11 @@ internal sealed class ValidatePitchlyTokenManagementOptions(IHostEnvironment? en
     public ValidateOptionsResult Validate(string? name, PitchlyTokenManagementOptions options)
     {
         var failures = new List<string>();
+        if (options.ConfigurationFailure is { } configurationFailure)
+        {
+            failures.Add(configurationFailure);
+        }
+
         if (!Uri.TryCreate(options.TokenEndpoint, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != Uri.UriSchemeHttps && endpoint.Scheme != Uri.UriSchemeHttp))
         {
             failures.Add($"{TokenEndpointKey} must be an absolute http(s) URL such as https://platform.pitchly.com/api/oauth/token; it is '{options.TokenEndpoint}'.");
