@@ -6,6 +6,7 @@ using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Internal.Http;
 using Pitchly.AspNetCore.Internal.Replay;
+using Pitchly.AspNetCore.Internal.Users;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -28,19 +29,20 @@ public static class PitchlyHttpClientBuilderExtensions
     /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
     /// <returns>The same builder.</returns>
     /// <remarks>
-    /// The user is read per request from <see cref="IHttpContextAccessor"/>; a request without a Pitchly user throws
+    /// The user is read per call from <see cref="IPitchlyUserKeyAccessor"/>: the current request's user, or, after
+    /// <c>services.AddPitchlyBlazor()</c>, the current Blazor circuit's. A call without a Pitchly user throws
     /// <see cref="PitchlySignInRequiredException"/>.
     /// </remarks>
     public static IHttpClientBuilder AddPitchlyUserAccessToken(this IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddHttpContextAccessor();
+        PitchlyUserKeyRegistration.Add(builder.Services);
         return builder.AddPitchlyAccessTokenHandler(
             static services =>
             {
-                var accessor = services.GetRequiredService<IHttpContextAccessor>();
-                return () => PitchlyTokenKey.FromPrincipal(accessor.HttpContext?.User)
-                    ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request has none.");
+                var currentUser = services.GetRequiredService<CurrentUserKey>();
+                return async cancellationToken => await currentUser.GetAsync(cancellationToken)
+                    ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request or circuit has none.");
             },
             configure);
     }
@@ -58,7 +60,7 @@ public static class PitchlyHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var key = PitchlyTokenKey.ForInstall(organizationId, databaseId);
-        return builder.AddPitchlyAccessTokenHandler(_ => () => key, configure);
+        return builder.AddPitchlyAccessTokenHandler(_ => _ => ValueTask.FromResult(key), configure);
     }
 
     /// <summary>
@@ -93,15 +95,15 @@ public static class PitchlyHttpClientBuilderExtensions
                 // services is the handler's scope, which outlives many requests: only singletons are taken from it.
                 var accessor = services.GetRequiredService<IHttpContextAccessor>();
                 var scopes = services.GetRequiredService<IServiceScopeFactory>();
-                return () =>
+                return _ =>
                 {
                     if (accessor.HttpContext?.RequestServices is { } requestServices)
                     {
-                        return resolveKey(requestServices);
+                        return ValueTask.FromResult(resolveKey(requestServices));
                     }
 
                     using var scope = scopes.CreateScope();
-                    return resolveKey(scope.ServiceProvider);
+                    return ValueTask.FromResult(resolveKey(scope.ServiceProvider));
                 };
             },
             configure);
@@ -159,7 +161,7 @@ public static class PitchlyHttpClientBuilderExtensions
 
     private static IHttpClientBuilder AddPitchlyAccessTokenHandler(
         this IHttpClientBuilder builder,
-        Func<IServiceProvider, Func<PitchlyTokenKey>> createKeyResolver,
+        Func<IServiceProvider, Func<CancellationToken, ValueTask<PitchlyTokenKey>>> createKeyResolver,
         Action<PitchlyAccessTokenHandlerOptions>? configure)
     {
         builder.Services.AddPitchlyTokenManagement();

@@ -27,7 +27,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     private const int PeekSize = 4096;
 
     private readonly IPitchlyTokenManager _tokenManager;
-    private readonly Func<PitchlyTokenKey> _resolveKey;
+    private readonly Func<CancellationToken, ValueTask<PitchlyTokenKey>> _resolveKey;
     private readonly PitchlyAccessTokenHandlerOptions _options;
     private readonly InvalidTokenRule _invalidToken;
     private readonly PitchlyMetrics _metrics;
@@ -38,7 +38,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
     public PitchlyAccessTokenHandler(
         IPitchlyTokenManager tokenManager,
-        Func<PitchlyTokenKey> resolveKey,
+        Func<CancellationToken, ValueTask<PitchlyTokenKey>> resolveKey,
         PitchlyAccessTokenHandlerOptions options,
         PitchlyMetrics metrics,
         RejectedTokenBreaker breaker,
@@ -60,7 +60,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         _origins.ThrowIfNotAllowed(request);
-        var key = _resolveKey();
+        var key = await _resolveKey(cancellationToken);
         // Not request.Options: reading them creates them (a dictionary per request).
         var contentFactory = (request.Content as GraphQLOperationContent)?.WithAccessToken;
         var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
