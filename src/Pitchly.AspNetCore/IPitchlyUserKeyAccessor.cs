@@ -9,9 +9,10 @@ namespace Pitchly.AspNetCore;
 /// The package's implementation reads the user of the current HTTP request and, after
 /// <c>services.AddPitchlyBlazor()</c>, the user of the current Blazor circuit (its
 /// <c>AuthenticationStateProvider</c>), where there is no request to read. To decide differently, register your own
-/// implementation (scoped or singleton, before or after the package's registrations; the last one registered is used).
-/// It is resolved on every call from the services of the current circuit, else of the current request, else of a scope
-/// created for that one call, so a scoped implementation sees the circuit's or the request's own scoped services.
+/// implementation (singleton, scoped or transient, before or after the package's registrations; the last one registered
+/// is used). A singleton is asked directly; a scoped or transient one is resolved on every call from the services of the
+/// current circuit, else of the current request, else of a scope created for that one call, so it sees the circuit's or
+/// the request's own scoped services.
 /// </remarks>
 public interface IPitchlyUserKeyAccessor
 {

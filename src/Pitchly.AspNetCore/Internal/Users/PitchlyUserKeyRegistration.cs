@@ -11,8 +11,8 @@ internal static class PitchlyUserKeyRegistration
     {
         services.AddHttpContextAccessor();
         services.TryAddSingleton<CircuitServicesAccessor>();
-        services.TryAddSingleton<CurrentUserKey>();
-        services.TryAddScoped<IPitchlyUserKeyAccessor, DefaultPitchlyUserKeyAccessor>();
+        services.TryAddSingleton(provider => CurrentUserKey.Create(provider, services));
+        services.TryAddSingleton<IPitchlyUserKeyAccessor, DefaultPitchlyUserKeyAccessor>();
     }
 
     public static void AddCircuitSupport(IServiceCollection services)
