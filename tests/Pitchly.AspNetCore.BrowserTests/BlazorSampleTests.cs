@@ -35,6 +35,27 @@ public sealed class BlazorSampleTests(ChromiumFixture chromium) : BrowserTest(ch
         Assert.True(transport.Polls > 0, "The circuit never polled.");
     }
 
+    [Fact]
+    public async Task A_sign_in_required_in_the_circuit_takes_the_user_to_sign_in_and_back_to_the_page()
+    {
+        await using var app = await SampleApp.StartAsync(typeof(Pitchly.Samples.Blazor.Components.App).Assembly);
+        var graceKey = PitchlyTokenKey.ForUser(PitchlyEmulatorDefaults.AcmeOrganizationId, PitchlyEmulatorDefaults.GraceHopperPersonId);
+        await Page.GotoAsync(app.Url("/account/signin?returnUrl=/data"));
+        await PitchlyConsent.ApproveAsAsync(Page, "Grace Hopper");
+        await Expect(Page).ToHaveURLAsync(app.Url("/data"));
+        var load = Page.Locator("#load");
+        await ClickAndExpectServedAsync(load, 1);
+
+        // The tokens are gone (signed out in another browser, revoked): the next click cannot be served as Grace.
+        Assert.True(await app.Services.GetRequiredService<IPitchlyTokenStore>().RemoveAsync(graceKey, cancellationToken: TestContext.Current.CancellationToken));
+        await load.ClickAsync();
+
+        await Expect(Page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/oauth/authorize"));
+        await PitchlyConsent.ApproveAsAsync(Page, "Grace Hopper");
+        await Expect(Page).ToHaveURLAsync(app.Url("/data"));
+        await ClickAndExpectServedAsync(load, 1);
+    }
+
     private async Task<(int WebSockets, int Polls)> RunAsync(string transport)
     {
         await using var app = await SampleApp.StartAsync(typeof(Pitchly.Samples.Blazor.Components.App).Assembly, new Dictionary<string, string>
@@ -88,7 +109,7 @@ public sealed class BlazorSampleTests(ChromiumFixture chromium) : BrowserTest(ch
         Assert.Equal(0, stats.RefreshTokenReuse);
         Assert.Equal(app.Url("/data"), Page.Url);
 
-        await RowAddedElsewhereAppearsAsync(app, emulator);
+        await LivePage.RowAddedElsewhereAppearsAsync(Page, app, emulator);
         Assert.Equal(0, emulator.GetStats().RefreshTokenReuse);
         return (webSockets.Count, polls.Count);
     }
@@ -101,30 +122,5 @@ public sealed class BlazorSampleTests(ChromiumFixture chromium) : BrowserTest(ch
         await Expect(Page.Locator("#databases")).ToContainTextAsync(SeededData.AcmeDatabaseName);
         await Expect(Page.Locator("#workspaces")).ToContainTextAsync(SeededData.AcmeWorkspaceName);
         await Expect(Page.Locator("#problems")).ToHaveCountAsync(0);
-    }
-
-    private async Task RowAddedElsewhereAppearsAsync(SampleApp app, PitchlyEmulator emulator)
-    {
-        var subscribed = emulator.GetStats().SubscriptionOperations;
-        await Page.GotoAsync(app.Url("/live"));
-        await Expect(Page.Locator("#live-database")).ToHaveTextAsync(SeededData.AcmeDatabaseName);
-        await Expect(Page.Locator("#live-status")).ToHaveTextAsync("Listening for changes.");
-        for (var waited = 0; emulator.GetStats().SubscriptionOperations == subscribed; waited++)
-        {
-            Assert.True(waited < 150, "The live component's subscription never reached Pitchly.");
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-
-        await Task.Delay(300, TestContext.Current.CancellationToken);
-        var table = Page.Locator("#live-rows");
-        var databaseId = await table.GetAttributeAsync("data-database-id");
-        var fieldId = (await table.GetAttributeAsync("data-field-ids"))!.Split(' ')[0];
-        var value = "Added elsewhere " + Guid.NewGuid().ToString("N")[..8];
-
-        var rowId = emulator.InsertRow(databaseId!, new Dictionary<string, System.Text.Json.Nodes.JsonNode?> { [fieldId] = value });
-
-        await Expect(Page.Locator($"#live-rows tr[data-id='{rowId}']")).ToContainTextAsync(value);
-        await Expect(Page.Locator("#live-status")).ToContainTextAsync(" at ");
-        Assert.Equal(app.Url("/live"), Page.Url);
     }
 }
