@@ -66,9 +66,10 @@ public static class PitchlyHttpClientBuilderExtensions
     /// <summary>
     /// Calls Pitchly with the tokens of a key chosen per request, for example an install picked from the current
     /// tenant. <paramref name="resolveKey"/> runs for every request with the current request's services
-    /// (<see cref="HttpContext.RequestServices"/>), so scoped services such as a tenant context are the request's own;
-    /// with no request (a background service), with a scope created for that one call and disposed once the key is
-    /// returned. Never with the scope IHttpClientFactory keeps for a handler's lifetime.
+    /// (<see cref="HttpContext.RequestServices"/>), or inside a Blazor circuit (after <c>services.AddPitchlyBlazor()</c>)
+    /// the circuit's, so scoped services such as a tenant context are the request's or the circuit's own; with no request
+    /// (a background service), with a scope created for that one call and disposed once the key is returned. Never with
+    /// the scope IHttpClientFactory keeps for a handler's lifetime.
     /// <para>
     /// The tenant must come from an authenticated context: the signed-in user's claims, or a tenant the server itself
     /// decided (a job's own data), never a header, route or query value the caller chooses. An install key without stored
@@ -88,18 +89,19 @@ public static class PitchlyHttpClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(resolveKey);
-        builder.Services.AddHttpContextAccessor();
+        PitchlyUserKeyRegistration.Add(builder.Services);
         return builder.AddPitchlyAccessTokenHandler(
             services =>
             {
                 // services is the handler's scope, which outlives many requests: only singletons are taken from it.
+                var circuit = services.GetRequiredService<CircuitServicesAccessor>();
                 var accessor = services.GetRequiredService<IHttpContextAccessor>();
                 var scopes = services.GetRequiredService<IServiceScopeFactory>();
                 return _ =>
                 {
-                    if (accessor.HttpContext?.RequestServices is { } requestServices)
+                    if ((circuit.Services ?? accessor.HttpContext?.RequestServices) is { } currentServices)
                     {
-                        return ValueTask.FromResult(resolveKey(requestServices));
+                        return ValueTask.FromResult(resolveKey(currentServices));
                     }
 
                     using var scope = scopes.CreateScope();

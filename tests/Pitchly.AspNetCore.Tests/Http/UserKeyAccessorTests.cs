@@ -88,6 +88,31 @@ public sealed class UserKeyAccessorTests
         Assert.Equal(["psn_bob", "psn_alice", "psn_bob"], seen);
     }
 
+    [Fact]
+    public async Task A_per_call_key_resolver_sees_the_circuits_scoped_services_inside_a_circuit()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s =>
+        {
+            s.AddScoped<ChosenUser>();
+            s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+                .AddPitchlyInstallAccessToken(scoped => scoped.GetRequiredService<ChosenUser>().Key ?? throw new PitchlySignInRequiredException());
+            s.AddPitchlyBlazor();
+        });
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+        await using var circuit = services.CreateAsyncScope();
+        circuit.ServiceProvider.GetRequiredService<ChosenUser>().Key = Alice;
+        string? person = null;
+        var activity = circuit.ServiceProvider.GetServices<CircuitHandler>()
+            .Aggregate<CircuitHandler, Func<CircuitInboundActivityContext, Task>>(async _ => person = await CallAsync(services), (next, handler) => handler.CreateInboundActivityHandler(next));
+
+        await activity(null!);
+
+        Assert.Equal("psn_alice", person);
+        await Assert.ThrowsAsync<PitchlySignInRequiredException>(() => CallAsync(services));
+    }
+
     private static async Task<string> CallAsync(IServiceProvider services)
     {
         using var response = await services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly")
