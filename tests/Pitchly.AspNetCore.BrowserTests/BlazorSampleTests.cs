@@ -108,6 +108,8 @@ public sealed class BlazorSampleTests(ChromiumFixture chromium) : BrowserTest(ch
             $"Expected a refresh for each of at least five expiries over {clicks} clicks, saw {stats.RefreshGrants - grantsBefore}.");
         Assert.Equal(0, stats.RefreshTokenReuse);
         Assert.Equal(app.Url("/data"), Page.Url);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{transport}: {clicks} clicks served, {stats.RefreshGrants - grantsBefore} refreshes, {stats.RefreshTokenReuse} refresh tokens reused, {webSockets.Count} WebSockets, {polls.Count} polls.");
 
         await LivePage.RowAddedElsewhereAppearsAsync(Page, app, emulator);
         Assert.Equal(0, emulator.GetStats().RefreshTokenReuse);
