@@ -18,8 +18,9 @@ namespace Pitchly.AspNetCore;
 public interface IPitchlySubscriptionClient
 {
     /// <summary>
-    /// Subscribes as the signed-in user of the current request (read once, when called) and reads each event's
-    /// <c>data</c> into <typeparamref name="TData"/> with reflection-based serialization.
+    /// Subscribes as the signed-in user of the current request or Blazor circuit (<see cref="IPitchlyUserKeyAccessor"/>,
+    /// asked once, when called) and reads each event's <c>data</c> into <typeparamref name="TData"/> with reflection-based
+    /// serialization.
     /// </summary>
     /// <typeparam name="TData">The type each event's <c>data</c> is read into (camelCase JSON names match PascalCase properties).</typeparam>
     /// <param name="request">The subscription operation, for example <c>subscription($id: ID!) { dataRowsChanged(databaseId: $id) { _id } }</c>.</param>
@@ -34,8 +35,8 @@ public interface IPitchlySubscriptionClient
     IAsyncEnumerable<PitchlyGraphQLResponse<TData>> SubscribeAsync<TData>(PitchlyGraphQLRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Subscribes as the signed-in user of the current request (read once, when called) and reads each event's
-    /// <c>data</c> with <paramref name="dataTypeInfo"/>.
+    /// Subscribes as the signed-in user of the current request or Blazor circuit (<see cref="IPitchlyUserKeyAccessor"/>,
+    /// asked once, when called) and reads each event's <c>data</c> with <paramref name="dataTypeInfo"/>.
     /// </summary>
     /// <typeparam name="TData">The type each event's <c>data</c> is read into.</typeparam>
     /// <param name="request">The subscription operation.</param>

@@ -7,6 +7,7 @@ using Pitchly.AspNetCore;
 using Pitchly.AspNetCore.Internal;
 using Pitchly.AspNetCore.Internal.Http;
 using Pitchly.AspNetCore.Internal.Replay;
+using Pitchly.AspNetCore.Internal.Users;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -35,21 +36,22 @@ public static class PitchlyHttpClientBuilderExtensions
     /// <param name="configure">Configures token placement, buffering caps and invalid-token codes for this client; runs after the <c>Pitchly:AccessToken</c> configuration section.</param>
     /// <returns>The same builder.</returns>
     /// <remarks>
-    /// The user is read per request from <see cref="IHttpContextAccessor"/>; a request without a Pitchly user throws
+    /// The user is read per call from <see cref="IPitchlyUserKeyAccessor"/>: the current request's user, or, after
+    /// <c>services.AddPitchlyBlazor()</c>, the current Blazor circuit's. A call without a Pitchly user throws
     /// <see cref="PitchlySignInRequiredException"/>.
     /// </remarks>
     public static IHttpClientBuilder AddPitchlyUserAccessToken(this IHttpClientBuilder builder, Action<PitchlyAccessTokenHandlerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddHttpContextAccessor();
+        PitchlyUserKeyRegistration.Add(builder.Services);
         return builder.AddPitchlyAccessTokenHandler(
             UserCredential,
             "the signed-in user's access token (AddPitchlyUserAccessToken)",
             static services =>
             {
-                var accessor = services.GetRequiredService<IHttpContextAccessor>();
-                return (_, _) => ValueTask.FromResult(PitchlyTokenKey.FromPrincipal(accessor.HttpContext?.User)
-                    ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request has none."));
+                var currentUser = services.GetRequiredService<CurrentUserKey>();
+                return async (_, cancellationToken) => await currentUser.GetAsync(cancellationToken)
+                    ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request or circuit has none.");
             },
             configure);
     }
@@ -84,10 +86,11 @@ public static class PitchlyHttpClientBuilderExtensions
     /// <summary>
     /// Calls Pitchly with the tokens of a key chosen per request, a user's or an install's, for example an install
     /// picked from the current tenant. <paramref name="resolveKey"/> runs for every request with the current request's services
-    /// (<see cref="HttpContext.RequestServices"/>), so scoped services such as a tenant context are the request's own;
-    /// with no request (a background service), with a scope created for that one call and disposed once the key is
-    /// returned. Never with the scope IHttpClientFactory keeps for a handler's lifetime. A request that carries its
-    /// own key (<see cref="PitchlyHttpRequestOptions.TokenKey"/>) is sent with that key; the resolver is not called.
+    /// (<see cref="HttpContext.RequestServices"/>), or inside a Blazor circuit (after <c>services.AddPitchlyBlazor()</c>)
+    /// the circuit's, so scoped services such as a tenant context are the request's or the circuit's own; with no request
+    /// (a background service), with a scope created for that one call and disposed once the key is returned. Never with
+    /// the scope IHttpClientFactory keeps for a handler's lifetime. A request that carries its own key
+    /// (<see cref="PitchlyHttpRequestOptions.TokenKey"/>) is sent with that key; the resolver is not called.
     /// <para>
     /// The tenant must come from an authenticated context: the signed-in user's claims, or a tenant the server itself
     /// decided (a job's own data), never a header, route or query value the caller chooses. An install key without stored
@@ -158,17 +161,18 @@ public static class PitchlyHttpClientBuilderExtensions
         Func<IServiceProvider, CancellationToken, ValueTask<PitchlyTokenKey>> resolveKey,
         Action<PitchlyAccessTokenHandlerOptions>? configure)
     {
-        builder.Services.AddHttpContextAccessor();
+        PitchlyUserKeyRegistration.Add(builder.Services);
         return builder.AddPitchlyAccessTokenHandler(
             identity,
             "a key resolver (AddPitchlyAccessToken)",
             services =>
             {
                 // services is the handler's scope, which outlives many requests: only singletons are taken from it.
+                var circuit = services.GetRequiredService<CircuitServicesAccessor>();
                 var accessor = services.GetRequiredService<IHttpContextAccessor>();
                 var scopes = services.GetRequiredService<IServiceScopeFactory>();
-                return (_, cancellationToken) => accessor.HttpContext?.RequestServices is { } requestServices
-                    ? resolveKey(requestServices, cancellationToken)
+                return (_, cancellationToken) => (circuit.Services ?? accessor.HttpContext?.RequestServices) is { } currentServices
+                    ? resolveKey(currentServices, cancellationToken)
                     : ResolveInScopeAsync(scopes, resolveKey, cancellationToken);
             },
             configure);

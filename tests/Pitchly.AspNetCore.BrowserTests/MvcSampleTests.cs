@@ -121,28 +121,7 @@ public sealed class MvcSampleTests(ChromiumFixture chromium, MvcSampleTests.MvcA
         await PitchlyConsent.ApproveAsAsync(Page, "Ada Lovelace");
         await Expect(Page).ToHaveURLAsync(app.Sample.Url("/me"));
 
-        var subscribed = emulator.GetStats().SubscriptionOperations;
-        await Page.GotoAsync(app.Sample.Url("/live"));
-        await Expect(Page.Locator("#live-database")).ToHaveTextAsync(SeededData.AcmeDatabaseName);
-        await Expect(Page.Locator("#live-status")).ToHaveTextAsync("Listening for changes.");
-        // The server's graphql-ws subscription is in place once the emulator has accepted its subscribe message.
-        for (var waited = 0; emulator.GetStats().SubscriptionOperations == subscribed; waited++)
-        {
-            Assert.True(waited < 150, "The live page's subscription never reached Pitchly.");
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-
-        await Task.Delay(300, TestContext.Current.CancellationToken);
-        var table = Page.Locator("#live-rows");
-        var databaseId = await table.GetAttributeAsync("data-database-id");
-        var fieldId = (await table.GetAttributeAsync("data-field-ids"))!.Split(' ')[0];
-        var value = "Added elsewhere " + Guid.NewGuid().ToString("N")[..8];
-
-        var rowId = emulator.InsertRow(databaseId!, new Dictionary<string, System.Text.Json.Nodes.JsonNode?> { [fieldId] = value });
-
-        await Expect(Page.Locator($"#live-rows tr[data-id='{rowId}']")).ToContainTextAsync(value);
-        await Expect(Page.Locator("#live-status")).ToContainTextAsync(" at ");
-        Assert.Equal(app.Sample.Url("/live"), Page.Url);
+        await LivePage.RowAddedElsewhereAppearsAsync(Page, app.Sample, emulator);
     }
 
     public sealed class MvcApp : IAsyncLifetime

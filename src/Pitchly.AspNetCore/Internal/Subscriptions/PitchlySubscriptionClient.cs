@@ -3,10 +3,10 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Internal.Replay;
+using Pitchly.AspNetCore.Internal.Users;
 
 namespace Pitchly.AspNetCore.Internal.Subscriptions;
 
@@ -34,7 +34,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
     private static long s_nextId;
 
     private readonly IPitchlyTokenManager _tokenManager;
-    private readonly IHttpContextAccessor _httpContextAccessor;
+    private readonly CurrentUserKey _currentUser;
     private readonly IOptionsMonitor<PitchlySubscriptionClientOptions> _options;
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _tokenManagementOptions;
     private readonly TimeProvider _time;
@@ -44,7 +44,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 
     public PitchlySubscriptionClient(
         IPitchlyTokenManager tokenManager,
-        IHttpContextAccessor httpContextAccessor,
+        CurrentUserKey currentUser,
         IOptionsMonitor<PitchlySubscriptionClientOptions> options,
         IOptionsMonitor<PitchlyTokenManagementOptions> tokenManagementOptions,
         TimeProvider time,
@@ -53,7 +53,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         ILogger<PitchlySubscriptionClient> logger)
     {
         _tokenManager = tokenManager;
-        _httpContextAccessor = httpContextAccessor;
+        _currentUser = currentUser;
         _options = options;
         _tokenManagementOptions = tokenManagementOptions;
         _time = time;
@@ -72,11 +72,20 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(dataTypeInfo);
 
-        // Read now: the request that starts a subscription may be over long before the subscription is.
-        var key = PitchlyTokenKey.FromPrincipal(_httpContextAccessor.HttpContext?.User);
-        return key is null
-            ? Fail<TData>(new PitchlySignInRequiredException("Subscribing to Pitchly as the user needs a user signed in with Pitchly, and the current request has none. Background services pass the key (for example PitchlyTokenKey.ForInstall) to SubscribeAsync."))
-            : RunAsync(NewRequest(key, request, dataTypeInfo), cancellationToken);
+        // Asked now, in the caller's context: the request or circuit activity that starts a subscription may be over long
+        // before the subscription is, and its first event read.
+        var key = _currentUser.GetAsync(cancellationToken).AsTask();
+        return RunAsUserAsync(key, request, dataTypeInfo, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<PitchlyGraphQLResponse<TData>> RunAsUserAsync<TData>(Task<PitchlyTokenKey?> pendingKey, PitchlyGraphQLRequest request, JsonTypeInfo<TData> dataTypeInfo, CancellationToken callerToken, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
+    {
+        var key = await pendingKey
+            ?? throw new PitchlySignInRequiredException("Subscribing to Pitchly as the user needs a user signed in with Pitchly, and the current request or circuit has none. Background services pass the key (for example PitchlyTokenKey.ForInstall) to SubscribeAsync.");
+        await foreach (var response in RunAsync(NewRequest(key, request, dataTypeInfo), callerToken, enumeratorToken))
+        {
+            yield return response;
+        }
     }
 
     [RequiresUnreferencedCode("Reads data and writes variables with reflection. Use the overload that takes a JsonTypeInfo when trimming.")]
@@ -98,17 +107,6 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
 
     private static SubscriptionRequest<TData> NewRequest<TData>(PitchlyTokenKey key, PitchlyGraphQLRequest request, JsonTypeInfo<TData> dataTypeInfo) =>
         new(key, request, dataTypeInfo, Interlocked.Increment(ref s_nextId).ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    private static async IAsyncEnumerable<PitchlyGraphQLResponse<TData>> Fail<TData>(Exception exception)
-    {
-        await Task.CompletedTask;
-        if (exception is not null)
-        {
-            throw exception;
-        }
-
-        yield break;
-    }
 
     private async IAsyncEnumerable<PitchlyGraphQLResponse<TData>> RunAsync<TData>(SubscriptionRequest<TData> subscription, CancellationToken callerToken, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
     {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pitchly.AspNetCore.Internal.GraphQL;
+using Pitchly.AspNetCore.Internal.Users;
 
 namespace Pitchly.AspNetCore.Internal.Subscriptions;
 
@@ -11,7 +12,7 @@ internal static class PitchlySubscriptionRegistration
     public static void Add(IServiceCollection services)
     {
         services.AddPitchlyTokenManagement();
-        services.AddHttpContextAccessor();
+        PitchlyUserKeyRegistration.Add(services);
         PitchlyGraphQLRegistration.AddGraphQLClientOptions(services);
         services.AddOptions<PitchlySubscriptionClientOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<PitchlySubscriptionClientOptions>, ConfigurePitchlySubscriptionClientOptions>());
