@@ -97,7 +97,7 @@ public sealed class UserKeyAccessorTests
         {
             s.AddScoped<ChosenUser>();
             s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
-                .AddPitchlyInstallAccessToken(scoped => scoped.GetRequiredService<ChosenUser>().Key ?? throw new PitchlySignInRequiredException());
+                .AddPitchlyAccessToken(scoped => scoped.GetRequiredService<ChosenUser>().Key ?? throw new PitchlySignInRequiredException());
             s.AddPitchlyBlazor();
         });
         await TestServices.SignInAsync(services, pitchly, Alice, time);
