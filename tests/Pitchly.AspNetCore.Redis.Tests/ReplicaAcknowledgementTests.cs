@@ -183,6 +183,45 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
     }
 
     [Fact]
+    public async Task A_write_waiting_for_a_frozen_replica_does_not_delay_other_reads_of_the_instance()
+    {
+        var app = App(o =>
+        {
+            o.ReplicaAcknowledgementTimeout = TimeSpan.FromSeconds(3);
+            o.L1MaxAge = TimeSpan.Zero; // every read goes to Redis, on the connection the instance shares
+        });
+        var written = PitchlyTokenKey.ForUser("org-replica", "replica-user-7");
+        var other = PitchlyTokenKey.ForUser("org-replica", "replica-user-8");
+        await app.Store.SetAsync(written, Records.Create("access-0", "refresh-0"), Cancel);
+        await app.Store.SetAsync(other, Records.Create("access-other", "refresh-other"), Cancel);
+        var stored = (await app.Store.GetAsync(written, Cancel))!;
+
+        await redis.Replica.SuspendAsync();
+        var write = Task.Run(async () => await app.Store.TryReplaceAsync(written, stored.Version, Records.Create("access-1", "refresh-1"), Cancel), Cancel);
+        await Task.Delay(200, Cancel); // the write is waiting for the replica now
+
+        var took = new List<double>();
+        for (var i = 0; i < 30 && !write.IsCompleted; i++)
+        {
+            var read = Stopwatch.StartNew();
+            Assert.Equal("access-other", (await app.Store.GetAsync(other, Cancel))!.AccessToken);
+            took.Add(read.Elapsed.TotalMilliseconds);
+            await Task.Delay(7, Cancel);
+        }
+
+        Assert.False(write.IsCompleted, "The write returned while the replica was frozen.");
+        await redis.Replica.ResumeAsync();
+        Assert.NotNull(await write);
+
+        // Reads queued behind a replica wait would take up to the wait's length each (25 ms slices before); on their
+        // own connection they take a loopback round trip. The median rules out a slow run's outliers.
+        took.Sort();
+        var median = took[took.Count / 2];
+        Assert.True(took.Count >= 20, $"Only {took.Count} reads ran during the wait.");
+        Assert.True(median < 5, $"Reads took {string.Join(", ", took.Select(ms => ms.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} ms while a write waited for a replica.");
+    }
+
+    [Fact]
     public void The_replication_section_is_read_for_online_replicas_and_every_required_one_must_have_acknowledged()
     {
         const string Info = "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
