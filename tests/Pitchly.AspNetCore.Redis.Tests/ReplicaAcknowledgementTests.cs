@@ -48,7 +48,13 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
     public async Task A_compare_and_swap_no_replica_acknowledges_fails_retryably_and_its_retry_succeeds_once_the_replica_has_it()
     {
         var logs = new CapturedLogs();
-        var app = App(o => o.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(300), logs);
+        var app = App(
+            o =>
+            {
+                o.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(300);
+                o.L1MaxAge = TimeSpan.Zero; // the memory of unacknowledged writes is swept without the L1's timer
+            },
+            logs);
         using var unacknowledged = Collect(app, "pitchly.store.unacknowledged_writes");
         var key = PitchlyTokenKey.ForUser("org-replica", "replica-user-2");
         await app.Store.SetAsync(key, Records.Create("access-0", "refresh-0"), Cancel);
@@ -63,6 +69,8 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         Assert.Contains(logs.Entries, entry => entry.EventId == WriteUnacknowledgedEventId);
         var measurement = Assert.Single(unacknowledged.GetMeasurementSnapshot());
         Assert.Equal("unacknowledged", measurement.Tags["pitchly.outcome"]);
+        Assert.Equal(1, app.RedisStore.Writes.RememberedCount);
+        Assert.True(app.RedisStore.Writes.Sweeping);
 
         // While the replica is still frozen the retry fails the same way; once it has caught up, the retry finds its own
         // write at the primary and succeeds instead of reporting a conflict with its own tokens.
@@ -73,6 +81,7 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         var retried = await app.Store.TryReplaceAsync(key, stored.Version, refreshed, Cancel);
 
         Assert.NotNull(retried);
+        Assert.Equal(0, app.RedisStore.Writes.RememberedCount);
         var current = (await app.Store.GetAsync(key, Cancel))!;
         Assert.Equal(current.Version, retried.Version);
         Assert.Equal("refresh-1", current.RefreshToken);

@@ -51,6 +51,9 @@ internal sealed class ReplicatedWrites : IDisposable
     /// <summary>Gets how many unacknowledged writes are remembered (for tests).</summary>
     internal int RememberedCount => Volatile.Read(ref _count);
 
+    /// <summary>Gets a value indicating whether the sweep of remembered writes runs (for tests).</summary>
+    internal bool Sweeping => _sweeper.Running;
+
     /// <summary>Reads what the confirmation of a write to <paramref name="record"/> compares with, before the write.</summary>
     public ValueTask<RedisValue> BeforeWriteAsync(IDatabase database, RedisKey record) => _acknowledgement.BeforeWriteAsync(database, record);
 
