@@ -165,7 +165,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             "refresh intent",
             RedisScripts.BeginRefresh,
             hash,
-            () => [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds), _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
+            () => [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds)],
             static result => (long)((RedisResult[])result!)[0],
             cancellationToken);
         _cache.Evict(hash);
