@@ -222,6 +222,60 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : RedisTestScope('l
     }
 
     [Fact]
+    public async Task Waiters_on_several_instances_each_hear_the_release_they_wait_for_as_the_lock_is_handed_on()
+    {
+        // Polling would take seconds per hand-over: each waiter must be woken by an announcement, including those that
+        // lost the race for a release and wait for the next one (each failed attempt marks the lock as waited for again).
+        var holder = App();
+        var waiters = Enumerable.Range(0, 4).Select(_ => App(options =>
+        {
+            options.LockPollInterval = TimeSpan.FromSeconds(10);
+            options.LockWaitTimeout = TimeSpan.FromSeconds(30);
+        })).ToList();
+        foreach (var waiter in waiters)
+        {
+            await waiter.Store.GetAsync(User, Cancel);
+        }
+
+        var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        var handedOn = Stopwatch.StartNew();
+        var acquired = waiters.Select(waiter => Task.Run(async () =>
+        {
+            await using var held = await waiter.Lock.AcquireAsync(User, Cancel);
+            await Task.Delay(20, Cancel);
+        }, Cancel)).ToList();
+        await Task.Delay(200, Cancel);
+        Assert.DoesNotContain(acquired, task => task.IsCompleted);
+
+        await handle.DisposeAsync();
+        await Task.WhenAll(acquired).WaitAsync(TimeSpan.FromSeconds(8), Cancel);
+
+        Assert.True(handedOn.Elapsed < TimeSpan.FromSeconds(8), $"handed on to every waiter after {handedOn.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_release_no_acquisition_waited_for_is_not_announced()
+    {
+        var app = App();
+        await app.Store.GetAsync(User, Cancel);
+        using var subscriber = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var channel = (string)new RedisKeyNames(Prefix).ChannelName(RedisKeyNames.Hash(User))!;
+        var received = 0;
+        await subscriber.GetSubscriber().SubscribeAsync(
+            subscriber.GetServers()[0].Version >= new Version(7, 0) ? StackExchange.Redis.RedisChannel.Sharded(channel) : StackExchange.Redis.RedisChannel.Literal(channel),
+            (_, _) => Interlocked.Increment(ref received));
+
+        // Taken and released with no one waiting; then tried (without waiting) while held: still nothing to announce.
+        await (await app.Lock.AcquireAsync(User, Cancel)).DisposeAsync();
+        var handle = await app.Lock.AcquireAsync(User, Cancel);
+        Assert.Null(await ((Pitchly.AspNetCore.Internal.IRefreshLockProbe)App().Lock).TryAcquireAsync(User, Cancel));
+        await handle.DisposeAsync();
+        await Task.Delay(300, Cancel);
+
+        Assert.Equal(0, Volatile.Read(ref received));
+    }
+
+    [Fact]
     public async Task A_release_signal_stays_while_someone_waits_for_it_and_leaves_with_its_last_waiter()
     {
         var holder = App();

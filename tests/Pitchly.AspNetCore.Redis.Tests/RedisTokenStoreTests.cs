@@ -511,6 +511,31 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
     private static string Hash(PitchlyTokenKey key) => RedisKeyNames.Hash(key);
 
     [Fact]
+    public async Task A_waiter_at_another_instances_fence_is_woken_by_the_owners_write_and_its_cached_copy_is_dropped()
+    {
+        var owner = App().Store;
+        var waiting = App();
+        var written = await owner.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        Assert.Equal(written.Version, (await waiting.Store.GetAsync(User, Cancel))!.Version); // cached by the waiter
+        var fenced = await owner.TryBeginRefreshAsync(User, written.Version, "owner-a", TimeSpan.FromSeconds(30), Cancel);
+        Assert.NotNull(fenced);
+
+        // The intent is not announced; the write of the owner's tokens is, and it is what the waiter waits for.
+        var woken = Stopwatch.StartNew();
+        var wait = ((Pitchly.AspNetCore.Internal.ITokenChangeSignal)waiting.Store).WaitForChangeAsync(User, TimeSpan.FromSeconds(20), Cancel);
+        await Task.Delay(100, Cancel);
+        var replaced = await owner.TryReplaceAsync(User, fenced.Version, Records.Create("access-2", "refresh-2"), Cancel);
+        await wait.WaitAsync(TimeSpan.FromSeconds(5), Cancel);
+
+        Assert.True(woken.Elapsed < TimeSpan.FromSeconds(5), $"woken after {woken.Elapsed}");
+        await Eventually.HoldsAsync(
+            async () => (await waiting.Store.GetAsync(User, Cancel))!.Version == replaced!.Version,
+            TimeSpan.FromSeconds(5),
+            "the waiter reads the owner's tokens");
+        Assert.Equal(0, waiting.RedisStore.ChangeWaiterCount);
+    }
+
+    [Fact]
     public async Task A_live_fence_refuses_every_other_owner_on_the_servers_clock_lapses_at_its_deadline_and_any_write_clears_it()
     {
         var first = App().Store;

@@ -48,7 +48,13 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
     public async Task A_compare_and_swap_no_replica_acknowledges_fails_retryably_and_its_retry_succeeds_once_the_replica_has_it()
     {
         var logs = new CapturedLogs();
-        var app = App(o => o.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(300), logs);
+        var app = App(
+            o =>
+            {
+                o.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(300);
+                o.L1MaxAge = TimeSpan.Zero; // the memory of unacknowledged writes is swept without the L1's timer
+            },
+            logs);
         using var unacknowledged = Collect(app, "pitchly.store.unacknowledged_writes");
         var key = PitchlyTokenKey.ForUser("org-replica", "replica-user-2");
         await app.Store.SetAsync(key, Records.Create("access-0", "refresh-0"), Cancel);
@@ -63,6 +69,8 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         Assert.Contains(logs.Entries, entry => entry.EventId == WriteUnacknowledgedEventId);
         var measurement = Assert.Single(unacknowledged.GetMeasurementSnapshot());
         Assert.Equal("unacknowledged", measurement.Tags["pitchly.outcome"]);
+        Assert.Equal(1, app.RedisStore.Writes.RememberedCount);
+        Assert.True(app.RedisStore.Writes.Sweeping);
 
         // While the replica is still frozen the retry fails the same way; once it has caught up, the retry finds its own
         // write at the primary and succeeds instead of reporting a conflict with its own tokens.
@@ -73,6 +81,7 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
         var retried = await app.Store.TryReplaceAsync(key, stored.Version, refreshed, Cancel);
 
         Assert.NotNull(retried);
+        Assert.Equal(0, app.RedisStore.Writes.RememberedCount);
         var current = (await app.Store.GetAsync(key, Cancel))!;
         Assert.Equal(current.Version, retried.Version);
         Assert.Equal("refresh-1", current.RefreshToken);
@@ -180,6 +189,45 @@ public sealed class ReplicaAcknowledgementTests(RedisPrimaryWithReplica redis) :
             await redis.Replica.AdminServer.ExecuteAsync("REPLICAOF", "127.0.0.1", redis.Primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
             await redis.WaitUntilInSyncAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_write_waiting_for_a_frozen_replica_does_not_delay_other_reads_of_the_instance()
+    {
+        var app = App(o =>
+        {
+            o.ReplicaAcknowledgementTimeout = TimeSpan.FromSeconds(3);
+            o.L1MaxAge = TimeSpan.Zero; // every read goes to Redis, on the connection the instance shares
+        });
+        var written = PitchlyTokenKey.ForUser("org-replica", "replica-user-7");
+        var other = PitchlyTokenKey.ForUser("org-replica", "replica-user-8");
+        await app.Store.SetAsync(written, Records.Create("access-0", "refresh-0"), Cancel);
+        await app.Store.SetAsync(other, Records.Create("access-other", "refresh-other"), Cancel);
+        var stored = (await app.Store.GetAsync(written, Cancel))!;
+
+        await redis.Replica.SuspendAsync();
+        var write = Task.Run(async () => await app.Store.TryReplaceAsync(written, stored.Version, Records.Create("access-1", "refresh-1"), Cancel), Cancel);
+        await Task.Delay(200, Cancel); // the write is waiting for the replica now
+
+        var took = new List<double>();
+        for (var i = 0; i < 30 && !write.IsCompleted; i++)
+        {
+            var read = Stopwatch.StartNew();
+            Assert.Equal("access-other", (await app.Store.GetAsync(other, Cancel))!.AccessToken);
+            took.Add(read.Elapsed.TotalMilliseconds);
+            await Task.Delay(7, Cancel);
+        }
+
+        Assert.False(write.IsCompleted, "The write returned while the replica was frozen.");
+        await redis.Replica.ResumeAsync();
+        Assert.NotNull(await write);
+
+        // Reads queued behind a replica wait would take up to the wait's length each (25 ms slices before); on their
+        // own connection they take a loopback round trip. The median rules out a slow run's outliers.
+        took.Sort();
+        var median = took[took.Count / 2];
+        Assert.True(took.Count >= 20, $"Only {took.Count} reads ran during the wait.");
+        Assert.True(median < 5, $"Reads took {string.Join(", ", took.Select(ms => ms.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} ms while a write waited for a replica.");
     }
 
     [Fact]

@@ -41,8 +41,11 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
+    private readonly SemaphoreSlim _acknowledgementGate = new(1, 1);
     private IConnectionMultiplexer? _multiplexer;
     private bool _ownsMultiplexer;
+    private string? _ownConfiguration;
+    private IConnectionMultiplexer? _acknowledgementMultiplexer;
     private readonly HashSet<(EndPoint? EndPoint, ConnectionType Type)> _failedConnections = [];
     private readonly Action<RedisChannel, RedisValue> _onMessage;
     private readonly object _modeGate = new();
@@ -144,8 +147,53 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         return multiplexer.GetDatabase();
     }
 
+    /// <summary>
+    /// Gets a database on connections of their own for replica waits (<c>WAIT</c> blocks the connection it is sent on
+    /// until the replicas answer or it times out, and a lagging replica must not stall every other command of this
+    /// instance), opened on first use; <see langword="null"/> when the multiplexer is the application's, whose
+    /// configuration this instance does not own (the waits then go on the shared connection, in short slices).
+    /// </summary>
+    public async ValueTask<IDatabase?> GetAcknowledgementDatabaseAsync()
+    {
+        if (Volatile.Read(ref _acknowledgementMultiplexer) is { } existing)
+        {
+            return existing.GetDatabase();
+        }
+
+        if (!_ownsMultiplexer || _ownConfiguration is not { } configuration)
+        {
+            return null;
+        }
+
+        await _acknowledgementGate.WaitAsync();
+        try
+        {
+            if (_acknowledgementMultiplexer is null)
+            {
+                var options = CreateConfiguration(configuration);
+
+                // A wait may block up to the acknowledgement timeout: the command times out only after it.
+                options.AsyncTimeout = ToMilliseconds(Options.OperationTimeout + Options.ReplicaAcknowledgementTimeout);
+                options.SyncTimeout = options.AsyncTimeout;
+                options.ClientName += "-replica-wait";
+                Volatile.Write(ref _acknowledgementMultiplexer, await ConnectionMultiplexer.ConnectAsync(options));
+            }
+
+            return _acknowledgementMultiplexer!.GetDatabase();
+        }
+        finally
+        {
+            _acknowledgementGate.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _acknowledgementMultiplexer, null) is { } acknowledgement)
+        {
+            await acknowledgement.DisposeAsync();
+        }
+
         if (_multiplexer is { } multiplexer)
         {
             if (_ownsMultiplexer)
@@ -161,11 +209,13 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 
         _connectGate.Dispose();
         _subscribeGate.Dispose();
+        _acknowledgementGate.Dispose();
     }
 
     /// <summary>Closes the connection when the service provider is disposed synchronously.</summary>
     public void Dispose()
     {
+        Interlocked.Exchange(ref _acknowledgementMultiplexer, null)?.Dispose();
         if (_multiplexer is { } multiplexer)
         {
             if (_ownsMultiplexer)
@@ -181,6 +231,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 
         _connectGate.Dispose();
         _subscribeGate.Dispose();
+        _acknowledgementGate.Dispose();
     }
 
     private async ValueTask<IConnectionMultiplexer> ConnectAsync(CancellationToken cancellationToken)
@@ -202,6 +253,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
             {
                 multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(configuration));
                 _ownsMultiplexer = true;
+                _ownConfiguration = configuration;
             }
             else
             {

@@ -60,6 +60,15 @@ internal sealed class RedisKeyNames
 
     public RedisKey Lock(string hash) => new(_bucketPrefixes[Bucket(hash)] + "lock:" + hash);
 
+    /// <summary>Gets the mark that a waiter for the lock of <paramref name="hash"/> is listening for its release.</summary>
+    public RedisKey LockWaiters(string hash) => new(_bucketPrefixes[Bucket(hash)] + "lockw:" + hash);
+
+    /// <summary>
+    /// Gets the marker a replica wait on a connection of its own writes to, in the bucket (and so the cluster slot) of the
+    /// record hashed <paramref name="hash"/>: one short-lived key per bucket, holding no token.
+    /// </summary>
+    public RedisKey AcknowledgementMarker(string hash) => new(_bucketPrefixes[Bucket(hash)] + "ack");
+
     /// <summary>
     /// Gets the bucket of a hashed key: the first byte of its SHA-256 digest, which is the first base64url character's
     /// six bits followed by the top two bits of the second.

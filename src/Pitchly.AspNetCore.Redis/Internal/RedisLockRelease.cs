@@ -5,7 +5,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 
 /// <summary>
 /// Releases refresh locks by compare-and-delete on the owner value (<c>lock-release.lua</c>), which announces the
-/// release so waiters retry at once; and, when Redis does not answer, again later in the background.
+/// release when an acquisition waits for it, so waiters retry at once; and, when Redis does not answer, again later in the background.
 /// </summary>
 internal sealed class RedisLockRelease(RedisConnection connection, TimeProvider timeProvider, ILogger logger)
 {
@@ -13,7 +13,7 @@ internal sealed class RedisLockRelease(RedisConnection connection, TimeProvider 
     public Task<RedisResult> ReleaseAsync(HeldLock held) =>
         held.Database.ScriptEvaluateAsync(
             RedisScripts.ReleaseLock,
-            [held.LockKey],
+            [held.LockKey, connection.Names.LockWaiters(held.Hash)],
             [held.Owner, connection.Names.ChannelName(held.Hash), held.Hash, connection.PublishMode]);
 
     /// <summary>

@@ -66,6 +66,12 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     /// <summary>Gets the estimated bytes of the records cached in this instance (for tests and diagnostics).</summary>
     internal long CachedBytes => _cache.Bytes;
 
+    /// <summary>Gets the number of keys this instance's callers wait on for a change (for tests).</summary>
+    internal int ChangeWaiterCount => _waiters.Count;
+
+    /// <summary>Gets the unacknowledged writes remembered for their retries (for tests).</summary>
+    internal ReplicatedWrites Writes => _writes;
+
     /// <summary>Gets the number of key hashes remembered for cached records (for tests).</summary>
     internal int RememberedHashCount => _cache.RememberedHashCount;
 
@@ -84,7 +90,11 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             : ReadAsync(key, _cache.HashOf(key), cancellationToken);
     }
 
-    public void Dispose() => _sweepTimer?.Dispose();
+    public void Dispose()
+    {
+        _sweepTimer?.Dispose();
+        _writes.Dispose();
+    }
 
     public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
@@ -155,7 +165,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             "refresh intent",
             RedisScripts.BeginRefresh,
             hash,
-            () => [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds), _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
+            () => [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds)],
             static result => (long)((RedisResult[])result!)[0],
             cancellationToken);
         _cache.Evict(hash);
@@ -341,9 +351,5 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         _cache.OnRecordChanged(hash, version);
     }
 
-    private void Sweep()
-    {
-        _cache.Sweep();
-        _writes.ForgetStale();
-    }
+    private void Sweep() => _cache.Sweep();
 }

@@ -6,8 +6,9 @@ using StackExchange.Redis;
 namespace Pitchly.AspNetCore.Redis.Internal;
 
 /// <summary>
-/// The web-farm refresh lock: <c>SET {prefix}:{bucket}:lock:{hash} {owner} NX PX {lease}</c>, renewed every third of the lease
-/// while held, released by a compare-and-delete script that announces the release so waiters retry at once
+/// The web-farm refresh lock: <c>SET {prefix}:{bucket}:lock:{hash} {owner} NX PX {lease}</c> (<c>lock-acquire.lua</c>,
+/// which also marks a held lock as waited for when the caller will wait), renewed every third of the lease while held,
+/// released by a compare-and-delete script that announces the release when it was waited for, so waiters retry at once
 /// (polling covers a lost announcement or an expired lease).
 /// </summary>
 /// <remarks>
@@ -62,6 +63,11 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
         using var activity = PitchlyMetrics.ActivitySource.StartActivity("pitchly.lock.acquire");
         var hash = RedisKeyNames.Hash(key);
         var lockKey = _connection.Names.Lock(hash);
+        var waitersKey = _connection.Names.LockWaiters(hash);
+        var leaseMilliseconds = (long)Math.Ceiling(_options.LockLease.TotalMilliseconds);
+
+        // A waiter pauses at most one poll interval between attempts, each of which marks the lock again.
+        var markMilliseconds = (long)Math.Ceiling((_options.LockPollInterval + _options.LockLease).TotalMilliseconds);
         var owner = Guid.NewGuid().ToString("N");
         var started = _timeProvider.GetTimestamp();
         while (true)
@@ -76,7 +82,11 @@ internal sealed class RedisRefreshLock : IPitchlyRefreshLock, IRefreshLockProbe
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     database = await _connection.GetDatabaseAsync(cancellationToken);
-                    if (await database.StringSetAsync(lockKey, owner, _options.LockLease, When.NotExists))
+                    var taken = await database.ScriptEvaluateAsync(
+                        RedisScripts.AcquireLock,
+                        [lockKey, waitersKey],
+                        [owner, leaseMilliseconds, waitWhileHeld ? "1" : string.Empty, markMilliseconds]);
+                    if ((long)taken == 1)
                     {
                         var waited = _timeProvider.GetElapsedTime(started);
                         _metrics.LockWait.Record(waited.TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "acquired"));

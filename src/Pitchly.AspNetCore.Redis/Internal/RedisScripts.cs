@@ -10,6 +10,7 @@ internal static class RedisScripts
     public static readonly string CompareAndSwap = Load("compare-and-swap.lua");
     public static readonly string Remove = Load("remove.lua");
     public static readonly string BeginRefresh = Load("begin-refresh.lua");
+    public static readonly string AcquireLock = Load("lock-acquire.lua");
     public static readonly string RenewLock = Load("lock-renew.lua");
     public static readonly string ReleaseLock = Load("lock-release.lua");
     public static readonly string ReplicaConfirm = Load("replica-confirm.lua");

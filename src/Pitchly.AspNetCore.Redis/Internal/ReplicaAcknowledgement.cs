@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Pitchly.AspNetCore.Internal;
 using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Redis.Internal;
@@ -16,8 +17,11 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// (<c>replica-confirm.lua</c>) reads the primary's replication id and offset: the offset covers every write the primary
 /// applied before it, the record's among them. The write is acknowledged once <c>INFO replication</c> of a primary with
 /// the same replication id shows a replica whose acknowledged offset reached it. <c>WAIT</c> only makes that quick (the
-/// primary asks its replicas for their offsets at once) and is sent in short slices, because it blocks the connection
-/// every other command of this instance shares.
+/// primary asks its replicas for their offsets at once). As it blocks the connection it is sent on, the confirmation
+/// runs on connections of its own (<see cref="RedisConnection.GetAcknowledgementDatabaseAsync"/>), so a lagging replica
+/// delays only the writes that wait for it, never this instance's other commands. <c>WAIT</c> counts acknowledgements
+/// of its own connection's last write, so there the script also writes a marker of the record's bucket after reading
+/// the offset. With a multiplexer the application supplies, the waits share its connection, in short slices.
 /// </para>
 /// <para>
 /// A failover between the write and the script changes the replication id; the write then counts only if the promoted
@@ -34,7 +38,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// unacknowledged: the replica a failover would promote may lack the write.
 /// </para>
 /// </remarks>
-internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimeProvider timeProvider, ILogger<ReplicaAcknowledgement> logger)
+internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimeProvider timeProvider, ILogger<ReplicaAcknowledgement> logger) : IDisposable
 {
     /// <summary>How long a primary's replication state is reused before it is read again.</summary>
     private static readonly TimeSpan StateMaxAge = TimeSpan.FromSeconds(1);
@@ -42,7 +46,7 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
     /// <summary>How long a replica seen once keeps writes waiting for acknowledgement after it is gone.</summary>
     internal static readonly TimeSpan ReplicaMemory = TimeSpan.FromMinutes(1);
 
-    /// <summary>The longest one <c>WAIT</c> blocks the shared connection.</summary>
+    /// <summary>The longest one <c>WAIT</c> blocks the connection it is sent on.</summary>
     private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(25);
 
     /// <summary>How long to pause when <c>WAIT</c> answers at once but the offsets do not show the write yet.</summary>
@@ -65,6 +69,7 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
     /// </summary>
     private readonly ConcurrentDictionary<EndPoint, string> _unknown = new();
 
+    private LazySweepTimer? _sweeper;
     private int _severalPrimariesReported;
     private long _lastUnacknowledgedAt = long.MinValue;
 
@@ -93,7 +98,7 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
     /// Waits until a replica holds the write of <paramref name="version"/> to <paramref name="record"/>, within
     /// <see cref="PitchlyRedisOptions.ReplicaAcknowledgementTimeout"/>.
     /// </summary>
-    public async ValueTask<ReplicaAcknowledgementOutcome> ConfirmAsync(IDatabase database, RedisKey record, long version, RedisValue replicationIdBeforeWrite)
+    public async ValueTask<ReplicaAcknowledgementOutcome> ConfirmAsync(IDatabase database, RedisKey record, RedisKey marker, long version, RedisValue replicationIdBeforeWrite)
     {
         var timeout = connection.Options.ReplicaAcknowledgementTimeout;
         if (timeout <= TimeSpan.Zero)
@@ -121,10 +126,20 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
             return Unacknowledged();
         }
 
+        // Off the shared connection from here on, when this instance has connections of its own to wait on.
+        RedisKey[] keys = [record];
+        if (await connection.GetAcknowledgementDatabaseAsync() is { } own && PrimaryOf(own, record) is { } ownServer
+            && ownServer.EndPoint.Equals(server.EndPoint))
+        {
+            database = own;
+            server = ownServer;
+            keys = [record, marker];
+        }
+
         var started = timeProvider.GetTimestamp();
         var confirmed = await database.ScriptEvaluateAsync(
             RedisScripts.ReplicaConfirm,
-            [record],
+            keys,
             [version, replicationIdBeforeWrite]);
         if (confirmed.IsNull)
         {
@@ -330,8 +345,55 @@ internal sealed class ReplicaAcknowledgement(RedisConnection connection, TimePro
         return Remember(server, ReplicationState.Parse((string)info!));
     }
 
+    /// <summary>Gets how many endpoints have a replication state, a reason it is unknown, or a replica seen (for tests).</summary>
+    internal (int States, int Unknown, int ReplicasSeen) Tracked => (_states.Count, _unknown.Count, _replicasSeen.Count);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        var sweeper = Volatile.Read(ref _sweeper) ?? Interlocked.CompareExchange(ref _sweeper, CreateSweeper(), null) ?? _sweeper;
+        sweeper.Dispose();
+    }
+
+    /// <summary>
+    /// Forgets the endpoints not asked about within <see cref="ReplicaMemory"/> (a primary gone in a failover, a cluster
+    /// node removed) and the replicas not seen streaming within it: one pass over the endpoints, on a timer that starts
+    /// with the first state read, never on a write's path. Whether a primary was ever seen with replicas stays (one
+    /// entry per primary of the deployment).
+    /// </summary>
+    internal void Sweep()
+    {
+        foreach (var entry in _states)
+        {
+            if (timeProvider.GetElapsedTime(entry.Value.ReadAt) >= ReplicaMemory)
+            {
+                _states.TryRemove(entry);
+            }
+        }
+
+        foreach (var entry in _unknown)
+        {
+            if (!_states.ContainsKey(entry.Key))
+            {
+                _unknown.TryRemove(entry);
+            }
+        }
+
+        foreach (var entry in _replicasSeen)
+        {
+            if (timeProvider.GetElapsedTime(entry.Value) >= ReplicaMemory)
+            {
+                _replicasSeen.TryRemove(entry);
+            }
+        }
+    }
+
+    private LazySweepTimer CreateSweeper() => new(timeProvider, Sweep, static () => ReplicaMemory);
+
     private ReplicationState Remember(IServer server, ReplicationState state)
     {
+        var sweeper = Volatile.Read(ref _sweeper) ?? Interlocked.CompareExchange(ref _sweeper, CreateSweeper(), null) ?? _sweeper;
+        sweeper.Start();
         var now = timeProvider.GetTimestamp();
         _states[server.EndPoint] = (state, now);
         var group = GroupOf(server);

@@ -10,22 +10,52 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// <see cref="PitchlyRedisOptions.UnacknowledgedWritePolicy"/> to a write no replica confirmed: a write a failover could
 /// roll back must not count as done, or another owner could present a refresh token already spent.
 /// </summary>
-internal sealed class ReplicatedWrites(
-    RedisConnection connection,
-    ReplicaAcknowledgement acknowledgement,
-    RedisFailureReporter failures,
-    PitchlyMetrics metrics,
-    TimeProvider timeProvider,
-    ILogger logger)
+internal sealed class ReplicatedWrites : IDisposable
 {
-    private readonly PitchlyRedisOptions _options = connection.Options;
+    /// <summary>The most unacknowledged writes remembered at once; past that a retry fails as a conflict, as it did before.</summary>
+    internal const int MaxRemembered = 16_384;
+
+    private readonly RedisConnection _connection;
+    private readonly ReplicaAcknowledgement _acknowledgement;
+    private readonly RedisFailureReporter _failures;
+    private readonly PitchlyMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly PitchlyRedisOptions _options;
 
     // Compare-and-swap writes that the primary took but no replica acknowledged, by hash and expected version; forgotten
-    // once confirmed, refused, or older than ReplicaAcknowledgement.ReplicaMemory (ForgetStale).
+    // once confirmed, refused, or older than ReplicaAcknowledgement.ReplicaMemory (swept by a timer that starts with the
+    // first such write, whether or not the L1 runs), and never more than MaxRemembered.
     private readonly ConcurrentDictionary<(string Hash, long ExpectedVersion), (long Version, long WrittenAt)> _unacknowledged = new();
+    private readonly LazySweepTimer _sweeper;
+    private int _count;
+
+    public ReplicatedWrites(
+        RedisConnection connection,
+        ReplicaAcknowledgement acknowledgement,
+        RedisFailureReporter failures,
+        PitchlyMetrics metrics,
+        TimeProvider timeProvider,
+        ILogger logger)
+    {
+        _connection = connection;
+        _acknowledgement = acknowledgement;
+        _failures = failures;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _options = connection.Options;
+        _sweeper = new LazySweepTimer(timeProvider, ForgetStale, static () => ReplicaAcknowledgement.ReplicaMemory);
+    }
+
+    /// <summary>Gets how many unacknowledged writes are remembered (for tests).</summary>
+    internal int RememberedCount => Volatile.Read(ref _count);
+
+    /// <summary>Gets a value indicating whether the sweep of remembered writes runs (for tests).</summary>
+    internal bool Sweeping => _sweeper.Running;
 
     /// <summary>Reads what the confirmation of a write to <paramref name="record"/> compares with, before the write.</summary>
-    public ValueTask<RedisValue> BeforeWriteAsync(IDatabase database, RedisKey record) => acknowledgement.BeforeWriteAsync(database, record);
+    public ValueTask<RedisValue> BeforeWriteAsync(IDatabase database, RedisKey record) => _acknowledgement.BeforeWriteAsync(database, record);
 
     /// <summary>Confirms <paramref name="written"/> with the replicas; throws if the policy says it does not count as done.</summary>
     public async ValueTask AcknowledgeAsync(PendingWrite written) => Enforce(written, await ConfirmAsync(written));
@@ -41,11 +71,11 @@ internal sealed class ReplicatedWrites(
         {
             // The primary holds the write: a retry of the same compare-and-swap finds it there, and succeeds once a
             // replica has it too, instead of failing as a conflict with the writer's own tokens.
-            _unacknowledged[(written.Hash, expectedVersion)] = (written.Version, timeProvider.GetTimestamp());
+            Remember((written.Hash, expectedVersion), (written.Version, _timeProvider.GetTimestamp()));
         }
         else
         {
-            _unacknowledged.TryRemove((written.Hash, expectedVersion), out _);
+            Forget((written.Hash, expectedVersion));
         }
 
         Enforce(written, outcome);
@@ -62,14 +92,14 @@ internal sealed class ReplicatedWrites(
             return null;
         }
 
-        var written = await failures.RunAsync<PendingWrite?>("a compare-and-swap write", async () =>
+        var written = await _failures.RunAsync<PendingWrite?>("a compare-and-swap write", async () =>
         {
-            var database = await connection.GetDatabaseAsync(cancellationToken);
-            var stored = await database.HashGetAsync(connection.Names.Record(hash), "v");
+            var database = await _connection.GetDatabaseAsync(cancellationToken);
+            var stored = await database.HashGetAsync(_connection.Names.Record(hash), "v");
             if (stored.IsNull || (long)stored != earlier.Version)
             {
                 // Another write came on top of it, or a failover dropped it: the refusal stands.
-                _unacknowledged.TryRemove((hash, expectedVersion), out _);
+                Forget((hash, expectedVersion));
                 return null;
             }
 
@@ -83,22 +113,67 @@ internal sealed class ReplicatedWrites(
         var outcome = await ConfirmAsync(pending);
         if (outcome != ReplicaAcknowledgementOutcome.Unacknowledged)
         {
-            _unacknowledged.TryRemove((hash, expectedVersion), out _);
+            Forget((hash, expectedVersion));
         }
 
         Enforce(pending, outcome);
         return earlier.Version;
     }
 
-    /// <summary>Forgets writes whose retries stopped long ago: they are no longer worth confirming.</summary>
-    public void ForgetStale()
+    /// <summary>Forgets writes whose retries stopped long ago: they are no longer worth confirming. Runs on the timer.</summary>
+    internal void ForgetStale()
     {
+        if (Volatile.Read(ref _count) == 0)
+        {
+            return;
+        }
+
         foreach (var (pending, earlier) in _unacknowledged)
         {
-            if (timeProvider.GetElapsedTime(earlier.WrittenAt) >= ReplicaAcknowledgement.ReplicaMemory)
+            if (_timeProvider.GetElapsedTime(earlier.WrittenAt) >= ReplicaAcknowledgement.ReplicaMemory
+                && _unacknowledged.TryRemove(KeyValuePair.Create(pending, earlier)))
             {
-                _unacknowledged.TryRemove(KeyValuePair.Create(pending, earlier));
+                Interlocked.Decrement(ref _count);
             }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _sweeper.Dispose();
+
+    private void Remember((string Hash, long ExpectedVersion) pending, (long Version, long WrittenAt) written)
+    {
+        while (true)
+        {
+            if (_unacknowledged.TryGetValue(pending, out var previous))
+            {
+                if (_unacknowledged.TryUpdate(pending, written, previous))
+                {
+                    return;
+                }
+
+                continue; // Forgotten meanwhile: add it again.
+            }
+
+            if (Volatile.Read(ref _count) >= MaxRemembered)
+            {
+                return;
+            }
+
+            if (_unacknowledged.TryAdd(pending, written))
+            {
+                Interlocked.Increment(ref _count);
+                _sweeper.Start();
+                return;
+            }
+        }
+    }
+
+    private void Forget((string Hash, long ExpectedVersion) pending)
+    {
+        if (Volatile.Read(ref _count) != 0 && _unacknowledged.TryRemove(pending, out _))
+        {
+            Interlocked.Decrement(ref _count);
         }
     }
 
@@ -111,12 +186,12 @@ internal sealed class ReplicatedWrites(
 
         try
         {
-            return await acknowledgement.ConfirmAsync(written.Database, connection.Names.Record(written.Hash), written.Version, written.ReplicationId);
+            return await _acknowledgement.ConfirmAsync(written.Database, _connection.Names.Record(written.Hash), _connection.Names.AcknowledgementMarker(written.Hash), written.Version, written.ReplicationId);
         }
         catch (Exception exception) when (RedisFailures.IsRedisFailure(exception))
         {
             // The primary took the write; whether a replica has it is not known.
-            RedisLog.ReplicaConfirmationFailed(logger, written.Operation, written.Hash, written.Version, exception);
+            RedisLog.ReplicaConfirmationFailed(_logger, written.Operation, written.Hash, written.Version, exception);
             return ReplicaAcknowledgementOutcome.Unacknowledged;
         }
     }
@@ -126,8 +201,8 @@ internal sealed class ReplicatedWrites(
     {
         if (outcome == ReplicaAcknowledgementOutcome.Lost)
         {
-            metrics.UnacknowledgedWrites.Add(1, new KeyValuePair<string, object?>("outcome", "lost"));
-            RedisLog.WriteLostInFailover(logger, written.Operation, written.Hash, written.Version);
+            _metrics.UnacknowledgedWrites.Add(1, new KeyValuePair<string, object?>("outcome", "lost"));
+            RedisLog.WriteLostInFailover(_logger, written.Operation, written.Hash, written.Version);
             throw RedisFailures.NotReplicated(written.Operation, lost: true);
         }
 
@@ -136,11 +211,11 @@ internal sealed class ReplicatedWrites(
             return;
         }
 
-        metrics.UnacknowledgedWrites.Add(1, new KeyValuePair<string, object?>("outcome", "unacknowledged"));
+        _metrics.UnacknowledgedWrites.Add(1, new KeyValuePair<string, object?>("outcome", "unacknowledged"));
         var policy = _options.UnacknowledgedWritePolicy;
         var failing = policy == PitchlyRedisUnacknowledgedWritePolicy.FailRetryably;
         RedisLog.WriteUnacknowledged(
-            logger,
+            _logger,
             written.Operation,
             written.Hash,
             written.Version,

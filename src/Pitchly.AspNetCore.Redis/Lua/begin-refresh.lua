@@ -2,9 +2,11 @@
 -- "owner ARGV[2] is spending this refresh token until the deadline". Refused while another owner's
 -- intent is live, judged on this server's clock, so no instance's clock or timing can let two owners
 -- spend one refresh token.
+-- Not announced: no instance needs to hear of an intent. Its tokens are those already cached everywhere; a waiter at
+-- another owner's fence keeps waiting for that owner's tokens, which are announced with their write; and every
+-- refresh re-reads the record from Redis under the lock, so a copy cached before the intent is never acted on.
 -- KEYS[1] record hash
--- ARGV[1] expected version, ARGV[2] owner, ARGV[3] lifetime (ms), ARGV[4] announcement channel, ARGV[5] hashed key,
--- ARGV[6] '1' to announce with SPUBLISH (sharded pub/sub), '' with PUBLISH
+-- ARGV[1] expected version, ARGV[2] owner, ARGV[3] lifetime (ms)
 -- Returns {new version, deadline (ms since the epoch)}; {0, 0} when the version moved on or the record is gone (a
 -- tombstone is gone); {-1, deadline} when another owner's intent lives until that deadline.
 local current = redis.call('HGET', KEYS[1], 'v')
@@ -28,5 +30,4 @@ if tonumber(current) >= version then
 end
 local text = string.format('%.0f', version)
 redis.call('HSET', KEYS[1], 'v', text, 'fo', ARGV[2], 'fd', string.format('%.0f', deadline))
-redis.call(ARGV[6] == '1' and 'SPUBLISH' or 'PUBLISH', ARGV[4], ARGV[5] .. ':' .. text)
 return {version, deadline}

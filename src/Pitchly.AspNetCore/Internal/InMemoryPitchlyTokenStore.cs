@@ -28,9 +28,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     private readonly ConcurrentDictionary<PitchlyTokenKey, Entry> _records = new();
     private readonly TimeProvider _timeProvider;
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions>? _options;
-    private readonly Lock _sweeperLock = new();
-    private ITimer? _sweeper;
-    private bool _disposed;
+    private readonly LazySweepTimer _sweeper;
     private int _count;
     private int _evicting;
     private long _lastVersion;
@@ -40,12 +38,16 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     {
     }
 
-    public InMemoryPitchlyTokenStore(TimeProvider timeProvider) => _timeProvider = timeProvider;
+    public InMemoryPitchlyTokenStore(TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider;
+        _sweeper = new LazySweepTimer(timeProvider, Sweep, () => TimeToLive < MaxSweepPeriod ? TimeToLive : MaxSweepPeriod);
+    }
 
     public InMemoryPitchlyTokenStore(IOptionsMonitor<PitchlyTokenManagementOptions> options, TimeProvider timeProvider)
+        : this(timeProvider)
     {
         _options = options;
-        _timeProvider = timeProvider;
     }
 
     /// <summary>Gets how many records are held (expired ones not yet swept included).</summary>
@@ -152,15 +154,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        lock (_sweeperLock)
-        {
-            _disposed = true;
-            _sweeper?.Dispose();
-            _sweeper = null;
-        }
-    }
+    public void Dispose() => _sweeper.Dispose();
 
     /// <summary>Removes the records not read or written for the time-to-live: one pass, on the sweep timer.</summary>
     internal void Sweep()
@@ -260,19 +254,9 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     /// <summary>Starts the sweep timer with the first record, when a time-to-live is configured.</summary>
     private void EnsureSweeper()
     {
-        if (Volatile.Read(ref _sweeper) is not null)
+        if (!_sweeper.Running && TimeToLive != Timeout.InfiniteTimeSpan)
         {
-            return;
-        }
-
-        lock (_sweeperLock)
-        {
-            var timeToLive = TimeToLive;
-            if (_sweeper is null && !_disposed && timeToLive != Timeout.InfiniteTimeSpan)
-            {
-                var period = timeToLive < MaxSweepPeriod ? timeToLive : MaxSweepPeriod;
-                _sweeper = _timeProvider.CreateTimer(static store => ((InMemoryPitchlyTokenStore)store!).Sweep(), this, period, period);
-            }
+            _sweeper.Start();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics.Metrics;
 using static Pitchly.AspNetCore.Internal.Subscriptions.GraphQLWsProtocol;
 using static Pitchly.AspNetCore.Tests.Subscriptions.SubscriptionApp;
@@ -310,6 +311,40 @@ public sealed class SubscriptionClientTests
         Assert.Equal(notAuthorized, thrown is PitchlyNotAuthorizedException);
         Assert.Equal(code, Assert.Single(thrown.Errors).Code);
         Assert.Equal(1, app.Pitchly.SubscriptionConnections);
+    }
+
+    [Fact]
+    public async Task An_enumerator_dropped_without_disposal_closes_its_connection_once_collected()
+    {
+        await using var app = await StartAsync();
+        await app.SignInAsync(Ada);
+
+        // Takes one event, then drops the enumerator without DisposeAsync, as a consumer that forgets it would.
+        await ReceiveOneAndDropAsync(app);
+        Assert.Equal(1, app.Pitchly.ActiveSubscriptions);
+
+        await Eventually.HoldsAsync(
+            () =>
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                return app.Pitchly.ActiveSubscriptions == 0 && app.Pitchly.CompletesReceived == 1 && app.Pitchly.NormalClosesReceived == 1;
+            },
+            Patience,
+            "the fake saw the dropped subscription completed and its connection closed");
+        Assert.Contains(app.Logs.GetSnapshot(), log => log.Id.Id == 2208);
+        Assert.Equal(1, app.Pitchly.SubscriptionConnections);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task ReceiveOneAndDropAsync(SubscriptionApp app)
+    {
+        var events = app.Client.SubscribeAsync<RowsData>(Ada, RowsChanged, Cancellation).GetAsyncEnumerator(Cancellation);
+        var next = events.MoveNextAsync().AsTask();
+        await app.Pitchly.WaitForSubscriptionsAsync(1);
+        Assert.Equal(1, await app.Pitchly.PublishAsync(Event(1)));
+        Assert.True(await next.WaitAsync(Patience, Cancellation));
+        Assert.Equal(1, events.Current.GetDataOrThrow().DataRowsChanged.Sequence);
     }
 
     [Fact]

@@ -40,13 +40,11 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
     private readonly HashSet<UInt128> _seen = [];
     private readonly Queue<UInt128> _order = new();
     private readonly Lock _seenLock = new();
-    private readonly Lock _sweeperLock = new();
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
     private readonly TimeProvider _timeProvider;
     private readonly PitchlyMetrics _metrics;
     private readonly ILogger<RejectedTokenBreaker> _logger;
-    private ITimer? _sweeper;
-    private bool _disposed;
+    private readonly LazySweepTimer _sweeper;
     private int _tracked;
 
     public RejectedTokenBreaker(
@@ -59,6 +57,7 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
         _timeProvider = timeProvider;
         _metrics = metrics;
         _logger = logger;
+        _sweeper = new LazySweepTimer(timeProvider, Sweep, static () => IdleAfter / 3);
     }
 
     /// <summary>Gets how long a call keeps replaying with newer tokens: the refresh timeout.</summary>
@@ -151,15 +150,7 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        lock (_sweeperLock)
-        {
-            _disposed = true;
-            _sweeper?.Dispose();
-            _sweeper = null;
-        }
-    }
+    public void Dispose() => _sweeper.Dispose();
 
     /// <summary>
     /// Drops every state neither paused nor rejected within <see cref="IdleAfter"/> plus the cool-down. Runs on the
@@ -223,7 +214,7 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
             if (_states.TryAdd(key, state))
             {
                 Interlocked.Increment(ref _tracked);
-                EnsureSweeper();
+                _sweeper.Start(); // With the first tracked key: none runs in an app never rejected.
                 return state;
             }
         }
@@ -236,24 +227,6 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
         if (_states.TryRemove(new KeyValuePair<PitchlyTokenKey, State>(key, state)))
         {
             Interlocked.Decrement(ref _tracked);
-        }
-    }
-
-    /// <summary>Starts the sweep timer with the first tracked key (none runs in an app never rejected).</summary>
-    private void EnsureSweeper()
-    {
-        if (Volatile.Read(ref _sweeper) is not null)
-        {
-            return;
-        }
-
-        lock (_sweeperLock)
-        {
-            if (_sweeper is null && !_disposed)
-            {
-                var period = IdleAfter / 3;
-                _sweeper = _timeProvider.CreateTimer(static state => ((RejectedTokenBreaker)state!).Sweep(), this, period, period);
-            }
         }
     }
 

@@ -122,6 +122,11 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         // processes an event.
         var pump = Task.Run(() => PumpAsync(subscription, channel.Writer, stop.Token), CancellationToken.None);
         _metrics.ActiveSubscriptions.Add(1);
+
+        // Held only by this enumerator (the pump never sees it): an enumerator the application drops without disposing
+        // it becomes unreachable while it waits at a yield, and the owner's finalizer then ends the pump, which closes
+        // the connection, instead of the socket living as long as the process.
+        var owner = new AbandonmentOwner(this, subscription.Id, subscription.Key, stop, pump);
         try
         {
             await foreach (var response in channel.Reader.ReadAllAsync(stop.Token))
@@ -132,6 +137,7 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         finally
         {
             // Leaving the loop for any reason (break, cancellation, an error) ends the subscription cleanly.
+            owner.Release();
             await stop.CancelAsync();
             await pump;
             _metrics.ActiveSubscriptions.Add(-1);
@@ -318,5 +324,36 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
         return new PitchlySubscriptionException(
             $"Pitchly kept rejecting the access tokens of {subscription.Key} on the subscription, freshly refreshed ones included ({rejections} rejections in a row with no event in between), so it was ended rather than refreshed in a loop. Check that the app is still installed and the subscription endpoint (Pitchly:Subscriptions:Endpoint) belongs to the token's platform.",
             closeStatus);
+    }
+
+    /// <summary>
+    /// Ends a subscription whose enumerator was dropped undisposed (found by its finalizer): the pump is stopped on the
+    /// thread pool, never on the finalizer thread, and the subscription leaves the active count once it has stopped.
+    /// </summary>
+    private sealed class AbandonmentOwner(PitchlySubscriptionClient client, string subscriptionId, PitchlyTokenKey key, CancellationTokenSource stop, Task pump)
+    {
+        ~AbandonmentOwner() => ThreadPool.UnsafeQueueUserWorkItem(static owner => _ = owner.EndAsync(), this, preferLocal: false);
+
+        /// <summary>The enumerator ends the subscription itself: nothing to do when it is collected.</summary>
+        public void Release() => GC.SuppressFinalize(this);
+
+        private async Task EndAsync()
+        {
+            SubscriptionLog.Abandoned(client._logger, subscriptionId, key);
+            try
+            {
+                await stop.CancelAsync();
+                await pump;
+            }
+            catch (ObjectDisposedException)
+            {
+                // Ended meanwhile.
+            }
+            finally
+            {
+                stop.Dispose();
+                client._metrics.ActiveSubscriptions.Add(-1);
+            }
+        }
     }
 }

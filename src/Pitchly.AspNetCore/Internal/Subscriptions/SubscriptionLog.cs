@@ -28,4 +28,7 @@ internal static partial class SubscriptionLog
 
     [LoggerMessage(EventId = 2207, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} of {Key} ended: {Reason}")]
     public static partial void Failed(ILogger logger, string subscriptionId, PitchlyTokenKey key, string reason);
+
+    [LoggerMessage(EventId = 2208, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} of {Key} was dropped by the application without being disposed; closing its connection. Enumerate subscriptions with await foreach, or dispose their enumerators.")]
+    public static partial void Abandoned(ILogger logger, string subscriptionId, PitchlyTokenKey key);
 }

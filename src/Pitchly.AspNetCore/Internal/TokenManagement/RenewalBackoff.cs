@@ -23,15 +23,14 @@ internal sealed class RenewalBackoff : IDisposable
     private readonly ConcurrentDictionary<PitchlyTokenKey, DateTimeOffset> _retryAt = new();
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
     private readonly TimeProvider _timeProvider;
-    private readonly Lock _sweeperLock = new();
-    private ITimer? _sweeper;
-    private bool _disposed;
+    private readonly LazySweepTimer _sweeper;
     private int _count;
 
     public RenewalBackoff(IOptionsMonitor<PitchlyTokenManagementOptions> options, TimeProvider timeProvider)
     {
         _options = options;
         _timeProvider = timeProvider;
+        _sweeper = new LazySweepTimer(timeProvider, Sweep, () => _options.CurrentValue.FailedRenewalRetryInterval);
     }
 
     /// <summary>Gets how many keys have an entry (backing off, or expired and not yet swept).</summary>
@@ -74,7 +73,7 @@ internal sealed class RenewalBackoff : IDisposable
             if (_retryAt.TryAdd(key, retryAt))
             {
                 Interlocked.Increment(ref _count);
-                EnsureSweeper();
+                _sweeper.Start(); // With the first failure: none runs while every renewal succeeds.
                 return;
             }
         }
@@ -90,15 +89,7 @@ internal sealed class RenewalBackoff : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        lock (_sweeperLock)
-        {
-            _disposed = true;
-            _sweeper?.Dispose();
-            _sweeper = null;
-        }
-    }
+    public void Dispose() => _sweeper.Dispose();
 
     /// <summary>Drops the entries whose interval has passed: one pass over the keys backing off, on the timer.</summary>
     internal void Sweep()
@@ -109,24 +100,6 @@ internal sealed class RenewalBackoff : IDisposable
             if (entry.Value <= now && _retryAt.TryRemove(entry))
             {
                 Interlocked.Decrement(ref _count);
-            }
-        }
-    }
-
-    /// <summary>Starts the sweep timer with the first failure (none runs while every renewal succeeds).</summary>
-    private void EnsureSweeper()
-    {
-        if (Volatile.Read(ref _sweeper) is not null)
-        {
-            return;
-        }
-
-        lock (_sweeperLock)
-        {
-            if (_sweeper is null && !_disposed)
-            {
-                var period = _options.CurrentValue.FailedRenewalRetryInterval;
-                _sweeper = _timeProvider.CreateTimer(static state => ((RenewalBackoff)state!).Sweep(), this, period, period);
             }
         }
     }
