@@ -39,7 +39,11 @@ public static class PitchlyHttpClientBuilderExtensions
             static services =>
             {
                 var accessor = services.GetRequiredService<IHttpContextAccessor>();
-                return () => PitchlyTokenKey.FromPrincipal(accessor.HttpContext?.User)
+
+                // The last key resolved, reused while calls are the same user's (a request's calls, a busy user's
+                // requests): a key is immutable, so sharing it across threads is safe, and a race only costs a new key.
+                PitchlyTokenKey? last = null;
+                return () => last = PitchlyTokenKey.FromPrincipal(accessor.HttpContext?.User, last)
                     ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request has none.");
             },
             configure);

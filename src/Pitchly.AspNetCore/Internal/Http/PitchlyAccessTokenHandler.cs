@@ -23,6 +23,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     // "Bearer <token>" by token instance; an entry lives as long as its token string, so rotated tokens drop out.
     private static readonly ConditionalWeakTable<string, string> BearerHeaderValues = new();
 
+    // The type of SocketsHttpHandler's response content (internal), whose stream is handed over as it is.
+    private static readonly Type? SocketsResponseContent = typeof(SocketsHttpHandler).Assembly.GetType("System.Net.Http.HttpConnectionResponseContent");
+
     // Enough for {"data":{ behind any realistic whitespace; a response that needs more is read in full (up to the cap).
     private const int PeekSize = 4096;
 
@@ -64,6 +67,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         // Not request.Options: reading them creates them (a dictionary per request).
         var contentFactory = (request.Content as GraphQLOperationContent)?.WithAccessToken;
         var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
+
+        // The caller's content: a body sent as it is (nothing kept up front) is read from it if a replay needs it.
+        var original = request.Content;
         var body = contentFactory is null ? await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, bytesNeeded: writesVariable, cancellationToken) : null;
         if (writesVariable && body is { CanReplay: false, IsJsonContentType: true })
         {
@@ -80,7 +86,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             return response;
         }
 
-        return await ReplayAsync(request, key, body, contentFactory, token, writesVariable, response, cancellationToken);
+        return await ReplayAsync(request, key, body, original, contentFactory, token, writesVariable, response, cancellationToken);
     }
 
     /// <summary>The slow path: the call was rejected for its token; refresh and replay as the replay rule allows.</summary>
@@ -88,6 +94,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         HttpRequestMessage request,
         PitchlyTokenKey key,
         RequestBody? body,
+        HttpContent? original,
         Func<string?, HttpContent>? contentFactory,
         PitchlyAccessToken token,
         bool writesVariable,
@@ -113,7 +120,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
                 throw;
             }
 
-            if (body is { CanReplay: false })
+            if (body is not null && !body.CanReplayWith(original, _options.MaxRequestBufferSize))
             {
                 response.Dispose();
                 throw new PitchlyException(
@@ -131,7 +138,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             response.Dispose();
             if (body is not null)
             {
-                body = await body.KeepForReplayAsync(cancellationToken);
+                body = await body.KeepForReplayAsync(original, cancellationToken);
             }
 
             _metrics.InvalidTokenRetries.Add(1);
@@ -243,7 +250,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             return false;
         }
 
-        var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var stream = ReadsSynchronously(content) ? content.ReadAsStream(cancellationToken) : await content.ReadAsStreamAsync(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(PeekSize);
         var length = 0;
         var endOfStream = false;
@@ -298,6 +305,16 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         response.Content = CopyHeaders(content, new ByteArrayContent(bytes));
         content.Dispose();
         return _invalidToken.IsInvalidToken(response.StatusCode, bytes);
+    }
+
+    /// <summary>
+    /// Tells whether the answer's stream can be had without a task: a <see cref="StreamContent"/>, or the content
+    /// <see cref="SocketsHttpHandler"/> answers with, both of which hand over the stream they hold (no read, no wait).
+    /// </summary>
+    private static bool ReadsSynchronously(HttpContent content)
+    {
+        var type = content.GetType();
+        return type == typeof(StreamContent) || type == SocketsResponseContent;
     }
 
     private static bool IsJsonOrUntyped(HttpContent content)
