@@ -73,6 +73,9 @@ public static class SoakApp
         async Task<long> LoadAsync(string name, int population, long empty)
         {
             var totalCalls = (long)population * callsPerUser;
+
+            // A user's later calls wait for their sign-in, which a slow write could otherwise let them overtake.
+            var signIns = new Task[population];
             var sent = 0L;
             var failed = 0L;
             Exception? firstFailure = null;
@@ -86,7 +89,11 @@ public static class SoakApp
                 for (; sent < due; sent++)
                 {
                     Interlocked.Increment(ref outstanding);
-                    _ = CallAsync(sent);
+                    var call = CallAsync(sent);
+                    if (sent < population)
+                    {
+                        signIns[sent] = call;
+                    }
                 }
 
                 maxOutstanding = Math.Max(maxOutstanding, Interlocked.Read(ref outstanding));
@@ -121,6 +128,10 @@ public static class SoakApp
                     if (call < population)
                     {
                         await tokenStore.SetAsync(key, NewRecord(), cancellationToken);
+                    }
+                    else
+                    {
+                        await signIns[call % population];
                     }
 
                     await manager.GetAccessTokenAsync(key, cancellationToken);
