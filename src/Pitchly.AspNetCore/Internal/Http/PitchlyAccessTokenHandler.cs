@@ -60,13 +60,89 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         _logger = logger;
     }
 
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The common case without a task of its own: an in-memory (or no) body sent as it is, the token in the header, and
+    /// every step completing at once (a cached token, an answer the inner handlers produced synchronously, a success
+    /// the peek recognised): the inner handlers' own task is returned. Any other case, or any step that has to wait,
+    /// continues in an async method; an exception is returned in the task, as an async method would.
+    /// </summary>
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        _origins.ThrowIfNotAllowed(request);
-        var key = _resolveKey();
+        try
+        {
+            _origins.ThrowIfNotAllowed(request);
+            var key = _resolveKey();
+            var original = request.Content;
+            if (original is GraphQLOperationContent || WritesVariable(request) || !RequestBody.TrySendAsItIs(original, out var body))
+            {
+                return SendCoreAsync(request, key, cancellationToken);
+            }
+
+            var read = _tokenManager.GetAccessTokenAsync(key, cancellationToken);
+            if (!read.IsCompletedSuccessfully)
+            {
+                return SendCoreAsync(request, key, cancellationToken, read);
+            }
+
+            var token = read.Result;
+            _breaker.ThrowIfPaused(key);
+            var sent = SendWithTokenAsync(request, body, contentFactory: null, token, writesVariable: false, cancellationToken);
+            if (!sent.IsCompletedSuccessfully)
+            {
+                return FinishAsync(request, key, body, original, token, sent, verdict: null, cancellationToken);
+            }
+
+            var verdict = IsInvalidTokenOrDisposeAsync(sent.Result, cancellationToken);
+            if (verdict.IsCompletedSuccessfully && !verdict.Result)
+            {
+                _breaker.OnSucceeded(key);
+                return sent;
+            }
+
+            return FinishAsync(request, key, body, original, token, sent, verdict, cancellationToken);
+        }
+        catch (OperationCanceledException canceled)
+        {
+            var task = new TaskCompletionSource<HttpResponseMessage>();
+            task.SetCanceled(canceled.CancellationToken);
+            return task.Task;
+        }
+        catch (Exception exception)
+        {
+            return Task.FromException<HttpResponseMessage>(exception);
+        }
+    }
+
+    private bool WritesVariable(HttpRequestMessage request) =>
+        (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
+
+    /// <summary>The rest of the common case once a step has to wait: the answer, the peek, and a replay if rejected.</summary>
+    private async Task<HttpResponseMessage> FinishAsync(
+        HttpRequestMessage request,
+        PitchlyTokenKey key,
+        RequestBody body,
+        HttpContent? original,
+        PitchlyAccessToken token,
+        Task<HttpResponseMessage> sent,
+        ValueTask<bool>? verdict,
+        CancellationToken cancellationToken)
+    {
+        var response = await sent;
+        if (!await (verdict ?? IsInvalidTokenOrDisposeAsync(response, cancellationToken)))
+        {
+            _breaker.OnSucceeded(key);
+            return response;
+        }
+
+        return await ReplayAsync(request, key, body, original, contentFactory: null, token, writesVariable: false, response, cancellationToken);
+    }
+
+    /// <summary>Every case: the body kept as the placement needs, the token read (or <paramref name="read"/> awaited), sent, peeked at, replayed.</summary>
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, PitchlyTokenKey key, CancellationToken cancellationToken, ValueTask<PitchlyAccessToken>? read = null)
+    {
         // Not request.Options: reading them creates them (a dictionary per request).
         var contentFactory = (request.Content as GraphQLOperationContent)?.WithAccessToken;
-        var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
+        var writesVariable = WritesVariable(request);
 
         // The caller's content: a body sent as it is (nothing kept up front) is read from it if a replay needs it.
         var original = request.Content;
@@ -77,7 +153,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
                 $"The GraphQL request body is larger than {_options.MaxRequestBufferSize} bytes, so the accessToken variable cannot be written into it. Raise PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize or place the token in the Authorization header.");
         }
 
-        var token = await _tokenManager.GetAccessTokenAsync(key, cancellationToken);
+        var token = await (read ?? _tokenManager.GetAccessTokenAsync(key, cancellationToken));
         _breaker.ThrowIfPaused(key);
         var response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
         if (!await IsInvalidTokenOrDisposeAsync(response, cancellationToken))

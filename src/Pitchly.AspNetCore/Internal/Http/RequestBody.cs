@@ -71,6 +71,16 @@ internal sealed class RequestBody
     }
 
     /// <summary>
+    /// What <see cref="CaptureAsync(HttpRequestMessage, int, bool, CancellationToken)"/> gives at once, without reading,
+    /// for a request whose bytes are not needed before a replay: no body, or in-memory content sent as it is.
+    /// </summary>
+    public static bool TrySendAsItIs(HttpContent? content, out RequestBody body)
+    {
+        body = content is null ? None : IsInMemory(content) ? SentAsItIs : null!;
+        return body is not null;
+    }
+
+    /// <summary>
     /// Gets whether the request can be sent again: <see cref="CanReplay"/>, and for a body sent as it is, whether
     /// <paramref name="original"/> (the caller's content) is within <paramref name="cap"/> bytes.
     /// </summary>
