@@ -80,7 +80,14 @@ public sealed record PitchlyTokenKey
     /// The dedicated person id claim keeps the key stable when an application replaces or adds a
     /// <see cref="ClaimTypes.NameIdentifier"/> (in <c>OnCreatingTicket</c>, or through another sign-in scheme).
     /// </remarks>
-    public static PitchlyTokenKey? FromPrincipal(ClaimsPrincipal? principal)
+    public static PitchlyTokenKey? FromPrincipal(ClaimsPrincipal? principal) => FromPrincipal(principal, reuse: null);
+
+    /// <summary>
+    /// Like <see cref="FromPrincipal(ClaimsPrincipal?)"/>, but returns <paramref name="reuse"/> itself when it is the
+    /// user key the principal's ids make (keys are immutable and compared by value), so a caller that resolves the same
+    /// user's key on every request allocates nothing for it.
+    /// </summary>
+    internal static PitchlyTokenKey? FromPrincipal(ClaimsPrincipal? principal, PitchlyTokenKey? reuse)
     {
         string? organizationId, personId;
         if (principal is null)
@@ -94,9 +101,16 @@ public sealed record PitchlyTokenKey
             personId = principal.FindFirst(PitchlyClaimTypes.PersonId)?.Value ?? principal.FindFirst(ClaimTypes.NameIdentifier)?.Value;
         }
 
-        return IsValidId(organizationId) && IsValidId(personId)
-            ? new PitchlyTokenKey(PitchlyTokenKind.User, organizationId, personId, null)
-            : null;
+        if (!IsValidId(organizationId) || !IsValidId(personId))
+        {
+            return null;
+        }
+
+        return reuse is { Kind: PitchlyTokenKind.User }
+               && string.Equals(reuse.OrganizationId, organizationId, StringComparison.Ordinal)
+               && string.Equals(reuse.PersonId, personId, StringComparison.Ordinal)
+            ? reuse
+            : new PitchlyTokenKey(PitchlyTokenKind.User, organizationId, personId, null);
     }
 
     /// <inheritdoc />

@@ -42,4 +42,8 @@ public class AccessTokenHandlerBenchmarks
     /// <summary>The same client with <c>AddStandardResilienceHandler()</c> instead of the Pitchly handler: the peer.</summary>
     [Benchmark]
     public Task<int> StandardResilienceHandler() => _clients.SendAsync(_clients.StandardResilience, _body);
+
+    /// <summary>The same client with Duende.IdentityModel.OidcClient's <c>RefreshTokenDelegatingHandler</c>: the second peer.</summary>
+    [Benchmark]
+    public Task<int> DuendeRefreshTokenHandler() => _clients.SendAsync(_clients.DuendeRefreshToken, _body);
 }

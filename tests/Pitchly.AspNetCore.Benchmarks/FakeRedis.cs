@@ -36,6 +36,8 @@ public class FakeRedis : DispatchProxy
         {
             case "GetDatabase":
                 return _state.Database;
+            case "get_Multiplexer":
+                return _state.Multiplexer;
             case "GetSubscriber":
                 return _state.Subscriber;
             case "GetServers":

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Security.Claims;
 using System.Text;
+using Duende.IdentityModel.OidcClient;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Pitchly.AspNetCore.Internal.TokenManagement;
@@ -28,6 +29,7 @@ internal sealed class PitchlyClients : IDisposable
         Bearer = factory.CreateClient("bearer");
         Variable = factory.CreateClient("variable");
         StandardResilience = factory.CreateClient("resilience");
+        DuendeRefreshToken = factory.CreateClient("duende");
     }
 
     public FakePitchlyHandler Pitchly { get; }
@@ -49,6 +51,13 @@ internal sealed class PitchlyClients : IDisposable
     /// for what a delegating handler on every call may reasonably cost.
     /// </summary>
     public HttpClient StandardResilience { get; }
+
+    /// <summary>
+    /// Gets the same client with Duende.IdentityModel.OidcClient's <c>RefreshTokenDelegatingHandler</c> instead of the
+    /// Pitchly handler: the second in-run peer, the handler .NET applications use to attach a token and refresh on 401.
+    /// It holds one user's tokens in the handler itself (no store, no key per request).
+    /// </summary>
+    public HttpClient DuendeRefreshToken { get; }
 
     public static async Task<PitchlyClients> CreateAsync()
     {
@@ -83,6 +92,19 @@ internal sealed class PitchlyClients : IDisposable
             .ConfigurePrimaryHttpMessageHandler(() => pitchly)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .AddStandardResilienceHandler();
+
+        // Its token endpoint is never reached: the token is valid and no answer is a 401.
+        var oidcClient = new OidcClient(new OidcClientOptions
+        {
+            Authority = "https://login.pitchly.test",
+            ClientId = "benchmark",
+            Scope = "openid",
+            RedirectUri = "http://127.0.0.1/callback",
+        });
+        services.AddHttpClient("duende")
+            .ConfigurePrimaryHttpMessageHandler(() => pitchly)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddHttpMessageHandler(() => new RefreshTokenDelegatingHandler(oidcClient, CannedPitchly.AccessToken, "refresh", "Bearer", innerHandler: null));
 
         var provider = services.BuildServiceProvider();
         var now = TimeProvider.System.GetUtcNow();
@@ -144,6 +166,10 @@ internal sealed class PitchlyClients : IDisposable
         Require(
             Pitchly.LastRequest.Authorization is null && Pitchly.LastRequest.Body.AsSpan().SequenceEqual(CannedPitchly.SmallRequest),
             "the standard resilience client must send the body unchanged and no token");
+        await SendAsync(DuendeRefreshToken, CannedPitchly.SmallRequest);
+        Require(
+            Pitchly.LastRequest.Authorization == "Bearer " + CannedPitchly.AccessToken && Pitchly.LastRequest.Body.AsSpan().SequenceEqual(CannedPitchly.SmallRequest),
+            "the Duende client must send the token and the body unchanged");
         Pitchly.CaptureRequests = false;
 
         // The standard pipeline must really be in the chain: a 503 is retried (after its first back-off, about 2 s).

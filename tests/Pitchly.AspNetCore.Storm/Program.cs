@@ -1,6 +1,7 @@
 using Pitchly.AspNetCore.Storm;
 using Pitchly.AspNetCore.Storm.Emulator;
 using Pitchly.AspNetCore.Storm.Instance;
+using Pitchly.AspNetCore.Storm.Soak;
 
 // One executable, three roles: the load driver (default), an app instance (--instance) and the stand-alone
 // emulator (--emulator). The driver starts the other two as child processes of itself.
@@ -34,6 +35,11 @@ try
         return await EmulatorApp.RunAsync(commandLine);
     }
 
+    if (commandLine.Flag("soak"))
+    {
+        return await SoakApp.RunAsync(commandLine, cancellation.Token);
+    }
+
     return await Driver.RunAsync(commandLine, cancellation.Token);
 }
 catch (UsageException e)
@@ -44,6 +50,8 @@ catch (UsageException e)
         + "[--token-lifetime-seconds 5] [--redis host:port | --redis-cluster 3 | --redis-sentinel [--failover-every-seconds 10]] [--request-timeout-seconds 60]");
     await Console.Error.WriteLineAsync(
         "       open loop: --rate N (calls per second in total, instead of --concurrency) [--token-latency-ms 0] [--warmup-seconds 0]");
+    await Console.Error.WriteLineAsync(
+        "       soak: --soak [--store memory|redis] [--users 100000] [--calls-per-user 3] [--rate N] [--ttl-seconds 20] [--report-seconds 5] [--tolerance 0.1]");
     return 2;
 }
 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)

@@ -108,7 +108,13 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     /// Gets a value indicating whether every announcement about the record hashed <paramref name="hash"/> is being
     /// received: <see cref="AnnouncementsReliable"/>, and its bucket's sharded channel still subscribed.
     /// </summary>
-    public bool AnnouncementsReliableFor(string hash)
+    public bool AnnouncementsReliableFor(string hash) => AnnouncementsReliableForBucket(RedisKeyNames.Bucket(hash));
+
+    /// <summary>
+    /// <see cref="AnnouncementsReliableFor"/> by the hash's bucket (<see cref="RedisKeyNames.Bucket"/>), for a caller that
+    /// keeps it: a cache hit then reads no character of the hash.
+    /// </summary>
+    public bool AnnouncementsReliableForBucket(int bucket)
     {
         if (!AnnouncementsReliable)
         {
@@ -120,7 +126,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
             return true;
         }
 
-        if (subscriber.SubscribedEndpoint(channels[RedisKeyNames.Bucket(hash)]) is not null)
+        if (subscriber.SubscribedEndpoint(channels[bucket]) is not null)
         {
             return true;
         }

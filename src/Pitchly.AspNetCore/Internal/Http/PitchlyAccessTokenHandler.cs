@@ -24,6 +24,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     // "Bearer <token>" by token instance; an entry lives as long as its token string, so rotated tokens drop out.
     private static readonly ConditionalWeakTable<string, string> BearerHeaderValues = new();
 
+    // The type of SocketsHttpHandler's response content (internal), whose stream is handed over as it is.
+    private static readonly Type? SocketsResponseContent = typeof(SocketsHttpHandler).Assembly.GetType("System.Net.Http.HttpConnectionResponseContent");
+
     // Enough for {"data":{ behind any realistic whitespace; a response that needs more is read in full (up to the cap).
     private const int PeekSize = 4096;
 
@@ -58,14 +61,104 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         _logger = logger;
     }
 
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The common case without a task of its own: an in-memory (or no) body sent as it is, the token in the header, and
+    /// every step completing at once (a cached token, an answer the inner handlers produced synchronously, a success
+    /// the peek recognised): the inner handlers' own task is returned. Any other case, or any step that has to wait,
+    /// continues in an async method; an exception is returned in the task, as an async method would.
+    /// </summary>
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        _origins.ThrowIfNotAllowed(request);
-        // A key the request carries (PitchlyHttpRequestOptions.TokenKey) wins over the client's resolver.
-        var key = RequestTokenKey.Find(request) ?? await _resolveKey(request, cancellationToken);
+        try
+        {
+            _origins.ThrowIfNotAllowed(request);
+
+            // A key the request carries (PitchlyHttpRequestOptions.TokenKey) wins over the client's resolver.
+            var resolving = RequestTokenKey.Find(request) is { } carried ? new ValueTask<PitchlyTokenKey>(carried) : _resolveKey(request, cancellationToken);
+            if (!resolving.IsCompletedSuccessfully)
+            {
+                return ResolveThenSendAsync(request, resolving, cancellationToken);
+            }
+
+            var key = resolving.Result;
+            var original = request.Content;
+            if (original is GraphQLOperationContent || WritesVariable(request) || !RequestBody.TrySendAsItIs(original, out var body))
+            {
+                return SendCoreAsync(request, key, cancellationToken);
+            }
+
+            var read = _tokenManager.GetAccessTokenAsync(key, cancellationToken);
+            if (!read.IsCompletedSuccessfully)
+            {
+                return SendCoreAsync(request, key, cancellationToken, read);
+            }
+
+            var token = read.Result;
+            _breaker.ThrowIfPaused(key);
+            var sent = SendWithTokenAsync(request, body, contentFactory: null, token, writesVariable: false, cancellationToken);
+            if (!sent.IsCompletedSuccessfully)
+            {
+                return FinishAsync(request, key, body, original, token, sent, verdict: null, cancellationToken);
+            }
+
+            var verdict = IsInvalidTokenOrDisposeAsync(sent.Result, cancellationToken);
+            if (verdict.IsCompletedSuccessfully && !verdict.Result)
+            {
+                _breaker.OnSucceeded(key);
+                return sent;
+            }
+
+            return FinishAsync(request, key, body, original, token, sent, verdict, cancellationToken);
+        }
+        catch (OperationCanceledException canceled)
+        {
+            var task = new TaskCompletionSource<HttpResponseMessage>();
+            task.SetCanceled(canceled.CancellationToken);
+            return task.Task;
+        }
+        catch (Exception exception)
+        {
+            return Task.FromException<HttpResponseMessage>(exception);
+        }
+    }
+
+    /// <summary>A resolver that has to wait (a scoped one reading a database, say): the key first, then every case.</summary>
+    private async Task<HttpResponseMessage> ResolveThenSendAsync(HttpRequestMessage request, ValueTask<PitchlyTokenKey> resolving, CancellationToken cancellationToken)
+        => await SendCoreAsync(request, await resolving, cancellationToken);
+
+    private bool WritesVariable(HttpRequestMessage request) =>
+        (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
+
+    /// <summary>The rest of the common case once a step has to wait: the answer, the peek, and a replay if rejected.</summary>
+    private async Task<HttpResponseMessage> FinishAsync(
+        HttpRequestMessage request,
+        PitchlyTokenKey key,
+        RequestBody body,
+        HttpContent? original,
+        PitchlyAccessToken token,
+        Task<HttpResponseMessage> sent,
+        ValueTask<bool>? verdict,
+        CancellationToken cancellationToken)
+    {
+        var response = await sent;
+        if (!await (verdict ?? IsInvalidTokenOrDisposeAsync(response, cancellationToken)))
+        {
+            _breaker.OnSucceeded(key);
+            return response;
+        }
+
+        return await ReplayAsync(request, key, body, original, contentFactory: null, token, writesVariable: false, response, cancellationToken);
+    }
+
+    /// <summary>Every case: the body kept as the placement needs, the token read (or <paramref name="read"/> awaited), sent, peeked at, replayed.</summary>
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, PitchlyTokenKey key, CancellationToken cancellationToken, ValueTask<PitchlyAccessToken>? read = null)
+    {
         // Not request.Options: reading them creates them (a dictionary per request).
         var contentFactory = (request.Content as GraphQLOperationContent)?.WithAccessToken;
-        var writesVariable = (_options.Placement & PitchlyTokenPlacement.GraphQLVariable) != 0 && request.Method != HttpMethod.Get;
+        var writesVariable = WritesVariable(request);
+
+        // The caller's content: a body sent as it is (nothing kept up front) is read from it if a replay needs it.
+        var original = request.Content;
         var body = contentFactory is null ? await RequestBody.CaptureAsync(request, _options.MaxRequestBufferSize, bytesNeeded: writesVariable, cancellationToken) : null;
         if (writesVariable && body is { CanReplay: false, IsJsonContentType: true })
         {
@@ -73,7 +166,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
                 $"The GraphQL request body is larger than {_options.MaxRequestBufferSize} bytes, so the accessToken variable cannot be written into it. Raise PitchlyAccessTokenHandlerOptions.MaxRequestBufferSize or place the token in the Authorization header.");
         }
 
-        var token = await _tokenManager.GetAccessTokenAsync(key, cancellationToken);
+        var token = await (read ?? _tokenManager.GetAccessTokenAsync(key, cancellationToken));
         _breaker.ThrowIfPaused(key);
         var response = await SendWithTokenAsync(request, body, contentFactory, token, writesVariable, cancellationToken);
         if (!await IsInvalidTokenOrDisposeAsync(response, cancellationToken))
@@ -82,7 +175,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             return response;
         }
 
-        return await ReplayAsync(request, key, body, contentFactory, token, writesVariable, response, cancellationToken);
+        return await ReplayAsync(request, key, body, original, contentFactory, token, writesVariable, response, cancellationToken);
     }
 
     /// <summary>The slow path: the call was rejected for its token; refresh and replay as the replay rule allows.</summary>
@@ -90,6 +183,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         HttpRequestMessage request,
         PitchlyTokenKey key,
         RequestBody? body,
+        HttpContent? original,
         Func<string?, HttpContent>? contentFactory,
         PitchlyAccessToken token,
         bool writesVariable,
@@ -115,7 +209,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
                 throw;
             }
 
-            if (body is { CanReplay: false })
+            if (body is not null && !body.CanReplayWith(original, _options.MaxRequestBufferSize))
             {
                 response.Dispose();
                 throw new PitchlyException(
@@ -133,7 +227,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             response.Dispose();
             if (body is not null)
             {
-                body = await body.KeepForReplayAsync(cancellationToken);
+                body = await body.KeepForReplayAsync(original, cancellationToken);
             }
 
             _metrics.InvalidTokenRetries.Add(1);
@@ -245,7 +339,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             return false;
         }
 
-        var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var stream = ReadsSynchronously(content) ? content.ReadAsStream(cancellationToken) : await content.ReadAsStreamAsync(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(PeekSize);
         var length = 0;
         var endOfStream = false;
@@ -300,6 +394,16 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         response.Content = CopyHeaders(content, new ByteArrayContent(bytes));
         content.Dispose();
         return _invalidToken.IsInvalidToken(response.StatusCode, bytes);
+    }
+
+    /// <summary>
+    /// Tells whether the answer's stream can be had without a task: a <see cref="StreamContent"/>, or the content
+    /// <see cref="SocketsHttpHandler"/> answers with, both of which hand over the stream they hold (no read, no wait).
+    /// </summary>
+    private static bool ReadsSynchronously(HttpContent content)
+    {
+        var type = content.GetType();
+        return type == typeof(StreamContent) || type == SocketsResponseContent;
     }
 
     private static bool IsJsonOrUntyped(HttpContent content)

@@ -13,11 +13,15 @@ internal sealed class RequestBody
 {
     private static readonly RequestBody None = new(null, [], isJsonContentType: false, canReplay: true);
 
+    // In-memory content sent as it is: nothing is read, measured or allocated for it until a replay needs it.
+    private static readonly RequestBody SentAsItIs = new();
+
     private readonly byte[]? _bytes;
     private readonly KeyValuePair<string, IEnumerable<string>>[] _headers;
 
-    // Set instead of _bytes for in-memory content sent as it is; read into a kept copy before a replay.
-    private readonly HttpContent? _original;
+    // Set instead of _bytes for in-memory content sent as it is: the caller's content (which the handler keeps) is
+    // read into a kept copy before a replay.
+    private readonly bool _sentAsItIs;
 
     private RequestBody(byte[]? bytes, KeyValuePair<string, IEnumerable<string>>[] headers, bool isJsonContentType, bool canReplay)
     {
@@ -27,11 +31,10 @@ internal sealed class RequestBody
         CanReplay = canReplay;
     }
 
-    private RequestBody(HttpContent original)
+    private RequestBody()
     {
-        _original = original;
         _headers = [];
-        IsJsonContentType = IsJsonMediaType(original.Headers);
+        _sentAsItIs = true;
         CanReplay = true;
     }
 
@@ -51,21 +54,38 @@ internal sealed class RequestBody
     /// Captures the body of <paramref name="request"/>. When its bytes are not needed before a replay
     /// (<paramref name="bytesNeeded"/> false: the token goes in the header only) and its content is one HttpClient can
     /// send again as it is, with its bytes already in memory (<see cref="ByteArrayContent"/>, <see cref="StringContent"/>,
-    /// <see cref="FormUrlEncodedContent"/>, <see cref="ReadOnlyMemoryContent"/>, exactly those types) and a length within
-    /// <paramref name="cap"/>, nothing is read or copied: the content is sent itself, and read into a kept copy by
-    /// <see cref="KeepForReplayAsync"/> only when a replay needs it. Otherwise the body is read as by
-    /// <see cref="CaptureAsync(HttpRequestMessage, int, CancellationToken)"/>.
+    /// <see cref="FormUrlEncodedContent"/>, <see cref="ReadOnlyMemoryContent"/>, exactly those types), nothing is read,
+    /// measured or allocated: the content is sent itself, and the caller's content (which the handler keeps) is checked
+    /// against <paramref name="cap"/> (<see cref="CanReplayWith"/>) and read into a kept copy (<see cref="KeepForReplayAsync"/>)
+    /// only when a replay needs it. Otherwise the body is read as by <see cref="CaptureAsync(HttpRequestMessage, int, CancellationToken)"/>.
     /// </summary>
     public static ValueTask<RequestBody> CaptureAsync(HttpRequestMessage request, int cap, bool bytesNeeded, CancellationToken cancellationToken)
     {
         var content = request.Content;
-        if (!bytesNeeded && content is not null && IsInMemory(content) && content.Headers.ContentLength <= cap)
+        if (!bytesNeeded && content is not null && IsInMemory(content))
         {
-            return new ValueTask<RequestBody>(new RequestBody(content));
+            return new ValueTask<RequestBody>(SentAsItIs);
         }
 
         return CaptureAsync(request, cap, cancellationToken);
     }
+
+    /// <summary>
+    /// What <see cref="CaptureAsync(HttpRequestMessage, int, bool, CancellationToken)"/> gives at once, without reading,
+    /// for a request whose bytes are not needed before a replay: no body, or in-memory content sent as it is.
+    /// </summary>
+    public static bool TrySendAsItIs(HttpContent? content, out RequestBody body)
+    {
+        body = content is null ? None : IsInMemory(content) ? SentAsItIs : null!;
+        return body is not null;
+    }
+
+    /// <summary>
+    /// Gets whether the request can be sent again: <see cref="CanReplay"/>, and for a body sent as it is, whether
+    /// <paramref name="original"/> (the caller's content) is within <paramref name="cap"/> bytes.
+    /// </summary>
+    public bool CanReplayWith(HttpContent? original, int cap) =>
+        _sentAsItIs ? original is null || original.Headers.ContentLength <= cap : CanReplay;
 
     /// <summary>Reads the body of <paramref name="request"/> into a kept copy (up to <paramref name="cap"/> bytes).</summary>
     public static async ValueTask<RequestBody> CaptureAsync(HttpRequestMessage request, int cap, CancellationToken cancellationToken)
@@ -156,29 +176,36 @@ internal sealed class RequestBody
     /// Before a replay: a body sent as its own content is read into a kept copy (the content is disposed, as a captured
     /// one is), so every replay gets fresh content whatever the first send did with the original. Other bodies are returned as they are.
     /// </summary>
-    public async ValueTask<RequestBody> KeepForReplayAsync(CancellationToken cancellationToken)
+    public async ValueTask<RequestBody> KeepForReplayAsync(HttpContent? original, CancellationToken cancellationToken)
     {
-        if (_original is null)
+        if (!_sentAsItIs)
         {
             return this;
         }
 
+        if (original is null)
+        {
+            return None;
+        }
+
         // Serialises the in-memory bytes again; does not depend on any stream the first send may have read.
-        var bytes = await _original.ReadAsByteArrayAsync(cancellationToken);
-        var headers = _original.Headers.Where(static header => !string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase)).ToArray();
-        _original.Dispose();
-        return new RequestBody(bytes, headers, IsJsonContentType, canReplay: true);
+        var bytes = await original.ReadAsByteArrayAsync(cancellationToken);
+        var headers = original.Headers.Where(static header => !string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase)).ToArray();
+        var isJson = IsJsonMediaType(original.Headers);
+        original.Dispose();
+        return new RequestBody(bytes, headers, isJson, canReplay: true);
     }
 
     /// <summary>Gives the request a fresh copy of the kept body, with <paramref name="splice"/> applied if given.</summary>
     public void Apply(HttpRequestMessage request, GraphQLBodyWriter.Splice? splice = null)
     {
-        if (_original is not null)
+        if (_sentAsItIs)
         {
-            // First send of in-memory content: the caller's own content, unchanged.
-            request.Content = _original;
+            // First send of in-memory content: the caller's own content, unchanged (it is still the request's).
+            return;
         }
-        else if (_bytes is not null)
+
+        if (_bytes is not null)
         {
             request.Content = Copy(splice is { } change ? new SplicedContent(_bytes, change) : new ByteArrayContent(_bytes), _headers);
         }
