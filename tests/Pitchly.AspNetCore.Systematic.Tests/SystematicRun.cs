@@ -88,7 +88,7 @@ internal static class SystematicRun
     public static void Record(Result result, string test)
         => File.AppendAllText(
             Path.Combine(AppContext.BaseDirectory, "systematic-results.log"),
-            $"{DateTimeOffset.UtcNow:O} {test}: {result.Describe(test).Split(Environment.NewLine)[0]}{Environment.NewLine}");
+            $"{DateTimeOffset.UtcNow:O} {test}: {result.Describe(test)}{Environment.NewLine}");
 
     public sealed record Result(FarmScenario Scenario, uint Seed, int Schedules, string? Bug, string? Trace, TimeSpan Elapsed, bool Prioritized, int ExcusedReuses, int HolderStalls, string? ExcusedTrace)
     {

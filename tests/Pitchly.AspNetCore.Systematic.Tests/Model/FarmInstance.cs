@@ -66,15 +66,16 @@ internal sealed class FarmInstance
             FrozenUntil = _farm.Time.GetUtcNow() + span;
             _farm.Log($"{Name} frozen {span.TotalSeconds:0.#} s at {where}");
             var holding = Holding;
-            await Task.Delay(span, _farm.Time);
-            _farm.Log($"{Name} resumed at {where}");
-            if (holding is not null && _farm.Time.GetUtcNow() >= FenceDeadline)
+            if (holding is not null && FrozenUntil >= FenceDeadline)
             {
                 // Stalled past its fence while holding a refresh token it may present (or has presented) and whose
                 // answer it has not stored: a second spend is possible by design here (and only here).
                 _farm.Endpoint.StalledPastFence(holding);
-                _farm.Log($"{Name} stalled past its fence holding {holding} (the documented physical window)");
+                _farm.Log($"{Name} stalls past its fence holding {holding} (the documented physical window)");
             }
+
+            await Task.Delay(span, _farm.Time);
+            _farm.Log($"{Name} resumed at {where}");
         }
     }
 
