@@ -43,6 +43,7 @@ public sealed class FarmScheduleTests(ITestOutputHelper output)
             Name = "in-memory store: a holder frozen between its send check and the wire",
             Freezes = 1,
             FreezeInTransport = true,
+            FreezeOnlyInTransport = true,
             EarlyInvalidation = true,
         });
 

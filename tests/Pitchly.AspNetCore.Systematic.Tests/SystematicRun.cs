@@ -25,7 +25,7 @@ internal static class SystematicRun
         => uint.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_SEED"), CultureInfo.InvariantCulture, out var seed) ? seed : (uint)Environment.TickCount;
 
     /// <summary>Explores <paramref name="iterations"/> schedules; the result names the first violation found, if any.</summary>
-    public static Result Explore(FarmScenario scenario, int iterations, uint seed, bool prioritized = false)
+    public static Result Explore(FarmScenario scenario, int iterations, uint seed, bool prioritized = false, int secondsFactor = 1)
     {
         var configuration = Configuration.Create()
             .WithTestingIterations((uint)iterations)
@@ -45,7 +45,7 @@ internal static class SystematicRun
             .WithVerbosityEnabled(Microsoft.Coyote.Logging.VerbosityLevel.None);
         if (Seconds() is > 0 and var seconds)
         {
-            configuration = configuration.WithTestingTimeout(seconds);
+            configuration = configuration.WithTestingTimeout(seconds * secondsFactor);
         }
 
         if (prioritized)

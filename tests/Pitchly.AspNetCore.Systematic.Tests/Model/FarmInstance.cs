@@ -61,7 +61,7 @@ internal sealed class FarmInstance
     public async Task PointAsync(string where, bool freezable = true)
     {
         await Task.Yield();
-        if (_farm.TryFreeze(freezable, out var span))
+        if (_farm.TryFreeze(freezable && (!_farm.Scenario.FreezeOnlyInTransport || where == "transport"), out var span))
         {
             FrozenUntil = _farm.Time.GetUtcNow() + span;
             _farm.Log($"{Name} frozen {span.TotalSeconds:0.#} s at {where}");

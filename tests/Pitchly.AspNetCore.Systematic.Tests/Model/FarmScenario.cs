@@ -20,6 +20,9 @@ internal sealed record FarmScenario
     /// <summary>Whether a freeze may also fall after the send-deadline check, before the request reaches Pitchly.</summary>
     public bool FreezeInTransport { get; init; }
 
+    /// <summary>Whether freezes fall only there (after the send-deadline check, before the request reaches Pitchly).</summary>
+    public bool FreezeOnlyInTransport { get; init; }
+
     /// <summary>How many answers of the token endpoint may be lost after their grant took effect.</summary>
     public int LostAnswers { get; init; }
 
