@@ -18,7 +18,7 @@ public sealed class BrokenVariantTests(ITestOutputHelper output)
 
     [Fact]
     public void A_compare_and_swap_that_ignores_the_version_is_caught()
-        => Find(new FarmScenario { Name = "broken: a compare-and-swap that ignores the version", ScriptedStore = true, Breakage = Breakage.CompareAndSwapIgnoresVersion, Freezes = 1, EarlyInvalidation = true });
+        => Find(new FarmScenario { Name = "broken: a compare-and-swap that ignores the version", ScriptedStore = true, Breakage = Breakage.CompareAndSwapIgnoresVersion, CallersPerInstance = 2, Freezes = 2, EarlyInvalidation = true });
 
     private void Find(FarmScenario scenario, [System.Runtime.CompilerServices.CallerMemberName] string test = "")
     {
