@@ -1,0 +1,31 @@
+using Pitchly.AspNetCore.Systematic.Tests.Model;
+
+namespace Pitchly.AspNetCore.Systematic.Tests;
+
+/// <summary>
+/// Proof that the exploration can fail: with a piece of the protocol planted broken in the model (never in the package),
+/// Coyote finds a violated property within the budget. The schedule it was found at is printed.
+/// </summary>
+public sealed class BrokenVariantTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void A_fence_that_ignores_a_live_owner_is_caught()
+        => Find(new FarmScenario { Name = "broken: a fence that ignores a live owner", ScriptedStore = true, Breakage = Breakage.FenceIgnoresLiveOwner, Freezes = 2, EarlyInvalidation = true });
+
+    [Fact]
+    public void A_send_without_the_send_deadline_check_is_caught()
+        => Find(new FarmScenario { Name = "broken: no send-deadline check", Breakage = Breakage.NoSendDeadlineCheck, Freezes = 3, EarlyInvalidation = true });
+
+    [Fact]
+    public void A_compare_and_swap_that_ignores_the_version_is_caught()
+        => Find(new FarmScenario { Name = "broken: a compare-and-swap that ignores the version", ScriptedStore = true, Breakage = Breakage.CompareAndSwapIgnoresVersion, CallersPerInstance = 2, Freezes = 2, EarlyInvalidation = true });
+
+    private void Find(FarmScenario scenario, [System.Runtime.CompilerServices.CallerMemberName] string test = "")
+    {
+        // Stops at the first violation; up to three times the scenario budget so that a planted fault is found every run.
+        var result = SystematicRun.Explore(scenario, SystematicRun.Iterations(), SystematicRun.Seed(), secondsFactor: 3);
+        output.WriteLine(result.Describe(test));
+        SystematicRun.Record(result, test);
+        Assert.True(result.Found, $"Coyote found no violation of the planted fault: {result.Describe(test)}");
+    }
+}

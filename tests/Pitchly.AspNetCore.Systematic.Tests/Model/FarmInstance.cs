@@ -1,0 +1,213 @@
+using System.Net;
+using System.Text;
+using Microsoft.Coyote.Specifications;
+using Microsoft.Extensions.Logging;
+using Pitchly.AspNetCore.Internal.TokenManagement;
+
+namespace Pitchly.AspNetCore.Systematic.Tests.Model;
+
+/// <summary>
+/// One app instance of the farm: a real <see cref="PitchlyTokenManager"/> over the shared store and lock, its token
+/// requests answered by the endpoint model. Every store, lock and transport call is a scheduling point where the
+/// instance may also freeze.
+/// </summary>
+internal sealed class FarmInstance
+{
+    private readonly Farm _farm;
+
+    public FarmInstance(Farm farm, int number, IPitchlyTokenStore sharedStore)
+    {
+        _farm = farm;
+        Name = $"i{number}";
+        Clock = farm.Scenario.InstanceClockSkew == TimeSpan.Zero ? farm.Time : new SkewedTimeProvider(farm.Time, farm.Scenario.InstanceClockSkew * number / farm.Scenario.Instances);
+        Store = new InstanceStore(this, sharedStore, farm.Scenario.Breakage);
+        var logger = new FarmLogger(farm, Name);
+        var client = new PitchlyTokenClient(new Transport(this), farm.Options, Farm.Metrics, new FarmLogger<PitchlyTokenClient>(logger));
+        Manager = new PitchlyTokenManager(
+            Store,
+            new ModelRefreshLock(farm, this),
+            client,
+            farm.Options,
+            Clock,
+            Farm.Metrics,
+            [],
+            new FarmLogger<PitchlyTokenManager>(logger));
+    }
+
+    public string Name { get; }
+
+    public TimeProvider Clock { get; }
+
+    public InstanceStore Store { get; }
+
+    public PitchlyTokenManager Manager { get; }
+
+    public DateTimeOffset FrozenUntil { get; private set; }
+
+    /// <summary>
+    /// The refresh token this instance has passed its send check for and whose outcome it has not stored yet: the
+    /// documented physical window (docs/web-farm.md, "The physical window left").
+    /// </summary>
+    public string? Holding { get; set; }
+
+    /// <summary>The deadline of the fence this instance wrote last (on the store's clock).</summary>
+    public DateTimeOffset FenceDeadline { get; set; }
+
+    public bool IsFrozen => FrozenUntil > _farm.Time.GetUtcNow();
+
+    public Farm Farm => _farm;
+
+    /// <summary>A scheduling point; the instance may freeze here for an arbitrary span while the others run on.</summary>
+    public async Task PointAsync(string where, bool freezable = true)
+    {
+        await Task.Yield();
+        if (_farm.TryFreeze(freezable && (!_farm.Scenario.FreezeOnlyInTransport || where == "transport"), out var span))
+        {
+            FrozenUntil = _farm.Time.GetUtcNow() + span;
+            _farm.Log($"{Name} frozen {span.TotalSeconds:0.#} s at {where}");
+            var holding = Holding;
+            if (holding is not null && FrozenUntil >= FenceDeadline)
+            {
+                // Stalled past its fence while holding a refresh token it may present (or has presented) and whose
+                // answer it has not stored: a second spend is possible by design here (and only here).
+                _farm.Endpoint.StalledPastFence(holding);
+                _farm.Log($"{Name} stalls past its fence holding {holding} (the documented physical window)");
+            }
+
+            await Task.Delay(span, _farm.Time);
+            _farm.Log($"{Name} resumed at {where}");
+        }
+    }
+
+    /// <summary>The token endpoint's transport: Pitchly's rules are applied where the request arrives.</summary>
+    private sealed class Transport(FarmInstance instance) : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => new(new Handler(instance), disposeHandler: true);
+    }
+
+    private sealed class Handler(FarmInstance instance) : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var form = await request.Content!.ReadAsStringAsync(cancellationToken);
+            var farm = instance._farm;
+
+            // After the send-deadline check, before the request reaches Pitchly: a process frozen here resumes and sends.
+            var refreshToken = System.Web.HttpUtility.ParseQueryString(form)["refresh_token"];
+            if (farm.Scenario.Breakage.HasFlag(Breakage.NoSendDeadlineCheck))
+            {
+                // A freeze between the fence and a send-deadline check that is not there: nothing stops the send after it.
+                await instance.PointAsync("after-fence-unchecked");
+            }
+
+            instance.Holding = refreshToken;
+            await instance.PointAsync("transport", freezable: farm.Scenario.FreezeInTransport);
+            Specification.Assert(refreshToken is not null, "only refresh_token grants are modelled");
+            farm.Log($"{instance.Name} presents {refreshToken}");
+            var granted = farm.Endpoint.Refresh(refreshToken!, farm.Time.GetUtcNow(), instance.Name);
+            if (farm.Scenario.SlowAnswers && farm.Random.NextBoolean())
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1 + farm.Random.NextInteger(2)), farm.Time, CancellationToken.None);
+            }
+
+            await Task.Yield();
+            if (granted is { } tokens && farm.TryLoseAnswer())
+            {
+                farm.Endpoint.AnswerLost(refreshToken!);
+                farm.Log($"{instance.Name} lost the answer to {refreshToken} ({tokens.RefreshToken} issued)");
+                throw new HttpRequestException(HttpRequestError.ResponseEnded, "The connection closed before the answer arrived.");
+            }
+
+            var json = granted is { } issued
+                ? $$"""{"access_token":"{{issued.AccessToken}}","token_type":"Bearer","expires_in":{{(int)ModelTokenEndpoint.AccessTokenLifetime.TotalSeconds}},"refresh_token":"{{issued.RefreshToken}}"}"""
+                : """{"error":"invalid_grant"}""";
+            farm.Log(granted is { } i ? $"{instance.Name} got {i.RefreshToken}" : $"{instance.Name} got invalid_grant for {refreshToken}");
+            if (granted is null)
+            {
+                instance.Holding = null;
+            }
+
+            return new HttpResponseMessage(granted is null ? HttpStatusCode.BadRequest : HttpStatusCode.OK)
+            {
+                Content = new StringContent(json, Encoding.UTF8, "application/json"),
+            };
+        }
+    }
+}
+
+/// <summary>
+/// The shared store as one instance reaches it: a scheduling point (and a possible freeze) before and after each call,
+/// and the planted read-side faults.
+/// </summary>
+internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore shared, Breakage breakage) : IPitchlyTokenStore
+{
+    private PitchlyTokenRecord? _firstRead;
+    private int _reads;
+
+    public async ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
+    {
+        await instance.PointAsync("store-get");
+        var record = await shared.GetAsync(key, cancellationToken);
+        if (breakage.HasFlag(Breakage.FenceIgnoresLiveOwner) && record?.RefreshIntent is { } intent && instance.Farm.FenceOwners.GetValueOrDefault(intent.Owner) != instance.Name)
+        {
+            record = record with { RefreshIntent = null };
+        }
+
+        // No re-read after the lock: every read of a refresh returns what the caller read before it.
+        if (breakage.HasFlag(Breakage.NoReReadAfterLock))
+        {
+            if (++_reads % 2 == 1)
+            {
+                _firstRead = record;
+            }
+            else
+            {
+                record = _firstRead;
+            }
+        }
+
+        await instance.PointAsync("store-got");
+        return record;
+    }
+
+    public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
+    {
+        await instance.PointAsync("store-set");
+        return await shared.SetAsync(key, record, cancellationToken);
+    }
+
+    public async ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
+    {
+        await instance.PointAsync("store-cas");
+        var stored = await shared.TryReplaceAsync(key, expectedVersion, record, cancellationToken);
+        if (stored is not null && instance.Holding is { } holding && !string.Equals(stored.RefreshToken, holding, StringComparison.Ordinal))
+        {
+            instance.Holding = null; // the answer is stored (or newer tokens were)
+        }
+
+        instance.Farm.Log($"{instance.Name} cas@{expectedVersion} {(stored is null ? "refused" : $"-> v{stored.Version} {stored.RefreshToken}{(stored.RefreshTokenMayBeSpent ? " (may be spent)" : "")}")}");
+        await instance.PointAsync("store-cas-done");
+        return stored;
+    }
+
+    public async ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default)
+    {
+        await instance.PointAsync("store-fence");
+        instance.Farm.FenceOwners[owner] = instance.Name;
+        var fenced = await shared.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken);
+        if (fenced?.RefreshIntent is { } intent)
+        {
+            instance.FenceDeadline = intent.Deadline;
+        }
+
+        instance.Farm.Log($"{instance.Name} fence@{expectedVersion} {(fenced is null ? "refused" : $"-> v{fenced.Version} until {fenced.RefreshIntent!.Deadline:mm:ss.fff}")}");
+        await instance.PointAsync("store-fenced");
+        return fenced;
+    }
+
+    public async ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        await instance.PointAsync("store-remove");
+        return await shared.RemoveAsync(key, expectedVersion, cancellationToken);
+    }
+}

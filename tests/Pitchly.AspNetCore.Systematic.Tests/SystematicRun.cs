@@ -1,0 +1,106 @@
+using System.Globalization;
+using Microsoft.Coyote;
+using Microsoft.Coyote.SystematicTesting;
+using Pitchly.AspNetCore.Systematic.Tests.Model;
+
+namespace Pitchly.AspNetCore.Systematic.Tests;
+
+/// <summary>
+/// Runs a farm scenario under Coyote's TestingEngine. Budget and seed come from the environment:
+/// PITCHLY_SYSTEMATIC_ITERATIONS (schedules per scenario; default the CI budget) and PITCHLY_SYSTEMATIC_SEED (the
+/// random seed; a failure prints the one that replays it).
+/// </summary>
+internal static class SystematicRun
+{
+    public const int CiIterations = 2_000;
+
+    public static int Iterations(int ciDefault = CiIterations)
+        => int.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_ITERATIONS"), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : ciDefault;
+
+    /// <summary>The wall-clock budget of one scenario: PITCHLY_SYSTEMATIC_SECONDS, default 30 s; 0 for none (run every iteration).</summary>
+    public static int Seconds()
+        => int.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_SECONDS"), CultureInfo.InvariantCulture, out var s) && s >= 0 ? s : 30;
+
+    public static uint Seed()
+        => uint.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_SEED"), CultureInfo.InvariantCulture, out var seed) ? seed : (uint)Environment.TickCount;
+
+    /// <summary>Explores <paramref name="iterations"/> schedules; the result names the first violation found, if any.</summary>
+    public static Result Explore(FarmScenario scenario, int iterations, uint seed, bool prioritized = false, int secondsFactor = 1)
+    {
+        var configuration = Configuration.Create()
+            .WithTestingIterations((uint)iterations)
+            .WithRandomGeneratorSeed(seed)
+            .WithRandomStrategy()
+            .WithMaxSchedulingSteps(20_000)
+            .WithPartiallyControlledConcurrencyAllowed(true)
+            .WithSystematicFuzzingFallbackEnabled(false)
+            .WithCollectionAccessRaceCheckingEnabled(false)
+            .WithLockAccessRaceCheckingEnabled(false)
+            .WithAtomicOperationRaceCheckingEnabled(false)
+            .WithVolatileOperationRaceCheckingEnabled(false)
+            .WithMemoryAccessRaceCheckingEnabled(false)
+            .WithControlFlowRaceCheckingEnabled(false)
+            .WithUncontrolledConcurrencyResolutionTimeout(attempts: 2, delay: 100)
+            .WithTelemetryEnabled(false)
+            .WithVerbosityEnabled(Microsoft.Coyote.Logging.VerbosityLevel.None);
+        if (Seconds() is > 0 and var seconds)
+        {
+            configuration = configuration.WithTestingTimeout(seconds * secondsFactor);
+        }
+
+        if (prioritized)
+        {
+            configuration = configuration.WithPrioritizationStrategy(isFair: false, priorityChangeBound: 10);
+        }
+
+        string? trace = null;
+        Farm.FailureTrace = null;
+        Farm.ExcusedTrace = null;
+        Farm.ExcusedReuses = 0;
+        Farm.HolderStalls = 0;
+        var schedules = 0;
+        using var engine = TestingEngine.Create(configuration, () => Farm.RunAsync(scenario));
+        engine.RegisterEndIterationCallBack(iteration =>
+        {
+            if (trace is null)
+            {
+                schedules = (int)iteration + 1;
+                trace = Farm.FailureTrace;
+            }
+        });
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        engine.Run();
+        var report = engine.TestReport;
+        return new Result(
+            scenario,
+            seed,
+            schedules,
+            report.NumOfFoundBugs > 0 ? report.BugReports.First() : null,
+            trace,
+            started.Elapsed,
+            prioritized,
+            Farm.ExcusedReuses,
+            Farm.HolderStalls,
+            Farm.ExcusedTrace);
+    }
+
+    /// <summary>Appends the outcome to systematic-results.log beside the test assembly (figures for the docs).</summary>
+    public static void Record(Result result, string test)
+        => File.AppendAllText(
+            Path.Combine(AppContext.BaseDirectory, "systematic-results.log"),
+            $"{DateTimeOffset.UtcNow:O} {test}: {result.Describe(test)}{Environment.NewLine}");
+
+    public sealed record Result(FarmScenario Scenario, uint Seed, int Schedules, string? Bug, string? Trace, TimeSpan Elapsed, bool Prioritized, int ExcusedReuses, int HolderStalls, string? ExcusedTrace)
+    {
+        public bool Found => Bug is not null;
+
+        public string ReplayCommand(string testMethod)
+            => $"PITCHLY_SYSTEMATIC_SEED={Seed} PITCHLY_SYSTEMATIC_ITERATIONS={Schedules} dotnet test --project tests/Pitchly.AspNetCore.Systematic.Tests -c Release -- --filter-method '*{testMethod}'";
+
+        public string Describe(string testMethod)
+            => Found
+                ? $"{Scenario}: violation at schedule {Schedules} (seed {Seed}, {Elapsed.TotalSeconds:0.0} s): {Bug}{Environment.NewLine}replay: {ReplayCommand(testMethod)}{Environment.NewLine}{Trace}"
+                : $"{Scenario}: {Schedules} schedules, no violation (seed {Seed}, {Elapsed.TotalSeconds:0.0} s); holders stalled past their fence with a token in hand: {HolderStalls}, reuses inside that documented window: {ExcusedReuses}"
+                  + (ExcusedTrace is null ? string.Empty : $"{Environment.NewLine}first schedule with such a reuse:{Environment.NewLine}{ExcusedTrace}");
+    }
+}
