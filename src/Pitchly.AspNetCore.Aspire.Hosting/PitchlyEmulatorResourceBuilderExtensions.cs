@@ -140,8 +140,11 @@ public static class PitchlyEmulatorResourceBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(emulator);
+        // 127.0.0.1 rather than localhost: the emulator and the orchestrator's proxy listen on IPv4 loopback, and a
+        // browser or client that resolves localhost to ::1 first would try an address nothing listens on.
         var endpoint = emulator.Resource.HttpEndpoint;
-        var url = endpoint.Property(EndpointProperty.Url);
+        var hostAndPort = ReferenceExpression.Create($"{endpoint.Property(EndpointProperty.IPV4Host)}:{endpoint.Property(EndpointProperty.Port)}");
+        var url = ReferenceExpression.Create($"http://{hostAndPort}");
         return builder
             .WithReferenceRelationship(emulator.Resource)
             .WithEnvironment("Pitchly__ClientId", PitchlyEmulatorDefaults.ClientId)
@@ -150,6 +153,6 @@ public static class PitchlyEmulatorResourceBuilderExtensions
             .WithEnvironment("Pitchly__TokenEndpoint", ReferenceExpression.Create($"{url}{PitchlyEmulatorDefaults.TokenPath}"))
             .WithEnvironment("Pitchly__GraphQLEndpoint", ReferenceExpression.Create($"{url}{PitchlyEmulatorDefaults.GraphQLPath}"))
             .WithEnvironment("Pitchly__GraphQL__Endpoint", ReferenceExpression.Create($"{url}{PitchlyEmulatorDefaults.GraphQLPath}"))
-            .WithEnvironment("Pitchly__Subscriptions__Endpoint", ReferenceExpression.Create($"ws://{endpoint.Property(EndpointProperty.HostAndPort)}{PitchlyEmulatorDefaults.SubscriptionsPath}"));
+            .WithEnvironment("Pitchly__Subscriptions__Endpoint", ReferenceExpression.Create($"ws://{hostAndPort}{PitchlyEmulatorDefaults.SubscriptionsPath}"));
     }
 }

@@ -55,11 +55,11 @@ public sealed class EmulatorResourceTests
             {
                 ["Pitchly__ClientId"] = PitchlyEmulatorDefaults.ClientId,
                 ["Pitchly__ClientSecret"] = PitchlyEmulatorDefaults.ClientSecret,
-                ["Pitchly__AuthorizationEndpoint"] = "http://localhost:5199/oauth/authorize",
-                ["Pitchly__TokenEndpoint"] = "http://localhost:5199/api/oauth/token",
-                ["Pitchly__GraphQLEndpoint"] = "http://localhost:5199/graphql",
-                ["Pitchly__GraphQL__Endpoint"] = "http://localhost:5199/graphql",
-                ["Pitchly__Subscriptions__Endpoint"] = "ws://localhost:5199/subscriptions",
+                ["Pitchly__AuthorizationEndpoint"] = "http://127.0.0.1:5199/oauth/authorize",
+                ["Pitchly__TokenEndpoint"] = "http://127.0.0.1:5199/api/oauth/token",
+                ["Pitchly__GraphQLEndpoint"] = "http://127.0.0.1:5199/graphql",
+                ["Pitchly__GraphQL__Endpoint"] = "http://127.0.0.1:5199/graphql",
+                ["Pitchly__Subscriptions__Endpoint"] = "ws://127.0.0.1:5199/subscriptions",
             },
             pitchlyVariables);
         Assert.Contains(web.Resource.Annotations.OfType<ResourceRelationshipAnnotation>(), relation => relation.Resource == pitchly.Resource);
