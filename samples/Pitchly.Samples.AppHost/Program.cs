@@ -34,7 +34,12 @@ if (builder.Configuration["Farm:AccessTokenLifetime"] is { Length: > 0 } lifetim
     pitchly.WithAccessTokenLifetime(TimeSpan.Parse(lifetime, System.Globalization.CultureInfo.InvariantCulture));
 }
 
-var instances = int.TryParse(builder.Configuration["Farm:Instances"], out var count) ? count : 3;
+var instances = builder.Configuration["Farm:Instances"] is { Length: > 0 } configured ? int.Parse(configured, System.Globalization.CultureInfo.InvariantCulture) : 3;
+if (instances is < 1 or > 9)
+{
+    throw new InvalidOperationException("Set Farm:Instances between 1 and 9.");
+}
+
 var proxy = builder.AddProject<Projects.Pitchly_Samples_FarmProxy>("proxy", options => options.ExcludeLaunchProfile = true)
     .WithHttpEndpoint(name: "http")
     .WithHttpHealthCheck("/", endpointName: "http");
