@@ -35,7 +35,7 @@ builder.Services
 var tokens = builder.Services.AddPitchlyTokenManagement();
 if (builder.Configuration["Pitchly:Redis:Configuration"] is { Length: > 0 } redisConfiguration)
 {
-    // Web-farm mode (samples/Pitchly.Samples.WebFarm runs three of these behind a proxy): tokens in Redis, encrypted,
+    // Web-farm mode (samples/Pitchly.Samples.AppHost runs three of these behind a proxy): tokens in Redis, encrypted,
     // with the refresh lock shared by every instance; Data Protection keys in the same Redis, so any instance reads the
     // cookies, sign-in state and tokens another one wrote. Without the setting: in-memory store, one instance.
     tokens.AddRedis();

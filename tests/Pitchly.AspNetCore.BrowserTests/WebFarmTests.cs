@@ -1,18 +1,16 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Pitchly.AspNetCore.Emulator;
-using Pitchly.Samples.WebFarm;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
 using static Microsoft.Playwright.Assertions;
 
 namespace Pitchly.AspNetCore.BrowserTests;
 
 /// <summary>
-/// The web-farm sample as a user meets it: one program starts Redis, the emulator, three MVC instances (child
-/// processes) and a round-robin proxy. Signed in through the proxy, the user keeps loading <c>/data</c> while
-/// two-second tokens expire; the pages come from every instance, and no refresh token is ever spent twice.
+/// The web farm as a user meets it: the sample app host (samples/Pitchly.Samples.AppHost, on Aspire's orchestrator)
+/// starts Redis, the emulator, three MVC instances and a round-robin proxy. Signed in through the proxy, the user keeps
+/// loading <c>/data</c> while two-second tokens expire; the pages come from every instance, and no refresh token is
+/// ever spent twice.
 /// </summary>
 public sealed class WebFarmTests(ChromiumFixture chromium) : BrowserTest(chromium)
 {
@@ -21,18 +19,16 @@ public sealed class WebFarmTests(ChromiumFixture chromium) : BrowserTest(chromiu
     [Fact]
     public async Task Data_keeps_working_across_token_expiries_while_requests_land_on_every_instance()
     {
-        string[] args =
-        [
-            "--urls=http://127.0.0.1:0",
-            "--environment=Development",
-            "--applicationName=Pitchly.Samples.WebFarm",
-            $"--contentRoot={SampleApp.ProjectDirectory("Pitchly.Samples.WebFarm")}",
-            "--Logging:LogLevel:Default=None",
-            "--Pitchly:Emulator:AccessTokenLifetime=00:00:02",
-        ];
-        // Three instances start as separate processes: generous on a busy machine.
-        await using var farm = await EntryPointHost.StartAsync(typeof(WebFarmOptions).Assembly, args, TimeSpan.FromMinutes(3));
-        var proxy = new Uri(farm.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
+        // Five processes start on a busy machine: generous.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(3));
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pitchly_Samples_AppHost>(
+            ["--Farm:AccessTokenLifetime=00:00:02"], timeout.Token);
+        await using var farm = await appHost.BuildAsync(timeout.Token);
+        await farm.StartAsync(timeout.Token);
+        await farm.ResourceNotifications.WaitForResourceHealthyAsync("proxy", timeout.Token);
+        // 127.0.0.1: the browser resolves no host name (ChromiumFixture), and the emulator's endpoints are given that way too.
+        var proxy = new UriBuilder(farm.GetEndpoint("proxy", "http")) { Host = "127.0.0.1" }.Uri;
         string Url(string path) => new Uri(proxy, path).ToString();
 
         await Page.GotoAsync(Url("/account/signin"));
@@ -55,9 +51,11 @@ public sealed class WebFarmTests(ChromiumFixture chromium) : BrowserTest(chromiu
         }
 
         Assert.Equal(["mvc-1", "mvc-2", "mvc-3"], served.Order(StringComparer.Ordinal));
-        var stats = farm.Services.GetRequiredService<PitchlyEmulatorServer>().Emulator.GetStats();
-        Assert.True(stats.RefreshGrants >= 2, $"Expected several refreshes over {loads} loads of /data, saw {stats.RefreshGrants}.");
-        Assert.Equal(0, stats.RefreshTokenReuse);
-        Assert.Equal(0, stats.RevokedFamilies);
+        using var emulator = farm.CreateHttpClient("pitchly", "http");
+        using var stats = JsonDocument.Parse(await emulator.GetStringAsync(new Uri("/_emulator/stats", UriKind.Relative), timeout.Token));
+        var refreshGrants = stats.RootElement.GetProperty("refresh_grants").GetInt32();
+        Assert.True(refreshGrants >= 2, $"Expected several refreshes over {loads} loads of /data, saw {refreshGrants}.");
+        Assert.Equal(0, stats.RootElement.GetProperty("refresh_token_reuse").GetInt32());
+        Assert.Equal(0, stats.RootElement.GetProperty("revoked_families").GetInt32());
     }
 }

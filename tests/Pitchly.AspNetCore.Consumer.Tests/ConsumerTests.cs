@@ -114,7 +114,7 @@ public sealed partial class ConsumerTests(PackedApp packed)
         Assert.StartsWith(Regex.Match(File.ReadAllText(Path.Combine(PackedApp.RepositoryRoot, "Directory.Build.props")), "<VersionPrefix>(.+)</VersionPrefix>").Groups[1].Value + "-", packed.Version, StringComparison.Ordinal);
         Assert.EndsWith("-" + packed.VersionSuffix, packed.Version, StringComparison.Ordinal);
 
-        foreach (var id in PackedApp.LibraryPackages.Append(PackedApp.ToolPackage))
+        foreach (var id in PackedApp.LibraryPackages.Append(PackedApp.ToolPackage).Append(PackedApp.AspireHostingPackage))
         {
             var package = Path.Combine(packed.Packages, $"{id}.{packed.Version}.nupkg");
             Assert.True(File.Exists(package), $"{id} {packed.Version} was not packed.");
@@ -147,6 +147,11 @@ public sealed partial class ConsumerTests(PackedApp packed)
             if (id == "Pitchly.AspNetCore.Redis")
             {
                 Assert.Contains(internalDependencies, d => d.Attribute("id")!.Value == "Pitchly.AspNetCore");
+            }
+
+            if (id == PackedApp.AspireHostingPackage)
+            {
+                Assert.Contains(internalDependencies, d => d.Attribute("id")!.Value == "Pitchly.AspNetCore.Emulator");
             }
         }
     }

@@ -21,6 +21,9 @@ public sealed partial class PackedApp : IAsyncLifetime
 
     public const string ToolPackage = "Pitchly.AspNetCore.Emulator.Host";
 
+    /// <summary>Packed with the others, but for Aspire app hosts: the web app written here does not reference it.</summary>
+    public const string AspireHostingPackage = "Pitchly.AspNetCore.Aspire.Hosting";
+
     // Cold SDK work on a shared 2-core machine: generous, since a timeout here proves nothing about the packages.
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(8);
 
@@ -148,7 +151,7 @@ public sealed partial class PackedApp : IAsyncLifetime
         var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
             ? configured
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in LibraryPackages.Append(ToolPackage))
+        foreach (var id in LibraryPackages.Append(ToolPackage).Append(AspireHostingPackage))
         {
             if (Version.Length > 0)
             {

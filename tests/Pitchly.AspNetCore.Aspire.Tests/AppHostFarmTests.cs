@@ -1,0 +1,105 @@
+using System.Net;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+
+namespace Pitchly.AspNetCore.Aspire.Tests;
+
+/// <summary>
+/// The sample app host started for real (Aspire's orchestrator, redis-server, the emulator, three MVC instances and the
+/// proxy, all on loopback): a user signs in through the proxy and calls Pitchly on every instance.
+/// </summary>
+public sealed class AppHostFarmTests
+{
+    [Fact]
+    public async Task A_user_signs_in_through_the_proxy_and_every_instance_calls_Pitchly_for_them()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pitchly_Samples_AppHost>(
+            ["--Farm:AutoApprove=true"], timeout.Token);
+        await using var app = await appHost.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("pitchly", timeout.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", timeout.Token);
+
+        var proxy = app.GetEndpoint("proxy", "http");
+        using var browser = new LoopbackBrowser();
+
+        var (signInAt, profile) = await browser.GetAsync(new Uri(proxy, "/account/signin"), timeout.Token);
+        Assert.Equal(new Uri(proxy, "/me"), signInAt);
+        Assert.Contains("Acme Analytics", profile, StringComparison.Ordinal);
+
+        var served = new HashSet<string>(StringComparer.Ordinal);
+        for (var load = 0; load < 6; load++)
+        {
+            var (dataAt, page) = await browser.GetAsync(new Uri(proxy, "/data"), timeout.Token);
+            Assert.Equal(new Uri(proxy, "/data"), dataAt);
+            served.Add(System.Text.RegularExpressions.Regex.Match(page, "Served by instance <strong>([^<]+)</strong>").Groups[1].Value);
+        }
+
+        Assert.Equal(["mvc-1", "mvc-2", "mvc-3"], served.Order(StringComparer.Ordinal));
+
+        using var emulator = app.CreateHttpClient("pitchly", "http");
+        using var stats = JsonDocument.Parse(await emulator.GetStringAsync(new Uri("/_emulator/stats", UriKind.Relative), timeout.Token));
+        Assert.Equal(1, stats.RootElement.GetProperty("authorization_code_grants").GetInt32());
+        Assert.Equal(0, stats.RootElement.GetProperty("refresh_token_reuse").GetInt32());
+        Assert.True(stats.RootElement.GetProperty("graphql_requests").GetInt32() >= 7);
+    }
+
+    /// <summary>
+    /// Follows redirects and keeps cookies per host like a browser on loopback, which also sends the sign-in's Secure
+    /// correlation cookie over plain http to localhost (HttpClient's CookieContainer does not).
+    /// </summary>
+    private sealed class LoopbackBrowser : IDisposable
+    {
+        private readonly HttpClient http = new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        private readonly Dictionary<string, Dictionary<string, string>> cookies = new(StringComparer.OrdinalIgnoreCase);
+
+        public async Task<(Uri At, string Page)> GetAsync(Uri address, CancellationToken cancellationToken)
+        {
+            for (var hop = 0; hop < 10; hop++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, address);
+                if (cookies.TryGetValue(address.Host, out var jar) && jar.Count > 0)
+                {
+                    request.Headers.Add("Cookie", string.Join("; ", jar.Select(cookie => cookie.Key + "=" + cookie.Value)));
+                }
+
+                using var response = await http.SendAsync(request, cancellationToken);
+                if (response.Headers.TryGetValues("Set-Cookie", out var setCookies))
+                {
+                    jar = cookies.TryGetValue(address.Host, out var existing) ? existing : cookies[address.Host] = new(StringComparer.Ordinal);
+                    foreach (var setCookie in setCookies)
+                    {
+                        var pair = setCookie.Split(';')[0].Split('=', 2);
+                        var expired = setCookie.Contains("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase);
+                        if (expired)
+                        {
+                            jar.Remove(pair[0]);
+                        }
+                        else
+                        {
+                            jar[pair[0]] = pair[1];
+                        }
+                    }
+                }
+
+                if (response.Headers.Location is { } location)
+                {
+                    address = new Uri(address, location);
+                    continue;
+                }
+
+                var page = await response.Content.ReadAsStringAsync(cancellationToken);
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} at {address}: {page}");
+                return (address, page);
+            }
+
+            throw new InvalidOperationException($"Too many redirects, last at {address}.");
+        }
+
+        public void Dispose() => http.Dispose();
+    }
+}
