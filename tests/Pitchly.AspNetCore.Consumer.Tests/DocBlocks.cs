@@ -14,7 +14,7 @@ namespace Pitchly.AspNetCore.Consumer.Tests;
 /// <item>A block opened with <c>```csharp fragment</c> is an excerpt: the same order (usings, statements, types), but
 /// its statements run inside a method where the package namespaces are imported and <see cref="AmbientSource"/>
 /// declares what an excerpt may use without declaring it (<c>builder</c>, <c>app</c>, <c>organizationId</c>, <c>ct</c>,
-/// placeholder clients such as <c>MyPitchlyClient</c>, …). Anything else it uses it must declare itself.</item>
+/// placeholder types such as <c>MyPitchlyClient</c>, …). Anything else it uses it must declare itself.</item>
 /// </list>
 /// Types start at the first line, at column 0, that declares a class, record, struct, interface or enum. Each block
 /// becomes one file in its own namespace, with <c>#line</c> directives: a compiler error names the Markdown file and the
@@ -199,6 +199,7 @@ public static partial class DocBlocks
         internal sealed class KeyClient(HttpClient http) { public HttpClient Http { get; } = http; }
         internal sealed class JwtClient(HttpClient http) { public HttpClient Http { get; } = http; }
         internal sealed class LegacyClient(HttpClient http) { public HttpClient Http { get; } = http; }
+        internal sealed class App : Microsoft.AspNetCore.Components.ComponentBase { } // a Blazor Web App's root component
         internal sealed class SyncWorker : Microsoft.Extensions.Hosting.BackgroundService
         {
             protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
