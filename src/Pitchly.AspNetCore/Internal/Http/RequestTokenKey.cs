@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Linq.Expressions;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 
 namespace Pitchly.AspNetCore.Internal.Http;
@@ -5,34 +8,16 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// <summary>
 /// Reads <see cref="PitchlyHttpRequestOptions.TokenKey"/> from a request without creating its options: reading
 /// <see cref="HttpRequestMessage.Options"/> creates them (a dictionary per request) on a request that has none, which is
-/// every request of the hot path. Falls back to the property if the runtime's field is not there.
+/// every request of the hot path. The runtime's field is read through a getter compiled once (not an
+/// <c>UnsafeAccessor</c>: an extern method has no body, which IL rewriters such as Coyote's cannot process); where the
+/// field is missing or code cannot be compiled at run time, the property is read instead.
 /// </summary>
 internal static class RequestTokenKey
 {
-    private static bool s_fieldMissing;
+    private static readonly Func<HttpRequestMessage, HttpRequestOptions?> ReadOptions = CreateReader();
 
     public static PitchlyTokenKey? Find(HttpRequestMessage request)
-    {
-        HttpRequestOptions? options;
-        if (Volatile.Read(ref s_fieldMissing))
-        {
-            options = request.Options;
-        }
-        else
-        {
-            try
-            {
-                options = OptionsField(request);
-            }
-            catch (MissingFieldException)
-            {
-                Volatile.Write(ref s_fieldMissing, true);
-                options = request.Options;
-            }
-        }
-
-        return options is not null && options.TryGetValue(PitchlyHttpRequestOptions.TokenKey, out var key) ? key : null;
-    }
+        => ReadOptions(request) is { } options && options.TryGetValue(PitchlyHttpRequestOptions.TokenKey, out var key) ? key : null;
 
     /// <summary>Throws when a request carries a key that a handler with another credential cannot honour.</summary>
     public static void ThrowIfPresent(HttpRequestMessage request, string credential)
@@ -44,6 +29,16 @@ internal static class RequestTokenKey
         }
     }
 
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_options")]
-    private static extern ref HttpRequestOptions? OptionsField(HttpRequestMessage request);
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A trimmed-away field leaves null, and the property is read instead.")]
+    private static Func<HttpRequestMessage, HttpRequestOptions?> CreateReader()
+    {
+        var field = typeof(HttpRequestMessage).GetField("_options", BindingFlags.Instance | BindingFlags.NonPublic);
+        if (field is null || field.FieldType != typeof(HttpRequestOptions) || !RuntimeFeature.IsDynamicCodeCompiled)
+        {
+            return static request => request.Options;
+        }
+
+        var request = Expression.Parameter(typeof(HttpRequestMessage), "request");
+        return Expression.Lambda<Func<HttpRequestMessage, HttpRequestOptions?>>(Expression.Field(request, field), request).Compile();
+    }
 }
