@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -11,7 +10,7 @@ namespace Pitchly.AspNetCore.Consumer.Tests;
 /// component whose circuit runs over long polling, and see that person's name, as Pitchly answered the circuit's user.
 /// </summary>
 [Collection(PackedCollection.Name)]
-public sealed partial class BlazorConsumerTests(PackedApp packed)
+public sealed class BlazorConsumerTests(PackedApp packed)
 {
     private const string Chromium = "/usr/bin/chromium";
 
@@ -31,8 +30,8 @@ public sealed partial class BlazorConsumerTests(PackedApp packed)
 
         await using var app = DotNetProcess.Start(DotNetProcess.Executable, packed.BlazorAppDirectory, [packed.BlazorAppAssembly, "--urls", "http://127.0.0.1:0"],
             new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Development" });
-        var listening = await app.WaitForLineAsync(line => ListeningOn().IsMatch(line), StartTimeout);
-        var address = new Uri(ListeningOn().Match(listening).Groups["address"].Value);
+        var listening = await app.WaitForLineAsync(line => ConsumerTests.ListeningOn().IsMatch(line), StartTimeout);
+        var address = new Uri(ConsumerTests.ListeningOn().Match(listening).Groups["address"].Value);
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -70,6 +69,7 @@ public sealed partial class BlazorConsumerTests(PackedApp packed)
             var load = page.Locator("#load");
             await Expect(load).ToBeEnabledAsync();
             await load.ClickAsync();
+            await page.WaitForFunctionAsync("() => document.querySelector('#name').textContent || document.querySelector('#problem').textContent");
             await Expect(page.Locator("#problem")).ToBeEmptyAsync();
             await Expect(page.Locator("#name")).ToHaveTextAsync(PersonName);
         }
@@ -82,7 +82,4 @@ public sealed partial class BlazorConsumerTests(PackedApp packed)
         Assert.Empty(webSockets);
         Assert.NotEmpty(polls);
     }
-
-    [GeneratedRegex(@"Now listening on: (?<address>http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }
