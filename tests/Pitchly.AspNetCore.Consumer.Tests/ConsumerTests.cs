@@ -188,6 +188,7 @@ public sealed partial class ConsumerTests(PackedApp packed)
         return await http.SendAsync(request, Cancellation);
     }
 
+    /// <summary>Kestrel's line that names the address an app started with <c>--urls http://127.0.0.1:0</c> listens on.</summary>
     [GeneratedRegex(@"Now listening on: (?<address>http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
+    internal static partial Regex ListeningOn();
 }

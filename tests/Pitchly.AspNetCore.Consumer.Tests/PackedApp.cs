@@ -36,6 +36,7 @@ public sealed partial class PackedApp : IAsyncLifetime
         AppDirectory = Path.Combine(Root, "app");
         CoreAppDirectory = Path.Combine(Root, "core-app");
         DocsDirectory = Path.Combine(Root, "docs");
+        BlazorAppDirectory = Path.Combine(Root, "blazor-app");
         // A version no earlier run used: the shared NuGet cache never serves an older build under the same number.
         VersionSuffix = "consumer." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
     }
@@ -50,6 +51,9 @@ public sealed partial class PackedApp : IAsyncLifetime
     /// <summary>Gets the quick start as written, on the core package alone.</summary>
     public string CoreAppDirectory { get; }
 
+    /// <summary>Gets the Blazor Web App (<see cref="BlazorApp"/>), on the core and emulator packages.</summary>
+    public string BlazorAppDirectory { get; }
+
     /// <summary>Gets the project of every C# block of the documentation, on every package.</summary>
     public string DocsDirectory { get; }
 
@@ -58,6 +62,8 @@ public sealed partial class PackedApp : IAsyncLifetime
     public string Version { get; private set; } = string.Empty;
 
     public string AppAssembly => Path.Combine(AppDirectory, "bin", "Release", "net10.0", "ConsumerApp.dll");
+
+    public string BlazorAppAssembly => Path.Combine(BlazorAppDirectory, "bin", "Release", "net10.0", "ConsumerApp.dll");
 
     public string CoreAppAssembly => Path.Combine(CoreAppDirectory, "bin", "Release", "net10.0", "ConsumerApp.dll");
 
@@ -90,8 +96,8 @@ public sealed partial class PackedApp : IAsyncLifetime
     }
 
     /// <summary>
-    /// Writes and builds the quick start app of <paramref name="projectDirectory"/> (<see cref="AppDirectory"/> or
-    /// <see cref="CoreAppDirectory"/>) once, whichever test asks first; a failure throws with the build's output.
+    /// Writes and builds the app of <paramref name="projectDirectory"/> (<see cref="AppDirectory"/>,
+    /// <see cref="CoreAppDirectory"/> or <see cref="BlazorAppDirectory"/>) once, whichever test asks first; a failure throws with the build's output.
     /// </summary>
     public Task BuildAsync(string projectDirectory)
     {
@@ -104,6 +110,11 @@ public sealed partial class PackedApp : IAsyncLifetime
                     if (projectDirectory == AppDirectory)
                     {
                         WriteProject(AppDirectory, QuickStartPackages, QuickStartWithEmulator());
+                    }
+                    else if (projectDirectory == BlazorAppDirectory)
+                    {
+                        WriteProject(BlazorAppDirectory, QuickStartPackages, program: null);
+                        BlazorApp.WriteSources(BlazorAppDirectory);
                     }
                     else
                     {
