@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
@@ -46,60 +45,5 @@ public sealed class AppHostFarmTests
         Assert.Equal(1, stats.RootElement.GetProperty("authorization_code_grants").GetInt32());
         Assert.Equal(0, stats.RootElement.GetProperty("refresh_token_reuse").GetInt32());
         Assert.True(stats.RootElement.GetProperty("graphql_requests").GetInt32() >= 7);
-    }
-
-    /// <summary>
-    /// Follows redirects and keeps cookies per host like a browser on loopback, which also sends the sign-in's Secure
-    /// correlation cookie over plain http to localhost (HttpClient's CookieContainer does not).
-    /// </summary>
-    private sealed class LoopbackBrowser : IDisposable
-    {
-        private readonly HttpClient http = new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(30) };
-        private readonly Dictionary<string, Dictionary<string, string>> cookies = new(StringComparer.OrdinalIgnoreCase);
-
-        public async Task<(Uri At, string Page)> GetAsync(Uri address, CancellationToken cancellationToken)
-        {
-            for (var hop = 0; hop < 10; hop++)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, address);
-                if (cookies.TryGetValue(address.Host, out var jar) && jar.Count > 0)
-                {
-                    request.Headers.Add("Cookie", string.Join("; ", jar.Select(cookie => cookie.Key + "=" + cookie.Value)));
-                }
-
-                using var response = await http.SendAsync(request, cancellationToken);
-                if (response.Headers.TryGetValues("Set-Cookie", out var setCookies))
-                {
-                    jar = cookies.TryGetValue(address.Host, out var existing) ? existing : cookies[address.Host] = new(StringComparer.Ordinal);
-                    foreach (var setCookie in setCookies)
-                    {
-                        var pair = setCookie.Split(';')[0].Split('=', 2);
-                        var expired = setCookie.Contains("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase);
-                        if (expired)
-                        {
-                            jar.Remove(pair[0]);
-                        }
-                        else
-                        {
-                            jar[pair[0]] = pair[1];
-                        }
-                    }
-                }
-
-                if (response.Headers.Location is { } location)
-                {
-                    address = new Uri(address, location);
-                    continue;
-                }
-
-                var page = await response.Content.ReadAsStringAsync(cancellationToken);
-                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} at {address}: {page}");
-                return (address, page);
-            }
-
-            throw new InvalidOperationException($"Too many redirects, last at {address}.");
-        }
-
-        public void Dispose() => http.Dispose();
     }
 }

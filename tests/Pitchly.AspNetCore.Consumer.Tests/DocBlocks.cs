@@ -15,6 +15,10 @@ namespace Pitchly.AspNetCore.Consumer.Tests;
 /// its statements run inside a method where the package namespaces are imported and <see cref="AmbientSource"/>
 /// declares what an excerpt may use without declaring it (<c>builder</c>, <c>app</c>, <c>organizationId</c>, <c>ct</c>,
 /// placeholder types such as <c>MyPitchlyClient</c>, …). Anything else it uses it must declare itself.</item>
+/// <item>A block opened with <c>```csharp apphost</c> (or <c>```csharp apphost fragment</c>) is code of a .NET Aspire app
+/// host, compiled in a project of its own on the Aspire hosting package with an app host's implicit usings
+/// (<c>Aspire.Hosting</c>, <c>Aspire.Hosting.ApplicationModel</c>); its fragments may use <see cref="AppHostAmbientSource"/>
+/// (<c>builder</c> as the app host's builder, <c>pitchly</c>, and the referenced project <c>Projects.Web</c>).</item>
 /// </list>
 /// Types start at the first line, at column 0, that declares a class, record, struct, interface or enum. Each block
 /// becomes one file in its own namespace, with <c>#line</c> directives: a compiler error names the Markdown file and the
@@ -56,7 +60,7 @@ public static partial class DocBlocks
             }
 
             // Line numbers are 1-based: the block's first code line is the line after the fence.
-            blocks.Add(new DocBlock(relativePath, fullPath, start + 1, open.Groups["fragment"].Success, lines[start..end]));
+            blocks.Add(new DocBlock(relativePath, fullPath, start + 1, open.Groups["fragment"].Success, lines[start..end], open.Groups["apphost"].Success));
             i = end;
         }
 
@@ -69,7 +73,7 @@ public static partial class DocBlocks
     public static void WriteSources(string directory, IReadOnlyList<DocBlock> blocks)
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "Ambient.cs"), AmbientSource);
+        File.WriteAllText(Path.Combine(directory, "Ambient.cs"), blocks.Any(block => block.IsAppHost) ? AppHostAmbientSource : AmbientSource);
         for (var i = 0; i < blocks.Count; i++)
         {
             var name = $"B{i:D3}_{SafeName().Replace(blocks[i].RelativePath, "_")}_L{blocks[i].Line}";
@@ -108,11 +112,11 @@ public static partial class DocBlocks
 
         var source = new StringBuilder();
         source.Append("// Generated from ").Append(block.RelativePath).Append(", line ").Append(block.Line)
-            .Append(block.IsFragment ? " (fragment)" : " (complete file)").Append(".\n");
+            .Append(block.IsFragment ? " (fragment)" : " (complete file)").Append(block.IsAppHost ? " of an app host" : string.Empty).Append(".\n");
         AppendMapped(source, block, 0, lines.Take(usingsEnd));
         if (block.IsFragment)
         {
-            source.Append(FragmentUsings);
+            source.Append(block.IsAppHost ? AppHostFragmentUsings : FragmentUsings);
         }
 
         source.Append("namespace DocSnippets.").Append(name).Append(";\n\n");
@@ -207,7 +211,41 @@ public static partial class DocBlocks
 
         """;
 
-    [GeneratedRegex(@"^```(?<language>csharp|cs|c#)(?<fragment>\s+fragment)?\s*$")]
+    /// <summary>Namespaces an app host fragment sees besides an app host's implicit ones.</summary>
+    private const string AppHostFragmentUsings = """
+        using Pitchly.AspNetCore.Emulator;
+
+        """;
+
+    /// <summary>What an app host fragment may use without declaring it, and the project an app host references.</summary>
+    public const string AppHostAmbientSource = """
+        // What app host fragments of the documentation may use without declaring it (see DocBlocks in the consumer tests).
+        using Aspire.Hosting;
+        using Aspire.Hosting.ApplicationModel;
+
+        #pragma warning disable IDE1006, CS0649, CS8618
+        namespace DocSnippets
+        {
+            internal abstract class Ambient
+            {
+                protected string[] args = [];
+                protected IDistributedApplicationBuilder builder;
+                protected IResourceBuilder<PitchlyEmulatorResource> pitchly;
+            }
+        }
+
+        // What an app host that references a project named Web gets generated for it.
+        namespace Projects
+        {
+            internal sealed class Web : IProjectMetadata
+            {
+                public string ProjectPath => "../Web/Web.csproj";
+            }
+        }
+
+        """;
+
+    [GeneratedRegex(@"^```(?<language>csharp|cs|c#)(?<apphost>\s+apphost)?(?<fragment>\s+fragment)?\s*$")]
     private static partial Regex Fence();
 
     [GeneratedRegex(@"^using\s+(static\s+)?[\w.]+(\s*=\s*[\w.<>, ]+)?\s*;\s*(//.*)?$")]

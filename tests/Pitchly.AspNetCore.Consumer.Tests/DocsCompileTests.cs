@@ -15,14 +15,20 @@ public sealed class DocsCompileTests(PackedApp packed)
             .ToList();
         Assert.Contains(blocks, b => b.RelativePath == "README.md" && !b.IsFragment);
         Assert.Contains(blocks, b => b.RelativePath.StartsWith("docs/scenarios/", StringComparison.Ordinal));
+        Assert.Contains(blocks, b => b.RelativePath == "docs/scenarios/aspire.md" && b.IsAppHost && !b.IsFragment);
 
-        var (exitCode, output) = await packed.BuildDocsAsync(packed.DocsDirectory, blocks);
+        // The web app's blocks, then the app hosts' (a project of their own, on the Aspire hosting package).
+        foreach (var (directory, kind) in new[] { (packed.DocsDirectory, false), (packed.AppHostDocsDirectory, true) })
+        {
+            var ofKind = blocks.Where(b => b.IsAppHost == kind).ToList();
+            var (exitCode, output) = await packed.BuildDocsAsync(directory, ofKind);
 
-        var errors = DocBlocks.Errors(output, PackedApp.RepositoryRoot);
-        Assert.True(exitCode == 0 && errors.Count == 0,
-            $"{errors.Count} compiler error(s) in the C# blocks of the docs ({blocks.Count} blocks; the generated project is {packed.DocsDirectory}):\n"
-            + (errors.Count > 0 ? string.Join('\n', errors) : output)
-            + "\n(While any declaration or syntax error remains, the compiler skips method bodies: run again after fixing these.)");
+            var errors = DocBlocks.Errors(output, PackedApp.RepositoryRoot);
+            Assert.True(exitCode == 0 && errors.Count == 0,
+                $"{errors.Count} compiler error(s) in the C# blocks of the docs ({ofKind.Count} {(kind ? "app host " : string.Empty)}blocks; the generated project is {directory}):\n"
+                + (errors.Count > 0 ? string.Join('\n', errors) : output)
+                + "\n(While any declaration or syntax error remains, the compiler skips method bodies: run again after fixing these.)");
+        }
     }
 
     [Fact]
@@ -43,10 +49,15 @@ public sealed class DocsCompileTests(PackedApp packed)
             var builder = WebApplication.CreateBuilder(args);
             builder.Services.AddPitchlyTokenManagement();
             ```
+
+            ```csharp apphost fragment
+            builder.AddPitchlyEmulator("pitchly");
+            ```
             """);
 
-        var blocks = DocBlocks.Extract(directory, "broken.md");
-        Assert.Equal([(true, 4), (false, 9)], blocks.Select(b => (b.IsFragment, b.Line)));
+        var all = DocBlocks.Extract(directory, "broken.md");
+        Assert.Equal([(true, false, 4), (false, false, 9), (true, true, 14)], all.Select(b => (b.IsFragment, b.IsAppHost, b.Line)));
+        var blocks = all.Where(b => !b.IsAppHost).ToList();
 
         var (exitCode, output) = await packed.BuildDocsAsync(Path.Combine(directory, "project"), blocks);
 

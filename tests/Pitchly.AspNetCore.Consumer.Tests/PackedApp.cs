@@ -37,6 +37,7 @@ public sealed partial class PackedApp : IAsyncLifetime
         CoreAppDirectory = Path.Combine(Root, "core-app");
         DocsDirectory = Path.Combine(Root, "docs");
         BlazorAppDirectory = Path.Combine(Root, "blazor-app");
+        AppHostDocsDirectory = Path.Combine(Root, "apphost-docs");
         // A version no earlier run used: the shared NuGet cache never serves an older build under the same number.
         VersionSuffix = "consumer." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
     }
@@ -56,6 +57,9 @@ public sealed partial class PackedApp : IAsyncLifetime
 
     /// <summary>Gets the project of every C# block of the documentation, on every package.</summary>
     public string DocsDirectory { get; }
+
+    /// <summary>Gets the project of the documentation's app host blocks, on the Aspire hosting package.</summary>
+    public string AppHostDocsDirectory { get; }
 
     public string VersionSuffix { get; }
 
@@ -133,20 +137,35 @@ public sealed partial class PackedApp : IAsyncLifetime
 
     /// <summary>
     /// Writes the project of every C# block of <paramref name="blocks"/> into <paramref name="directory"/> (one file per
-    /// block) on every library package, and builds it; returns the exit code and the build's output.
+    /// block) on every library package, and builds it; returns the exit code and the build's output. App host blocks
+    /// (<see cref="DocBlock.IsAppHost"/>) are built alone, on the Aspire hosting package, as an app host would be.
     /// </summary>
     public async Task<(int? ExitCode, string Output)> BuildDocsAsync(string directory, IReadOnlyList<DocBlock> blocks)
     {
         var props = File.ReadAllText(Path.Combine(RepositoryRoot, "Directory.Packages.props"));
         string VersionOf(string id) => Regex.Match(props, $"<PackageVersion Include=\"{Regex.Escape(id)}\" Version=\"([^\"]+)\"").Groups[1].Value;
 
-        // What the docs themselves tell readers to add: Data Protection keys in Redis; xunit for the testing page.
-        var extra = new Dictionary<string, string>
+        var appHost = blocks.Any(block => block.IsAppHost);
+        Assert.True(!appHost || blocks.All(block => block.IsAppHost), "App host blocks are compiled in a project of their own.");
+        if (appHost)
         {
-            ["Microsoft.AspNetCore.DataProtection.StackExchangeRedis"] = VersionOf("Microsoft.AspNetCore.DataProtection.StackExchangeRedis"),
-            ["xunit.v3.assert"] = VersionOf("xunit.v3"),
-        };
-        WriteProject(directory, LibraryPackages, program: null, extra, docs: true);
+            // What the Aspire page tells readers to add to an app host: Aspire's Redis resource (same release as Aspire.Hosting).
+            WriteProject(directory, [AspireHostingPackage], program: null,
+                new Dictionary<string, string> { ["Aspire.Hosting.Redis"] = VersionOf("Aspire.Hosting") }, docs: true, appHost: true);
+        }
+        else
+        {
+            // What the docs themselves tell readers to add: Data Protection keys in Redis; xunit for the testing page;
+            // OpenTelemetry's hosting extensions, as Aspire's service defaults have them.
+            var extra = new Dictionary<string, string>
+            {
+                ["Microsoft.AspNetCore.DataProtection.StackExchangeRedis"] = VersionOf("Microsoft.AspNetCore.DataProtection.StackExchangeRedis"),
+                ["xunit.v3.assert"] = VersionOf("xunit.v3"),
+                ["OpenTelemetry.Extensions.Hosting"] = VersionOf("OpenTelemetry.Extensions.Hosting"),
+            };
+            WriteProject(directory, LibraryPackages, program: null, extra, docs: true);
+        }
+
         DocBlocks.WriteSources(directory, blocks);
 
         await using var build = DotNetProcess.Start(DotNetProcess.Executable, directory, ["build", "-c", "Release", "-nodeReuse:false"]);
@@ -197,7 +216,7 @@ public sealed partial class PackedApp : IAsyncLifetime
         var heading = Array.IndexOf(File.ReadAllLines(Path.Combine(RepositoryRoot, "README.md")), "## Quick start");
         Assert.True(heading >= 0, "README.md has no '## Quick start' section.");
         var blocks = DocBlocks.Extract(RepositoryRoot, "README.md").Where(b => b.Line > heading).ToList();
-        var quickStart = blocks.FirstOrDefault(b => !b.IsFragment);
+        var quickStart = blocks.FirstOrDefault(b => !b.IsFragment && !b.IsAppHost);
         Assert.True(quickStart is not null, "README.md's quick start has no complete ```csharp block.");
         var emulatorLine = blocks.FirstOrDefault(b => b.IsFragment && b.Line > quickStart.Line);
         Assert.True(emulatorLine?.Code.Contains("AddPitchlyEmulatorUnlessConfiguredAsync", StringComparison.Ordinal) == true,
@@ -205,7 +224,7 @@ public sealed partial class PackedApp : IAsyncLifetime
         return (quickStart, emulatorLine);
     }
 
-    private void WriteProject(string directory, IEnumerable<string> packages, string? program, IReadOnlyDictionary<string, string>? otherPackages = null, bool docs = false)
+    private void WriteProject(string directory, IEnumerable<string> packages, string? program, IReadOnlyDictionary<string, string>? otherPackages = null, bool docs = false, bool appHost = false)
     {
         Directory.CreateDirectory(directory);
 
@@ -234,8 +253,15 @@ public sealed partial class PackedApp : IAsyncLifetime
                 <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
                 <WarningsNotAsErrors>NU1603</WarningsNotAsErrors>
               """;
+        // An app host's project has the namespaces Aspire.Hosting.AppHost imports for it.
+        var appHostItems = appHost
+            ? """
+                <Using Include="Aspire.Hosting" />
+                <Using Include="Aspire.Hosting.ApplicationModel" />
+              """
+            : string.Empty;
         File.WriteAllText(Path.Combine(directory, docs ? "DocSnippets.csproj" : "ConsumerApp.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk.Web">
+            <Project Sdk="{(appHost ? "Microsoft.NET.Sdk" : "Microsoft.NET.Sdk.Web")}">
               <PropertyGroup>
                 <TargetFramework>net10.0</TargetFramework>
                 <Nullable>enable</Nullable>
@@ -244,6 +270,7 @@ public sealed partial class PackedApp : IAsyncLifetime
               </PropertyGroup>
               <ItemGroup>
             {references}
+            {appHostItems}
               </ItemGroup>
             </Project>
             """);
