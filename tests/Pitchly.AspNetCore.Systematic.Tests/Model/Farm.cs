@@ -273,11 +273,11 @@ internal sealed class Farm
                 var allowed = exception switch
                 {
                     PitchlySignInRequiredException => Endpoint.FamilyRevoked,
-                    TimeoutException or PitchlyTokenStoreUnavailableException => !final && Scenario.Freezes > 0,
+                    PitchlyRefreshTimeoutException or PitchlyTokenStoreUnavailableException => !final && Scenario.Freezes > 0,
                     PitchlyTokenEndpointException => !final && (Scenario.LostAnswers > 0 || Endpoint.FamilyRevoked),
                     _ => false,
                 };
-                Assert(allowed, $"{instance.Name}: {step} failed with {exception.GetType().Name} ({exception.Message}){(final ? " after the faults stopped" : "")}, not a documented error for this situation");
+                Assert(allowed, $"{instance.Name}: {step} failed with {exception.GetType().Name} ({exception.Message}){(final ? " after the faults stopped" : "")}, not a documented error for this situation{(allowed ? string.Empty : "\n" + exception)}");
             }
         }
     }
