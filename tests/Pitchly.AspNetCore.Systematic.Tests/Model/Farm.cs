@@ -176,7 +176,12 @@ internal sealed class Farm
         await Task.Delay(ModelTokenEndpoint.AccessTokenLifetime + TimeSpan.FromSeconds(20), Time);
         foreach (var instance in instances)
         {
-            await CallAsync(instance, final: true);
+            // A retryable failure means the same call may succeed again (PitchlyException.IsRetryable): a refresh that
+            // joined the tail of a freeze from before the faults stopped is retried, twice at most, as an app would.
+            for (var attempt = 0; !await CallAsync(instance, final: true, retriesLeft: 2 - attempt); attempt++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), Time);
+            }
         }
 
         await Task.Delay(TimeSpan.FromSeconds(30), Time);
@@ -230,7 +235,8 @@ internal sealed class Farm
         }
     }
 
-    private async Task CallAsync(FarmInstance instance, bool final = false)
+    /// <summary>Makes the calls of one caller; <see langword="false"/> when a final call failed retryably and may be retried.</summary>
+    private async Task<bool> CallAsync(FarmInstance instance, bool final = false, int retriesLeft = 0)
     {
         for (var call = 0; call < (final ? 1 : Scenario.CallsPerCaller); call++)
         {
@@ -270,6 +276,11 @@ internal sealed class Farm
             catch (Exception exception)
             {
                 Log($"{instance.Name} {step} failed: {exception.GetType().Name}: {exception.Message}");
+                if (final && retriesLeft > 0 && exception is PitchlyException { IsRetryable: true })
+                {
+                    return false;
+                }
+
                 var allowed = exception switch
                 {
                     PitchlySignInRequiredException => Endpoint.FamilyRevoked,
@@ -280,6 +291,8 @@ internal sealed class Farm
                 Assert(allowed, $"{instance.Name}: {step} failed with {exception.GetType().Name} ({exception.Message}){(final ? " after the faults stopped" : "")}, not a documented error for this situation{(allowed ? string.Empty : "\n" + exception)}");
             }
         }
+
+        return true;
     }
 
     /// <summary>
