@@ -157,6 +157,12 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
     {
         var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(KeyRing, "foreign")).FullName);
         var written = await foreign.Store.SetAsync(User, Records.Create("access-foreign-Xk2", "refresh-foreign-Jq7"), Cancel);
+
+        // The instances of the old key ring are gone, and so is any key check one of them may have written in the
+        // background (a connection event starts one): the live instances share keys, which is what lets a record of
+        // another key ring be removed. DataProtectionKeyCheckTests covers a live instance with other keys.
+        await foreign.DisposeAsync();
+        await redis.Admin.GetDatabase().KeyDeleteAsync($"{Prefix}:dp-canary");
         var logs = new CapturedLogs();
         var app = App(logs: logs);
         var recordKey = redis.AdminServer.Keys(pattern: $"{Prefix}:*:tok:*").Single();
@@ -181,6 +187,8 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
     {
         var foreign = App(keyRing: Directory.CreateDirectory(Path.Combine(KeyRing, "foreign")).FullName);
         await foreign.Store.SetAsync(User, Records.Create("access-foreign", "refresh-foreign"), Cancel);
+        await foreign.DisposeAsync();
+        await redis.Admin.GetDatabase().KeyDeleteAsync($"{Prefix}:dp-canary"); // the old key ring's instances are gone
         var writer = App();
         var removals = 0;
         var app = App(logs: new CapturedLogs(entry =>
