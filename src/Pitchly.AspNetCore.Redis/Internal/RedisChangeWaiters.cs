@@ -11,6 +11,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// </summary>
 internal sealed class RedisChangeWaiters(TimeProvider timeProvider)
 {
+    // One signal per key with a caller waiting now; it leaves with the write announced or its last waiter.
     private readonly ConcurrentDictionary<string, KeySignal> _waiters = new(StringComparer.Ordinal);
 
     /// <summary>Gets how many keys have waiters (for tests).</summary>

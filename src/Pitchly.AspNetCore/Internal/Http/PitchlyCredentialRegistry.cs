@@ -9,6 +9,7 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// </summary>
 internal sealed class PitchlyCredentialRegistry
 {
+    // Filled at registration only: one entry per named HttpClient the app configures, never per user or request.
     private readonly Dictionary<string, (object Identity, string Description)> _clients = new(StringComparer.Ordinal);
 
     /// <summary>

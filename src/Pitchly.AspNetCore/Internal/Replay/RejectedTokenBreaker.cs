@@ -36,7 +36,10 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
     // tokens that calls still in flight may hold. 16 bytes each, so the memory is fixed whatever the population.
     private const int Remembered = 4096;
 
+    // A key has a state while it is paused or was rejected in the last IdleAfter; success drops it, the sweep the rest.
     private readonly ConcurrentDictionary<PitchlyTokenKey, State> _states = new();
+
+    // The digests of the last Remembered rejections, oldest first in _order: a fixed size, dequeued as new ones come.
     private readonly HashSet<UInt128> _seen = [];
     private readonly Queue<UInt128> _order = new();
     private readonly Lock _seenLock = new();

@@ -20,6 +20,7 @@ internal sealed class RenewalBackoff : IDisposable
     /// <summary>The most keys backing off at once.</summary>
     internal const int MaxKeys = 65_536;
 
+    // At most MaxKeys; a key leaves on success or, once its interval has passed, on the sweep (see the remarks).
     private readonly ConcurrentDictionary<PitchlyTokenKey, DateTimeOffset> _retryAt = new();
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
     private readonly TimeProvider _timeProvider;
