@@ -45,7 +45,13 @@ public class PopulationBenchmarks
     private ConcurrentDictionary<string, PitchlyTokenRecord> _dictionary = null!;
     private MemoryCache _memoryCache = null!;
 
-    [Params(1_000, 10_000, 100_000, 1_000_000)]
+    /// <summary>The populations measured: PITCHLY_BENCH_USERS (comma-separated) or 1,000 to 1,000,000.</summary>
+    public static IEnumerable<int> Populations =>
+        Environment.GetEnvironmentVariable("PITCHLY_BENCH_USERS") is { Length: > 0 } users
+            ? users.Split(',').Select(u => int.Parse(u, CultureInfo.InvariantCulture))
+            : [1_000, 10_000, 100_000, 1_000_000];
+
+    [ParamsSource(nameof(Populations))]
     public int Users { get; set; }
 
     [GlobalSetup(Targets = [nameof(KeyHashOnly)])]
