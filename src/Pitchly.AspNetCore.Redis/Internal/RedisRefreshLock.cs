@@ -9,7 +9,8 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// The web-farm refresh lock: <c>SET {prefix}:{bucket}:lock:{hash} {owner} NX PX {lease}</c> (<c>lock-acquire.lua</c>,
 /// which also marks a held lock as waited for when the caller will wait), renewed every third of the lease while held,
 /// released by a compare-and-delete script that announces the release when it was waited for, so waiters retry at once
-/// (polling covers a lost announcement or an expired lease).
+/// (polling covers a lost announcement or an expired lease). An announced write of the record wakes the waiters too, and
+/// consumes the mark.
 /// </summary>
 /// <remarks>
 /// Acquiring the lock evicts this instance's cached copy of the key's record, so the holder's re-read goes to Redis
