@@ -337,6 +337,144 @@ public sealed class RedisRefreshLockTests(RedisServer redis) : RedisTestScope('l
         Assert.Equal(0, app.RedisStore.CachedCount);
     }
 
+    [Fact]
+    public async Task A_waiter_whose_refresh_the_holders_write_settles_leaves_without_the_lock_and_the_release_is_announced_to_no_one()
+    {
+        var holder = App();
+        var waiter = App(options =>
+        {
+            options.LockPollInterval = TimeSpan.FromSeconds(10);
+            options.LockWaitTimeout = TimeSpan.FromSeconds(20);
+        });
+        var rejected = await holder.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await waiter.Store.GetAsync(User, Cancel);
+        await using var messages = await ChannelMessageCounter.StartAsync(redis, Prefix, User);
+        var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        var waiting = WaitCheck(waiter).AcquireUnlessUnneededAsync(User, StillNeeded(waiter, "access-1"), Cancel).AsTask();
+        await Eventually.HoldsAsync(() => redis.Admin.GetDatabase().KeyExistsAsync(WaiterMark()), TimeSpan.FromSeconds(5), "the waiter marks the lock");
+        Assert.False(waiting.IsCompleted);
+
+        // The holder's write wakes the waiter, which reads the new tokens and leaves; the release then wakes no one.
+        Assert.NotNull(await holder.Store.TryReplaceAsync(User, rejected.Version, Records.Create("access-2", "refresh-2"), Cancel));
+        Assert.Null(await waiting.WaitAsync(TimeSpan.FromSeconds(3), Cancel));
+        await handle.DisposeAsync();
+
+        Assert.Equal(1, await messages.SettledCountAsync());
+        Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync(WaiterMark()));
+    }
+
+    [Fact]
+    public async Task A_waiter_that_reads_the_new_tokens_before_its_first_wait_never_marks_the_lock()
+    {
+        var holder = App();
+        var waiter = App();
+        var rejected = await holder.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await waiter.Store.GetAsync(User, Cancel);
+        await using var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        Assert.NotNull(await holder.Store.TryReplaceAsync(User, rejected.Version, Records.Create("access-2", "refresh-2"), Cancel));
+        await using var messages = await ChannelMessageCounter.StartAsync(redis, Prefix, User);
+
+        // It came after the write, the lock still held: it reads the stored tokens instead of queueing for a release.
+        Assert.Null(await WaitCheck(waiter).AcquireUnlessUnneededAsync(User, StillNeeded(waiter, "access-1"), Cancel));
+        Assert.False(await redis.Admin.GetDatabase().KeyExistsAsync(WaiterMark()));
+        await handle.DisposeAsync();
+
+        Assert.Equal(0, await messages.SettledCountAsync());
+    }
+
+    [Fact]
+    public async Task Waiters_a_write_woke_that_still_need_the_lock_mark_it_again_and_hear_its_release()
+    {
+        // Polling would take 10 s: the write consumed the marks, so each waiter must mark again when it finds the lock
+        // still held, and be woken by the release announcement that mark asks for.
+        var holder = App();
+        var plain = App(options =>
+        {
+            options.LockPollInterval = TimeSpan.FromSeconds(10);
+            options.LockWaitTimeout = TimeSpan.FromSeconds(30);
+        });
+        var checking = App(options =>
+        {
+            options.LockPollInterval = TimeSpan.FromSeconds(10);
+            options.LockWaitTimeout = TimeSpan.FromSeconds(30);
+        });
+        var stored = await holder.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await plain.Store.GetAsync(User, Cancel);
+        await checking.Store.GetAsync(User, Cancel);
+        var handle = await holder.Lock.AcquireAsync(User, Cancel);
+        var acquired = new[]
+        {
+            Task.Run(
+                async () =>
+                {
+                    await using var held = await plain.Lock.AcquireAsync(User, Cancel);
+                    await Task.Delay(20, Cancel);
+                },
+                Cancel),
+            Task.Run(
+                async () =>
+                {
+                    var held = await WaitCheck(checking).AcquireUnlessUnneededAsync(User, StillNeeded(checking, "access-1"), Cancel);
+                    Assert.NotNull(held);
+                    await Task.Delay(20, Cancel);
+                    await held.DisposeAsync();
+                },
+                Cancel),
+        };
+        await Eventually.HoldsAsync(() => redis.Admin.GetDatabase().KeyExistsAsync(WaiterMark()), TimeSpan.FromSeconds(5), "the waiters mark the lock");
+
+        // A write that settles neither waiter (a fence released, a mark set): both wake, find the lock held, mark it again.
+        Assert.NotNull(await holder.Store.TryReplaceAsync(User, stored.Version, Records.Create("access-1", "refresh-1") with { RefreshTokenMayBeSpent = true }, Cancel));
+        await Eventually.HoldsAsync(() => redis.Admin.GetDatabase().KeyExistsAsync(WaiterMark()), TimeSpan.FromSeconds(5), "a waiter marks the lock again");
+        Assert.DoesNotContain(acquired, task => task.IsCompleted);
+
+        var released = Stopwatch.StartNew();
+        await handle.DisposeAsync();
+        await Task.WhenAll(acquired).WaitAsync(TimeSpan.FromSeconds(8), Cancel);
+        Assert.True(released.Elapsed < TimeSpan.FromSeconds(8), $"handed on to both waiters after {released.Elapsed}");
+    }
+
+    [Fact]
+    public async Task The_lock_is_marked_as_waited_for_only_while_the_record_is_at_the_version_the_waiter_read_and_a_write_consumes_the_mark()
+    {
+        var app = App();
+        var stored = await app.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+        await using var handle = await app.Lock.AcquireAsync(User, Cancel);
+        var names = new RedisKeyNames(Prefix);
+        var hash = RedisKeyNames.Hash(User);
+        var database = redis.Admin.GetDatabase();
+        async Task<long> AttemptAsync(long version) => (long)await database.ScriptEvaluateAsync(
+            RedisScripts.AcquireLock,
+            [names.Lock(hash), names.LockWaiters(hash), names.Record(hash)],
+            ["another-owner", 30_000, "1", 60_000, version]);
+
+        Assert.Equal(2, await AttemptAsync(stored.Version - 1));
+        Assert.False(await database.KeyExistsAsync(WaiterMark()));
+        Assert.Equal(0, await AttemptAsync(stored.Version));
+        Assert.True(await database.KeyExistsAsync(WaiterMark()));
+
+        Assert.NotNull(await app.Store.TryReplaceAsync(User, stored.Version, Records.Create("access-2", "refresh-2"), Cancel));
+        Assert.False(await database.KeyExistsAsync(WaiterMark()));
+        Assert.Equal(0, await AttemptAsync(0));
+        Assert.True(await database.KeyExistsAsync(WaiterMark()));
+        await app.Store.SetAsync(User, Records.Create("access-3", "refresh-3"), Cancel);
+        Assert.False(await database.KeyExistsAsync(WaiterMark()));
+        Assert.Equal(0, await AttemptAsync(0));
+        Assert.True(await app.Store.RemoveAsync(User, cancellationToken: Cancel));
+        Assert.False(await database.KeyExistsAsync(WaiterMark()));
+    }
+
+    private static Pitchly.AspNetCore.Internal.IRefreshLockWaitCheck WaitCheck(TestApp app) => (Pitchly.AspNetCore.Internal.IRefreshLockWaitCheck)app.Lock;
+
+    /// <summary>The check a refresh of <paramref name="rejectedAccessToken"/> makes: needed while the record still holds it.</summary>
+    private static Func<CancellationToken, ValueTask<long?>> StillNeeded(TestApp app, string rejectedAccessToken) => async cancellationToken =>
+    {
+        var record = await app.Store.GetAsync(User, cancellationToken);
+        return record is not null && record.AccessToken != rejectedAccessToken ? null : record?.Version ?? 0;
+    };
+
+    private RedisKey WaiterMark() => new RedisKeyNames(Prefix).LockWaiters(RedisKeyNames.Hash(User));
+
     private static async Task WaitForAsync(CancellationToken signal, TimeSpan within)
     {
         var fired = new TaskCompletionSource();

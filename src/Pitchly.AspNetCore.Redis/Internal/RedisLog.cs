@@ -47,6 +47,9 @@ internal static partial class RedisLog
     [LoggerMessage(3024, LogLevel.Warning, "Releasing the refresh lock of key {KeyHash} failed; it expires with its lease.")]
     public static partial void LockReleaseFailed(ILogger logger, string keyHash, Exception exception);
 
+    [LoggerMessage(3026, LogLevel.Debug, "Stopped waiting for the refresh lock of key {KeyHash}: the tokens stored meanwhile are what the refresh was for.")]
+    public static partial void LockWaitUnneeded(ILogger logger, string keyHash);
+
     [LoggerMessage(3040, LogLevel.Warning, "The {Operation} of key {KeyHash} (version {Version}) was not acknowledged by a Redis replica within {Timeout}; under the {Policy} policy {Consequence}.")]
     public static partial void WriteUnacknowledged(ILogger logger, string operation, string keyHash, long version, TimeSpan timeout, PitchlyRedisUnacknowledgedWritePolicy policy, string consequence);
 

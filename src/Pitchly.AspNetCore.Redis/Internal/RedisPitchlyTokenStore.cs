@@ -106,6 +106,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             "write",
             RedisScripts.Set,
             hash,
+            consumesLockMarks: true,
             () => [data, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
             static result => (long)result,
             cancellationToken);
@@ -125,6 +126,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             "compare-and-swap write",
             RedisScripts.CompareAndSwap,
             hash,
+            consumesLockMarks: true,
             () => [expectedVersion, data, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode],
             static result => (long)result,
             cancellationToken);
@@ -165,6 +167,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             "refresh intent",
             RedisScripts.BeginRefresh,
             hash,
+            consumesLockMarks: false,
             () => [expectedVersion, owner, (long)Math.Ceiling(lifetime.TotalMilliseconds)],
             static result => (long)((RedisResult[])result!)[0],
             cancellationToken);
@@ -198,7 +201,7 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             // from then on.
             return await database.ScriptEvaluateAsync(
                 RedisScripts.Remove,
-                [_connection.Names.Record(hash)],
+                [_connection.Names.Record(hash), _connection.Names.LockWaiters(hash)],
                 [expected, _timeToLiveMilliseconds, _connection.Names.ChannelName(hash), hash, _connection.PublishMode]);
         });
         _cache.Evict(hash);
@@ -265,23 +268,27 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     /// Runs a script that writes the record of <paramref name="hash"/>; <paramref name="writtenVersion"/> reads the
     /// version it wrote from its result (0 or less: nothing written). Its arguments are made once connected, as they
     /// include the publish mode (<see cref="RedisConnection.PublishMode"/>), known from then on. The write is confirmed
-    /// with the replicas by <see cref="ReplicatedWrites"/>, after the caller has dropped its cached copy.
+    /// with the replicas by <see cref="ReplicatedWrites"/>, after the caller has dropped its cached copy. A script whose
+    /// announcement wakes the waiters of the key's refresh lock (<paramref name="consumesLockMarks"/>) is given the lock's
+    /// waiter mark to delete, in the record's cluster slot.
     /// </summary>
     private ValueTask<(RedisResult Result, PendingWrite Written)> EvaluateWriteAsync(
         string operation,
         string script,
         string hash,
+        bool consumesLockMarks,
         Func<RedisValue[]> values,
         Func<RedisResult, long> writtenVersion,
         CancellationToken cancellationToken)
     {
         var record = _connection.Names.Record(hash);
+        RedisKey[] keys = consumesLockMarks ? [record, _connection.Names.LockWaiters(hash)] : [record];
         return _failures.RunAsync("a " + operation, async () =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             var database = await _connection.GetDatabaseAsync(cancellationToken);
             var replicationId = await _writes.BeforeWriteAsync(database, record);
-            var result = await database.ScriptEvaluateAsync(script, [record], values());
+            var result = await database.ScriptEvaluateAsync(script, keys, values());
             return (result, new PendingWrite(operation, database, hash, writtenVersion(result), replicationId));
         });
     }
@@ -347,8 +354,10 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
 
     private void OnRecordChanged(string hash, long version)
     {
-        _waiters.Signal(hash);
+        // The stale copy goes before the waiters wake, so their read goes to Redis (the refresh lock's waiters, woken by
+        // the same announcement, hear it after this: the store subscribed first).
         _cache.OnRecordChanged(hash, version);
+        _waiters.Signal(hash);
     }
 
     private void Sweep() => _cache.Sweep();

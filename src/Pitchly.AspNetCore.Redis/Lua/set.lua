@@ -1,5 +1,6 @@
--- Writes a token record unconditionally (a new sign-in replaces older tokens), clearing any refresh intent.
--- KEYS[1] record hash
+-- Writes a token record unconditionally (a new sign-in replaces older tokens), clearing any refresh intent. Its
+-- announcement wakes the lock's waiters too, so it consumes their mark (see compare-and-swap.lua).
+-- KEYS[1] record hash, KEYS[2] (optional) the waiter mark of the record's refresh lock
 -- ARGV[1] protected record, ARGV[2] time to live (ms), ARGV[3] announcement channel, ARGV[4] hashed key (for the
 -- announcement), ARGV[5] '1' to announce with SPUBLISH (sharded pub/sub), '' with PUBLISH
 -- Returns the record's new version: above the one stored (a tombstone's too) and at least this server's clock in
@@ -15,5 +16,8 @@ local text = string.format('%.0f', version)
 redis.call('HSET', KEYS[1], 'v', text, 'd', ARGV[1])
 redis.call('HDEL', KEYS[1], 'fo', 'fd')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if KEYS[2] then
+  redis.call('DEL', KEYS[2])
+end
 redis.call(ARGV[5] == '1' and 'SPUBLISH' or 'PUBLISH', ARGV[3], ARGV[4] .. ':' .. text)
 return version

@@ -72,7 +72,7 @@ internal sealed class PitchlyMetrics
             description: "Requests sent to Pitchly's token endpoint, by grant type and outcome."));
         LockWait = new(meter.CreateHistogram(
             "pitchly.lock.wait_time", unit: "ms",
-            description: "Time spent waiting for the distributed refresh lock, by outcome (acquired, timeout).", tags: null, advice: MillisecondBuckets));
+            description: "Time spent waiting for the distributed refresh lock, by outcome (acquired, held, reused_newer, timeout).", tags: null, advice: MillisecondBuckets));
         LockLost = new(meter.CreateCounter<long>(
             "pitchly.lock.lost", unit: "{lock}",
             description: "Refresh locks lost while held (lease not renewed in time, or taken)."));

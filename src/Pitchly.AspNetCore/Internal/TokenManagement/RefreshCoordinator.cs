@@ -182,7 +182,9 @@ internal sealed partial class RefreshCoordinator
 
     /// <summary>
     /// Takes the key's refresh lock. A renewal steps aside instead when another instance holds it and the current token
-    /// is still valid: that instance is renewing it, and the callers take the current token now rather than queue.
+    /// is still valid: that instance is renewing it, and the callers take the current token now rather than queue. With a
+    /// lock that supports it (<see cref="IRefreshLockWaitCheck"/>), a refresh that waits stops waiting once the record
+    /// holds what it was for, rather than take the lock in turn only to read that record under it.
     /// </summary>
     private async ValueTask<(IPitchlyRefreshLockHandle? Handle, RefreshResult? Deferred)> LockOrDeferAsync(RefreshRequest request, CancellationToken cancellationToken)
     {
@@ -203,6 +205,16 @@ internal sealed partial class RefreshCoordinator
 
         try
         {
+            if (_refreshLock is IRefreshLockWaitCheck waitCheck)
+            {
+                // A waiter reads the record, without the lock, whenever it would go on waiting: once the holder has
+                // stored what this refresh was for, it takes that instead of the lock (it only reads, never spends).
+                var check = new StillNeeded(this, request);
+                return await waitCheck.AcquireUnlessUnneededAsync(request.Key, check.ReadAsync, cancellationToken) is { } handle
+                    ? (handle, null)
+                    : (null, check.Unneeded());
+            }
+
             return (await _refreshLock.AcquireAsync(request.Key, cancellationToken), null);
         }
         catch (TimeoutException exception) when (!cancellationToken.IsCancellationRequested)
@@ -390,6 +402,35 @@ internal sealed partial class RefreshCoordinator
         catch (Exception exception)
         {
             Log.LockReleaseFailed(_logger, key, exception);
+        }
+    }
+
+    /// <summary>
+    /// The question a waiter for the lock asks the record: is the lock still needed? The same first question as the re-read
+    /// under the lock (<see cref="RenewalPolicy.IsAlreadyRenewed"/>), whose record is then the refresh's result.
+    /// </summary>
+    private sealed class StillNeeded(RefreshCoordinator coordinator, RefreshRequest request)
+    {
+        private PitchlyTokenRecord? _renewed;
+
+        public async ValueTask<long?> ReadAsync(CancellationToken cancellationToken)
+        {
+            var record = await coordinator._store.GetAsync(request.Key, cancellationToken);
+            if (record is not null
+                && RenewalPolicy.IsAlreadyRenewed(record, request, coordinator._timeProvider.GetUtcNow(), coordinator._options.CurrentValue))
+            {
+                _renewed = record;
+                return null;
+            }
+
+            return record?.Version ?? 0;
+        }
+
+        public RefreshResult Unneeded()
+        {
+            var renewed = _renewed ?? throw new InvalidOperationException("The refresh lock gave up waiting without an answer of its check.");
+            Log.ReusedNewerToken(coordinator._logger, request.Key, renewed.Version);
+            return RefreshResult.UseStored(renewed, RefreshOutcome.ReusedNewer);
         }
     }
 
