@@ -50,7 +50,15 @@ public static class PitchlyHttpClientBuilderExtensions
             static services =>
             {
                 var currentUser = services.GetRequiredService<CurrentUserKey>();
-                return async (_, cancellationToken) => await currentUser.GetAsync(cancellationToken)
+
+                // Runs on every call: a key had at once is returned without an async method's state machine.
+                return (_, cancellationToken) =>
+                {
+                    var getting = currentUser.GetAsync(cancellationToken);
+                    return getting.IsCompletedSuccessfully && getting.Result is { } key ? new ValueTask<PitchlyTokenKey>(key) : AwaitUserAsync(getting);
+                };
+
+                static async ValueTask<PitchlyTokenKey> AwaitUserAsync(ValueTask<PitchlyTokenKey?> getting) => await getting
                     ?? throw new PitchlySignInRequiredException("Calling Pitchly as the user needs a user signed in with Pitchly, and the current request or circuit has none.");
             },
             configure);

@@ -1,6 +1,5 @@
 // Kept beside the emulator: a benchmark measures the package's own per-call cost, so the network and any server work are replaced by bytes from memory.
 using System.Net;
-using System.Net.Http.Headers;
 
 namespace Pitchly.AspNetCore.Benchmarks;
 
@@ -10,8 +9,6 @@ namespace Pitchly.AspNetCore.Benchmarks;
 /// </summary>
 internal sealed class FakePitchlyHandler : HttpMessageHandler
 {
-    private static readonly MediaTypeHeaderValue Json = MediaTypeHeaderValue.Parse("application/json; charset=utf-8");
-
     public byte[] ResponseBody { get; set; } = CannedPitchly.DataFirstResponse;
 
     public int Requests { get; private set; }
@@ -43,7 +40,9 @@ internal sealed class FakePitchlyHandler : HttpMessageHandler
 
         LastResponse = new ResponseStream(ResponseBody);
         var content = new StreamContent(LastResponse);
-        content.Headers.ContentType = Json;
+
+        // As SocketsHttpHandler stores a received header: the text as it came, parsed only if someone asks for it.
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
         return new HttpResponseMessage(HttpStatusCode.OK) { Content = content, RequestMessage = request };
     }
 

@@ -1,15 +1,11 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pitchly.AspNetCore.Internal.TokenManagement;
-using StackExchange.Redis;
 
 namespace Pitchly.AspNetCore.Benchmarks;
 
@@ -37,9 +33,7 @@ public class PopulationBenchmarks
     private ServiceProvider? _services;
     private IPitchlyTokenManager _manager = null!;
     private IPitchlyTokenStore _store = null!;
-    private Process? _redisServer;
-    private ConnectionMultiplexer? _redis;
-    private IServer? _server;
+    private LocalRedisServer? _redis;
     private long _readsAfterSetup;
 
     private ConcurrentDictionary<string, PitchlyTokenRecord> _dictionary = null!;
@@ -105,20 +99,12 @@ public class PopulationBenchmarks
         }
 
         SetupKeys();
-        var port = FreePort();
-        _redisServer = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
-        {
-            RedirectStandardOutput = true,
-        })!;
-        _redisServer.BeginOutputReadLine();
+        _redis = await LocalRedisServer.StartAsync();
         try
         {
-            // Admin mode for INFO commandstats, which counts the record reads.
-            _redis = await ConnectWithRetryAsync($"127.0.0.1:{port},allowAdmin=true");
-            _server = _redis.GetServer(_redis.GetEndPoints()[0]);
             var services = NewServices();
             services.AddPitchlyTokenManagement().AddRedis(
-                _ => _redis,
+                _ => _redis.Connection,
                 options =>
                 {
                     options.AllowUnsharedDataProtectionKeys = true;
@@ -134,12 +120,12 @@ public class PopulationBenchmarks
             services.Replace(ServiceDescriptor.Singleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider()));
             _services = services.BuildServiceProvider();
             await SeedAsync();
-            _readsAfterSetup = await RecordReadsAsync();
+            _readsAfterSetup = await _redis.RecordReadsAsync();
         }
         catch
         {
             // Clean-up does not run after a failed set-up: the server would outlive the run.
-            _redisServer.Kill();
+            await _redis.DisposeAsync();
             throw;
         }
     }
@@ -147,9 +133,9 @@ public class PopulationBenchmarks
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        if (_server is not null)
+        if (_redis is not null)
         {
-            var reads = await RecordReadsAsync() - _readsAfterSetup;
+            var reads = await _redis.RecordReadsAsync() - _readsAfterSetup;
             Console.WriteLine($"// Users={Users}: {_calls} calls, {reads} Redis record reads, {(double)reads / Math.Max(1, _calls):F4} a call");
         }
 
@@ -167,13 +153,6 @@ public class PopulationBenchmarks
         if (_redis is not null)
         {
             await _redis.DisposeAsync();
-        }
-
-        if (_redisServer is not null)
-        {
-            _redisServer.Kill();
-            await _redisServer.WaitForExitAsync();
-            _redisServer.Dispose();
         }
     }
 
@@ -254,35 +233,5 @@ public class PopulationBenchmarks
         {
             await _manager.GetAccessTokenAsync(key);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<ConnectionMultiplexer> ConnectWithRetryAsync(string configuration)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await ConnectionMultiplexer.ConnectAsync(configuration);
-            }
-            catch (RedisConnectionException) when (attempt < 50)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    /// <summary>Counts the record reads (<c>HMGET</c>) the server has answered so far.</summary>
-    private async Task<long> RecordReadsAsync()
-    {
-        var info = await _server!.InfoAsync("commandstats");
-        var hmget = info.SelectMany(group => group).FirstOrDefault(pair => pair.Key == "cmdstat_hmget").Value;
-        return hmget is null ? 0 : long.Parse(hmget.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture);
     }
 }

@@ -10,8 +10,8 @@ namespace Pitchly.AspNetCore.Benchmarks;
 
 /// <summary>
 /// <see cref="IPitchlyTokenManager.GetAccessTokenAsync"/> for a user whose token is valid and outside the renewal
-/// window: with the in-memory store, and with the Redis store answering from its in-process L1 (the connection is
-/// an in-memory fake that counts round trips; none may happen while the benchmark runs).
+/// window: with the in-memory store, and with the Redis store answering from its in-process L1 (a real redis-server
+/// started for the run, <see cref="LocalRedisServer"/>; no record read may reach it while the benchmark runs).
 /// </summary>
 [ShortRunJob]
 [MemoryDiagnoser]
@@ -23,46 +23,55 @@ public class TokenManagerBenchmarks
     private ServiceProvider _redis = null!;
     private IPitchlyTokenManager _inMemoryManager = null!;
     private IPitchlyTokenManager _redisManager = null!;
-    private FakeRedis _fakeRedis = null!;
-    private int _roundTripsAfterSetup;
+    private LocalRedisServer _redisServer = null!;
+    private long _readsAfterSetup;
 
     [GlobalSetup]
     public async Task SetupAsync()
     {
         _inMemory = CreateServices(static _ => { });
-        _fakeRedis = FakeRedis.Create();
-        _redis = CreateServices(services =>
+        _redisServer = await LocalRedisServer.StartAsync();
+        try
         {
-            services.AddPitchlyTokenManagement().AddRedis(
-                _ => _fakeRedis.Multiplexer,
-                options =>
-                {
-                    options.AllowUnsharedDataProtectionKeys = true;
+            _redis = CreateServices(services =>
+            {
+                services.AddPitchlyTokenManagement().AddRedis(
+                    _ => _redisServer.Connection,
+                    options =>
+                    {
+                        options.AllowUnsharedDataProtectionKeys = true;
 
-                    // The fake cannot answer INFO replication; a write would otherwise wait on the replica check.
-                    options.AssumeNoReplicas = true;
+                        // One server, no replicas: a write need not ask it for its replicas first.
+                        options.AssumeNoReplicas = true;
 
-                    // Longer than the run, so the count of round trips below stays exactly zero (the default 30 s
-                    // would add one re-read every 30 s).
-                    options.L1MaxAge = TimeSpan.FromMinutes(30);
-                });
-            services.Replace(ServiceDescriptor.Singleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider()));
-        });
+                        // Longer than the run, so the count of record reads below stays exactly zero (the default
+                        // 30 s would add one re-read every 30 s).
+                        options.L1MaxAge = TimeSpan.FromMinutes(30);
+                    });
+                services.Replace(ServiceDescriptor.Singleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider()));
+            });
 
-        _inMemoryManager = await SeedAsync(_inMemory);
-        _redisManager = await SeedAsync(_redis);
+            _inMemoryManager = await SeedAsync(_inMemory);
+            _redisManager = await SeedAsync(_redis);
 
-        // The first read fills the L1 (one round trip); every read after it must be served from memory.
-        await _redisManager.GetAccessTokenAsync(Key);
-        _roundTripsAfterSetup = _fakeRedis.RoundTrips;
-        await _redisManager.GetAccessTokenAsync(Key);
-        EnsureNoRoundTripSinceSetup();
+            // The first read fills the L1 (one record read); every read after it must be served from memory.
+            await _redisManager.GetAccessTokenAsync(Key);
+            _readsAfterSetup = await _redisServer.RecordReadsAsync();
+            await _redisManager.GetAccessTokenAsync(Key);
+            await EnsureNoRecordReadSinceSetupAsync();
+        }
+        catch
+        {
+            // Clean-up does not run after a failed set-up: the server would outlive the run.
+            await _redisServer.DisposeAsync();
+            throw;
+        }
     }
 
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        EnsureNoRoundTripSinceSetup();
+        await EnsureNoRecordReadSinceSetupAsync();
         if (_tokenEndpoint.Requests != 0)
         {
             throw new InvalidOperationException($"The token endpoint was called {_tokenEndpoint.Requests} times: the cached token was not used.");
@@ -70,6 +79,7 @@ public class TokenManagerBenchmarks
 
         await _inMemory.DisposeAsync();
         await _redis.DisposeAsync();
+        await _redisServer.DisposeAsync();
     }
 
     [Benchmark(Baseline = true)]
@@ -112,11 +122,12 @@ public class TokenManagerBenchmarks
         return services.BuildServiceProvider();
     }
 
-    private void EnsureNoRoundTripSinceSetup()
+    private async Task EnsureNoRecordReadSinceSetupAsync()
     {
-        if (_fakeRedis.RoundTrips != _roundTripsAfterSetup)
+        var reads = await _redisServer.RecordReadsAsync() - _readsAfterSetup;
+        if (reads != 0)
         {
-            throw new InvalidOperationException($"{_fakeRedis.RoundTrips - _roundTripsAfterSetup} Redis round trips for a token cached in the L1.");
+            throw new InvalidOperationException($"{reads} Redis record reads for a token cached in the L1.");
         }
     }
 }

@@ -288,6 +288,33 @@ public sealed class AccessTokenHandlerTests
         Assert.Equal(1, pitchly.RefreshGrants);
     }
 
+    [Theory]
+    [InlineData("seekable stream")]
+    [InlineData("byte array")]
+    [InlineData("network-like stream")]
+    public async Task An_answer_held_in_memory_is_peeked_in_place_and_a_token_error_in_it_is_still_replayed(string kind)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var answers = new InMemoryAnswers(kind);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o => o.AllowCustomPrimaryHandler = true)
+            .ConfigurePrimaryHttpMessageHandler(() => answers));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        answers.RejectedAuthorization = "Bearer " + stored.AccessToken;
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") };
+        using var response = await Client(services).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+
+        Assert.Equal(InMemoryAnswers.Success, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(2, answers.Requests);
+
+        // Content that can seek is read and put back: the caller gets the content the inner handler answered with.
+        Assert.Equal(kind != "network-like stream", ReferenceEquals(answers.LastContent, response.Content));
+    }
+
     private static HttpClient Client(IServiceProvider services) => services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
@@ -306,6 +333,43 @@ public sealed class AccessTokenHandlerTests
             Read.Add(await text.ReadToEndAsync(cancellationToken));
             return await base.SendAsync(request, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Answers from memory, as a test server or a caching handler may: Pitchly's <c>data: null</c> token error to the
+    /// rejected Authorization value, else a <c>data</c>-first success; the body in a seekable stream, a byte array, or a
+    /// stream that cannot seek (as a network stream).
+    /// </summary>
+    private sealed class InMemoryAnswers(string kind) : HttpMessageHandler
+    {
+        public const string Success = """{"data":{"deals":[{"id":"d1"}]}}""";
+        private const string Rejected = """{"data":null,"errors":[{"message":"You must be signed in.","extensions":{"code":"UNAUTHENTICATED"}}]}""";
+
+        public string? RejectedAuthorization { get; set; }
+
+        public int Requests { get; private set; }
+
+        public HttpContent? LastContent { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Requests++;
+            var body = Encoding.UTF8.GetBytes(request.Headers.Authorization?.ToString() == RejectedAuthorization ? Rejected : Success);
+            HttpContent content = kind switch
+            {
+                "seekable stream" => new StreamContent(new MemoryStream(body)),
+                "byte array" => new ByteArrayContent(body),
+                _ => new StreamContent(new NonSeekableStream(body)),
+            };
+            content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
+            LastContent = content;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = content, RequestMessage = request });
+        }
+    }
+
+    private sealed class NonSeekableStream(byte[] body) : MemoryStream(body)
+    {
+        public override bool CanSeek => false;
     }
 
     /// <summary>Answers with a JSON body whose stream fails on the first read, and records whether it was disposed.</summary>

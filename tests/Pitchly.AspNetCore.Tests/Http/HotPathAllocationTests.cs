@@ -16,7 +16,8 @@ public sealed class HotPathAllocationTests
 #if DEBUG
     private const int BearerBudget = 2048;
 #else
-    private const int BearerBudget = 512;
+    // 360 B measured; the goal is 512 B, and the margin is small enough that a key built per call again (+123 B) fails.
+    private const int BearerBudget = 448;
 #endif
     private const string AccessToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwc25fYWxpY2UifQ.c2lnbmF0dXJl";
     private static readonly PitchlyTokenKey Alice = PitchlyTokenKey.ForUser("org_1", "psn_alice");
@@ -55,7 +56,7 @@ public sealed class HotPathAllocationTests
     }
 
     [Fact]
-    public async Task The_bearer_handler_adds_at_most_512_bytes_per_call_over_the_bare_client()
+    public async Task The_bearer_handler_adds_at_most_448_bytes_per_call_over_the_bare_client()
     {
         var pitchly = new CannedPitchly();
         await using var services = await CreateServicesAsync(pitchly);

@@ -23,4 +23,29 @@ public sealed class ResponseClassifierTests
 
         Assert.True(PitchlyResponseClassifier.HasInvalidTokenError("""{"errors":[{"extensions":{"code":"unauthenticated"}}]}"""u8, caseInsensitive));
     }
+
+    [Theory]
+    [InlineData("""{"data":{"deals":[]}}""")]
+    [InlineData(" \r\n\t{ \"data\" :\n{\"a\":1}}")]
+    [InlineData("""{"data":null,"errors":[{"extensions":{"code":"UNAUTHENTICATED"}}]}""")]
+    [InlineData("""{"d\u0061ta":{"a":1}}""")]
+    [InlineData("""{"errors":[],"data":{"a":1}}""")]
+    [InlineData("""{"dataset":{"a":1}}""")]
+    [InlineData("""{"data":[1]}""")]
+    [InlineData("""["data",{}]""")]
+    [InlineData("\uFEFF{\"data\":{}}")]
+    [InlineData("""{"data":{""")]
+    [InlineData("""<html>""")]
+    public void The_byte_check_for_data_first_decides_as_the_JSON_reader_does_at_every_length(string answer)
+    {
+        var bytes = Encoding.UTF8.GetBytes(answer);
+        for (var length = 0; length <= bytes.Length; length++)
+        {
+            foreach (var isFinalBlock in new[] { false, true })
+            {
+                var prefix = bytes.AsSpan(0, length);
+                Assert.Equal(PitchlyResponseClassifier.ReadFirstMember(prefix, isFinalBlock), PitchlyResponseClassifier.PeekFirstMember(prefix, isFinalBlock));
+            }
+        }
+    }
 }

@@ -16,6 +16,29 @@ public sealed class UserKeyAccessorTests
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
+    [Fact]
+    public async Task The_default_accessor_hands_out_the_same_key_while_the_requests_user_is_the_same()
+    {
+        var services = new ServiceCollection();
+        services.AddPitchlyTokenManagement();
+        services.AddHttpClient("pitchly").AddPitchlyUserAccessToken();
+        var request = new DefaultHttpContext { User = Principal(Alice) };
+        services.AddSingleton<IHttpContextAccessor>(new HttpContextAccessor { HttpContext = request });
+        await using var provider = services.BuildServiceProvider();
+        var accessor = provider.GetRequiredService<IPitchlyUserKeyAccessor>();
+
+        var first = await accessor.GetCurrentUserKeyAsync(Cancel);
+        request.User = Principal(Alice);
+        var again = await accessor.GetCurrentUserKeyAsync(Cancel);
+        request.User = Principal(Bob);
+        var other = await accessor.GetCurrentUserKeyAsync(Cancel);
+
+        // The same user's key is not built again (it ran on every call of a user's HttpClient); another user's is.
+        Assert.Equal(Alice, first);
+        Assert.Same(first, again);
+        Assert.Equal(Bob, other);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -307,43 +307,122 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     /// <summary>
     /// Inspects the response; if reading it fails (the connection dropped, the caller gave up), the response is
     /// disposed before the failure propagates, since nobody else holds it and its connection would otherwise leak.
+    /// Not an async method: when the peek completes at once (the common case), no state machine runs.
     /// </summary>
-    private async ValueTask<bool> IsInvalidTokenOrDisposeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private ValueTask<bool> IsInvalidTokenOrDisposeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
-            return await IsInvalidTokenAsync(response, cancellationToken);
+            var verdict = IsInvalidTokenAsync(response, cancellationToken);
+            return verdict.IsCompletedSuccessfully ? verdict : AwaitOrDisposeAsync(verdict, response);
         }
         catch
         {
             response.Dispose();
             throw;
         }
+
+        static async ValueTask<bool> AwaitOrDisposeAsync(ValueTask<bool> verdict, HttpResponseMessage response)
+        {
+            try
+            {
+                return await verdict;
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>
     /// Tells whether Pitchly rejected the token. A permission error (HTTP 403, <c>FORBIDDEN</c>, <c>not-authorized</c>)
     /// is not a token error: it is returned to the caller, since a refresh would not change it. Whatever was read
-    /// is put back, so the caller receives the same bytes and headers.
+    /// is put back, so the caller receives the same bytes and headers. The first read and its verdict run without a
+    /// state machine when they complete at once; anything that has to wait, or a body that must be read in full,
+    /// continues in <see cref="ReadOnAsync"/>.
     /// </summary>
-    private async ValueTask<bool> IsInvalidTokenAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private ValueTask<bool> IsInvalidTokenAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (InvalidTokenRule.IsInvalidTokenStatus(response.StatusCode))
         {
-            return true;
+            return new ValueTask<bool>(true);
         }
 
         var content = response.Content;
         if (!InvalidTokenRule.MayCarryInvalidTokenError(response.StatusCode) || !IsJsonOrUntyped(content))
         {
-            return false;
+            return new ValueTask<bool>(false);
         }
 
-        var stream = ReadsSynchronously(content) ? content.ReadAsStream(cancellationToken) : await content.ReadAsStreamAsync(cancellationToken);
+        if (!ReadsSynchronously(content))
+        {
+            return ReadOnAsync(response, content, stream: null, buffer: null, length: 0, pending: null, cancellationToken);
+        }
+
+        var stream = content.ReadAsStream(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(PeekSize);
-        var length = 0;
+
+        // A stream that can seek (buffered content, a MemoryStream) is read and put back where it was: the content keeps
+        // the stream it handed out, so the caller reads it from the same start with nothing wrapped or copied.
+        var start = stream.CanSeek ? stream.Position : -1;
+        var read = stream.ReadAsync(buffer.AsMemory(), cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return ReadOnAsync(response, content, stream, buffer, length: 0, read, cancellationToken);
+        }
+
+        var length = read.Result;
+        if (PitchlyResponseClassifier.PeekFirstMember(buffer.AsSpan(0, length), isFinalBlock: length == 0) is PitchlyResponseClassifier.FirstMember.DataObject or PitchlyResponseClassifier.FirstMember.NotGraphQL)
+        {
+            if (start >= 0)
+            {
+                stream.Position = start;
+                buffer.AsSpan(0, length).Clear();
+                ArrayPool<byte>.Shared.Return(buffer);
+                return new ValueTask<bool>(false);
+            }
+
+            // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the buffer now.
+            HandOn(response, content, stream, buffer, length);
+            return new ValueTask<bool>(false);
+        }
+
+        // Undecided after the first read, or a body to be read in full: the same steps with awaits.
+        return ReadOnAsync(response, content, stream, buffer, length, pending: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// The peek from wherever <see cref="IsInvalidTokenAsync"/> stopped: the stream taken (or not yet), <paramref name="length"/>
+    /// bytes of <paramref name="buffer"/> read and <paramref name="pending"/> still to come (or another read to make).
+    /// </summary>
+    private async ValueTask<bool> ReadOnAsync(
+        HttpResponseMessage response,
+        HttpContent content,
+        Stream? stream,
+        byte[]? buffer,
+        int length,
+        ValueTask<int>? pending,
+        CancellationToken cancellationToken)
+    {
+        stream ??= await content.ReadAsStreamAsync(cancellationToken);
+        buffer ??= ArrayPool<byte>.Shared.Rent(PeekSize);
         var endOfStream = false;
         var verdict = PitchlyResponseClassifier.FirstMember.Incomplete;
+        if (pending is { } first)
+        {
+            var read = await first;
+            endOfStream = read == 0;
+            length += read;
+            verdict = PitchlyResponseClassifier.PeekFirstMember(buffer.AsSpan(0, length), endOfStream);
+        }
+        else if (length > 0)
+        {
+            // Read at once before, and undecided or to be read in full: decide again from the same bytes.
+            verdict = PitchlyResponseClassifier.PeekFirstMember(buffer.AsSpan(0, length), isFinalBlock: false);
+        }
+
         while (verdict == PitchlyResponseClassifier.FirstMember.Incomplete)
         {
             if (length == buffer.Length)
@@ -360,8 +439,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
         {
-            // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the buffer now.
-            response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
+            HandOn(response, content, stream, buffer, length);
             return false;
         }
 
@@ -384,7 +462,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (!endOfStream)
         {
             // Larger than any token error: pass it through unexamined.
-            response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
+            HandOn(response, content, stream, buffer, length);
             return false;
         }
 
@@ -396,25 +474,52 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         return _invalidToken.IsInvalidToken(response.StatusCode, bytes);
     }
 
+    /// <summary>Gives the caller the bytes read, then the rest of the stream as it comes; the new content owns the pooled buffer.</summary>
+    private static void HandOn(HttpResponseMessage response, HttpContent content, Stream stream, byte[] buffer, int length)
+        => response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
+
     /// <summary>
     /// Tells whether the answer's stream can be had without a task: a <see cref="StreamContent"/>, or the content
-    /// <see cref="SocketsHttpHandler"/> answers with, both of which hand over the stream they hold (no read, no wait).
+    /// <see cref="SocketsHttpHandler"/> answers with, both of which hand over the stream they hold (no read, no wait), or
+    /// content that holds its bytes (<see cref="ByteArrayContent"/>, <see cref="StringContent"/>: a MemoryStream over them).
     /// </summary>
     private static bool ReadsSynchronously(HttpContent content)
     {
         var type = content.GetType();
-        return type == typeof(StreamContent) || type == SocketsResponseContent;
+        return type == typeof(StreamContent) || type == SocketsResponseContent || type == typeof(ByteArrayContent) || type == typeof(StringContent);
     }
 
+    /// <summary>
+    /// Tells whether the answer says it is JSON, or says nothing (or nothing valid) about its type. The value is read as
+    /// received (SocketsHttpHandler keeps it unparsed) when it plainly names JSON; only any other value is parsed,
+    /// so an invalid one still counts as untyped.
+    /// </summary>
     private static bool IsJsonOrUntyped(HttpContent content)
     {
+        if (!content.Headers.NonValidated.TryGetValues("Content-Type", out var values))
+        {
+            return true;
+        }
+
+        if (values.Count == 1 && IsJsonMediaType(values.ToString().AsSpan()))
+        {
+            return true;
+        }
+
         var mediaType = content.Headers.ContentType?.MediaType;
-        return mediaType is null
-            || mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        return mediaType is null || IsJsonMediaType(mediaType);
+    }
+
+    private static bool IsJsonMediaType(ReadOnlySpan<char> value)
+    {
+        var parameters = value.IndexOf(';');
+        var mediaType = (parameters < 0 ? value : value[..parameters]).Trim();
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
     }
 
-    // Through the non-validated view: values are copied as the strings they are, with no enumerator, array or parse per header.
+    // Through the non-validated view: values are copied as the strings they are, with no enumerator, array or parse per
+    // header (a value someone parsed, such as a Content-Type set through its typed property, is formatted back once).
     private static HttpContent CopyHeaders(HttpContent source, HttpContent target)
     {
         foreach (var header in source.Headers.NonValidated)

@@ -23,6 +23,19 @@ internal static class PitchlyResponseClassifier
     /// <summary>Classifies a response by its first member; Pitchly answers <c>data: null</c> on token errors.</summary>
     public static FirstMember PeekFirstMember(ReadOnlySpan<byte> start, bool isFinalBlock)
     {
+        // The answer to nearly every call, {"data":{ (JSON white space allowed between the tokens), is recognised from
+        // its bytes; anything else (escapes, a BOM, too few bytes, another member) is left to the JSON reader below.
+        if (StartsWithDataObject(start))
+        {
+            return FirstMember.DataObject;
+        }
+
+        return ReadFirstMember(start, isFinalBlock);
+    }
+
+    /// <summary>What <see cref="PeekFirstMember"/> decides, from the JSON reader alone.</summary>
+    internal static FirstMember ReadFirstMember(ReadOnlySpan<byte> start, bool isFinalBlock)
+    {
         var reader = new Utf8JsonReader(start, isFinalBlock, default);
         try
         {
@@ -62,6 +75,42 @@ internal static class PitchlyResponseClassifier
         {
             return FirstMember.NotGraphQL;
         }
+    }
+
+    // {"data":{ with optional JSON white space between its tokens, exactly what the reader would read as StartObject,
+    // PropertyName "data" (unescaped), StartObject.
+    private static bool StartsWithDataObject(ReadOnlySpan<byte> start)
+    {
+        var at = SkipWhiteSpace(start, 0);
+        if (at >= start.Length || start[at] != (byte)'{')
+        {
+            return false;
+        }
+
+        at = SkipWhiteSpace(start, at + 1);
+        if (!start[at..].StartsWith("\"data\""u8))
+        {
+            return false;
+        }
+
+        at = SkipWhiteSpace(start, at + 6);
+        if (at >= start.Length || start[at] != (byte)':')
+        {
+            return false;
+        }
+
+        at = SkipWhiteSpace(start, at + 1);
+        return at < start.Length && start[at] == (byte)'{';
+    }
+
+    private static int SkipWhiteSpace(ReadOnlySpan<byte> bytes, int at)
+    {
+        while (at < bytes.Length && bytes[at] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            at++;
+        }
+
+        return at;
     }
 
     /// <summary>
