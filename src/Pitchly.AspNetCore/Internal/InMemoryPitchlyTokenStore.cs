@@ -236,7 +236,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
                 return false;
             }
 
-            // Counted inside the gate, so a swap never sees a count behind the map it copies.
+            // Counted with the add, inside the gate.
             count = Interlocked.Increment(ref _count);
         }
         finally

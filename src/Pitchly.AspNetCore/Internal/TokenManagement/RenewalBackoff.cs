@@ -115,7 +115,7 @@ internal sealed class RenewalBackoff : IDisposable
         _shrinker.TryShrink(TrackedKeys, () => Volatile.Write(ref _retryAt, ShrinkGate.Copy(_retryAt)));
     }
 
-    // The changes to the map, each inside the shrink gate, counted there so a swap never sees a count behind the map.
+    // The changes to the map, each inside the shrink gate (never nested), counted with the change.
     private bool TryUpdate(PitchlyTokenKey key, DateTimeOffset retryAt, DateTimeOffset previous)
     {
         _shrinker.EnterWrite();
