@@ -51,7 +51,7 @@ catch (UsageException e)
     await Console.Error.WriteLineAsync(
         "       open loop: --rate N (calls per second in total, instead of --concurrency) [--token-latency-ms 0] [--warmup-seconds 0]");
     await Console.Error.WriteLineAsync(
-        "       soak: --soak [--store memory|redis] [--users 100000] [--calls-per-user 3] [--rate N] [--ttl-seconds 20] [--report-seconds 5] [--tolerance 0.1]");
+        "       soak: --soak [--store memory|redis] [--users 100000] [--calls-per-user 3] [--rate N] [--ttl-seconds 20] [--report-seconds 5] [--tolerance 0.1] [--max-in-flight 1024]");
     return 2;
 }
 catch (OperationCanceledException) when (cancellation.IsCancellationRequested)

@@ -65,11 +65,15 @@ internal sealed class L1RecordCache
     private readonly Counter<long> _hits;
     private readonly Counter<long> _misses;
     private readonly Counter<long> _evictions;
-    // Bounded by L1MaxBytes, L1MaxEntries and L1MaxAge (see the summary); _byKey is trimmed with it.
-    private readonly ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CachedRecord> _byKey = new(StringComparer.Ordinal);
-    // Every entry added, in insertion order; slots of entries since removed are dropped as they reach the head.
-    private readonly ConcurrentQueue<CachedRecord> _clock = new();
+    // Bounded by L1MaxBytes, L1MaxEntries and L1MaxAge (see the summary); _byKey is trimmed with it. Their bucket
+    // arrays never shrink, so once the sweep finds a quarter of the peak count or less, all three (with _clock) are
+    // replaced by right-sized copies (_shrinker; every change to any of them goes through its gate).
+    private ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, CachedRecord> _byKey = new(StringComparer.Ordinal);
+    // Every entry added, in insertion order; slots of entries since removed are dropped as they reach the head, and by
+    // the sweep's turn of the queue. Its last segment keeps the size the queue grew to, hence the swap above.
+    private ConcurrentQueue<CachedRecord> _clock = new();
+    private readonly ShrinkGate _shrinker = new();
     private readonly long[] _epochs = new long[EpochGroups];
     private long _bytes;
     private int _entries;
@@ -97,6 +101,9 @@ internal sealed class L1RecordCache
 
     /// <summary>Gets the number of key hashes remembered for cached records.</summary>
     public int RememberedHashCount => _byKey.Count;
+
+    /// <summary>Gets the gate that guards changes to the cache against the sweep's swap (for tests).</summary>
+    internal ShrinkGate Shrinker => _shrinker;
 
     /// <summary>Lets tests pause a read as it caches its result, to reproduce races with evictions.</summary>
     public Func<CacheInsertStage, Task>? InsertHook { get; set; }
@@ -174,10 +181,10 @@ internal sealed class L1RecordCache
         {
             // Indexed once in the cache; if an eviction removed it meanwhile, the index points to a removed entry,
             // which hits skip (and the sweep drops) — a race with another insert for the key can do the same.
-            _byKey[key.Value] = entry;
+            Index(key.Value, entry);
             if (entry.Removed)
             {
-                _byKey.TryRemove(KeyValuePair.Create(key.Value, entry));
+                Unindex(key.Value, entry);
             }
 
             MakeRoom();
@@ -206,7 +213,7 @@ internal sealed class L1RecordCache
     public void Evict(string hash)
     {
         Interlocked.Increment(ref _epochs[EpochGroup(hash)]);
-        if (_cache.TryRemove(hash, out var removed))
+        if (TryRemove(hash) is { } removed)
         {
             Removed(removed);
         }
@@ -225,7 +232,10 @@ internal sealed class L1RecordCache
         Evict(hash);
     }
 
-    /// <summary>Drops expired entries, remembered hashes whose entry is gone, and the queue's slots of removed entries.</summary>
+    /// <summary>
+    /// Drops expired entries, remembered hashes whose entry is gone, and the queue's slots of removed entries; then
+    /// replaces the maps and the queue by right-sized copies if a quarter of the peak count or less is left.
+    /// </summary>
     public void Sweep()
     {
         if (Interlocked.Exchange(ref _sweeping, 1) != 0)
@@ -245,27 +255,41 @@ internal sealed class L1RecordCache
             {
                 if (entry.Removed)
                 {
-                    _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
+                    Unindex(keyValue, entry);
                 }
             }
 
             // And the queue's dead slots: inserts trim them only while the cache is busy, so without this an idle
             // cache would keep every removed entry (and the decrypted record it holds) reachable from the queue. One
             // turn of the queue: live entries go back to the tail in their order, with their hit marks.
-            for (var slots = Volatile.Read(ref _queued); slots > 0 && _clock.TryDequeue(out var slot); slots--)
+            for (var slots = Volatile.Read(ref _queued); slots > 0 && Dequeue() is { } slot; slots--)
             {
-                Interlocked.Decrement(ref _queued);
                 if (IsCached(slot))
                 {
                     Enqueue(slot);
                 }
             }
+
+            Shrink();
         }
         finally
         {
             Volatile.Write(ref _sweeping, 0);
         }
     }
+
+    /// <summary>
+    /// Replaces both maps and the queue by right-sized copies if a quarter of the peak count or less is left (see
+    /// <see cref="ShrinkGate"/>: no change runs meanwhile, so the copies hold exactly what the originals held, and the
+    /// entries are the same objects, so their confirmation, hit marks and removal marks carry over). Epochs live outside
+    /// the maps and are untouched: an eviction before the swap removed from the old map, one after from the copy.
+    /// </summary>
+    internal bool Shrink() => _shrinker.TryShrink(Count, () =>
+    {
+        Volatile.Write(ref _cache, ShrinkGate.Copy(_cache));
+        Volatile.Write(ref _byKey, ShrinkGate.Copy(_byKey));
+        Volatile.Write(ref _clock, new ConcurrentQueue<CachedRecord>(_clock));
+    });
 
     private bool IsExpired(CachedRecord entry) =>
         _timeProvider.GetElapsedTime(entry.CachedAt) >= _options.L1MaxAge
@@ -312,9 +336,9 @@ internal sealed class L1RecordCache
     {
         while (true)
         {
-            if (_cache.TryAdd(entry.Hash, entry))
+            if (TryAdd(entry))
             {
-                Interlocked.Increment(ref _entries);
+                _shrinker.NoteCount(Interlocked.Increment(ref _entries));
                 Interlocked.Add(ref _bytes, entry.Size);
                 break;
             }
@@ -329,7 +353,7 @@ internal sealed class L1RecordCache
                 return false;
             }
 
-            if (_cache.TryUpdate(entry.Hash, entry, existing))
+            if (TryReplace(entry, existing))
             {
                 // The old entry's queue slot is now dead; its index entry is replaced by the caller's.
                 existing.Removed = true;
@@ -347,9 +371,8 @@ internal sealed class L1RecordCache
     {
         var secondChances = 0;
         while ((Volatile.Read(ref _bytes) > _options.L1MaxBytes || Volatile.Read(ref _entries) > _options.L1MaxEntries)
-            && _clock.TryDequeue(out var candidate))
+            && Dequeue() is { } candidate)
         {
-            Interlocked.Decrement(ref _queued);
             if (!IsCached(candidate))
             {
                 continue;
@@ -368,10 +391,9 @@ internal sealed class L1RecordCache
         }
 
         for (var trimmed = 0;
-            trimmed < DeadSlotsTrimmedPerInsert && Volatile.Read(ref _queued) > (2L * Volatile.Read(ref _entries)) + 64 && _clock.TryDequeue(out var slot);
+            trimmed < DeadSlotsTrimmedPerInsert && Volatile.Read(ref _queued) > (2L * Volatile.Read(ref _entries)) + 64 && Dequeue() is { } slot;
             trimmed++)
         {
-            Interlocked.Decrement(ref _queued);
             if (IsCached(slot))
             {
                 Enqueue(slot);
@@ -379,10 +401,103 @@ internal sealed class L1RecordCache
         }
     }
 
+    // The changes to the maps and the queue, each inside the shrink gate (never nested: none calls another).
     private void Enqueue(CachedRecord entry)
     {
-        Interlocked.Increment(ref _queued);
-        _clock.Enqueue(entry);
+        _shrinker.EnterWrite();
+        try
+        {
+            Interlocked.Increment(ref _queued);
+            _clock.Enqueue(entry);
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    private CachedRecord? Dequeue()
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            if (!_clock.TryDequeue(out var slot))
+            {
+                return null;
+            }
+
+            Interlocked.Decrement(ref _queued);
+            return slot;
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    private bool TryAdd(CachedRecord entry)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            return _cache.TryAdd(entry.Hash, entry);
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    private bool TryReplace(CachedRecord entry, CachedRecord existing)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            return _cache.TryUpdate(entry.Hash, entry, existing);
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    private CachedRecord? TryRemove(string hash)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            return _cache.TryRemove(hash, out var removed) ? removed : null;
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    private void Index(string keyValue, CachedRecord entry)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            _byKey[keyValue] = entry;
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    private void Unindex(string keyValue, CachedRecord entry)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
     }
 
     private bool IsCached(CachedRecord entry) => _cache.TryGetValue(entry.Hash, out var current) && ReferenceEquals(current, entry);
@@ -390,13 +505,23 @@ internal sealed class L1RecordCache
     /// <summary>Removes <paramref name="entry"/> if it is still the one cached for its hash.</summary>
     private bool TryRemove(CachedRecord entry)
     {
-        if (_cache.TryRemove(KeyValuePair.Create(entry.Hash, entry)))
+        bool removed;
+        _shrinker.EnterWrite();
+        try
         {
-            Removed(entry);
-            return true;
+            removed = _cache.TryRemove(KeyValuePair.Create(entry.Hash, entry));
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
         }
 
-        return false;
+        if (removed)
+        {
+            Removed(entry);
+        }
+
+        return removed;
     }
 
     /// <summary>Marks an entry taken out of the cache removed (hits skip it), accounts for it, and drops its index entry.</summary>
@@ -405,7 +530,7 @@ internal sealed class L1RecordCache
         entry.Removed = true;
         Interlocked.Decrement(ref _entries);
         Interlocked.Add(ref _bytes, -entry.Size);
-        _byKey.TryRemove(KeyValuePair.Create(entry.KeyValue, entry));
+        Unindex(entry.KeyValue, entry);
     }
 
     private void OnConnectionFailed()
@@ -435,7 +560,7 @@ internal sealed class L1RecordCache
         {
             if (entry.Removed)
             {
-                _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
+                Unindex(keyValue, entry);
             }
         }
     }

@@ -72,6 +72,9 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
     /// <summary>Gets the unacknowledged writes remembered for their retries (for tests).</summary>
     internal ReplicatedWrites Writes => _writes;
 
+    /// <summary>Gets this instance's cache (for tests).</summary>
+    internal L1RecordCache Cache => _cache;
+
     /// <summary>Gets the number of key hashes remembered for cached records (for tests).</summary>
     internal int RememberedHashCount => _cache.RememberedHashCount;
 

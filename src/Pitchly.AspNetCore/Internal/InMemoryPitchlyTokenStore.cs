@@ -24,8 +24,10 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     internal static readonly TimeSpan MaxSweepPeriod = TimeSpan.FromHours(1);
 
     // Bounded by InMemoryRecordTimeToLive (idle records leave, swept at most hourly) and, when set, InMemoryMaxRecords
-    // (least recently used evicted off the request path).
-    private readonly ConcurrentDictionary<PitchlyTokenKey, Entry> _records = new();
+    // (least recently used evicted off the request path). Its bucket array never shrinks, so once the sweep finds a
+    // quarter of the peak or less it is replaced by a right-sized copy (_shrinker; every change goes through its gate).
+    private ConcurrentDictionary<PitchlyTokenKey, Entry> _records = new();
+    private readonly ShrinkGate _shrinker = new();
     private readonly TimeProvider _timeProvider;
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions>? _options;
     private readonly LazySweepTimer _sweeper;
@@ -105,7 +107,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
         {
             if (_records.TryGetValue(key, out var current))
             {
-                if (_records.TryUpdate(key, entry, current))
+                if (Replace(key, entry, current))
                 {
                     return ValueTask.FromResult(stored);
                 }
@@ -156,7 +158,13 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     /// <inheritdoc />
     public void Dispose() => _sweeper.Dispose();
 
-    /// <summary>Removes the records not read or written for the time-to-live: one pass, on the sweep timer.</summary>
+    /// <summary>Gets the gate that guards changes to the records against the sweep's swap (for tests).</summary>
+    internal ShrinkGate Shrinker => _shrinker;
+
+    /// <summary>
+    /// Removes the records not read or written for the time-to-live: one pass, on the sweep timer; then replaces the
+    /// map by a right-sized copy if a quarter of its peak or less is left.
+    /// </summary>
     internal void Sweep()
     {
         var now = _timeProvider.GetUtcNow().UtcTicks;
@@ -168,7 +176,12 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
                 Remove(key, entry);
             }
         }
+
+        Shrink();
     }
+
+    /// <summary>Replaces the map by a right-sized copy if a quarter of its peak or less is left (see <see cref="ShrinkGate"/>).</summary>
+    internal bool Shrink() => _shrinker.TryShrink(Count, () => Volatile.Write(ref _records, ShrinkGate.Copy(_records)));
 
     /// <summary>
     /// Evicts the least recently used records until the count is back at the cap: a snapshot sorted by last use, on a
@@ -214,12 +227,24 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
 
     private bool TryAdd(PitchlyTokenKey key, Entry entry)
     {
-        if (!_records.TryAdd(key, entry))
+        int count;
+        _shrinker.EnterWrite();
+        try
         {
-            return false;
+            if (!_records.TryAdd(key, entry))
+            {
+                return false;
+            }
+
+            // Counted with the add, inside the gate.
+            count = Interlocked.Increment(ref _count);
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
         }
 
-        var count = Interlocked.Increment(ref _count);
+        _shrinker.NoteCount(count);
         if (_options is not null)
         {
             EnsureSweeper();
@@ -234,13 +259,35 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
 
     private bool Remove(PitchlyTokenKey key, Entry entry)
     {
-        if (!_records.TryRemove(new KeyValuePair<PitchlyTokenKey, Entry>(key, entry)))
+        _shrinker.EnterWrite();
+        try
         {
-            return false;
-        }
+            if (!_records.TryRemove(new KeyValuePair<PitchlyTokenKey, Entry>(key, entry)))
+            {
+                return false;
+            }
 
-        Interlocked.Decrement(ref _count);
-        return true;
+            Interlocked.Decrement(ref _count);
+            return true;
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    /// <summary>Replaces <paramref name="current"/> with <paramref name="entry"/> if it is still the key's entry.</summary>
+    private bool Replace(PitchlyTokenKey key, Entry entry, Entry current)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            return _records.TryUpdate(key, entry, current);
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
     }
 
     private void ScheduleEviction()
@@ -273,7 +320,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
                 return null;
             }
 
-            if (_records.TryUpdate(key, NewEntry(replacement), current))
+            if (Replace(key, NewEntry(replacement), current))
             {
                 return replacement;
             }

@@ -101,6 +101,113 @@ public sealed class FailedRenewalBackoffTests
     }
 
     [Fact]
+    public void A_map_the_sweep_finds_mostly_empty_is_replaced_and_keeps_every_key_backing_off()
+    {
+        var time = new FakeTimeProvider(TestServices.Start);
+        var options = new PitchlyTokenManagementOptions { FailedRenewalRetryInterval = TimeSpan.FromSeconds(30) };
+        using var backoff = new RenewalBackoff(new StaticOptionsMonitor(options), time);
+        var keys = Enumerable.Range(0, 2_000).Select(user => PitchlyTokenKey.ForUser("org_1", $"psn_{user}")).ToArray();
+        foreach (var key in keys)
+        {
+            backoff.Failed(key);
+        }
+
+        // A few keys fail again; the sweep then forgets the others and, with a sixth of the peak left, swaps the map.
+        time.Advance(TimeSpan.FromSeconds(15));
+        foreach (var key in keys[..300])
+        {
+            backoff.Failed(key);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(15));
+
+        Assert.Equal(1, backoff.Shrinker.Swaps);
+        Assert.Equal(300, backoff.TrackedKeys);
+        Assert.All(keys[..300], key => Assert.True(backoff.IsBackingOff(key, time.GetUtcNow())));
+        Assert.All(keys[300..], key => Assert.False(backoff.IsBackingOff(key, time.GetUtcNow())));
+        backoff.Succeeded(keys[0]);
+        Assert.Equal(299, backoff.TrackedKeys);
+        Assert.False(backoff.IsBackingOff(keys[0], time.GetUtcNow()));
+    }
+
+    [Fact]
+    public async Task Failures_successes_and_reads_racing_with_the_swap_lose_no_key_and_miss_none()
+    {
+        var time = new FakeTimeProvider(TestServices.Start);
+        var options = new PitchlyTokenManagementOptions { FailedRenewalRetryInterval = TimeSpan.FromSeconds(30) };
+        using var backoff = new RenewalBackoff(new StaticOptionsMonitor(options), time);
+        for (var iteration = 0; iteration < 100; iteration++)
+        {
+            // 1,600 keys back off, 1,300 succeed: 300 are left, and the sweep (no interval has passed) only swaps. While
+            // it does, 100 of them succeed, 50 new keys fail, and two readers keep checking the other 200.
+            var keys = Enumerable.Range(0, 1_600).Select(user => PitchlyTokenKey.ForUser("org_1", $"psn_{iteration}_{user}")).ToArray();
+            var added = Enumerable.Range(0, 50).Select(user => PitchlyTokenKey.ForUser("org_1", $"psn_{iteration}_new_{user}")).ToArray();
+            foreach (var key in keys)
+            {
+                backoff.Failed(key);
+            }
+
+            foreach (var key in keys[300..])
+            {
+                backoff.Succeeded(key);
+            }
+
+            var now = time.GetUtcNow();
+            var swapsBefore = backoff.Shrinker.Swaps;
+            var misses = 0;
+            var sweeping = 1;
+            using var start = new Barrier(5);
+            await Task.WhenAll(
+                Run(() =>
+                {
+                    backoff.Sweep();
+                    Volatile.Write(ref sweeping, 0);
+                }),
+                Run(() => Array.ForEach(keys[..100], backoff.Succeeded)),
+                Run(() => Array.ForEach(added, backoff.Failed)),
+                Run(() => Read(keys[100..300])),
+                Run(() => Read(Enumerable.Reverse(keys[100..300]))));
+
+            Assert.Equal(swapsBefore + 1, backoff.Shrinker.Swaps);
+            Assert.Equal(0, misses);
+            Assert.Equal(250, backoff.TrackedKeys);
+            Assert.All(keys[..100], key => Assert.False(backoff.IsBackingOff(key, now)));
+            Assert.All(keys[100..300].Concat(added), key => Assert.True(backoff.IsBackingOff(key, now)));
+            foreach (var key in keys[100..300].Concat(added))
+            {
+                backoff.Succeeded(key);
+            }
+
+            Assert.Equal(0, backoff.TrackedKeys);
+
+            void Read(IEnumerable<PitchlyTokenKey> kept)
+            {
+                do
+                {
+                    foreach (var key in kept)
+                    {
+                        if (!backoff.IsBackingOff(key, now))
+                        {
+                            Interlocked.Increment(ref misses);
+                        }
+                    }
+                }
+                while (Volatile.Read(ref sweeping) == 1);
+            }
+
+            Task Run(Action work) => Task.Factory.StartNew(
+                () =>
+                {
+                    start.SignalAndWait(Cancel);
+                    work();
+                },
+                Cancel,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+        }
+    }
+
+    [Fact]
     public void The_interval_must_be_positive()
     {
         var result = new ValidatePitchlyTokenManagementOptions().Validate(null, new PitchlyTokenManagementOptions

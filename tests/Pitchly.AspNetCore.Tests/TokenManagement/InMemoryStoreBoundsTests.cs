@@ -75,6 +75,171 @@ public sealed class InMemoryStoreBoundsTests
         Assert.Equal(Alice, signIn.Key);
     }
 
+    [Fact]
+    public async Task A_map_the_sweep_finds_mostly_empty_is_replaced_by_a_right_sized_copy_that_keeps_every_record()
+    {
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Services(time, o => o.InMemoryRecordTimeToLive = TimeSpan.FromMinutes(10));
+        var store = (InMemoryPitchlyTokenStore)services.GetRequiredService<IPitchlyTokenStore>();
+        var kept = new Dictionary<PitchlyTokenKey, PitchlyTokenRecord>();
+        for (var user = 0; user < 2_000; user++)
+        {
+            var written = await store.SetAsync(User($"psn_{user}"), Record(time), Cancel);
+            if (user % 5 == 0)
+            {
+                kept[User($"psn_{user}")] = written;
+            }
+        }
+
+        // A fifth of the users come back; the sweep takes the others and, with a fifth of the peak left, swaps the map.
+        time.Advance(TimeSpan.FromMinutes(6));
+        foreach (var key in kept.Keys)
+        {
+            Assert.NotNull(await store.GetAsync(key, Cancel));
+        }
+
+        time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(1, store.Shrinker.Swaps);
+        Assert.Equal(kept.Count, store.Count);
+        Assert.Equal(kept.Count, store.Shrinker.Peak);
+        foreach (var (key, written) in kept)
+        {
+            Assert.Equal(written, await store.GetAsync(key, Cancel));
+        }
+
+        // The copy takes writes as the original did, and the next sweep, with nothing more to give back, keeps it.
+        var first = kept.First();
+        Assert.NotNull(await store.TryReplaceAsync(first.Key, first.Value.Version, Record(time), Cancel));
+        Assert.True(await store.RemoveAsync(kept.Last().Key, cancellationToken: Cancel));
+        time.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(1, store.Shrinker.Swaps);
+    }
+
+    [Fact]
+    public async Task Writes_and_reads_racing_with_the_swap_lose_no_write_and_miss_no_stored_record()
+    {
+        const int iterations = 150;
+        const int peak = 1_600;
+        const int kept = 300;
+        const int removed = 100;
+        const int replaced = 100;
+        const int added = 50;
+        using var store = new InMemoryPitchlyTokenStore(TimeProvider.System);
+        var time = new FakeTimeProvider(TestServices.Start);
+        for (var iteration = 0; iteration < iterations; iteration++)
+        {
+            var keys = Enumerable.Range(0, peak).Select(i => User($"psn_{iteration}_{i}")).ToArray();
+            var written = new PitchlyTokenRecord[peak];
+            for (var i = 0; i < peak; i++)
+            {
+                written[i] = await store.SetAsync(keys[i], Record(time), Cancel);
+            }
+
+            for (var i = kept; i < peak; i++)
+            {
+                Assert.True(await store.RemoveAsync(keys[i], cancellationToken: Cancel));
+            }
+
+            // Of the records kept, some are removed during the swap, some replaced (compare-and-swap), the rest only
+            // read; new users are written meanwhile. Every participant starts at the barrier, together with the sweep.
+            var toAdd = Enumerable.Range(0, added).Select(i => User($"psn_{iteration}_new_{i}")).ToArray();
+            var replacements = new PitchlyTokenRecord?[replaced];
+            var addedRecords = new PitchlyTokenRecord[added];
+            var removals = new bool[removed];
+            var misses = 0;
+            var sweeping = 1;
+            var swapsBefore = store.Shrinker.Swaps;
+            using var start = new Barrier(5);
+            await Task.WhenAll(
+                Run(() =>
+                {
+                    store.Sweep();
+                    Volatile.Write(ref sweeping, 0);
+                }),
+                Run(() =>
+                {
+                    for (var i = 0; i < removed; i++)
+                    {
+                        removals[i] = store.RemoveAsync(keys[i], written[i].Version).AsTask().GetAwaiter().GetResult();
+                    }
+                }),
+                Run(() =>
+                {
+                    for (var i = 0; i < replaced; i++)
+                    {
+                        var at = removed + i;
+                        replacements[i] = store.TryReplaceAsync(keys[at], written[at].Version, Record(time)).AsTask().GetAwaiter().GetResult();
+                    }
+
+                    for (var i = 0; i < added; i++)
+                    {
+                        addedRecords[i] = store.SetAsync(toAdd[i], Record(time)).AsTask().GetAwaiter().GetResult();
+                    }
+                }),
+                Run(() => ReadKept(forward: true)),
+                Run(() => ReadKept(forward: false)));
+
+            Assert.Equal(swapsBefore + 1, store.Shrinker.Swaps);
+            Assert.Equal(0, misses);
+            Assert.All(removals, removal => Assert.True(removal));
+            Assert.All(replacements, replacement => Assert.NotNull(replacement));
+            for (var i = 0; i < removed; i++)
+            {
+                Assert.Null(await store.GetAsync(keys[i], Cancel));
+            }
+
+            for (var i = 0; i < replaced; i++)
+            {
+                Assert.Equal(replacements[i], await store.GetAsync(keys[removed + i], Cancel));
+            }
+
+            for (var i = removed + replaced; i < kept; i++)
+            {
+                Assert.Equal(written[i], await store.GetAsync(keys[i], Cancel));
+            }
+
+            for (var i = 0; i < added; i++)
+            {
+                Assert.Equal(addedRecords[i], await store.GetAsync(toAdd[i], Cancel));
+            }
+
+            Assert.Equal(kept - removed + added, store.Count);
+            foreach (var key in keys[removed..kept].Concat(toAdd))
+            {
+                Assert.True(await store.RemoveAsync(key, cancellationToken: Cancel));
+            }
+
+            Assert.Equal(0, store.Count);
+
+            void ReadKept(bool forward)
+            {
+                do
+                {
+                    for (var n = removed + replaced; n < kept; n++)
+                    {
+                        var i = forward ? n : kept - 1 + removed + replaced - n;
+                        if (store.GetAsync(keys[i]).AsTask().GetAwaiter().GetResult() is null)
+                        {
+                            Interlocked.Increment(ref misses);
+                        }
+                    }
+                }
+                while (Volatile.Read(ref sweeping) == 1);
+            }
+
+            Task Run(Action work) => Task.Factory.StartNew(
+                () =>
+                {
+                    start.SignalAndWait(Cancel);
+                    work();
+                },
+                Cancel,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+        }
+    }
+
     [Theory]
     [InlineData(0, 0, "InMemoryRecordTimeToLive")]
     [InlineData(60, -1, "InMemoryMaxRecords")]

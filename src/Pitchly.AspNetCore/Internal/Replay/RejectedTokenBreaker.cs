@@ -37,7 +37,10 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
     private const int Remembered = 4096;
 
     // A key has a state while it is paused or was rejected in the last IdleAfter; success drops it, the sweep the rest.
-    private readonly ConcurrentDictionary<PitchlyTokenKey, State> _states = new();
+    // The bucket array never shrinks, so once the sweep finds a quarter of the peak or less the map is replaced by a
+    // right-sized copy (_shrinker; every change goes through its gate, never while holding it takes a state's lock).
+    private ConcurrentDictionary<PitchlyTokenKey, State> _states = new();
+    private readonly ShrinkGate _shrinker = new();
 
     // The digests of the last Remembered rejections, oldest first in _order: a fixed size, dequeued as new ones come.
     private readonly HashSet<UInt128> _seen = [];
@@ -68,6 +71,9 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
 
     /// <summary>Gets how many keys have state: those rejected with no success since, not yet swept.</summary>
     public int TrackedKeys => Volatile.Read(ref _tracked);
+
+    /// <summary>Gets the gate that guards changes to the states against the sweep's swap (for tests).</summary>
+    internal ShrinkGate Shrinker => _shrinker;
 
     /// <summary>Fails fast while refreshing <paramref name="key"/> is paused.</summary>
     public void ThrowIfPaused(PitchlyTokenKey key)
@@ -174,6 +180,9 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
                 }
             }
         }
+
+        // States are copied by reference, so their locks and Removed marks carry over (see ShrinkGate).
+        _shrinker.TryShrink(TrackedKeys, () => Volatile.Write(ref _states, ShrinkGate.Copy(_states)));
     }
 
     private static UInt128 Digest(PitchlyTokenKey key, string token)
@@ -214,9 +223,20 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
             }
 
             state = new State();
-            if (_states.TryAdd(key, state))
+            int tracked;
+            _shrinker.EnterWrite();
+            try
             {
-                Interlocked.Increment(ref _tracked);
+                tracked = _states.TryAdd(key, state) ? Interlocked.Increment(ref _tracked) : 0;
+            }
+            finally
+            {
+                _shrinker.ExitWrite();
+            }
+
+            if (tracked > 0)
+            {
+                _shrinker.NoteCount(tracked);
                 _sweeper.Start(); // With the first tracked key: none runs in an app never rejected.
                 return state;
             }
@@ -227,9 +247,17 @@ internal sealed partial class RejectedTokenBreaker : IDisposable
     private void Remove(PitchlyTokenKey key, State state)
     {
         state.Removed = true;
-        if (_states.TryRemove(new KeyValuePair<PitchlyTokenKey, State>(key, state)))
+        _shrinker.EnterWrite();
+        try
         {
-            Interlocked.Decrement(ref _tracked);
+            if (_states.TryRemove(new KeyValuePair<PitchlyTokenKey, State>(key, state)))
+            {
+                Interlocked.Decrement(ref _tracked);
+            }
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
         }
     }
 

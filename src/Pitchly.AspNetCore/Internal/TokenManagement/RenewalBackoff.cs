@@ -20,8 +20,11 @@ internal sealed class RenewalBackoff : IDisposable
     /// <summary>The most keys backing off at once.</summary>
     internal const int MaxKeys = 65_536;
 
-    // At most MaxKeys; a key leaves on success or, once its interval has passed, on the sweep (see the remarks).
-    private readonly ConcurrentDictionary<PitchlyTokenKey, DateTimeOffset> _retryAt = new();
+    // At most MaxKeys; a key leaves on success or, once its interval has passed, on the sweep (see the remarks). Its
+    // bucket array never shrinks, so once the sweep finds a quarter of the peak or less the map is replaced by a
+    // right-sized copy (_shrinker; every change goes through its gate).
+    private ConcurrentDictionary<PitchlyTokenKey, DateTimeOffset> _retryAt = new();
+    private readonly ShrinkGate _shrinker = new();
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
     private readonly TimeProvider _timeProvider;
     private readonly LazySweepTimer _sweeper;
@@ -36,6 +39,9 @@ internal sealed class RenewalBackoff : IDisposable
 
     /// <summary>Gets how many keys have an entry (backing off, or expired and not yet swept).</summary>
     public int TrackedKeys => Volatile.Read(ref _count);
+
+    /// <summary>Gets the gate that guards changes to the entries against the sweep's swap (for tests).</summary>
+    internal ShrinkGate Shrinker => _shrinker;
 
     /// <summary>Whether a renewal of <paramref name="key"/> waits: one failed less than the interval ago.</summary>
     public bool IsBackingOff(PitchlyTokenKey key, DateTimeOffset now)
@@ -58,7 +64,7 @@ internal sealed class RenewalBackoff : IDisposable
         {
             if (_retryAt.TryGetValue(key, out var previous))
             {
-                if (_retryAt.TryUpdate(key, retryAt, previous))
+                if (TryUpdate(key, retryAt, previous))
                 {
                     return;
                 }
@@ -71,9 +77,8 @@ internal sealed class RenewalBackoff : IDisposable
                 return;
             }
 
-            if (_retryAt.TryAdd(key, retryAt))
+            if (TryAdd(key, retryAt))
             {
-                Interlocked.Increment(ref _count);
                 _sweeper.Start(); // With the first failure: none runs while every renewal succeeds.
                 return;
             }
@@ -83,25 +88,83 @@ internal sealed class RenewalBackoff : IDisposable
     /// <summary>A refresh of <paramref name="key"/> succeeded: its entry goes.</summary>
     public void Succeeded(PitchlyTokenKey key)
     {
-        if (Volatile.Read(ref _count) != 0 && _retryAt.TryRemove(key, out _))
+        if (Volatile.Read(ref _count) != 0)
         {
-            Interlocked.Decrement(ref _count);
+            TryRemove(new KeyValuePair<PitchlyTokenKey, DateTimeOffset>(key, default), anyValue: true);
         }
     }
 
     /// <inheritdoc />
     public void Dispose() => _sweeper.Dispose();
 
-    /// <summary>Drops the entries whose interval has passed: one pass over the keys backing off, on the timer.</summary>
+    /// <summary>
+    /// Drops the entries whose interval has passed: one pass over the keys backing off, on the timer; then replaces the
+    /// map by a right-sized copy if a quarter of its peak or less is left (see <see cref="ShrinkGate"/>).
+    /// </summary>
     internal void Sweep()
     {
         var now = _timeProvider.GetUtcNow();
         foreach (var entry in _retryAt)
         {
-            if (entry.Value <= now && _retryAt.TryRemove(entry))
+            if (entry.Value <= now)
+            {
+                TryRemove(entry, anyValue: false);
+            }
+        }
+
+        _shrinker.TryShrink(TrackedKeys, () => Volatile.Write(ref _retryAt, ShrinkGate.Copy(_retryAt)));
+    }
+
+    // The changes to the map, each inside the shrink gate (never nested), counted with the change.
+    private bool TryUpdate(PitchlyTokenKey key, DateTimeOffset retryAt, DateTimeOffset previous)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            return _retryAt.TryUpdate(key, retryAt, previous);
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+    }
+
+    private bool TryAdd(PitchlyTokenKey key, DateTimeOffset retryAt)
+    {
+        int count;
+        _shrinker.EnterWrite();
+        try
+        {
+            if (!_retryAt.TryAdd(key, retryAt))
+            {
+                return false;
+            }
+
+            count = Interlocked.Increment(ref _count);
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
+        }
+
+        _shrinker.NoteCount(count);
+        return true;
+    }
+
+    /// <summary>Removes <paramref name="entry"/>'s key: whatever its value if <paramref name="anyValue"/>, else only at that value.</summary>
+    private void TryRemove(KeyValuePair<PitchlyTokenKey, DateTimeOffset> entry, bool anyValue)
+    {
+        _shrinker.EnterWrite();
+        try
+        {
+            if (anyValue ? _retryAt.TryRemove(entry.Key, out _) : _retryAt.TryRemove(entry))
             {
                 Interlocked.Decrement(ref _count);
             }
+        }
+        finally
+        {
+            _shrinker.ExitWrite();
         }
     }
 }
