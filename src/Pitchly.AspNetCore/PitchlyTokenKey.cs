@@ -12,6 +12,9 @@ namespace Pitchly.AspNetCore;
 /// </summary>
 public sealed record PitchlyTokenKey
 {
+    // Computed once: a key is hashed on every store lookup, and at a large population its text is a likely cache miss.
+    private readonly int _hashCode;
+
     private PitchlyTokenKey(PitchlyTokenKind kind, string organizationId, string? personId, string? databaseId)
     {
         Kind = kind;
@@ -21,6 +24,7 @@ public sealed record PitchlyTokenKey
         Value = kind == PitchlyTokenKind.User
             ? $"user:{organizationId}:{personId}"
             : $"install:{organizationId}:{databaseId ?? "*"}";
+        _hashCode = StringComparer.Ordinal.GetHashCode(Value);
     }
 
     /// <summary>Gets what this key identifies.</summary>
@@ -200,8 +204,10 @@ public sealed record PitchlyTokenKey
     }
 
     /// <inheritdoc />
-    public bool Equals(PitchlyTokenKey? other) => other is not null && string.Equals(Value, other.Value, StringComparison.Ordinal);
+    public bool Equals(PitchlyTokenKey? other) =>
+        ReferenceEquals(this, other)
+        || (other is not null && _hashCode == other._hashCode && string.Equals(Value, other.Value, StringComparison.Ordinal));
 
     /// <inheritdoc />
-    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Value);
+    public override int GetHashCode() => _hashCode;
 }

@@ -126,7 +126,8 @@ public sealed class PitchlyTokenManagementOptions
 
     /// <summary>
     /// Gets or sets how long a record of the in-memory store (the default store, without Redis) lives after it was last
-    /// read or written (default 30 days, as Redis's <c>RecordTimeToLive</c>). The records of users who never come back are
+    /// read or written (default 30 days, as Redis's <c>RecordTimeToLive</c>; a read less than a second after the record's
+    /// last use may not extend it, so reads of a busy record write nothing). The records of users who never come back are
     /// dropped; such a user is asked to sign in again (cookie validation rejects a cookie whose record is gone), and an
     /// install key gets new tokens. Has no effect on another store.
     /// </summary>

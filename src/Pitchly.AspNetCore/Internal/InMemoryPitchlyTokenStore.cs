@@ -11,7 +11,8 @@ namespace Pitchly.AspNetCore.Internal;
 /// </summary>
 /// <remarks>
 /// Bounded: a record not read or written for <see cref="PitchlyTokenManagementOptions.InMemoryRecordTimeToLive"/> is
-/// gone (a read finds it expired; a timer sweeps the rest), and with
+/// gone (a read finds it expired; a timer sweeps the rest; a read records its time only once the last use is
+/// <see cref="MaxTouchGranularity"/> old, so most reads write nothing), and with
 /// <see cref="PitchlyTokenManagementOptions.InMemoryMaxRecords"/> set the least recently used records are evicted once
 /// the count passes it. Neither scans on a request path: a read or write touches only its own key; the sweep runs on a
 /// timer at most once per <see cref="MaxSweepPeriod"/> (or the time-to-live, if shorter), and eviction on a thread-pool
@@ -22,6 +23,12 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
 {
     /// <summary>The longest pause between two sweeps of expired records.</summary>
     internal static readonly TimeSpan MaxSweepPeriod = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The most a read may leave a record's last use behind (see <see cref="TouchGranularity"/>): so a record lives at
+    /// least the time-to-live minus this after its last read, and the eviction order is exact to this.
+    /// </summary>
+    internal static readonly TimeSpan MaxTouchGranularity = TimeSpan.FromSeconds(1);
 
     // Bounded by InMemoryRecordTimeToLive (idle records leave, swept at most hourly) and, when set, InMemoryMaxRecords
     // (least recently used evicted off the request path). Its bucket array never shrinks, so once the sweep finds a
@@ -87,13 +94,14 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
         }
 
         var now = _timeProvider.GetUtcNow().UtcTicks;
-        if (IsExpired(entry, now, TimeToLive))
+        var timeToLive = TimeToLive;
+        if (IsExpired(entry, now, timeToLive))
         {
             Remove(key, entry);
             return ValueTask.FromResult<PitchlyTokenRecord?>(null);
         }
 
-        entry.Touch(now);
+        entry.Touch(now, TouchGranularity(timeToLive));
         return ValueTask.FromResult<PitchlyTokenRecord?>(entry.Record);
     }
 
@@ -220,6 +228,13 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
         }
     }
 
+    /// <summary>
+    /// How old a record's last use must be before a read records a new one: <see cref="MaxTouchGranularity"/>, or 1/32 of
+    /// the time-to-live if that is shorter. A read of a record used more recently writes nothing.
+    /// </summary>
+    private static long TouchGranularity(TimeSpan timeToLive)
+        => timeToLive == Timeout.InfiniteTimeSpan ? MaxTouchGranularity.Ticks : Math.Min(MaxTouchGranularity.Ticks, timeToLive.Ticks / 32);
+
     private static bool IsExpired(Entry entry, long now, TimeSpan timeToLive)
         => timeToLive != Timeout.InfiniteTimeSpan && now - entry.LastUsed >= timeToLive.Ticks;
 
@@ -338,6 +353,17 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
 
         public long LastUsed => Volatile.Read(ref _lastUsed);
 
-        public void Touch(long now) => Volatile.Write(ref _lastUsed, now);
+        /// <summary>
+        /// Records a read at <paramref name="now"/> once the last use is <paramref name="granularity"/> old: a record read
+        /// many times a second is written at most once a second, so reads leave its cache line clean (at a large
+        /// population a written line costs a write-back to memory, and across cores an invalidation).
+        /// </summary>
+        public void Touch(long now, long granularity)
+        {
+            if (now - Volatile.Read(ref _lastUsed) >= granularity)
+            {
+                Volatile.Write(ref _lastUsed, now);
+            }
+        }
     }
 }

@@ -41,6 +41,31 @@ public sealed class InMemoryStoreBoundsTests
     }
 
     [Fact]
+    public async Task A_read_extends_a_record_to_within_a_second_so_reads_of_a_busy_record_write_nothing()
+    {
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = Services(time, o => o.InMemoryRecordTimeToLive = TimeSpan.FromMinutes(10));
+        var store = (InMemoryPitchlyTokenStore)services.GetRequiredService<IPitchlyTokenStore>();
+        var busy = User("psn_busy");
+        var idle = User("psn_idle");
+        await store.SetAsync(busy, Record(time), Cancel);
+        await store.SetAsync(idle, Record(time), Cancel);
+
+        // Less than a second after the write, a read leaves the last use as it was.
+        time.Advance(InMemoryPitchlyTokenStore.MaxTouchGranularity / 2);
+        Assert.NotNull(await store.GetAsync(idle, Cancel));
+
+        // A second after it, a read records its time.
+        time.Advance(InMemoryPitchlyTokenStore.MaxTouchGranularity);
+        Assert.NotNull(await store.GetAsync(busy, Cancel));
+
+        // The time-to-live after the write: the record read too soon to count is gone; the other lives on.
+        time.Advance(TimeSpan.FromMinutes(10) - (InMemoryPitchlyTokenStore.MaxTouchGranularity * 1.5));
+        Assert.Null(await store.GetAsync(idle, Cancel));
+        Assert.NotNull(await store.GetAsync(busy, Cancel));
+    }
+
+    [Fact]
     public async Task Past_the_cap_the_least_recently_used_records_are_evicted()
     {
         var time = new FakeTimeProvider(TestServices.Start);

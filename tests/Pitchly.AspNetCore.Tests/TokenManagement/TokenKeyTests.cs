@@ -40,6 +40,14 @@ public sealed class TokenKeyTests
         Assert.Equal(PitchlyTokenKey.ForUser("org_1", "psn_1"), PitchlyTokenKey.ForUser("org_1", "psn_1"));
         Assert.NotEqual(PitchlyTokenKey.ForUser("org_1", "psn_1"), PitchlyTokenKey.ForUser("org_1", "psn_2"));
         Assert.NotEqual(PitchlyTokenKey.ForInstall("org_1"), PitchlyTokenKey.ForInstall("org_1", "db_1"));
+
+        // The hash is kept from construction: equal keys made apart (and a copy) hash alike, as their values do.
+        var key = PitchlyTokenKey.ForUser("org_1", "psn_1");
+        Assert.Equal(StringComparer.Ordinal.GetHashCode(key.Value), key.GetHashCode());
+        Assert.Equal(key.GetHashCode(), PitchlyTokenKey.ForUser("org_1", "psn_1").GetHashCode());
+        Assert.Equal(key.GetHashCode(), (key with { }).GetHashCode());
+        Assert.Equal(key, key with { });
+        Assert.False(key.Equals(null));
     }
 
     [Fact]
