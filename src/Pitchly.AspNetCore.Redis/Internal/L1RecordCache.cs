@@ -236,11 +236,12 @@ internal sealed class L1RecordCache
     /// Drops expired entries, remembered hashes whose entry is gone, and the queue's slots of removed entries; then
     /// replaces the maps and the queue by right-sized copies if a quarter of the peak count or less is left.
     /// </summary>
-    public void Sweep()
+    /// <returns><see langword="false"/> if another sweep was running (this one did nothing).</returns>
+    public bool Sweep()
     {
         if (Interlocked.Exchange(ref _sweeping, 1) != 0)
         {
-            return;
+            return false;
         }
 
         try
@@ -271,6 +272,7 @@ internal sealed class L1RecordCache
             }
 
             Shrink();
+            return true;
         }
         finally
         {
