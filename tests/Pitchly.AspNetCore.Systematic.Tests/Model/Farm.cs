@@ -4,7 +4,6 @@ using Microsoft.Coyote.Random;
 using Microsoft.Coyote.Specifications;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 using Pitchly.AspNetCore.Internal;
 
 namespace Pitchly.AspNetCore.Systematic.Tests.Model;
@@ -35,7 +34,7 @@ internal sealed class Farm
     private Farm(FarmScenario scenario)
     {
         Scenario = scenario;
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
+        Time = new ModelTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
         Random = Generator.Create();
         Endpoint = new ModelTokenEndpoint();
         Locks = new ModelLockServer(Time);
@@ -60,7 +59,7 @@ internal sealed class Farm
 
     public FarmScenario Scenario { get; }
 
-    public FakeTimeProvider Time { get; }
+    public ModelTimeProvider Time { get; }
 
     public Generator Random { get; }
 
@@ -220,8 +219,11 @@ internal sealed class Farm
         while (!_done)
         {
             // The clock moves only when nothing else can: steps of a refresh take no time; time passes while everyone
-            // waits (on timers, at fences, frozen), and where the model says so (a freeze, a slow answer).
-            await Task.Yield();
+            // waits (on timers, at fences, frozen), and where the model says so (a freeze, a slow answer). Coyote's own
+            // delay is the cheap wait for that: it pauses the clock until no other operation is enabled (or a random
+            // number of steps, below the configured timeout delay, has passed), one operation per tick where a yield
+            // loop would cost one per spin (each operation is a thread).
+            await Task.Delay(1);
             if (Quiescence.OthersCanRun() && ++spins < MaxSpins)
             {
                 continue;
@@ -231,7 +233,20 @@ internal sealed class Farm
             spins = 0;
             _ticks++;
             Assert(++ticks < MaxClockTicks, $"no progress within {MaxClockTicks} clock ticks (deadlock or livelock)");
-            Time.Advance(Ticks[Random.NextInteger(Ticks.Length)]);
+            var now = Time.GetUtcNow();
+            var tick = Ticks[Random.NextInteger(Ticks.Length)];
+            if (Time.NextDue() is { } due && due <= now)
+            {
+                tick = TimeSpan.Zero; // a timer is due already: fire it without moving the time
+            }
+            else if (Time.NextDue() is { } next && next - now > tick)
+            {
+                // Nothing can happen before the next timer: go there at once, at or just past it (a timer's
+                // continuation may see its due time passed by a little, as on a loaded machine).
+                tick = next - now + (Random.NextBoolean() ? TimeSpan.Zero : Ticks[0]);
+            }
+
+            Time.Advance(tick);
         }
     }
 
@@ -245,8 +260,13 @@ internal sealed class Farm
                 await Task.Delay(TimeSpan.FromSeconds(Random.NextInteger(3) * 15), Time);
             }
 
+            // A caller that will not cancel passes no token, as most callers do: the manager then awaits the shared
+            // refresh itself (Task.WaitAsync with a token that can be cancelled completes on a thread-pool thread,
+            // outside Coyote's control, which would make a seed replay differently).
             using var cancel = new CancellationTokenSource();
-            if (!final && Scenario.CancellingCallers && Random.NextInteger(3) == 0)
+            var cancels = !final && Scenario.CancellingCallers && Random.NextInteger(3) == 0;
+            var callerToken = cancels ? cancel.Token : CancellationToken.None;
+            if (cancels)
             {
                 _ = Task.Run(async () =>
                 {
@@ -259,13 +279,13 @@ internal sealed class Farm
             var calledAt = Time.GetUtcNow();
             try
             {
-                var token = await instance.Manager.GetAccessTokenAsync(Key, cancel.Token);
+                var token = await instance.Manager.GetAccessTokenAsync(Key, callerToken);
                 CheckHandedOut(instance, token, step, calledAt, rejected: null);
                 if (!Endpoint.Accepts(token.Value, Time.GetUtcNow()))
                 {
                     // Pitchly rejects it (killed early, or it expired since): refresh with the rejected token and replay.
                     step = "RefreshAsync";
-                    var next = await instance.Manager.RefreshAsync(Key, token.Value, cancel.Token);
+                    var next = await instance.Manager.RefreshAsync(Key, token.Value, callerToken);
                     CheckHandedOut(instance, next, step, calledAt, rejected: token.Value);
                 }
             }

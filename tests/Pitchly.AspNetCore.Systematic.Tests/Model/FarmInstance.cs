@@ -87,7 +87,53 @@ internal sealed class FarmInstance
 
     private sealed class Handler(FarmInstance instance) : HttpMessageHandler
     {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        /// <summary>
+        /// HttpClient awaits its handler with ConfigureAwait(false): completed on one of Coyote's threads (which carry
+        /// Coyote's synchronization context), its continuation would be queued to the thread pool and the answer would
+        /// reach the package at a moment Coyote does not choose, so a seed would not replay. The answer is therefore
+        /// handed over with no synchronization context, which lets HttpClient's continuation run inline, on the
+        /// controlled thread.
+        /// </summary>
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var answer = new TaskCompletionSource<HttpResponseMessage>();
+            _ = AnswerAsync(request, answer, cancellationToken);
+            return answer.Task;
+        }
+
+        private async Task AnswerAsync(HttpRequestMessage request, TaskCompletionSource<HttpResponseMessage> answer, CancellationToken cancellationToken)
+        {
+            HttpResponseMessage? response = null;
+            Exception? failure = null;
+            try
+            {
+                response = await ExchangeAsync(request, cancellationToken);
+            }
+            catch (Exception exception)
+            {
+                failure = exception;
+            }
+
+            HandOver(answer, response, failure);
+        }
+
+        private static void HandOver(TaskCompletionSource<HttpResponseMessage> answer, HttpResponseMessage? response, Exception? failure)
+        {
+            var context = SynchronizationContext.Current;
+            SynchronizationContext.SetSynchronizationContext(null);
+            if (failure is null)
+            {
+                answer.SetResult(response!);
+            }
+            else
+            {
+                answer.SetException(failure);
+            }
+
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
+
+        private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var form = await request.Content!.ReadAsStringAsync(cancellationToken);
             var farm = instance._farm;
