@@ -20,6 +20,10 @@ public sealed class BrokenVariantTests(ITestOutputHelper output)
     public void A_compare_and_swap_that_ignores_the_version_is_caught()
         => Find(new FarmScenario { Name = "broken: a compare-and-swap that ignores the version", ScriptedStore = true, Breakage = Breakage.CompareAndSwapIgnoresVersion, CallersPerInstance = 2, Freezes = 2, EarlyInvalidation = true });
 
+    [Fact]
+    public void A_refresh_that_decides_on_the_record_read_before_the_lock_is_caught()
+        => Find(new FarmScenario { Name = "broken: no re-read after the lock (the re-read kept only for the version)", ScriptedStore = true, Breakage = Breakage.NoReReadAfterLock, CallersPerInstance = 2, EarlyInvalidation = true });
+
     private void Find(FarmScenario scenario, [System.Runtime.CompilerServices.CallerMemberName] string test = "")
     {
         // Stops at the first violation; up to three times the scenario budget so that a planted fault is found every run.

@@ -50,6 +50,14 @@ internal sealed class FarmInstance
     /// </summary>
     public string? Holding { get; set; }
 
+    /// <summary>Whether this instance holds the refresh lock (the planted fault <see cref="Breakage.NoReReadAfterLock"/> needs it).</summary>
+    public bool HoldsLock => LocksHeld > 0;
+
+    public int LocksHeld { get; set; }
+
+    /// <summary>Set when the lock is taken: the next read is the re-read under the lock.</summary>
+    public bool ReReadPending { get; set; }
+
     /// <summary>The deadline of the fence this instance wrote last (on the store's clock).</summary>
     public DateTimeOffset FenceDeadline { get; set; }
 
@@ -187,8 +195,8 @@ internal sealed class FarmInstance
 /// </summary>
 internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore shared, Breakage breakage) : IPitchlyTokenStore
 {
-    private PitchlyTokenRecord? _firstRead;
-    private int _reads;
+    private PitchlyTokenRecord? _lastReadBeforeLock;
+    private PitchlyTokenRecord? _staleDecision;
 
     public async ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
@@ -199,16 +207,23 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
             record = record with { RefreshIntent = null };
         }
 
-        // No re-read after the lock: every read of a refresh returns what the caller read before it.
-        if (breakage.HasFlag(Breakage.NoReReadAfterLock))
+        // No re-read after the lock, as someone would write it who kept the re-read only for the version the fence's
+        // compare-and-swap needs: the first read under a freshly taken lock returns the store's current version (and
+        // fence) with the tokens of the instance's last read before the lock, on which the refresh then decides.
+        if (breakage.HasFlag(Breakage.NoReReadAfterLock) && record is not null)
         {
-            if (++_reads % 2 == 1)
+            if (instance.ReReadPending)
             {
-                _firstRead = record;
+                instance.ReReadPending = false;
+                if (_lastReadBeforeLock is { } stale && stale.Version != record.Version)
+                {
+                    record = stale with { Version = record.Version, RefreshIntent = record.RefreshIntent };
+                    _staleDecision = record;
+                }
             }
-            else
+            else if (!instance.HoldsLock)
             {
-                record = _firstRead;
+                _lastReadBeforeLock = record;
             }
         }
 
@@ -241,6 +256,13 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
         await instance.PointAsync("store-fence");
         instance.Farm.FenceOwners[owner] = instance.Name;
         var fenced = await shared.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken);
+        if (breakage.HasFlag(Breakage.NoReReadAfterLock) && fenced is not null && _staleDecision is { } stale && stale.Version == expectedVersion)
+        {
+            // ... and presents the refresh token of the record it decided on, not that of the record it fenced.
+            fenced = fenced with { AccessToken = stale.AccessToken, RefreshToken = stale.RefreshToken, ExpiresAt = stale.ExpiresAt, IssuedAt = stale.IssuedAt, RefreshTokenMayBeSpent = stale.RefreshTokenMayBeSpent };
+        }
+
+        _staleDecision = null;
         if (fenced?.RefreshIntent is { } intent)
         {
             instance.FenceDeadline = intent.Deadline;
