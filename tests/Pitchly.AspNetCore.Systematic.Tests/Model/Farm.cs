@@ -17,6 +17,9 @@ internal sealed class Farm
 {
     private static readonly TimeSpan[] Ticks = [TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
     private static readonly TimeSpan[] FreezeSpans = [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60)];
+
+    // Outages shorter than StoreWriteRetryTimeout (60 s): a holder of new tokens gets them stored once the store is back.
+    private static readonly TimeSpan[] OutageSpans = [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(40)];
     private const int MaxClockTicks = 5_000;
 
     // A step of the model never waits on the clock for more than this many scheduling points of the clock.
@@ -24,6 +27,9 @@ internal sealed class Farm
 
     private readonly List<string> _log = [];
     private int _freezes;
+    private int _crashes;
+    private int _outages;
+    private int _lostWithCrash;
     private int _lostAnswers;
     private volatile bool _faultsStopped;
     private volatile bool _done;
@@ -127,6 +133,43 @@ internal sealed class Farm
         return true;
     }
 
+    /// <summary>Whether to crash here (the model's choice, within the scenario's budget).</summary>
+    public bool TryCrash()
+    {
+        if (_faultsStopped || _crashes >= Scenario.Crashes || Random.NextInteger(16) != 0)
+        {
+            return false;
+        }
+
+        _crashes++;
+        return true;
+    }
+
+    /// <summary>An instance crashed holding <paramref name="refreshToken"/> it may have presented, its answer unstored.</summary>
+    public void LostWithCrash(string refreshToken)
+    {
+        if (Endpoint.HolderDied(refreshToken))
+        {
+            _lostWithCrash++;
+        }
+    }
+
+    /// <summary>Whether the store becomes unreachable for one instance here, how, and until when.</summary>
+    public bool TryStoreOutage(out DateTimeOffset until, out bool stalls)
+    {
+        until = default;
+        stalls = false;
+        if (_faultsStopped || _outages >= Scenario.StoreOutages || Random.NextInteger(8) != 0)
+        {
+            return false;
+        }
+
+        _outages++;
+        until = Time.GetUtcNow() + OutageSpans[Random.NextInteger(OutageSpans.Length)];
+        stalls = Random.NextBoolean();
+        return true;
+    }
+
     public bool TryLoseAnswer()
     {
         if (_faultsStopped || _lostAnswers >= Scenario.LostAnswers || !Random.NextBoolean())
@@ -152,7 +195,8 @@ internal sealed class Farm
         {
             for (var c = 0; c < Scenario.CallersPerInstance; c++)
             {
-                callers.Add(Task.Run(() => CallAsync(instance)));
+                // A crashed instance's calls never return: the farm stops waiting for them when it crashes.
+                callers.Add(Task.Run(() => Task.WhenAny(CallAsync(instance), instance.CrashedTask)));
             }
         }
 
@@ -173,7 +217,7 @@ internal sealed class Farm
         _faultsStopped = true;
         Log("faults stop");
         await Task.Delay(ModelTokenEndpoint.AccessTokenLifetime + TimeSpan.FromSeconds(20), Time);
-        foreach (var instance in instances)
+        foreach (var instance in instances.Where(i => !i.Crashed))
         {
             // A retryable failure means the same call may succeed again (PitchlyException.IsRetryable): a refresh that
             // joined the tail of a freeze from before the faults stopped is retried, twice at most, as an app would.
@@ -193,7 +237,7 @@ internal sealed class Farm
         {
             Assert(record is not null, "after the faults stopped, the record is gone");
             Assert(record!.RefreshIntent is null || record.RefreshIntent.Deadline <= Time.GetUtcNow(), "after the faults stopped, a fence still lives");
-            Assert(Endpoint.IsLive(record.RefreshToken) || _lostAnswers > 0 || Endpoint.Stalls > 0, $"after the faults stopped, the record holds {record.RefreshToken} while Pitchly's live refresh token is {Endpoint.LiveRefreshToken}: issued tokens were lost");
+            Assert(Endpoint.IsLive(record.RefreshToken) || _lostAnswers > 0 || Endpoint.Stalls > 0 || _lostWithCrash > 0, $"after the faults stopped, the record holds {record.RefreshToken} while Pitchly's live refresh token is {Endpoint.LiveRefreshToken}: issued tokens were lost");
         }
 
         ExcusedReuses += Endpoint.Excused;
@@ -304,7 +348,7 @@ internal sealed class Farm
                 var allowed = exception switch
                 {
                     PitchlySignInRequiredException => Endpoint.FamilyRevoked,
-                    PitchlyRefreshTimeoutException or PitchlyTokenStoreUnavailableException => !final && Scenario.Freezes > 0,
+                    PitchlyRefreshTimeoutException or PitchlyTokenStoreUnavailableException => !final && (Scenario.Freezes > 0 || Scenario.Crashes > 0 || Scenario.StoreOutages > 0),
                     PitchlyTokenEndpointException => !final && (Scenario.LostAnswers > 0 || Endpoint.FamilyRevoked),
                     _ => false,
                 };

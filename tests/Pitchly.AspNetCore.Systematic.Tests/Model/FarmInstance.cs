@@ -14,6 +14,7 @@ namespace Pitchly.AspNetCore.Systematic.Tests.Model;
 internal sealed class FarmInstance
 {
     private readonly Farm _farm;
+    private readonly TaskCompletionSource _crashed = new();
 
     public FarmInstance(Farm farm, int number, IPitchlyTokenStore sharedStore)
     {
@@ -61,7 +62,18 @@ internal sealed class FarmInstance
     /// <summary>The deadline of the fence this instance wrote last (on the store's clock).</summary>
     public DateTimeOffset FenceDeadline { get; set; }
 
-    public bool IsFrozen => FrozenUntil > _farm.Time.GetUtcNow();
+    public bool IsFrozen => Crashed || FrozenUntil > _farm.Time.GetUtcNow();
+
+    /// <summary>Whether this instance crashed: it runs nothing more, ever.</summary>
+    public bool Crashed { get; private set; }
+
+    /// <summary>Completes when the instance crashes.</summary>
+    public Task CrashedTask => _crashed.Task;
+
+    /// <summary>The end of the store outage this instance sees (none when in the past), and whether calls stall or fail.</summary>
+    public DateTimeOffset OutageUntil { get; set; }
+
+    public bool OutageStalls { get; set; }
 
     public Farm Farm => _farm;
 
@@ -69,6 +81,23 @@ internal sealed class FarmInstance
     public async Task PointAsync(string where, bool freezable = true)
     {
         await Task.Yield();
+        if (Crashed || _farm.TryCrash())
+        {
+            if (!Crashed)
+            {
+                Crashed = true;
+                _farm.Log($"{Name} crashed at {where}{(Holding is { } held ? $" holding {held}" : string.Empty)}");
+                if (Holding is { } holding)
+                {
+                    _farm.LostWithCrash(holding);
+                }
+
+                _crashed.SetResult();
+            }
+
+            await new TaskCompletionSource().Task; // a dead process: never resumes
+        }
+
         if (_farm.TryFreeze(freezable && (!_farm.Scenario.FreezeOnlyInTransport || where == "transport"), out var span))
         {
             FrozenUntil = _farm.Time.GetUtcNow() + span;
@@ -198,10 +227,53 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
     private PitchlyTokenRecord? _lastReadBeforeLock;
     private PitchlyTokenRecord? _staleDecision;
 
+    /// <summary>
+    /// The store as this instance reaches it during an outage: the call stalls until the outage ends, or fails before or
+    /// after it took effect (a reply lost on the way back).
+    /// </summary>
+    private async ValueTask<T> ReachAsync<T>(string where, Func<ValueTask<T>> call)
+    {
+        await instance.PointAsync(where);
+        var farm = instance.Farm;
+        if (instance.OutageUntil <= farm.Time.GetUtcNow() && farm.TryStoreOutage(out var until, out var stalls))
+        {
+            instance.OutageUntil = until;
+            instance.OutageStalls = stalls;
+            farm.Log($"{instance.Name} cannot reach the store until {until:mm:ss.fff} ({(stalls ? "calls stall" : "calls fail")})");
+        }
+
+        if (instance.OutageUntil > farm.Time.GetUtcNow())
+        {
+            if (instance.Holding is { } holding && instance.OutageUntil >= instance.FenceDeadline)
+            {
+                // Pitchly's answer in hand while the store is out of reach past the fence: its extensions cannot land,
+                // the documented physical window.
+                farm.Endpoint.StalledPastFence(holding);
+            }
+
+            if (instance.OutageStalls)
+            {
+                await Task.Delay(instance.OutageUntil - farm.Time.GetUtcNow(), farm.Time);
+            }
+            else
+            {
+                var landed = farm.Random.NextBoolean();
+                if (landed)
+                {
+                    await call();
+                }
+
+                farm.Log($"{instance.Name} {where} failed: store unreachable{(landed ? " (after it took effect)" : string.Empty)}");
+                throw new PitchlyTokenStoreUnavailableException("The model's store is unreachable from this instance.");
+            }
+        }
+
+        return await call();
+    }
+
     public async ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-get");
-        var record = await shared.GetAsync(key, cancellationToken);
+        var record = await ReachAsync("store-get", () => shared.GetAsync(key, cancellationToken));
         if (breakage.HasFlag(Breakage.FenceIgnoresLiveOwner) && record?.RefreshIntent is { } intent && instance.Farm.FenceOwners.GetValueOrDefault(intent.Owner) != instance.Name)
         {
             record = record with { RefreshIntent = null };
@@ -233,14 +305,12 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-set");
-        return await shared.SetAsync(key, record, cancellationToken);
+        return await ReachAsync("store-set", () => shared.SetAsync(key, record, cancellationToken));
     }
 
     public async ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-cas");
-        var stored = await shared.TryReplaceAsync(key, expectedVersion, record, cancellationToken);
+        var stored = await ReachAsync("store-cas", () => shared.TryReplaceAsync(key, expectedVersion, record, cancellationToken));
         if (stored is not null && instance.Holding is { } holding && !string.Equals(stored.RefreshToken, holding, StringComparison.Ordinal))
         {
             instance.Holding = null; // the answer is stored (or newer tokens were)
@@ -253,9 +323,8 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-fence");
         instance.Farm.FenceOwners[owner] = instance.Name;
-        var fenced = await shared.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken);
+        var fenced = await ReachAsync("store-fence", () => shared.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken));
         if (breakage.HasFlag(Breakage.NoReReadAfterLock) && fenced is not null && _staleDecision is { } stale && stale.Version == expectedVersion)
         {
             // ... and presents the refresh token of the record it decided on, not that of the record it fenced.
@@ -275,7 +344,6 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-remove");
-        return await shared.RemoveAsync(key, expectedVersion, cancellationToken);
+        return await ReachAsync("store-remove", () => shared.RemoveAsync(key, expectedVersion, cancellationToken));
     }
 }
