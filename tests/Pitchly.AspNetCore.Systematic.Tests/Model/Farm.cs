@@ -33,7 +33,6 @@ internal sealed class Farm
     private int _lostAnswers;
     private volatile bool _faultsStopped;
     private volatile bool _done;
-    private readonly System.Diagnostics.Stopwatch _wall = System.Diagnostics.Stopwatch.StartNew();
     private int _ticks;
     private int _spins;
 
@@ -231,7 +230,7 @@ internal sealed class Farm
         var record = await shared.GetAsync(Key);
         _done = true;
         await clock;
-        Log($"clock: {_ticks} ticks, {_spins} spins, {_wall.Elapsed.TotalMilliseconds:0} ms");
+        Log($"clock: {_ticks} ticks, {_spins} spins");
 
         if (!Endpoint.FamilyRevoked)
         {
