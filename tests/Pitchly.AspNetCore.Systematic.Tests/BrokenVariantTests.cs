@@ -20,6 +20,26 @@ public sealed class BrokenVariantTests(ITestOutputHelper output)
     public void A_compare_and_swap_that_ignores_the_version_is_caught()
         => Find(new FarmScenario { Name = "broken: a compare-and-swap that ignores the version", ScriptedStore = true, Breakage = Breakage.CompareAndSwapIgnoresVersion, CallersPerInstance = 2, Freezes = 2, EarlyInvalidation = true });
 
+    [Fact]
+    public void A_refresh_that_decides_on_the_record_read_before_the_lock_is_caught()
+        => Find(new FarmScenario { Name = "broken: no re-read after the lock (the re-read kept only for the version)", ScriptedStore = true, Breakage = Breakage.NoReReadAfterLock, CallersPerInstance = 2, EarlyInvalidation = true });
+
+    /// <summary>
+    /// A failing seed must replay: explored twice from the same seed, a planted fault is found at the same schedule with
+    /// the same trace (a model that let the thread pool or hash order decide anything would differ).
+    /// </summary>
+    [Fact]
+    public void A_seed_finds_a_planted_fault_at_the_same_schedule_every_time()
+    {
+        var scenario = new FarmScenario { Name = "broken: a compare-and-swap that ignores the version (replayed)", ScriptedStore = true, Breakage = Breakage.CompareAndSwapIgnoresVersion, CallersPerInstance = 2, Freezes = 2, EarlyInvalidation = true };
+        var first = SystematicRun.Explore(scenario, iterations: 300, seed: 12, secondsFactor: 3);
+        var second = SystematicRun.Explore(scenario, iterations: 300, seed: 12, secondsFactor: 3);
+        output.WriteLine(first.Describe(nameof(A_seed_finds_a_planted_fault_at_the_same_schedule_every_time)));
+        Assert.True(first.Found, first.Describe(nameof(A_seed_finds_a_planted_fault_at_the_same_schedule_every_time)));
+        Assert.Equal(first.Schedules, second.Schedules);
+        Assert.Equal(first.Trace, second.Trace);
+    }
+
     private void Find(FarmScenario scenario, [System.Runtime.CompilerServices.CallerMemberName] string test = "")
     {
         // Stops at the first violation; up to three times the scenario budget so that a planted fault is found every run.

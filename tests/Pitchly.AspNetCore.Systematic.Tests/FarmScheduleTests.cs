@@ -47,6 +47,35 @@ public sealed class FarmScheduleTests(ITestOutputHelper output)
             EarlyInvalidation = true,
         });
 
+    /// <summary>
+    /// Instances that crash at any step: their lease and fence lapse, and tokens issued to them and not yet stored are
+    /// lost. The properties then allow the documented consequence (docs/web-farm.md, "Where a refresh token can be
+    /// lost": the spent token presented once more, invalid_grant, sign-in required) and nothing else.
+    /// </summary>
+    [Fact]
+    public void Instances_that_crash_at_any_step_cost_at_most_the_tokens_they_held()
+        => Check(new FarmScenario
+        {
+            Name = "Redis scripts model: 3 instances, up to 2 crash at any step, early invalidation",
+            ScriptedStore = true,
+            Crashes = 2,
+            CallersPerInstance = 2,
+            EarlyInvalidation = true,
+        });
+
+    /// <summary>
+    /// The store out of reach for one instance at a time (its calls fail, before or after they took effect, or stall),
+    /// for spans up to 40 s: calls fail only with the retryable store or timeout errors, and no token is lost or spent twice.
+    /// </summary>
+    [Fact]
+    public void A_store_out_of_reach_for_one_instance_costs_no_token()
+        => Check(new FarmScenario
+        {
+            Name = "in-memory store: 3 instances, the store out of reach for one instance at a time (2 outages), early invalidation",
+            StoreOutages = 2,
+            EarlyInvalidation = true,
+        });
+
     private void Check(FarmScenario scenario, [System.Runtime.CompilerServices.CallerMemberName] string test = "")
     {
         var result = SystematicRun.Explore(scenario, SystematicRun.Iterations(), SystematicRun.Seed());

@@ -40,9 +40,17 @@ internal static class SystematicRun
             .WithVolatileOperationRaceCheckingEnabled(false)
             .WithMemoryAccessRaceCheckingEnabled(false)
             .WithControlFlowRaceCheckingEnabled(false)
-            .WithUncontrolledConcurrencyResolutionTimeout(attempts: 2, delay: 100)
+            // What Coyote does not control is left: awaits on Task.Delay(TimeSpan, TimeProvider), which completes only
+            // when the model's clock moves, and BCL continuations that complete on Coyote's threads. Coyote spins a little
+            // (attempts × SpinWait(delay), well under a millisecond) before it lets the clock move.
+            .WithUncontrolledConcurrencyResolutionTimeout(attempts: 10, delay: 1_000)
+            // The model's clock waits with Coyote's own delay: paused until no other operation is enabled, or until a
+            // random number of steps below this bound has passed (see Farm.RunClockAsync).
+            .WithTimeoutDelay(200)
             .WithTelemetryEnabled(false)
-            .WithVerbosityEnabled(Microsoft.Coyote.Logging.VerbosityLevel.None);
+            // PITCHLY_SYSTEMATIC_VERBOSE=1 prints Coyote's scheduling decisions (run the test executable directly to see them).
+            .WithVerbosityEnabled(Verbose ? Microsoft.Coyote.Logging.VerbosityLevel.Debug : Microsoft.Coyote.Logging.VerbosityLevel.None)
+            .WithConsoleLoggingEnabled(Verbose);
         if (Seconds() is > 0 and var seconds)
         {
             configuration = configuration.WithTestingTimeout(seconds * secondsFactor);
@@ -71,6 +79,7 @@ internal static class SystematicRun
         var started = System.Diagnostics.Stopwatch.StartNew();
         engine.Run();
         var report = engine.TestReport;
+        var explored = Math.Max(1, report.NumOfExploredFairPaths + report.NumOfExploredUnfairPaths);
         return new Result(
             scenario,
             seed,
@@ -81,8 +90,13 @@ internal static class SystematicRun
             prioritized,
             Farm.ExcusedReuses,
             Farm.HolderStalls,
-            Farm.ExcusedTrace);
+            Farm.ExcusedTrace,
+            report.TotalControlledOperations / explored,
+            (report.TotalExploredFairSteps + report.TotalExploredUnfairSteps) / explored,
+            string.Join(", ", report.UncontrolledInvocations.Order(StringComparer.Ordinal)));
     }
+
+    private static bool Verbose => Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_VERBOSE") == "1";
 
     /// <summary>Appends the outcome to systematic-results.log beside the test assembly (figures for the docs).</summary>
     public static void Record(Result result, string test)
@@ -90,7 +104,7 @@ internal static class SystematicRun
             Path.Combine(AppContext.BaseDirectory, "systematic-results.log"),
             $"{DateTimeOffset.UtcNow:O} {test}: {result.Describe(test)}{Environment.NewLine}");
 
-    public sealed record Result(FarmScenario Scenario, uint Seed, int Schedules, string? Bug, string? Trace, TimeSpan Elapsed, bool Prioritized, int ExcusedReuses, int HolderStalls, string? ExcusedTrace)
+    public sealed record Result(FarmScenario Scenario, uint Seed, int Schedules, string? Bug, string? Trace, TimeSpan Elapsed, bool Prioritized, int ExcusedReuses, int HolderStalls, string? ExcusedTrace, int OperationsPerSchedule, int StepsPerSchedule, string Uncontrolled)
     {
         public bool Found => Bug is not null;
 
@@ -100,7 +114,7 @@ internal static class SystematicRun
         public string Describe(string testMethod)
             => Found
                 ? $"{Scenario}: violation at schedule {Schedules} (seed {Seed}, {Elapsed.TotalSeconds:0.0} s): {Bug}{Environment.NewLine}replay: {ReplayCommand(testMethod)}{Environment.NewLine}{Trace}"
-                : $"{Scenario}: {Schedules} schedules, no violation (seed {Seed}, {Elapsed.TotalSeconds:0.0} s); holders stalled past their fence with a token in hand: {HolderStalls}, reuses inside that documented window: {ExcusedReuses}"
+                : $"{Scenario}: {Schedules} schedules, no violation (seed {Seed}, {Elapsed.TotalSeconds:0.0} s, {Elapsed.TotalMilliseconds / Math.Max(1, Schedules):0} ms per schedule, {OperationsPerSchedule} operations and {StepsPerSchedule} scheduling steps per schedule; uncontrolled calls: {Uncontrolled}); holders stalled past their fence with a token in hand: {HolderStalls}, reuses inside that documented window: {ExcusedReuses}"
                   + (ExcusedTrace is null ? string.Empty : $"{Environment.NewLine}first schedule with such a reuse:{Environment.NewLine}{ExcusedTrace}");
     }
 }

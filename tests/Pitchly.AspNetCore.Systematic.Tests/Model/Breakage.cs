@@ -6,7 +6,12 @@ internal enum Breakage
 {
     None = 0,
 
-    /// <summary>The refresh decides on the record it read before taking the lock: the re-read under the lock returns that one.</summary>
+    /// <summary>
+    /// The refresh decides on the tokens it read before taking the lock: the re-read under the lock returns them with the
+    /// store's current version and fence (a re-read kept only for the version the fence's compare-and-swap needs), and the
+    /// fence hands back those tokens rather than the fenced record's. The package takes the token it presents from the
+    /// fenced record, so a stale decision alone would cost at most a needless rotation: the variant plants both halves.
+    /// </summary>
     NoReReadAfterLock = 1,
 
     /// <summary>The fence is written over another owner's live intent, and reads do not show another owner's intent.</summary>

@@ -4,7 +4,6 @@ using Microsoft.Coyote.Random;
 using Microsoft.Coyote.Specifications;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 using Pitchly.AspNetCore.Internal;
 
 namespace Pitchly.AspNetCore.Systematic.Tests.Model;
@@ -18,6 +17,9 @@ internal sealed class Farm
 {
     private static readonly TimeSpan[] Ticks = [TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
     private static readonly TimeSpan[] FreezeSpans = [TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60)];
+
+    // Outages shorter than StoreWriteRetryTimeout (60 s): a holder of new tokens gets them stored once the store is back.
+    private static readonly TimeSpan[] OutageSpans = [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(40)];
     private const int MaxClockTicks = 5_000;
 
     // A step of the model never waits on the clock for more than this many scheduling points of the clock.
@@ -25,17 +27,19 @@ internal sealed class Farm
 
     private readonly List<string> _log = [];
     private int _freezes;
+    private int _crashes;
+    private int _outages;
+    private int _lostWithCrash;
     private int _lostAnswers;
     private volatile bool _faultsStopped;
     private volatile bool _done;
-    private readonly System.Diagnostics.Stopwatch _wall = System.Diagnostics.Stopwatch.StartNew();
     private int _ticks;
     private int _spins;
 
     private Farm(FarmScenario scenario)
     {
         Scenario = scenario;
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
+        Time = new ModelTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
         Random = Generator.Create();
         Endpoint = new ModelTokenEndpoint();
         Locks = new ModelLockServer(Time);
@@ -60,7 +64,7 @@ internal sealed class Farm
 
     public FarmScenario Scenario { get; }
 
-    public FakeTimeProvider Time { get; }
+    public ModelTimeProvider Time { get; }
 
     public Generator Random { get; }
 
@@ -128,6 +132,43 @@ internal sealed class Farm
         return true;
     }
 
+    /// <summary>Whether to crash here (the model's choice, within the scenario's budget).</summary>
+    public bool TryCrash()
+    {
+        if (_faultsStopped || _crashes >= Scenario.Crashes || Random.NextInteger(16) != 0)
+        {
+            return false;
+        }
+
+        _crashes++;
+        return true;
+    }
+
+    /// <summary>An instance crashed holding <paramref name="refreshToken"/> it may have presented, its answer unstored.</summary>
+    public void LostWithCrash(string refreshToken)
+    {
+        if (Endpoint.HolderDied(refreshToken))
+        {
+            _lostWithCrash++;
+        }
+    }
+
+    /// <summary>Whether the store becomes unreachable for one instance here, how, and until when.</summary>
+    public bool TryStoreOutage(out DateTimeOffset until, out bool stalls)
+    {
+        until = default;
+        stalls = false;
+        if (_faultsStopped || _outages >= Scenario.StoreOutages || Random.NextInteger(8) != 0)
+        {
+            return false;
+        }
+
+        _outages++;
+        until = Time.GetUtcNow() + OutageSpans[Random.NextInteger(OutageSpans.Length)];
+        stalls = Random.NextBoolean();
+        return true;
+    }
+
     public bool TryLoseAnswer()
     {
         if (_faultsStopped || _lostAnswers >= Scenario.LostAnswers || !Random.NextBoolean())
@@ -153,7 +194,8 @@ internal sealed class Farm
         {
             for (var c = 0; c < Scenario.CallersPerInstance; c++)
             {
-                callers.Add(Task.Run(() => CallAsync(instance)));
+                // A crashed instance's calls never return: the farm stops waiting for them when it crashes.
+                callers.Add(Task.Run(() => Task.WhenAny(CallAsync(instance), instance.CrashedTask)));
             }
         }
 
@@ -174,7 +216,7 @@ internal sealed class Farm
         _faultsStopped = true;
         Log("faults stop");
         await Task.Delay(ModelTokenEndpoint.AccessTokenLifetime + TimeSpan.FromSeconds(20), Time);
-        foreach (var instance in instances)
+        foreach (var instance in instances.Where(i => !i.Crashed))
         {
             // A retryable failure means the same call may succeed again (PitchlyException.IsRetryable): a refresh that
             // joined the tail of a freeze from before the faults stopped is retried, twice at most, as an app would.
@@ -188,13 +230,13 @@ internal sealed class Farm
         var record = await shared.GetAsync(Key);
         _done = true;
         await clock;
-        Log($"clock: {_ticks} ticks, {_spins} spins, {_wall.Elapsed.TotalMilliseconds:0} ms");
+        Log($"clock: {_ticks} ticks, {_spins} spins");
 
         if (!Endpoint.FamilyRevoked)
         {
             Assert(record is not null, "after the faults stopped, the record is gone");
             Assert(record!.RefreshIntent is null || record.RefreshIntent.Deadline <= Time.GetUtcNow(), "after the faults stopped, a fence still lives");
-            Assert(Endpoint.IsLive(record.RefreshToken) || _lostAnswers > 0 || Endpoint.Stalls > 0, $"after the faults stopped, the record holds {record.RefreshToken} while Pitchly's live refresh token is {Endpoint.LiveRefreshToken}: issued tokens were lost");
+            Assert(Endpoint.IsLive(record.RefreshToken) || _lostAnswers > 0 || Endpoint.Stalls > 0 || _lostWithCrash > 0, $"after the faults stopped, the record holds {record.RefreshToken} while Pitchly's live refresh token is {Endpoint.LiveRefreshToken}: issued tokens were lost");
         }
 
         ExcusedReuses += Endpoint.Excused;
@@ -220,8 +262,11 @@ internal sealed class Farm
         while (!_done)
         {
             // The clock moves only when nothing else can: steps of a refresh take no time; time passes while everyone
-            // waits (on timers, at fences, frozen), and where the model says so (a freeze, a slow answer).
-            await Task.Yield();
+            // waits (on timers, at fences, frozen), and where the model says so (a freeze, a slow answer). Coyote's own
+            // delay is the cheap wait for that: it pauses the clock until no other operation is enabled (or a random
+            // number of steps, below the configured timeout delay, has passed), one operation per tick where a yield
+            // loop would cost one per spin (each operation is a thread).
+            await Task.Delay(1);
             if (Quiescence.OthersCanRun() && ++spins < MaxSpins)
             {
                 continue;
@@ -231,7 +276,20 @@ internal sealed class Farm
             spins = 0;
             _ticks++;
             Assert(++ticks < MaxClockTicks, $"no progress within {MaxClockTicks} clock ticks (deadlock or livelock)");
-            Time.Advance(Ticks[Random.NextInteger(Ticks.Length)]);
+            var now = Time.GetUtcNow();
+            var tick = Ticks[Random.NextInteger(Ticks.Length)];
+            if (Time.NextDue() is { } due && due <= now)
+            {
+                tick = TimeSpan.Zero; // a timer is due already: fire it without moving the time
+            }
+            else if (Time.NextDue() is { } next && next - now > tick)
+            {
+                // Nothing can happen before the next timer: go there at once, at or just past it (a timer's
+                // continuation may see its due time passed by a little, as on a loaded machine).
+                tick = next - now + (Random.NextBoolean() ? TimeSpan.Zero : Ticks[0]);
+            }
+
+            Time.Advance(tick);
         }
     }
 
@@ -245,8 +303,13 @@ internal sealed class Farm
                 await Task.Delay(TimeSpan.FromSeconds(Random.NextInteger(3) * 15), Time);
             }
 
+            // A caller that will not cancel passes no token, as most callers do: the manager then awaits the shared
+            // refresh itself (Task.WaitAsync with a token that can be cancelled completes on a thread-pool thread,
+            // outside Coyote's control, which would make a seed replay differently).
             using var cancel = new CancellationTokenSource();
-            if (!final && Scenario.CancellingCallers && Random.NextInteger(3) == 0)
+            var cancels = !final && Scenario.CancellingCallers && Random.NextInteger(3) == 0;
+            var callerToken = cancels ? cancel.Token : CancellationToken.None;
+            if (cancels)
             {
                 _ = Task.Run(async () =>
                 {
@@ -259,13 +322,13 @@ internal sealed class Farm
             var calledAt = Time.GetUtcNow();
             try
             {
-                var token = await instance.Manager.GetAccessTokenAsync(Key, cancel.Token);
+                var token = await instance.Manager.GetAccessTokenAsync(Key, callerToken);
                 CheckHandedOut(instance, token, step, calledAt, rejected: null);
                 if (!Endpoint.Accepts(token.Value, Time.GetUtcNow()))
                 {
                     // Pitchly rejects it (killed early, or it expired since): refresh with the rejected token and replay.
                     step = "RefreshAsync";
-                    var next = await instance.Manager.RefreshAsync(Key, token.Value, cancel.Token);
+                    var next = await instance.Manager.RefreshAsync(Key, token.Value, callerToken);
                     CheckHandedOut(instance, next, step, calledAt, rejected: token.Value);
                 }
             }
@@ -284,8 +347,9 @@ internal sealed class Farm
                 var allowed = exception switch
                 {
                     PitchlySignInRequiredException => Endpoint.FamilyRevoked,
-                    PitchlyRefreshTimeoutException or PitchlyTokenStoreUnavailableException => !final && Scenario.Freezes > 0,
-                    PitchlyTokenEndpointException => !final && (Scenario.LostAnswers > 0 || Endpoint.FamilyRevoked),
+                    // Only once such a fault has happened in this schedule, not merely because the scenario allows one.
+                    PitchlyRefreshTimeoutException or PitchlyTokenStoreUnavailableException => !final && (_freezes > 0 || _crashes > 0 || _outages > 0),
+                    PitchlyTokenEndpointException => !final && (_lostAnswers > 0 || Endpoint.FamilyRevoked),
                     _ => false,
                 };
                 Assert(allowed, $"{instance.Name}: {step} failed with {exception.GetType().Name} ({exception.Message}){(final ? " after the faults stopped" : "")}, not a documented error for this situation{(allowed ? string.Empty : "\n" + exception)}");

@@ -14,6 +14,7 @@ namespace Pitchly.AspNetCore.Systematic.Tests.Model;
 internal sealed class FarmInstance
 {
     private readonly Farm _farm;
+    private readonly TaskCompletionSource _crashed = new();
 
     public FarmInstance(Farm farm, int number, IPitchlyTokenStore sharedStore)
     {
@@ -50,10 +51,29 @@ internal sealed class FarmInstance
     /// </summary>
     public string? Holding { get; set; }
 
+    /// <summary>Whether this instance holds the refresh lock (the planted fault <see cref="Breakage.NoReReadAfterLock"/> needs it).</summary>
+    public bool HoldsLock => LocksHeld > 0;
+
+    public int LocksHeld { get; set; }
+
+    /// <summary>Set when the lock is taken: the next read is the re-read under the lock.</summary>
+    public bool ReReadPending { get; set; }
+
     /// <summary>The deadline of the fence this instance wrote last (on the store's clock).</summary>
     public DateTimeOffset FenceDeadline { get; set; }
 
-    public bool IsFrozen => FrozenUntil > _farm.Time.GetUtcNow();
+    public bool IsFrozen => Crashed || FrozenUntil > _farm.Time.GetUtcNow();
+
+    /// <summary>Whether this instance crashed: it runs nothing more, ever.</summary>
+    public bool Crashed { get; private set; }
+
+    /// <summary>Completes when the instance crashes.</summary>
+    public Task CrashedTask => _crashed.Task;
+
+    /// <summary>The end of the store outage this instance sees (none when in the past), and whether calls stall or fail.</summary>
+    public DateTimeOffset OutageUntil { get; set; }
+
+    public bool OutageStalls { get; set; }
 
     public Farm Farm => _farm;
 
@@ -61,6 +81,23 @@ internal sealed class FarmInstance
     public async Task PointAsync(string where, bool freezable = true)
     {
         await Task.Yield();
+        if (Crashed || _farm.TryCrash())
+        {
+            if (!Crashed)
+            {
+                Crashed = true;
+                _farm.Log($"{Name} crashed at {where}{(Holding is { } held ? $" holding {held}" : string.Empty)}");
+                if (Holding is { } holding)
+                {
+                    _farm.LostWithCrash(holding);
+                }
+
+                _crashed.SetResult();
+            }
+
+            await new TaskCompletionSource().Task; // a dead process: never resumes
+        }
+
         if (_farm.TryFreeze(freezable && (!_farm.Scenario.FreezeOnlyInTransport || where == "transport"), out var span))
         {
             FrozenUntil = _farm.Time.GetUtcNow() + span;
@@ -87,7 +124,53 @@ internal sealed class FarmInstance
 
     private sealed class Handler(FarmInstance instance) : HttpMessageHandler
     {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        /// <summary>
+        /// HttpClient awaits its handler with ConfigureAwait(false): completed on one of Coyote's threads (which carry
+        /// Coyote's synchronization context), its continuation would be queued to the thread pool and the answer would
+        /// reach the package at a moment Coyote does not choose, so a seed would not replay. The answer is therefore
+        /// handed over with no synchronization context, which lets HttpClient's continuation run inline, on the
+        /// controlled thread.
+        /// </summary>
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var answer = new TaskCompletionSource<HttpResponseMessage>();
+            _ = AnswerAsync(request, answer, cancellationToken);
+            return answer.Task;
+        }
+
+        private async Task AnswerAsync(HttpRequestMessage request, TaskCompletionSource<HttpResponseMessage> answer, CancellationToken cancellationToken)
+        {
+            HttpResponseMessage? response = null;
+            Exception? failure = null;
+            try
+            {
+                response = await ExchangeAsync(request, cancellationToken);
+            }
+            catch (Exception exception)
+            {
+                failure = exception;
+            }
+
+            HandOver(answer, response, failure);
+        }
+
+        private static void HandOver(TaskCompletionSource<HttpResponseMessage> answer, HttpResponseMessage? response, Exception? failure)
+        {
+            var context = SynchronizationContext.Current;
+            SynchronizationContext.SetSynchronizationContext(null);
+            if (failure is null)
+            {
+                answer.SetResult(response!);
+            }
+            else
+            {
+                answer.SetException(failure);
+            }
+
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
+
+        private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var form = await request.Content!.ReadAsStringAsync(cancellationToken);
             var farm = instance._farm;
@@ -141,28 +224,78 @@ internal sealed class FarmInstance
 /// </summary>
 internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore shared, Breakage breakage) : IPitchlyTokenStore
 {
-    private PitchlyTokenRecord? _firstRead;
-    private int _reads;
+    private PitchlyTokenRecord? _lastReadBeforeLock;
+    private PitchlyTokenRecord? _staleDecision;
+
+    /// <summary>
+    /// The store as this instance reaches it during an outage: the call stalls until the outage ends, or fails before or
+    /// after it took effect (a reply lost on the way back).
+    /// </summary>
+    private async ValueTask<T> ReachAsync<T>(string where, Func<ValueTask<T>> call)
+    {
+        await instance.PointAsync(where);
+        var farm = instance.Farm;
+        if (instance.OutageUntil <= farm.Time.GetUtcNow() && farm.TryStoreOutage(out var until, out var stalls))
+        {
+            instance.OutageUntil = until;
+            instance.OutageStalls = stalls;
+            farm.Log($"{instance.Name} cannot reach the store until {until:mm:ss.fff} ({(stalls ? "calls stall" : "calls fail")})");
+        }
+
+        if (instance.OutageUntil > farm.Time.GetUtcNow())
+        {
+            if (instance.Holding is { } holding && instance.OutageUntil >= instance.FenceDeadline)
+            {
+                // Pitchly's answer in hand while the store is out of reach past the fence: its extensions cannot land,
+                // the documented physical window.
+                farm.Endpoint.StalledPastFence(holding);
+            }
+
+            if (instance.OutageStalls)
+            {
+                await Task.Delay(instance.OutageUntil - farm.Time.GetUtcNow(), farm.Time);
+            }
+            else
+            {
+                var landed = farm.Random.NextBoolean();
+                if (landed)
+                {
+                    await call();
+                }
+
+                farm.Log($"{instance.Name} {where} failed: store unreachable{(landed ? " (after it took effect)" : string.Empty)}");
+                throw new PitchlyTokenStoreUnavailableException("The model's store is unreachable from this instance.");
+            }
+        }
+
+        return await call();
+    }
 
     public async ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-get");
-        var record = await shared.GetAsync(key, cancellationToken);
+        var record = await ReachAsync("store-get", () => shared.GetAsync(key, cancellationToken));
         if (breakage.HasFlag(Breakage.FenceIgnoresLiveOwner) && record?.RefreshIntent is { } intent && instance.Farm.FenceOwners.GetValueOrDefault(intent.Owner) != instance.Name)
         {
             record = record with { RefreshIntent = null };
         }
 
-        // No re-read after the lock: every read of a refresh returns what the caller read before it.
-        if (breakage.HasFlag(Breakage.NoReReadAfterLock))
+        // No re-read after the lock, as someone would write it who kept the re-read only for the version the fence's
+        // compare-and-swap needs: the first read under a freshly taken lock returns the store's current version (and
+        // fence) with the tokens of the instance's last read before the lock, on which the refresh then decides.
+        if (breakage.HasFlag(Breakage.NoReReadAfterLock) && record is not null)
         {
-            if (++_reads % 2 == 1)
+            if (instance.ReReadPending)
             {
-                _firstRead = record;
+                instance.ReReadPending = false;
+                if (_lastReadBeforeLock is { } stale && stale.Version != record.Version)
+                {
+                    record = stale with { Version = record.Version, RefreshIntent = record.RefreshIntent };
+                    _staleDecision = record;
+                }
             }
-            else
+            else if (!instance.HoldsLock)
             {
-                record = _firstRead;
+                _lastReadBeforeLock = record;
             }
         }
 
@@ -172,14 +305,12 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-set");
-        return await shared.SetAsync(key, record, cancellationToken);
+        return await ReachAsync("store-set", () => shared.SetAsync(key, record, cancellationToken));
     }
 
     public async ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-cas");
-        var stored = await shared.TryReplaceAsync(key, expectedVersion, record, cancellationToken);
+        var stored = await ReachAsync("store-cas", () => shared.TryReplaceAsync(key, expectedVersion, record, cancellationToken));
         if (stored is not null && instance.Holding is { } holding && !string.Equals(stored.RefreshToken, holding, StringComparison.Ordinal))
         {
             instance.Holding = null; // the answer is stored (or newer tokens were)
@@ -192,9 +323,15 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<PitchlyTokenRecord?> TryBeginRefreshAsync(PitchlyTokenKey key, long expectedVersion, string owner, TimeSpan lifetime, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-fence");
         instance.Farm.FenceOwners[owner] = instance.Name;
-        var fenced = await shared.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken);
+        var fenced = await ReachAsync("store-fence", () => shared.TryBeginRefreshAsync(key, expectedVersion, owner, lifetime, cancellationToken));
+        if (breakage.HasFlag(Breakage.NoReReadAfterLock) && fenced is not null && _staleDecision is { } stale && stale.Version == expectedVersion)
+        {
+            // ... and presents the refresh token of the record it decided on, not that of the record it fenced.
+            fenced = fenced with { AccessToken = stale.AccessToken, RefreshToken = stale.RefreshToken, ExpiresAt = stale.ExpiresAt, IssuedAt = stale.IssuedAt, RefreshTokenMayBeSpent = stale.RefreshTokenMayBeSpent };
+        }
+
+        _staleDecision = null;
         if (fenced?.RefreshIntent is { } intent)
         {
             instance.FenceDeadline = intent.Deadline;
@@ -207,7 +344,6 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        await instance.PointAsync("store-remove");
-        return await shared.RemoveAsync(key, expectedVersion, cancellationToken);
+        return await ReachAsync("store-remove", () => shared.RemoveAsync(key, expectedVersion, cancellationToken));
     }
 }

@@ -23,6 +23,19 @@ internal sealed record FarmScenario
     /// <summary>Whether freezes fall only there (after the send-deadline check, before the request reaches Pitchly).</summary>
     public bool FreezeOnlyInTransport { get; init; }
 
+    /// <summary>
+    /// How many instances may crash per schedule, at one of their scheduling points: they stop for good, their lock
+    /// lease and fence lapse, and tokens Pitchly issued to them and not yet stored are lost.
+    /// </summary>
+    public int Crashes { get; init; }
+
+    /// <summary>
+    /// How many outages of the store, each seen by one instance only, per schedule: for a span every store call of that
+    /// instance fails with <see cref="PitchlyTokenStoreUnavailableException"/> (before or after it took effect) or
+    /// stalls until the span ends.
+    /// </summary>
+    public int StoreOutages { get; init; }
+
     /// <summary>How many answers of the token endpoint may be lost after their grant took effect.</summary>
     public int LostAnswers { get; init; }
 

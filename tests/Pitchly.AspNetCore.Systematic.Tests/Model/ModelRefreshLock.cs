@@ -46,6 +46,8 @@ internal sealed class ModelRefreshLock(Farm farm, FarmInstance instance) : IPitc
             _key = key;
             _owner = owner;
             _renewal = farm.Time.CreateTimer(_ => Renew(), null, Lease / 3, Lease / 3);
+            instance.LocksHeld++;
+            instance.ReReadPending = true;
         }
 
         public CancellationToken LockLost => _lost.Token;
@@ -59,6 +61,7 @@ internal sealed class ModelRefreshLock(Farm farm, FarmInstance instance) : IPitc
         public async ValueTask DisposeAsync()
         {
             _renewal.Dispose();
+            _instance.LocksHeld--;
             await _instance.PointAsync("lock-release");
             _farm.Locks.Release(_key, _owner);
             _lost.Dispose();

@@ -98,6 +98,24 @@ internal sealed class ModelTokenEndpoint
         }
     }
 
+    /// <summary>
+    /// The holder of <paramref name="refreshToken"/> died before storing Pitchly's answer: if it presented the token, the
+    /// tokens issued for it are lost, and the package may present it again once (as after a lost answer).
+    /// </summary>
+    public bool HolderDied(string refreshToken)
+    {
+        lock (_gate)
+        {
+            if (_refreshTokens.TryGetValue(refreshToken, out var state) && state.PresentedBy is not null)
+            {
+                state.AnswerLost = true;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>The holder of <paramref name="refreshToken"/> stalled past its fence before storing the answer.</summary>
     public void StalledPastFence(string refreshToken)
     {
