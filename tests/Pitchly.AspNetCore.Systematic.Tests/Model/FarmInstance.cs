@@ -20,6 +20,7 @@ internal sealed class FarmInstance
     {
         _farm = farm;
         Name = $"i{number}";
+        SharedStore = sharedStore;
         Clock = farm.Scenario.InstanceClockSkew == TimeSpan.Zero ? farm.Time : new SkewedTimeProvider(farm.Time, farm.Scenario.InstanceClockSkew * number / farm.Scenario.Instances);
         Store = new InstanceStore(this, sharedStore, farm.Scenario.Breakage);
         var logger = new FarmLogger(farm, Name);
@@ -40,6 +41,9 @@ internal sealed class FarmInstance
     public TimeProvider Clock { get; }
 
     public InstanceStore Store { get; }
+
+    /// <summary>The store every instance shares, as the lock's server sees it (lock-acquire.lua reads the record's version).</summary>
+    public IPitchlyTokenStore SharedStore { get; }
 
     public PitchlyTokenManager Manager { get; }
 
@@ -305,12 +309,26 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
-        return await ReachAsync("store-set", () => shared.SetAsync(key, record, cancellationToken));
+        return await ReachAsync("store-set", async () =>
+        {
+            var stored = await shared.SetAsync(key, record, cancellationToken);
+            Announce(key);
+            return stored;
+        });
     }
 
     public async ValueTask<PitchlyTokenRecord?> TryReplaceAsync(PitchlyTokenKey key, long expectedVersion, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
-        var stored = await ReachAsync("store-cas", () => shared.TryReplaceAsync(key, expectedVersion, record, cancellationToken));
+        var stored = await ReachAsync("store-cas", async () =>
+        {
+            var replaced = await shared.TryReplaceAsync(key, expectedVersion, record, cancellationToken);
+            if (replaced is not null)
+            {
+                Announce(key);
+            }
+
+            return replaced;
+        });
         if (stored is not null && instance.Holding is { } holding && !string.Equals(stored.RefreshToken, holding, StringComparison.Ordinal))
         {
             instance.Holding = null; // the answer is stored (or newer tokens were)
@@ -344,6 +362,21 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
 
     public async ValueTask<bool> RemoveAsync(PitchlyTokenKey key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        return await ReachAsync("store-remove", () => shared.RemoveAsync(key, expectedVersion, cancellationToken));
+        return await ReachAsync("store-remove", async () =>
+        {
+            var removed = await shared.RemoveAsync(key, expectedVersion, cancellationToken);
+            if (removed)
+            {
+                Announce(key);
+            }
+
+            return removed;
+        });
     }
+
+    /// <summary>
+    /// A write that took effect is announced, as the Redis store's set, compare-and-swap and remove scripts do (not a
+    /// fence, which begin-refresh.lua does not announce): it wakes the instances waiting for the key's refresh lock.
+    /// </summary>
+    private void Announce(PitchlyTokenKey key) => instance.Farm.Locks.RecordWritten(key);
 }
