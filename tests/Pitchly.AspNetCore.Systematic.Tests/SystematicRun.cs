@@ -17,9 +17,15 @@ internal static class SystematicRun
     public static int Iterations(int ciDefault = CiIterations)
         => int.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_ITERATIONS"), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : ciDefault;
 
-    /// <summary>The wall-clock budget of one scenario: PITCHLY_SYSTEMATIC_SECONDS, default 20 s; 0 for none (run every iteration).</summary>
+    /// <summary>
+    /// The wall-clock budget of one scenario: PITCHLY_SYSTEMATIC_SECONDS; 0 for none (run every iteration). Without it,
+    /// 20 s, or none when PITCHLY_SYSTEMATIC_ITERATIONS is set: with a time budget Coyote runs until the time is up
+    /// whatever the iteration count, so a replay or an on-demand run of N schedules would not stop at N.
+    /// </summary>
     public static int Seconds()
-        => int.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_SECONDS"), CultureInfo.InvariantCulture, out var s) && s >= 0 ? s : 20;
+        => int.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_SECONDS"), CultureInfo.InvariantCulture, out var s) && s >= 0
+            ? s
+            : Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_ITERATIONS") is { Length: > 0 } ? 0 : 20;
 
     public static uint Seed()
         => uint.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_SEED"), CultureInfo.InvariantCulture, out var seed) ? seed : (uint)Environment.TickCount;
