@@ -165,15 +165,7 @@ public sealed class L1ShrinkTests(RedisServer redis) : RedisTestScope('h'), ICla
                 while (Volatile.Read(ref sweeping) == 1);
             }
 
-            Task Run(Action work) => Task.Factory.StartNew(
-                () =>
-                {
-                    start.SignalAndWait(Cancel);
-                    work();
-                },
-                Cancel,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+            Task Run(Action work) => StartTogether.Run(start, work, Cancel);
         }
     }
 

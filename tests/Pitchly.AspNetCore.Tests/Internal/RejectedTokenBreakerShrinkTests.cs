@@ -83,15 +83,7 @@ public sealed class RejectedTokenBreakerShrinkTests
 
             Assert.Equal(0, breaker.TrackedKeys);
 
-            Task Run(Action work) => Task.Factory.StartNew(
-                () =>
-                {
-                    start.SignalAndWait(TestContext.Current.CancellationToken);
-                    work();
-                },
-                TestContext.Current.CancellationToken,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+            Task Run(Action work) => StartTogether.Run(start, work, TestContext.Current.CancellationToken);
         }
     }
 

@@ -195,15 +195,7 @@ public sealed class FailedRenewalBackoffTests
                 while (Volatile.Read(ref sweeping) == 1);
             }
 
-            Task Run(Action work) => Task.Factory.StartNew(
-                () =>
-                {
-                    start.SignalAndWait(Cancel);
-                    work();
-                },
-                Cancel,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+            Task Run(Action work) => StartTogether.Run(start, work, Cancel);
         }
     }
 
