@@ -30,9 +30,10 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     // Enough for {"data":{ behind any realistic whitespace; a response that needs more is read in full (up to the cap).
     private const int PeekSize = 4096;
 
-    // The first read of an answer that cannot seek: {"data":{ is 9 bytes, 16 with CRLF and a 4-space indent. A large
-    // answer is then no longer copied 4 KB in and out before the caller reads it. Undecided after it, the peek goes on
-    // in a pooled buffer of PeekSize.
+    // The first read of an answer that cannot seek: {"data":{ is 9 bytes, 16 with CRLF and a 4-space indent. An array
+    // of this size, owned by the stream that hands it back, costs less than renting and returning 4 KB, and a large
+    // answer is no longer copied 4 KB in and out before the caller reads it. Undecided after it, the peek goes on in a
+    // pooled buffer of PeekSize.
     private const int FirstReadSize = 32;
 
     private readonly IPitchlyTokenManager _tokenManager;
@@ -394,9 +395,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         // A stream that can seek (buffered content, a MemoryStream) is read and put back where it was: the content keeps
         // the stream it handed out, so the caller reads it from the same start with nothing wrapped or copied. Any other
-        // is read into a small buffer first (FirstReadSize).
+        // is read into a small array of its own first (FirstReadSize).
         var start = stream.CanSeek ? stream.Position : -1;
-        var buffer = ArrayPool<byte>.Shared.Rent(start >= 0 ? PeekSize : FirstReadSize);
+        var buffer = start >= 0 ? ArrayPool<byte>.Shared.Rent(PeekSize) : new byte[FirstReadSize];
         var read = stream.ReadAsync(buffer.AsMemory(), cancellationToken);
         if (!read.IsCompletedSuccessfully)
         {
@@ -414,8 +415,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
                 return new ValueTask<bool>(false);
             }
 
-            // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the buffer now.
-            HandOn(response, content, stream, buffer, length);
+            // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the array now.
+            HandOn(response, content, stream, pool: null, buffer, length);
             return new ValueTask<bool>(false);
         }
 
@@ -426,8 +427,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     /// <summary>
     /// The peek from wherever <see cref="IsInvalidTokenAsync"/> stopped: the stream taken (or not yet), <paramref name="length"/>
     /// bytes of <paramref name="buffer"/> read and <paramref name="pending"/> still to come (or another read to make).
-    /// <paramref name="buffer"/> is rented from the shared pool: <see cref="PeekSize"/> or more, or the small buffer of a
-    /// first read (<see cref="FirstReadSize"/>), whose bytes move into one of <see cref="PeekSize"/> here.
+    /// <paramref name="buffer"/> is either rented from the shared pool (<see cref="PeekSize"/> or more) or the small
+    /// array of a first read (<see cref="FirstReadSize"/>), whose bytes move into a rented one here.
     /// </summary>
     private async ValueTask<bool> ReadOnAsync(
         HttpResponseMessage response,
@@ -455,7 +456,6 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             var rented = ArrayPool<byte>.Shared.Rent(PeekSize);
             buffer.AsSpan(0, length).CopyTo(rented);
             buffer.AsSpan(0, length).Clear();
-            ArrayPool<byte>.Shared.Return(buffer);
             buffer = rented;
         }
 
@@ -481,7 +481,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
         {
-            HandOn(response, content, stream, buffer, length);
+            HandOn(response, content, stream, ArrayPool<byte>.Shared, buffer, length);
             return false;
         }
 
@@ -504,7 +504,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (!endOfStream)
         {
             // Larger than any token error: pass it through unexamined.
-            HandOn(response, content, stream, buffer, length);
+            HandOn(response, content, stream, ArrayPool<byte>.Shared, buffer, length);
             return false;
         }
 
@@ -516,9 +516,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         return _invalidToken.IsInvalidToken(response.StatusCode, bytes);
     }
 
-    /// <summary>Gives the caller the bytes read, then the rest of the stream as it comes; the new content owns the pooled buffer.</summary>
-    private static void HandOn(HttpResponseMessage response, HttpContent content, Stream stream, byte[] buffer, int length)
-        => response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
+    /// <summary>Gives the caller the bytes read, then the rest of the stream as it comes; the new content owns the buffer (rented from <paramref name="pool"/>, or its own when null).</summary>
+    private static void HandOn(HttpResponseMessage response, HttpContent content, Stream stream, ArrayPool<byte>? pool, byte[] buffer, int length)
+        => response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(pool, buffer, length, stream, content)));
 
     /// <summary>
     /// Tells whether the answer's stream can be had without a task: a <see cref="StreamContent"/>, or the content
