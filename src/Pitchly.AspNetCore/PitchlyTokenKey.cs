@@ -105,16 +105,23 @@ public sealed record PitchlyTokenKey
             personId = principal.FindFirst(PitchlyClaimTypes.PersonId)?.Value ?? principal.FindFirst(ClaimTypes.NameIdentifier)?.Value;
         }
 
+        // The same ids as the key to reuse: they were valid when it was made (usually the very strings, so the
+        // comparison is a reference check), and checking them again character by character was half this method.
+        if (reuse is { Kind: PitchlyTokenKind.User }
+            && organizationId is not null
+            && personId is not null
+            && string.Equals(reuse.OrganizationId, organizationId, StringComparison.Ordinal)
+            && string.Equals(reuse.PersonId, personId, StringComparison.Ordinal))
+        {
+            return reuse;
+        }
+
         if (!IsValidId(organizationId) || !IsValidId(personId))
         {
             return null;
         }
 
-        return reuse is { Kind: PitchlyTokenKind.User }
-               && string.Equals(reuse.OrganizationId, organizationId, StringComparison.Ordinal)
-               && string.Equals(reuse.PersonId, personId, StringComparison.Ordinal)
-            ? reuse
-            : new PitchlyTokenKey(PitchlyTokenKind.User, organizationId, personId, null);
+        return new PitchlyTokenKey(PitchlyTokenKind.User, organizationId, personId, null);
     }
 
     /// <inheritdoc />

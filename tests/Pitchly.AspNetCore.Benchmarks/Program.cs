@@ -3,9 +3,16 @@ using Pitchly.AspNetCore.Benchmarks;
 
 // dotnet run -c Release --project tests/Pitchly.AspNetCore.Benchmarks -- --filter '*'
 // dotnet run -c Release --project tests/Pitchly.AspNetCore.Benchmarks -- --population-interleaved InMemory|Redis [batches]
+// dotnet run -c Release --project tests/Pitchly.AspNetCore.Benchmarks -- --handler-interleaved [batches]
 if (args is ["--population-interleaved", .. var rest])
 {
     await PopulationInterleaved.RunAsync(rest);
+    return;
+}
+
+if (args is ["--handler-interleaved", .. var handlerArgs])
+{
+    await HandlerInterleaved.RunAsync(handlerArgs);
     return;
 }
 

@@ -315,6 +315,62 @@ public sealed class AccessTokenHandlerTests
         Assert.Equal(kind != "network-like stream", ReferenceEquals(answers.LastContent, response.Content));
     }
 
+    [Theory]
+    [InlineData("network-like stream", 0)]
+    [InlineData("network-like stream", 40)]
+    [InlineData("network-like stream", 5000)]
+    [InlineData("one byte per read", 0)]
+    [InlineData("one byte per read", 40)]
+    public async Task An_answer_whose_first_member_lies_beyond_the_first_read_is_still_classified_and_handed_on_unchanged(string kind, int padding)
+    {
+        // The first read of a stream that cannot seek is small: white space before "data", or a stream that yields a
+        // byte at a time, moves the verdict past it. Neither may lose a byte of the answer nor a token error.
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var answers = new InMemoryAnswers(kind, padding);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o => o.AllowCustomPrimaryHandler = true)
+            .ConfigurePrimaryHttpMessageHandler(() => answers));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        using (var accepted = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(answers.SuccessBody, await accepted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+            Assert.Equal("application/json; charset=utf-8", accepted.Content.Headers.ContentType!.ToString());
+            Assert.Equal(0, pitchly.RefreshGrants);
+        }
+
+        answers.RejectedAuthorization = "Bearer " + stored.AccessToken;
+        using var replayed = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+
+        Assert.Equal(answers.SuccessBody, await replayed.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(3, answers.Requests);
+    }
+
+    [Fact]
+    public async Task Users_taking_turns_on_one_client_each_send_their_own_token()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint).AddPitchlyAccessToken());
+        var alice = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        var bob = await TestServices.SignInAsync(services, pitchly, Bob, time);
+        var client = Client(services);
+
+        foreach (var key in new[] { Alice, Alice, Bob, Alice, Bob, Bob, Alice })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ viewer { person { id } } }"}""") };
+            request.Options.Set(PitchlyHttpRequestOptions.TokenKey, key);
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.Equal(
+            [alice.AccessToken, alice.AccessToken, bob.AccessToken, alice.AccessToken, bob.AccessToken, bob.AccessToken, alice.AccessToken],
+            pitchly.Seen.Select(seen => seen.Token).ToArray());
+    }
+
     private static HttpClient Client(IServiceProvider services) => services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
@@ -340,10 +396,13 @@ public sealed class AccessTokenHandlerTests
     /// rejected Authorization value, else a <c>data</c>-first success; the body in a seekable stream, a byte array, or a
     /// stream that cannot seek (as a network stream).
     /// </summary>
-    private sealed class InMemoryAnswers(string kind) : HttpMessageHandler
+    private sealed class InMemoryAnswers(string kind, int padding = 0) : HttpMessageHandler
     {
         public const string Success = """{"data":{"deals":[{"id":"d1"}]}}""";
         private const string Rejected = """{"data":null,"errors":[{"message":"You must be signed in.","extensions":{"code":"UNAUTHENTICATED"}}]}""";
+
+        /// <summary>Gets the success answer as sent: <see cref="Success"/> with <c>padding</c> spaces before its first member.</summary>
+        public string SuccessBody { get; } = Padded(Success, padding);
 
         public string? RejectedAuthorization { get; set; }
 
@@ -351,14 +410,17 @@ public sealed class AccessTokenHandlerTests
 
         public HttpContent? LastContent { get; private set; }
 
+        private static string Padded(string answer, int spaces) => "{" + new string(' ', spaces) + answer[1..];
+
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Requests++;
-            var body = Encoding.UTF8.GetBytes(request.Headers.Authorization?.ToString() == RejectedAuthorization ? Rejected : Success);
+            var body = Encoding.UTF8.GetBytes(request.Headers.Authorization?.ToString() == RejectedAuthorization ? Padded(Rejected, padding) : SuccessBody);
             HttpContent content = kind switch
             {
                 "seekable stream" => new StreamContent(new MemoryStream(body)),
                 "byte array" => new ByteArrayContent(body),
+                "one byte per read" => new StreamContent(new OneBytePerReadStream(body)),
                 _ => new StreamContent(new NonSeekableStream(body)),
             };
             content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
@@ -370,6 +432,22 @@ public sealed class AccessTokenHandlerTests
     private sealed class NonSeekableStream(byte[] body) : MemoryStream(body)
     {
         public override bool CanSeek => false;
+    }
+
+    /// <summary>A stream that cannot seek and yields one byte per read, as a connection delivering a byte at a time.</summary>
+    private sealed class OneBytePerReadStream(byte[] body) : MemoryStream(body)
+    {
+        public override bool CanSeek => false;
+
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(1, buffer.Length)]);
+
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(1, count));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+            => base.ReadAsync(buffer[..Math.Min(1, buffer.Length)], cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => base.ReadAsync(buffer, offset, Math.Min(1, count), cancellationToken);
     }
 
     /// <summary>Answers with a JSON body whose stream fails on the first read, and records whether it was disposed.</summary>

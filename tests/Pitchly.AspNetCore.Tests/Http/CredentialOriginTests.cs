@@ -66,6 +66,59 @@ public sealed class CredentialOriginTests : IAsyncLifetime
         Assert.True(seen.Authorization.Length > 0 || seen.Body.Contains(ClientSecret, StringComparison.Ordinal), "Pitchly received the credential.");
     }
 
+    [Fact]
+    public void The_remembered_verdict_covers_only_the_same_uri_instance_so_a_changed_base_address_or_request_uri_is_checked_again()
+    {
+        var options = new PitchlyAccessTokenHandlerOptions();
+        options.AllowedOrigins.Add("https://pitchly.test");
+        var origins = new CredentialOrigins("app", options, environment: null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var pitchly = new Uri(new Uri("https://pitchly.test/"), "graphql");
+
+        void Send(Uri uri)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, uri);
+            origins.ThrowIfNotAllowed(request);
+        }
+
+        Send(pitchly);
+        Send(pitchly);
+
+        // Every other instance is compared in full, right after the allowed one was remembered and again later.
+        foreach (var elsewhere in new[]
+        {
+            new Uri(new Uri("https://elsewhere.test/"), "graphql"),
+            new Uri("https://pitchly.test.elsewhere.test/graphql"),
+            new Uri("https://pitchly.test:8443/graphql"),
+            new Uri("http://pitchly.test/graphql"),
+        })
+        {
+            Send(pitchly);
+            Assert.Throws<PitchlyOriginNotAllowedException>(() => Send(elsewhere));
+            Assert.Throws<PitchlyOriginNotAllowedException>(() => Send(elsewhere));
+        }
+
+        Send(new Uri("https://PITCHLY.test/other"));
+        Send(pitchly);
+    }
+
+    [Fact]
+    public async Task A_client_whose_requests_move_to_another_host_after_calls_to_Pitchly_sends_that_host_nothing()
+    {
+        await using var services = await SignedInServicesAsync(s => AddCredential(s.AddHttpClient("app"), "user"));
+        var client = services.GetRequiredService<IHttpClientFactory>().CreateClient("app");
+        var pitchly = new Uri(_pitchly.Address, "/graphql");
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var toPitchly = await client.PostAsync(pitchly, GraphQLBody(), Cancel);
+            Assert.Equal(HttpStatusCode.OK, toPitchly.StatusCode);
+            await Assert.ThrowsAsync<PitchlyOriginNotAllowedException>(() => client.PostAsync(new Uri(_elsewhere.Address, "/graphql"), GraphQLBody(), Cancel));
+        }
+
+        Assert.Empty(_elsewhere.Requests);
+        Assert.Equal(3, _pitchly.Requests.Count);
+    }
+
     [Theory]
     [MemberData(nameof(Credentials))]
     public async Task The_origin_is_checked_before_any_credential_is_read_so_nothing_is_looked_up_or_granted(string credential)

@@ -60,6 +60,30 @@ public sealed class PrefixedStreamTests
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await stream.ReadAtLeastAsync(new byte[4], 4, cancellationToken: TestContext.Current.CancellationToken));
     }
 
+    [Fact]
+    public async Task A_prefix_of_its_own_without_a_pool_is_read_first_then_cleared_on_dispose()
+    {
+        // The handler's first read of an answer that cannot seek: a small array, no pool.
+        var prefix = new byte[32];
+        var length = Encoding.UTF8.GetBytes("{\"data\":{\"x\"", prefix);
+        var rest = new MemoryStream(Encoding.UTF8.GetBytes(":1}}"));
+        var owner = new CountingDisposable();
+        var stream = new PrefixedStream(pool: null, prefix, length, rest, owner);
+
+        string text;
+        using (var reader = new StreamReader(stream))
+        {
+            text = await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
+        }
+
+        stream.Dispose();
+
+        Assert.Equal("{\"data\":{\"x\":1}}", text);
+        Assert.All(prefix, value => Assert.Equal(0, value));
+        Assert.Equal(1, owner.Disposals);
+        Assert.Throws<ObjectDisposedException>(() => stream.Read(new byte[4]));
+    }
+
     private static (CountingPool Pool, byte[] Prefix, PrefixedStream Stream, MemoryStream Source, CountingDisposable Owner) Create(string prefix, string rest)
     {
         var pool = new CountingPool();

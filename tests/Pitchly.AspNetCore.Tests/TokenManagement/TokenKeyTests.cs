@@ -88,6 +88,31 @@ public sealed class TokenKeyTests
     }
 
     [Fact]
+    public void A_key_to_reuse_is_returned_only_for_the_same_ids_and_never_makes_invalid_ids_valid()
+    {
+        var alice = PitchlyTokenKey.ForUser("org_1", "psn_alice");
+        static ClaimsPrincipal Principal(string organizationId, string personId) =>
+            new(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, personId), new Claim(PitchlyClaimTypes.OrganizationId, organizationId)], "Cookies"));
+
+        // The same ids in new strings (as a cookie read again gives them): the very key; anyone else: their own key.
+        Assert.Same(alice, PitchlyTokenKey.FromPrincipal(Principal(new string("org_1".AsSpan()), new string("psn_alice".AsSpan())), alice));
+        Assert.Equal(PitchlyTokenKey.ForUser("org_1", "psn_bob"), PitchlyTokenKey.FromPrincipal(Principal("org_1", "psn_bob"), alice));
+        Assert.Equal(PitchlyTokenKey.ForUser("org_2", "psn_alice"), PitchlyTokenKey.FromPrincipal(Principal("org_2", "psn_alice"), alice));
+        Assert.Equal(PitchlyTokenKey.ForUser("org_1", "PSN_ALICE"), PitchlyTokenKey.FromPrincipal(Principal("org_1", "PSN_ALICE"), alice));
+
+        // Ids that differ from the key's only by what makes them invalid are still refused, with or without a key to reuse.
+        Assert.Null(PitchlyTokenKey.FromPrincipal(Principal("org_1", "psn_alice "), alice));
+        Assert.Null(PitchlyTokenKey.FromPrincipal(Principal("org_1:psn_alice", "psn_alice"), alice));
+        Assert.Null(PitchlyTokenKey.FromPrincipal(Principal("org_1", ""), alice));
+        Assert.Null(PitchlyTokenKey.FromPrincipal(new ClaimsPrincipal(new ClaimsIdentity([new Claim(PitchlyClaimTypes.OrganizationId, "org_1")], "Cookies")), alice));
+
+        // An install key is never handed out for a user.
+        var install = PitchlyTokenKey.ForInstall("org_1");
+        Assert.Equal(PitchlyTokenKey.ForUser("org_1", "psn_alice"), PitchlyTokenKey.FromPrincipal(Principal("org_1", "psn_alice"), install));
+        Assert.NotSame(install, PitchlyTokenKey.FromPrincipal(Principal("org_1", "psn_alice"), install));
+    }
+
+    [Fact]
     public void A_principal_or_identity_type_with_its_own_lookup_is_asked_through_FindFirst()
     {
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "psn_plain"), new Claim(PitchlyClaimTypes.OrganizationId, "org_plain")], "Cookies");

@@ -10,10 +10,17 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// rule of <see cref="PitchlyEndpointRule"/>). Checked before the handler reads or attaches anything, so a request
 /// built with another host, a typo'd scheme or an absolute URI from user input never carries a credential.
 /// </summary>
-/// <remarks>Made once per handler; the check compares scheme, host and port against a few entries, without allocating.</remarks>
+/// <remarks>
+/// Made once per handler; the check compares scheme, host and port against a few entries, without allocating. The last
+/// URI instance found allowed is kept: a <see cref="Uri"/> cannot change, nor can the allowed list, so the same instance
+/// again (a client sending to one endpoint <see cref="Uri"/>) skips the comparison; any other instance is compared in full.
+/// </remarks>
 internal sealed partial class CredentialOrigins
 {
     private readonly Origin[] _allowed;
+
+    // The last URI instance found allowed (one reference, so a racing write only costs a comparison).
+    private Uri? _lastAllowed;
     private readonly IHostEnvironment? _environment;
     private readonly string _clientName;
     private readonly ILogger _logger;
@@ -69,15 +76,22 @@ internal sealed partial class CredentialOrigins
             throw Refused(uri, "The request has no absolute URI; give the HttpClient a BaseAddress or the request an absolute URI of a Pitchly endpoint.");
         }
 
+        // Asked on every call, cached or not: it depends on the environment, not only on the URI.
         if (PitchlyEndpointRule.IsRefusedHttp(uri, _environment))
         {
             throw Refused(uri, $"It uses plain http to {uri.Host}, which is not a loopback host; outside the Development environment a Pitchly credential travels only over https (or http to 127.0.0.1, localhost and [::1]).");
+        }
+
+        if (ReferenceEquals(uri, Volatile.Read(ref _lastAllowed)))
+        {
+            return;
         }
 
         foreach (var origin in _allowed)
         {
             if (origin.Matches(uri))
             {
+                Volatile.Write(ref _lastAllowed, uri);
                 return;
             }
         }
@@ -103,10 +117,13 @@ internal sealed partial class CredentialOrigins
     {
         public static Origin Of(Uri uri) => new(uri.Scheme, uri.IdnHost, uri.Port);
 
+        // Uri lowers an http(s) host's case, so an exact comparison nearly always decides; ignoring case only
+        // when it fails keeps the rule as it was at the cost of the common case's vector compare.
         public bool Matches(Uri uri) =>
             uri.Port == Port
             && string.Equals(uri.Scheme, Scheme, StringComparison.OrdinalIgnoreCase)
-            && string.Equals(uri.IdnHost, Host, StringComparison.OrdinalIgnoreCase);
+            && uri.IdnHost is var host
+            && (string.Equals(host, Host, StringComparison.Ordinal) || string.Equals(host, Host, StringComparison.OrdinalIgnoreCase));
 
         public bool Equals(Origin other) =>
             Port == other.Port

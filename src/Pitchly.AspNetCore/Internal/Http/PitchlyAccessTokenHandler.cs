@@ -22,13 +22,19 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     private static readonly GraphQLBodyWriter.VariableName AccessTokenVariableName = new(AccessTokenVariable);
 
     // "Bearer <token>" by token instance; an entry lives as long as its token string, so rotated tokens drop out.
-    private static readonly ConditionalWeakTable<string, string> BearerHeaderValues = new();
+    private static readonly ConditionalWeakTable<string, BearerValue> BearerHeaderValues = new();
 
     // The type of SocketsHttpHandler's response content (internal), whose stream is handed over as it is.
     private static readonly Type? SocketsResponseContent = typeof(SocketsHttpHandler).Assembly.GetType("System.Net.Http.HttpConnectionResponseContent");
 
     // Enough for {"data":{ behind any realistic whitespace; a response that needs more is read in full (up to the cap).
     private const int PeekSize = 4096;
+
+    // The first read of an answer that cannot seek: {"data":{ is 9 bytes, 16 with CRLF and a 4-space indent. An array
+    // of this size, owned by the stream that hands it back, costs less than renting and returning 4 KB, and a large
+    // answer is no longer copied 4 KB in and out before the caller reads it. Undecided after it, the peek goes on in a
+    // pooled buffer of PeekSize.
+    private const int FirstReadSize = 32;
 
     private readonly IPitchlyTokenManager _tokenManager;
     private readonly Func<HttpRequestMessage, CancellationToken, ValueTask<PitchlyTokenKey>> _resolveKey;
@@ -39,6 +45,10 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     private readonly TimeProvider _timeProvider;
     private readonly CredentialOrigins _origins;
     private readonly ILogger _logger;
+
+    // The pair SetBearer used last (one reference: a racing write only costs a table lookup). The same token again, the
+    // common case of a client used by one user at a time, skips the table.
+    private BearerValue? _lastBearer;
 
     public PitchlyAccessTokenHandler(
         IPitchlyTokenManager tokenManager,
@@ -284,21 +294,41 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     /// (the same string instance while the token is cached) and added as it is, so a call neither allocates nor formats
     /// it; a token with characters outside visible ASCII (never one Pitchly issues) goes through the typed header instead.
     /// </summary>
-    private static void SetBearer(HttpRequestHeaders headers, string token)
+    private void SetBearer(HttpRequestHeaders headers, string token)
     {
-        if (!BearerHeaderValues.TryGetValue(token, out var value))
+        // Compared by reference: the pair's text was made from this very string.
+        var last = Volatile.Read(ref _lastBearer);
+        if (last is null || !ReferenceEquals(last.Token, token))
         {
-            if (token.AsSpan().ContainsAnyExceptInRange('!', '~'))
+            if (!BearerHeaderValues.TryGetValue(token, out last))
             {
-                headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                return;
+                if (token.AsSpan().ContainsAnyExceptInRange('!', '~'))
+                {
+                    headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                    return;
+                }
+
+                last = BearerHeaderValues.GetValue(token, static token => new BearerValue(token, "Bearer " + token));
             }
 
-            value = BearerHeaderValues.GetValue(token, static token => "Bearer " + token);
+            Volatile.Write(ref _lastBearer, last);
         }
 
-        headers.Remove("Authorization");
-        headers.TryAddWithoutValidation("Authorization", value);
+        // A request without headers (the common case: the client has no default ones) has no Authorization to remove.
+        if (headers.NonValidated.Count != 0)
+        {
+            headers.Remove("Authorization");
+        }
+
+        headers.TryAddWithoutValidation("Authorization", last.Header);
+    }
+
+    /// <summary>A token and its header text, made together so one reference read gives a matching pair.</summary>
+    private sealed class BearerValue(string token, string header)
+    {
+        public string Token { get; } = token;
+
+        public string Header { get; } = header;
     }
 
     private static PitchlyException TokenNotPlaced(HttpRequestMessage request)
@@ -362,11 +392,12 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         }
 
         var stream = content.ReadAsStream(cancellationToken);
-        var buffer = ArrayPool<byte>.Shared.Rent(PeekSize);
 
         // A stream that can seek (buffered content, a MemoryStream) is read and put back where it was: the content keeps
-        // the stream it handed out, so the caller reads it from the same start with nothing wrapped or copied.
+        // the stream it handed out, so the caller reads it from the same start with nothing wrapped or copied. Any other
+        // is read into a small array of its own first (FirstReadSize).
         var start = stream.CanSeek ? stream.Position : -1;
+        var buffer = start >= 0 ? ArrayPool<byte>.Shared.Rent(PeekSize) : new byte[FirstReadSize];
         var read = stream.ReadAsync(buffer.AsMemory(), cancellationToken);
         if (!read.IsCompletedSuccessfully)
         {
@@ -384,8 +415,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
                 return new ValueTask<bool>(false);
             }
 
-            // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the buffer now.
-            HandOn(response, content, stream, buffer, length);
+            // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the array now.
+            HandOn(response, content, stream, pool: null, buffer, length);
             return new ValueTask<bool>(false);
         }
 
@@ -396,6 +427,8 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     /// <summary>
     /// The peek from wherever <see cref="IsInvalidTokenAsync"/> stopped: the stream taken (or not yet), <paramref name="length"/>
     /// bytes of <paramref name="buffer"/> read and <paramref name="pending"/> still to come (or another read to make).
+    /// <paramref name="buffer"/> is either rented from the shared pool (<see cref="PeekSize"/> or more) or the small
+    /// array of a first read (<see cref="FirstReadSize"/>), whose bytes move into a rented one here.
     /// </summary>
     private async ValueTask<bool> ReadOnAsync(
         HttpResponseMessage response,
@@ -410,17 +443,26 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         buffer ??= ArrayPool<byte>.Shared.Rent(PeekSize);
         var endOfStream = false;
         var verdict = PitchlyResponseClassifier.FirstMember.Incomplete;
+        var decideNow = pending is not null || length > 0;
         if (pending is { } first)
         {
             var read = await first;
             endOfStream = read == 0;
             length += read;
-            verdict = PitchlyResponseClassifier.PeekFirstMember(buffer.AsSpan(0, length), endOfStream);
         }
-        else if (length > 0)
+
+        if (buffer.Length < PeekSize)
         {
-            // Read at once before, and undecided or to be read in full: decide again from the same bytes.
-            verdict = PitchlyResponseClassifier.PeekFirstMember(buffer.AsSpan(0, length), isFinalBlock: false);
+            var rented = ArrayPool<byte>.Shared.Rent(PeekSize);
+            buffer.AsSpan(0, length).CopyTo(rented);
+            buffer.AsSpan(0, length).Clear();
+            buffer = rented;
+        }
+
+        if (decideNow)
+        {
+            // The first read's bytes (read at once before, or just awaited): decide from them.
+            verdict = PitchlyResponseClassifier.PeekFirstMember(buffer.AsSpan(0, length), endOfStream);
         }
 
         while (verdict == PitchlyResponseClassifier.FirstMember.Incomplete)
@@ -439,7 +481,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
         {
-            HandOn(response, content, stream, buffer, length);
+            HandOn(response, content, stream, ArrayPool<byte>.Shared, buffer, length);
             return false;
         }
 
@@ -462,7 +504,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (!endOfStream)
         {
             // Larger than any token error: pass it through unexamined.
-            HandOn(response, content, stream, buffer, length);
+            HandOn(response, content, stream, ArrayPool<byte>.Shared, buffer, length);
             return false;
         }
 
@@ -474,9 +516,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         return _invalidToken.IsInvalidToken(response.StatusCode, bytes);
     }
 
-    /// <summary>Gives the caller the bytes read, then the rest of the stream as it comes; the new content owns the pooled buffer.</summary>
-    private static void HandOn(HttpResponseMessage response, HttpContent content, Stream stream, byte[] buffer, int length)
-        => response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(ArrayPool<byte>.Shared, buffer, length, stream, content)));
+    /// <summary>Gives the caller the bytes read, then the rest of the stream as it comes; the new content owns the buffer (rented from <paramref name="pool"/>, or its own when null).</summary>
+    private static void HandOn(HttpResponseMessage response, HttpContent content, Stream stream, ArrayPool<byte>? pool, byte[] buffer, int length)
+        => response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(pool, buffer, length, stream, content)));
 
     /// <summary>
     /// Tells whether the answer's stream can be had without a task: a <see cref="StreamContent"/>, or the content

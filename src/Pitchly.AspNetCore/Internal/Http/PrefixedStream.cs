@@ -7,25 +7,26 @@ namespace Pitchly.AspNetCore.Internal.Http;
 /// handler look at the start of a body and still hand the whole body on without buffering it.
 /// </summary>
 /// <remarks>
-/// The prefix is a pooled array that this stream owns from construction: it goes back to its pool once, on the first
-/// <see cref="Stream.Dispose()"/>, cleared of the bytes it held, after which every read throws. A stream that is never
-/// disposed leaves its array to the garbage collector, which the pool tolerates.
+/// The prefix is an array that this stream owns from construction: a pooled one goes back to its pool once, on the first
+/// <see cref="Stream.Dispose()"/>, cleared of the bytes it held, after which every read throws (an array of its own,
+/// without a pool, is cleared likewise). A stream that is never disposed leaves its array to the garbage collector,
+/// which the pool tolerates.
 /// </remarks>
 internal sealed class PrefixedStream : Stream
 {
-    private readonly ArrayPool<byte> _pool;
+    private readonly ArrayPool<byte>? _pool;
     private readonly int _prefixLength;
     private readonly Stream _rest;
     private readonly IDisposable? _owner;
     private byte[]? _prefix;
     private int _prefixPosition;
 
-    /// <param name="pool">The pool <paramref name="pooledPrefix"/> was rented from.</param>
+    /// <param name="pool">The pool <paramref name="pooledPrefix"/> was rented from; <see langword="null"/> when the array is this stream's own.</param>
     /// <param name="pooledPrefix">The bytes already read; ownership passes to this stream.</param>
     /// <param name="prefixLength">How many bytes of <paramref name="pooledPrefix"/> were read, from its start; only those are cleared on return.</param>
     /// <param name="rest">The stream the prefix was read from.</param>
     /// <param name="owner">Disposed with this stream (the content <paramref name="rest"/> came from).</param>
-    public PrefixedStream(ArrayPool<byte> pool, byte[] pooledPrefix, int prefixLength, Stream rest, IDisposable? owner)
+    public PrefixedStream(ArrayPool<byte>? pool, byte[] pooledPrefix, int prefixLength, Stream rest, IDisposable? owner)
     {
         _pool = pool;
         _prefix = pooledPrefix;
@@ -83,7 +84,7 @@ internal sealed class PrefixedStream : Stream
             // Cleared: the prefix holds request or response bytes (personal data, possibly tokens). Only the bytes
             // written are (the array is filled from its start); clearing all 4 KB of a peek cost more than the peek.
             prefix.AsSpan(0, _prefixLength).Clear();
-            _pool.Return(prefix);
+            _pool?.Return(prefix);
             _rest.Dispose();
             _owner?.Dispose();
         }

@@ -22,8 +22,12 @@ internal sealed class DefaultPitchlyUserKeyAccessor(CircuitServicesAccessor circ
             return FromStateAsync(authentication.GetAuthenticationStateAsync());
         }
 
-        var key = PitchlyTokenKey.FromPrincipal(httpContextAccessor.HttpContext?.User, _last);
-        if (key is not null)
+        var last = _last;
+        var key = PitchlyTokenKey.FromPrincipal(httpContextAccessor.HttpContext?.User, last);
+
+        // Written only when it changes: a write per call of the same user marked the card table and, with calls on
+        // several threads, bounced the field's cache line between cores.
+        if (key is not null && !ReferenceEquals(key, last))
         {
             _last = key;
         }
