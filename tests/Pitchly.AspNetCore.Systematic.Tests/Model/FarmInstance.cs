@@ -216,14 +216,13 @@ internal sealed class FarmInstance
                 ? $$"""{"access_token":"{{issued.AccessToken}}","token_type":"Bearer","expires_in":{{(int)ModelTokenEndpoint.AccessTokenLifetime.TotalSeconds}},"refresh_token":"{{issued.RefreshToken}}"}"""
                 : """{"error":"invalid_grant"}""";
             farm.Log(granted is { } i ? $"{instance.Name} got {i.RefreshToken}" : $"{instance.Name} got invalid_grant for {refreshToken}");
-            if (granted is not null)
-            {
-                instance.AnswerArrived = farm.Time.GetUtcNow();
-            }
-
             if (granted is null)
             {
                 instance.Holding = null;
+            }
+            else
+            {
+                instance.AnswerArrived = farm.Time.GetUtcNow();
             }
 
             return new HttpResponseMessage(granted is null ? HttpStatusCode.BadRequest : HttpStatusCode.OK)
