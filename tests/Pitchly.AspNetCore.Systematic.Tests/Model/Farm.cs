@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Coyote.Random;
+using Microsoft.Coyote.Runtime;
 using Microsoft.Coyote.Specifications;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,7 @@ internal sealed class Farm
     private int _crashes;
     private int _outages;
     private int _lostWithCrash;
+    private int _lostWithOutage;
     private int _lostAnswers;
     private volatile bool _faultsStopped;
     private volatile bool _done;
@@ -153,6 +155,19 @@ internal sealed class Farm
         }
     }
 
+    /// <summary>
+    /// A holder of <paramref name="refreshToken"/>'s answer cannot reach the store within StoreWriteRetryTimeout: it gives
+    /// up, and the tokens issued for it are lost (the package may present the spent token once more, as after a lost answer).
+    /// </summary>
+    public void LostWithOutage(string refreshToken)
+    {
+        if (Endpoint.HolderDied(refreshToken))
+        {
+            _lostWithOutage++;
+            Log($"the store stays out of reach past StoreWriteRetryTimeout for the holder of {refreshToken}: its answer is lost");
+        }
+    }
+
     /// <summary>Whether the store becomes unreachable for one instance here, how, and until when.</summary>
     public bool TryStoreOutage(out DateTimeOffset until, out bool stalls)
     {
@@ -236,7 +251,7 @@ internal sealed class Farm
         {
             Assert(record is not null, "after the faults stopped, the record is gone");
             Assert(record!.RefreshIntent is null || record.RefreshIntent.Deadline <= Time.GetUtcNow(), "after the faults stopped, a fence still lives");
-            Assert(Endpoint.IsLive(record.RefreshToken) || _lostAnswers > 0 || Endpoint.Stalls > 0 || _lostWithCrash > 0, $"after the faults stopped, the record holds {record.RefreshToken} while Pitchly's live refresh token is {Endpoint.LiveRefreshToken}: issued tokens were lost");
+            Assert(Endpoint.IsLive(record.RefreshToken) || _lostAnswers > 0 || Endpoint.Stalls > 0 || _lostWithCrash > 0 || _lostWithOutage > 0, $"after the faults stopped, the record holds {record.RefreshToken} while Pitchly's live refresh token is {Endpoint.LiveRefreshToken}: issued tokens were lost");
         }
 
         ExcusedReuses += Endpoint.Excused;
@@ -262,11 +277,13 @@ internal sealed class Farm
         while (!_done)
         {
             // The clock moves only when nothing else can: steps of a refresh take no time; time passes while everyone
-            // waits (on timers, at fences, frozen), and where the model says so (a freeze, a slow answer). Coyote's own
-            // delay is the cheap wait for that: it pauses the clock until no other operation is enabled (or a random
-            // number of steps, below the configured timeout delay, has passed), one operation per tick where a yield
-            // loop would cost one per spin (each operation is a thread).
-            await Task.Delay(1);
+            // waits (on timers, at fences, frozen), and where the model says so (a freeze, a slow answer). Coyote's
+            // rewritten Thread.Sleep is the cheap wait for that: it pauses the clock's own operation until no other
+            // operation is enabled (or a random number of steps, below the configured timeout delay, has passed), as an
+            // awaited Task.Delay does, without the two operations (two threads of Coyote's) that one costs per tick.
+#pragma warning disable CA1849, VSTHRD103 // a blocking wait on purpose: under Coyote it blocks nothing but the clock
+            Thread.Sleep(1);
+#pragma warning restore CA1849, VSTHRD103
             if (Quiescence.OthersCanRun() && ++spins < MaxSpins)
             {
                 continue;
@@ -311,9 +328,9 @@ internal sealed class Farm
             var callerToken = cancels ? cancel.Token : CancellationToken.None;
             if (cancels)
             {
-                _ = Task.Run(async () =>
+                _ = Task.Run(() =>
                 {
-                    await Task.Yield();
+                    SchedulingPoint.Interleave();
                     cancel.Cancel();
                 });
             }

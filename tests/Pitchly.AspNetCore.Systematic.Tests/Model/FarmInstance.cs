@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Microsoft.Coyote.Runtime;
 using Microsoft.Coyote.Specifications;
 using Microsoft.Extensions.Logging;
 using Pitchly.AspNetCore.Internal.TokenManagement;
@@ -55,6 +56,9 @@ internal sealed class FarmInstance
     /// </summary>
     public string? Holding { get; set; }
 
+    /// <summary>When Pitchly's answer for <see cref="Holding"/> arrived (the holder offers it to the store from then on).</summary>
+    public DateTimeOffset? AnswerArrived { get; set; }
+
     /// <summary>Whether this instance holds the refresh lock (the planted fault <see cref="Breakage.NoReReadAfterLock"/> needs it).</summary>
     public bool HoldsLock => LocksHeld > 0;
 
@@ -84,7 +88,9 @@ internal sealed class FarmInstance
     /// <summary>A scheduling point; the instance may freeze here for an arbitrary span while the others run on.</summary>
     public async Task PointAsync(string where, bool freezable = true)
     {
-        await Task.Yield();
+        // A scheduling point inside the running operation: Coyote may run any other enabled operation here, as at a
+        // Task.Yield, but no new operation (a thread of Coyote's) is started for the rest of the call.
+        SchedulingPoint.Interleave();
         if (Crashed || _farm.TryCrash())
         {
             if (!Crashed)
@@ -188,6 +194,7 @@ internal sealed class FarmInstance
             }
 
             instance.Holding = refreshToken;
+            instance.AnswerArrived = null;
             await instance.PointAsync("transport", freezable: farm.Scenario.FreezeInTransport);
             Specification.Assert(refreshToken is not null, "only refresh_token grants are modelled");
             farm.Log($"{instance.Name} presents {refreshToken}");
@@ -197,7 +204,7 @@ internal sealed class FarmInstance
                 await Task.Delay(TimeSpan.FromSeconds(1 + farm.Random.NextInteger(2)), farm.Time, CancellationToken.None);
             }
 
-            await Task.Yield();
+            SchedulingPoint.Interleave();
             if (granted is { } tokens && farm.TryLoseAnswer())
             {
                 farm.Endpoint.AnswerLost(refreshToken!);
@@ -212,6 +219,10 @@ internal sealed class FarmInstance
             if (granted is null)
             {
                 instance.Holding = null;
+            }
+            else
+            {
+                instance.AnswerArrived = farm.Time.GetUtcNow();
             }
 
             return new HttpResponseMessage(granted is null ? HttpStatusCode.BadRequest : HttpStatusCode.OK)
@@ -244,6 +255,14 @@ internal sealed class InstanceStore(FarmInstance instance, IPitchlyTokenStore sh
             instance.OutageUntil = until;
             instance.OutageStalls = stalls;
             farm.Log($"{instance.Name} cannot reach the store until {until:mm:ss.fff} ({(stalls ? "calls stall" : "calls fail")})");
+            if (instance.Holding is { } held && instance.AnswerArrived is { } arrived && until > arrived + farm.Options.CurrentValue.StoreWriteRetryTimeout - TimeSpan.FromSeconds(1))
+            {
+                // Outages back to back (each shorter than StoreWriteRetryTimeout) keep the store out of reach for longer
+                // than the holder offers its tokens: it gives up and they are lost, as documented (docs/web-farm.md, "the
+                // outage outlasts StoreWriteRetryTimeout"); the spent token may be presented once more. A second short of
+                // the timeout already counts, as the retries' own steps take some of it.
+                farm.LostWithOutage(held);
+            }
         }
 
         if (instance.OutageUntil > farm.Time.GetUtcNow())

@@ -218,7 +218,10 @@ internal sealed class ModelLockServer(TimeProvider clock)
         {
             if (!_signals.TryGetValue(key, out var signal))
             {
-                signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                // Continuations run inline, on the announcing (controlled) thread: with RunContinuationsAsynchronously the
+                // waiter's Task.WhenAny completed on the thread pool, outside Coyote's control, and the model's clock could
+                // run ahead of a waiter already woken (a waiter then slept through its whole RefreshTimeout).
+                signal = new TaskCompletionSource();
                 _signals.Add(key, signal);
             }
 

@@ -99,8 +99,8 @@ internal sealed class ModelTokenEndpoint
     }
 
     /// <summary>
-    /// The holder of <paramref name="refreshToken"/> died before storing Pitchly's answer: if it presented the token, the
-    /// tokens issued for it are lost, and the package may present it again once (as after a lost answer).
+    /// The holder of <paramref name="refreshToken"/> died, or gave up, before storing Pitchly's answer: if it presented the
+    /// token, the tokens issued for it are lost, and the package may present it again once (as after a lost answer).
     /// </summary>
     public bool HolderDied(string refreshToken)
     {

@@ -29,6 +29,13 @@ internal static class Quiescence
             return true; // an operation was created and has not started yet
         }
 
+        if (ThreadPool.PendingWorkItemCount > 0)
+        {
+            // A continuation queued to the thread pool (the manager's WaitAsync for a caller that may cancel completes
+            // there) has yet to hand its work back to Coyote: the clock gives it the spins it has (Farm.MaxSpins).
+            return true;
+        }
+
         var map = (IDictionary)OperationMap.GetValue(runtime)!;
         try
         {
