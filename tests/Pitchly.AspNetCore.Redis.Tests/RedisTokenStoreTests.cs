@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
@@ -239,6 +241,62 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
             async () => await reader.Store.GetAsync(User, Cancel) is null,
             TimeSpan.FromSeconds(5),
             "the reader sees the removal");
+    }
+
+    [Fact]
+    public async Task The_hot_path_is_handed_the_cached_entry_only_while_the_cache_would_serve_it_and_reads_after_an_announcement()
+    {
+        var writer = App();
+        var reader = App();
+        var held = Assert.IsAssignableFrom<IHeldRecordStore>(reader.Store);
+        var first = await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+
+        // Not cached yet: the entry is missing and the returned task is the read from Redis.
+        var miss = held.GetAsync(User, out var none, Cancel);
+        Assert.Null(none);
+        Assert.Equal("access-1", (await miss)?.AccessToken);
+
+        // Cached (the first read may have raced with the write's own announcement, which keeps it out): the entry is the
+        // cached record's, and the answer is what GetAsync returns.
+        HeldRecord? entry = null;
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var read = held.GetAsync(User, out entry, Cancel);
+                if (entry is null)
+                {
+                    // A miss reads from Redis, and caches what it read unless an announcement came meanwhile.
+                    await read;
+                }
+
+                return entry is not null;
+            },
+            TimeSpan.FromSeconds(5),
+            "the record is cached");
+        Assert.Equal(first.Version, entry!.Record.Version);
+        Assert.Equal(entry.Record, await reader.Store.GetAsync(User, Cancel));
+        Assert.Equal(entry.Record.ToAccessToken(), entry.ToAccessToken());
+
+        // Another instance writes: its announcement drops the entry, and the next call reads the new record from Redis.
+        await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var read = held.GetAsync(User, out var cached, Cancel);
+                return (cached?.Record ?? await read)?.AccessToken == "access-2";
+            },
+            TimeSpan.FromSeconds(5),
+            "the reader's hot path sees the record another instance wrote");
+
+        await writer.Store.RemoveAsync(User, cancellationToken: Cancel);
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var read = held.GetAsync(User, out var cached, Cancel);
+                return cached is null && await read is null;
+            },
+            TimeSpan.FromSeconds(5),
+            "the reader's hot path sees the removal");
     }
 
     [Fact]

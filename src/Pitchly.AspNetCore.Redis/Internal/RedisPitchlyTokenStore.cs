@@ -18,7 +18,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// a replica leaves no stale copy behind. Announcements evict other instances' copies and wake their waiters
 /// (<see cref="RedisChangeWaiters"/>).
 /// </remarks>
-internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeSignal, IDisposable
+internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IHeldRecordStore, ITokenChangeSignal, IDisposable
 {
     private static readonly RedisValue[] RecordFields = ["v", "d", "fo", "fd"];
 
@@ -91,6 +91,14 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
         return _cache.TryGet(key) is { } cached
             ? ValueTask.FromResult<PitchlyTokenRecord?>(cached)
             : ReadAsync(key, _cache.HashOf(key), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, out HeldRecord? held, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        held = _cache.TryGetHeld(key);
+        return held is null ? ReadAsync(key, _cache.HashOf(key), cancellationToken) : default;
     }
 
     public void Dispose()

@@ -19,7 +19,7 @@ namespace Pitchly.AspNetCore.Internal;
 /// item started by the write that crossed the cap, one at a time. An evicted or expired user signs in again: cookie
 /// validation rejects a cookie whose record is gone.
 /// </remarks>
-internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposable
+internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecordStore, IDisposable
 {
     /// <summary>The longest pause between two sweeps of expired records.</summary>
     internal static readonly TimeSpan MaxSweepPeriod = TimeSpan.FromHours(1);
@@ -88,21 +88,15 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (!_records.TryGetValue(key, out var entry))
-        {
-            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
-        }
+        return ValueTask.FromResult(Read(key)?.Record);
+    }
 
-        var now = _timeProvider.GetUtcNow().UtcTicks;
-        var timeToLive = TimeToLive;
-        if (IsExpired(entry, now, timeToLive))
-        {
-            Remove(key, entry);
-            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
-        }
-
-        entry.Touch(now, TouchGranularity(timeToLive));
-        return ValueTask.FromResult<PitchlyTokenRecord?>(entry.Record);
+    /// <inheritdoc />
+    public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, out HeldRecord? held, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        held = Read(key);
+        return held is null ? ValueTask.FromResult<PitchlyTokenRecord?>(null) : default;
     }
 
     public ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
@@ -228,6 +222,26 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
         }
     }
 
+    /// <summary>The entry of <paramref name="key"/>, touched; <see langword="null"/> if there is none or it expired (then removed).</summary>
+    private Entry? Read(PitchlyTokenKey key)
+    {
+        if (!_records.TryGetValue(key, out var entry))
+        {
+            return null;
+        }
+
+        var now = _timeProvider.GetUtcNow().UtcTicks;
+        var timeToLive = TimeToLive;
+        if (IsExpired(entry, now, timeToLive))
+        {
+            Remove(key, entry);
+            return null;
+        }
+
+        entry.Touch(now, TouchGranularity(timeToLive));
+        return entry;
+    }
+
     /// <summary>
     /// How old a record's last use must be before a read records a new one: <see cref="MaxTouchGranularity"/>, or 1/32 of
     /// the time-to-live if that is shorter. A read of a record used more recently writes nothing.
@@ -344,12 +358,13 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
         return null;
     }
 
-    /// <summary>A record and when it was last read or written (UTC ticks), for the time-to-live and the eviction order.</summary>
-    private sealed class Entry(PitchlyTokenRecord record, long lastUsed)
+    /// <summary>
+    /// A record and when it was last read or written (UTC ticks), for the time-to-live and the eviction order. A new
+    /// entry for every record stored, so the values <see cref="HeldRecord"/> copies never go stale.
+    /// </summary>
+    private sealed class Entry(PitchlyTokenRecord record, long lastUsed) : HeldRecord(record)
     {
         private long _lastUsed = lastUsed;
-
-        public PitchlyTokenRecord Record { get; } = record;
 
         public long LastUsed => Volatile.Read(ref _lastUsed);
 

@@ -16,6 +16,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
     private const int MaxJoinAttempts = 3;
 
     private readonly IPitchlyTokenStore _store;
+
+    // The store itself when it holds records in process memory (the in-memory store, the Redis store's L1).
+    private readonly IHeldRecordStore? _heldRecords;
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
     private readonly TimeProvider _timeProvider;
     private readonly PitchlyMetrics _metrics;
@@ -34,6 +37,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
         ILogger<PitchlyTokenManager> logger)
     {
         _store = store;
+        _heldRecords = store as IHeldRecordStore;
         _options = options;
         _timeProvider = timeProvider;
         _metrics = metrics;
@@ -49,7 +53,23 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
     public ValueTask<PitchlyAccessToken> GetAccessTokenAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var read = _store.GetAsync(key, cancellationToken);
+        ValueTask<PitchlyTokenRecord?> read;
+        if (_heldRecords is { } heldRecords)
+        {
+            read = heldRecords.GetAsync(key, out var held, cancellationToken);
+            if (held is not null)
+            {
+                // Hot path for a record held in memory: decided on and served from its entry, without reading the record.
+                return held.Serves(_timeProvider.GetUtcNow(), _options.CurrentValue)
+                    ? new ValueTask<PitchlyAccessToken>(held.ToAccessToken())
+                    : GetAccessTokenSlowAsync(key, held.Record, cancellationToken);
+            }
+        }
+        else
+        {
+            read = _store.GetAsync(key, cancellationToken);
+        }
+
         if (!read.IsCompletedSuccessfully)
         {
             return AwaitReadThenGetAccessTokenAsync(key, read, cancellationToken);
