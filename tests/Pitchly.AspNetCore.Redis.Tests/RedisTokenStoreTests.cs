@@ -251,10 +251,9 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         var held = Assert.IsAssignableFrom<IHeldRecordStore>(reader.Store);
         var first = await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
 
-        // Not cached yet: the entry is missing and the returned task is the read from Redis.
-        var miss = held.GetAsync(User, out var none, Cancel);
-        Assert.Null(none);
-        Assert.Equal("access-1", (await miss)?.AccessToken);
+        // Not cached yet: no entry, and the read goes to Redis.
+        Assert.Null(held.TryGetHeld(User));
+        Assert.Equal("access-1", (await held.GetUnheldAsync(User, Cancel))?.AccessToken);
 
         // Cached (the first read may have raced with the write's own announcement, which keeps it out): the entry is the
         // cached record's, and the answer is what GetAsync returns.
@@ -262,11 +261,11 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         await Eventually.HoldsAsync(
             async () =>
             {
-                var read = held.GetAsync(User, out entry, Cancel);
+                entry = held.TryGetHeld(User);
                 if (entry is null)
                 {
                     // A miss reads from Redis, and caches what it read unless an announcement came meanwhile.
-                    await read;
+                    await held.GetUnheldAsync(User, Cancel);
                 }
 
                 return entry is not null;
@@ -282,8 +281,8 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         await Eventually.HoldsAsync(
             async () =>
             {
-                var read = held.GetAsync(User, out var cached, Cancel);
-                return (cached?.Record ?? await read)?.AccessToken == "access-2";
+                var record = held.TryGetHeld(User)?.Record ?? await held.GetUnheldAsync(User, Cancel);
+                return record?.AccessToken == "access-2";
             },
             TimeSpan.FromSeconds(5),
             "the reader's hot path sees the record another instance wrote");
@@ -292,8 +291,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         await Eventually.HoldsAsync(
             async () =>
             {
-                var read = held.GetAsync(User, out var cached, Cancel);
-                return cached is null && await read is null;
+                return held.TryGetHeld(User) is null && await held.GetUnheldAsync(User, Cancel) is null;
             },
             TimeSpan.FromSeconds(5),
             "the reader's hot path sees the removal");

@@ -94,12 +94,10 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IHeldRecordSt
     }
 
     /// <inheritdoc />
-    public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, out HeldRecord? held, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        held = _cache.TryGetHeld(key);
-        return held is null ? ReadAsync(key, _cache.HashOf(key), cancellationToken) : default;
-    }
+    public HeldRecord? TryGetHeld(PitchlyTokenKey key) => _cache.TryGetHeld(key);
+
+    /// <inheritdoc />
+    public ValueTask<PitchlyTokenRecord?> GetUnheldAsync(PitchlyTokenKey key, CancellationToken cancellationToken) => ReadAsync(key, _cache.HashOf(key), cancellationToken);
 
     public void Dispose()
     {

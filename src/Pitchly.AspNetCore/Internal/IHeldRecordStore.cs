@@ -2,15 +2,21 @@ namespace Pitchly.AspNetCore.Internal;
 
 /// <summary>
 /// Implemented by the stores that keep records in process memory, for the token manager's hot path: a record read
-/// from memory comes back as its <see cref="HeldRecord"/>, whose few decisive values sit beside the map's node.
+/// from memory comes back as its <see cref="HeldRecord"/>, whose few decisive values sit in the entry the map's node
+/// points to, so a cached call reads the entry and not the record.
 /// </summary>
 internal interface IHeldRecordStore
 {
     /// <summary>
-    /// Reads <paramref name="key"/>'s record as <see cref="IPitchlyTokenStore.GetAsync"/> does (same expiry, touch and
-    /// validity rules). When the answer is a record held in process memory, <paramref name="held"/> is its entry and the
-    /// returned task is <see langword="default"/> (not to be awaited); otherwise <paramref name="held"/> is
-    /// <see langword="null"/> and the task is the read.
+    /// Gets the entry of <paramref name="key"/>'s record when <see cref="IPitchlyTokenStore.GetAsync"/> would now answer
+    /// with a record held in process memory (same expiry, touch and validity rules, applied by this call); otherwise
+    /// <see langword="null"/>, and the caller reads with <see cref="GetUnheldAsync"/>.
     /// </summary>
-    ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, out HeldRecord? held, CancellationToken cancellationToken);
+    HeldRecord? TryGetHeld(PitchlyTokenKey key);
+
+    /// <summary>
+    /// Reads <paramref name="key"/>'s record as <see cref="IPitchlyTokenStore.GetAsync"/> does after
+    /// <see cref="TryGetHeld"/> found none held (without counting a second cache miss).
+    /// </summary>
+    ValueTask<PitchlyTokenRecord?> GetUnheldAsync(PitchlyTokenKey key, CancellationToken cancellationToken);
 }

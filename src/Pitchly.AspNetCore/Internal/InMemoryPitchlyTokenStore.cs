@@ -92,12 +92,10 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecor
     }
 
     /// <inheritdoc />
-    public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, out HeldRecord? held, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        held = Read(key);
-        return held is null ? ValueTask.FromResult<PitchlyTokenRecord?>(null) : default;
-    }
+    public HeldRecord? TryGetHeld(PitchlyTokenKey key) => Read(key);
+
+    /// <inheritdoc />
+    public ValueTask<PitchlyTokenRecord?> GetUnheldAsync(PitchlyTokenKey key, CancellationToken cancellationToken) => GetAsync(key, cancellationToken);
 
     public ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {

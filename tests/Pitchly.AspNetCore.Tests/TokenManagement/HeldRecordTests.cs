@@ -91,23 +91,21 @@ public sealed class HeldRecordTests
 
         // Idle for the time-to-live: gone for both reads (the first finds it expired and removes it).
         time.Advance(TimeSpan.FromMinutes(10));
-        var read = held.GetAsync(Alice, out var expired, Cancel);
-        Assert.Null(expired);
-        Assert.Null(await read);
+        Assert.Null(held.TryGetHeld(Alice));
+        Assert.Null(await held.GetUnheldAsync(Alice, Cancel));
         Assert.Null(await store.GetAsync(Alice, Cancel));
 
         async Task AgreesAsync(PitchlyTokenRecord? expected)
         {
-            var read = held.GetAsync(Alice, out var entry, Cancel);
+            var entry = held.TryGetHeld(Alice);
             if (expected is null)
             {
                 Assert.Null(entry);
-                Assert.Null(await read);
+                Assert.Null(await held.GetUnheldAsync(Alice, Cancel));
             }
             else
             {
                 Assert.NotNull(entry);
-                Assert.Equal(default, read);
                 Assert.Same(await store.GetAsync(Alice, Cancel), entry.Record);
                 Assert.Equal(expected, entry.Record);
                 Assert.Equal(expected.ToAccessToken(), entry.ToAccessToken());

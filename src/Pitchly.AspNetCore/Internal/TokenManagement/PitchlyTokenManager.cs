@@ -53,23 +53,16 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
     public ValueTask<PitchlyAccessToken> GetAccessTokenAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ValueTask<PitchlyTokenRecord?> read;
-        if (_heldRecords is { } heldRecords)
+        var heldRecords = _heldRecords;
+        if (heldRecords?.TryGetHeld(key) is { } held)
         {
-            read = heldRecords.GetAsync(key, out var held, cancellationToken);
-            if (held is not null)
-            {
-                // Hot path for a record held in memory: decided on and served from its entry, without reading the record.
-                return held.Serves(_timeProvider.GetUtcNow(), _options.CurrentValue)
-                    ? new ValueTask<PitchlyAccessToken>(held.ToAccessToken())
-                    : GetAccessTokenSlowAsync(key, held.Record, cancellationToken);
-            }
-        }
-        else
-        {
-            read = _store.GetAsync(key, cancellationToken);
+            // Hot path for a record held in memory: decided on and served from its entry, without reading the record.
+            return held.Serves(_timeProvider.GetUtcNow(), _options.CurrentValue)
+                ? new ValueTask<PitchlyAccessToken>(held.ToAccessToken())
+                : GetAccessTokenSlowAsync(key, held.Record, cancellationToken);
         }
 
+        var read = heldRecords is null ? _store.GetAsync(key, cancellationToken) : heldRecords.GetUnheldAsync(key, cancellationToken);
         if (!read.IsCompletedSuccessfully)
         {
             return AwaitReadThenGetAccessTokenAsync(key, read, cancellationToken);
