@@ -19,7 +19,7 @@ namespace Pitchly.AspNetCore.Internal;
 /// item started by the write that crossed the cap, one at a time. An evicted or expired user signs in again: cookie
 /// validation rejects a cookie whose record is gone.
 /// </remarks>
-internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecordStore, IDisposable
+internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposable
 {
     /// <summary>The longest pause between two sweeps of expired records.</summary>
     internal static readonly TimeSpan MaxSweepPeriod = TimeSpan.FromHours(1);
@@ -88,14 +88,22 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecor
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return ValueTask.FromResult(Read(key)?.Record);
+        if (!_records.TryGetValue(key, out var entry))
+        {
+            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
+        }
+
+        var now = _timeProvider.GetUtcNow().UtcTicks;
+        var timeToLive = TimeToLive;
+        if (IsExpired(entry, now, timeToLive))
+        {
+            Remove(key, entry);
+            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
+        }
+
+        entry.Touch(now, TouchGranularity(timeToLive));
+        return ValueTask.FromResult<PitchlyTokenRecord?>(entry.Record);
     }
-
-    /// <inheritdoc />
-    public HeldRecord? TryGetHeld(PitchlyTokenKey key) => Read(key);
-
-    /// <inheritdoc />
-    public ValueTask<PitchlyTokenRecord?> GetUnheldAsync(PitchlyTokenKey key, CancellationToken cancellationToken) => GetAsync(key, cancellationToken);
 
     public ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
@@ -220,26 +228,6 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecor
         }
     }
 
-    /// <summary>The entry of <paramref name="key"/>, touched; <see langword="null"/> if there is none or it expired (then removed).</summary>
-    private Entry? Read(PitchlyTokenKey key)
-    {
-        if (!_records.TryGetValue(key, out var entry))
-        {
-            return null;
-        }
-
-        var now = _timeProvider.GetUtcNow().UtcTicks;
-        var timeToLive = TimeToLive;
-        if (IsExpired(entry, now, timeToLive))
-        {
-            Remove(key, entry);
-            return null;
-        }
-
-        entry.Touch(now, TouchGranularity(timeToLive));
-        return entry;
-    }
-
     /// <summary>
     /// How old a record's last use must be before a read records a new one: <see cref="MaxTouchGranularity"/>, or 1/32 of
     /// the time-to-live if that is shorter. A read of a record used more recently writes nothing.
@@ -356,13 +344,12 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecor
         return null;
     }
 
-    /// <summary>
-    /// A record and when it was last read or written (UTC ticks), for the time-to-live and the eviction order. A new
-    /// entry for every record stored, so the values <see cref="HeldRecord"/> copies never go stale.
-    /// </summary>
-    private sealed class Entry(PitchlyTokenRecord record, long lastUsed) : HeldRecord(record)
+    /// <summary>A record and when it was last read or written (UTC ticks), for the time-to-live and the eviction order.</summary>
+    private sealed class Entry(PitchlyTokenRecord record, long lastUsed)
     {
         private long _lastUsed = lastUsed;
+
+        public PitchlyTokenRecord Record { get; } = record;
 
         public long LastUsed => Volatile.Read(ref _lastUsed);
 
