@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -53,16 +54,12 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
     public ValueTask<PitchlyAccessToken> GetAccessTokenAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var heldRecords = _heldRecords;
-        if (heldRecords?.TryGetHeld(key) is { } held)
+        if (_heldRecords is { } heldRecords)
         {
-            // Hot path for a record held in memory: decided on and served from its entry, without reading the record.
-            return held.Serves(_timeProvider.GetUtcNow(), _options.CurrentValue)
-                ? new ValueTask<PitchlyAccessToken>(held.ToAccessToken())
-                : GetAccessTokenSlowAsync(key, held.Record, cancellationToken);
+            return GetHeldAccessTokenAsync(heldRecords, key, cancellationToken);
         }
 
-        var read = heldRecords is null ? _store.GetAsync(key, cancellationToken) : heldRecords.GetUnheldAsync(key, cancellationToken);
+        var read = _store.GetAsync(key, cancellationToken);
         if (!read.IsCompletedSuccessfully)
         {
             return AwaitReadThenGetAccessTokenAsync(key, read, cancellationToken);
@@ -107,6 +104,26 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
         {
             RecordRefreshWait(request, waitStarted);
         }
+    }
+
+    /// <summary>
+    /// <see cref="GetAccessTokenAsync"/> with a store that holds records in memory: a held entry is decided on and served
+    /// without reading its record (its own method, not inlined, so the other stores' path compiles as it did without it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PitchlyAccessToken> GetHeldAccessTokenAsync(IHeldRecordStore heldRecords, PitchlyTokenKey key, CancellationToken cancellationToken)
+    {
+        if (heldRecords.TryGetHeld(key) is { } held)
+        {
+            return held.Serves(_timeProvider.GetUtcNow(), _options.CurrentValue)
+                ? new ValueTask<PitchlyAccessToken>(held.ToAccessToken())
+                : GetAccessTokenSlowAsync(key, held.Record, cancellationToken);
+        }
+
+        var read = heldRecords.GetUnheldAsync(key, cancellationToken);
+        return read.IsCompletedSuccessfully
+            ? GetAccessTokenSlowAsync(key, read.Result, cancellationToken)
+            : AwaitReadThenGetAccessTokenAsync(key, read, cancellationToken);
     }
 
     private async ValueTask<PitchlyAccessToken> AwaitReadThenGetAccessTokenAsync(PitchlyTokenKey key, ValueTask<PitchlyTokenRecord?> read, CancellationToken cancellationToken)
