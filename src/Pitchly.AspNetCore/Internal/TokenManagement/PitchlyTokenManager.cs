@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -108,9 +107,8 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
 
     /// <summary>
     /// <see cref="GetAccessTokenAsync"/> with a store that holds records in memory: a held entry is decided on and served
-    /// without reading its record (its own method, not inlined, so the other stores' path compiles as it did without it).
+    /// without reading its record (its own method, so the other stores' path compiles as it did without it).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask<PitchlyAccessToken> GetHeldAccessTokenAsync(IHeldRecordStore heldRecords, PitchlyTokenKey key, CancellationToken cancellationToken)
     {
         if (heldRecords.TryGetHeld(key) is { } held)
