@@ -3,18 +3,20 @@ using Pitchly.AspNetCore.Internal.TokenManagement;
 namespace Pitchly.AspNetCore.Internal;
 
 /// <summary>
-/// A record a store holds in process memory (the in-memory store's entry, the Redis store's L1 entry), with copies of
-/// the few values the token manager's hot path decides on and returns, so that serving a cached token reads this
-/// object only and not the record (two more cache lines, at a large population likely misses).
+/// A record a store holds in process memory (today the Redis store's L1 entry), with copies of the few values the
+/// token manager's hot path decides on and returns, so that serving a cached token reads this object only and not the
+/// record (two more cache lines, allocated elsewhere, at a large population likely misses). The in-memory store does
+/// not use it: its records sit right before their entries, and measured no faster this way (docs/performance.md).
 /// </summary>
 /// <remarks>
-/// <see cref="Serves"/> answers exactly what <see cref="RenewalPolicy.Serves"/> answers for <see cref="Record"/>, with
-/// the options of the call (so a change of <see cref="PitchlyTokenManagementOptions.RefreshBeforeExpiry"/> at run time
-/// applies at once); the copies never change, as a store replaces its entry with every record it stores.
+/// <see cref="Serves"/> answers what <see cref="RenewalPolicy.Serves"/> answers for <see cref="Record"/> (it declines a
+/// negative renewal window, leaving that record to the policy), with the options of the call, so a change of
+/// <see cref="PitchlyTokenManagementOptions.RefreshBeforeExpiry"/> at run time applies at once; the copies never change,
+/// as a store makes a new entry for every record it stores.
 /// </remarks>
 internal abstract class HeldRecord
 {
-    // Serves() then compares with the window itself: the token is served until it expires.
+    // _windowLimit of a record whose refresh token may be spent: its window is zero, it is served until it expires.
     private const long MayBeSpent = long.MinValue;
 
     private readonly string _accessToken;

@@ -17,7 +17,7 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
 
     private readonly IPitchlyTokenStore _store;
 
-    // The store itself when it holds records in process memory (the in-memory store, the Redis store's L1).
+    // The store itself when it hands out held entries (the Redis store, for its L1).
     private readonly IHeldRecordStore? _heldRecords;
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions> _options;
     private readonly TimeProvider _timeProvider;
