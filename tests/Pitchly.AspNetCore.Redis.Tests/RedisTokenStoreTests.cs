@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Pitchly.AspNetCore.Internal;
+using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Pitchly.AspNetCore.Redis.Tests;
 
@@ -239,6 +241,60 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
             async () => await reader.Store.GetAsync(User, Cancel) is null,
             TimeSpan.FromSeconds(5),
             "the reader sees the removal");
+    }
+
+    [Fact]
+    public async Task The_hot_path_is_handed_the_cached_entry_only_while_the_cache_would_serve_it_and_reads_after_an_announcement()
+    {
+        var writer = App();
+        var reader = App();
+        var held = Assert.IsAssignableFrom<IHeldRecordStore>(reader.Store);
+        var first = await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
+
+        // Not cached yet: no entry, and the read goes to Redis.
+        Assert.Null(held.TryGetHeld(User));
+        Assert.Equal("access-1", (await held.GetUnheldAsync(User, Cancel))?.AccessToken);
+
+        // Cached (the first read may have raced with the write's own announcement, which keeps it out): the entry is the
+        // cached record's, and the answer is what GetAsync returns.
+        HeldRecord? entry = null;
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                entry = held.TryGetHeld(User);
+                if (entry is null)
+                {
+                    // A miss reads from Redis, and caches what it read unless an announcement came meanwhile.
+                    await held.GetUnheldAsync(User, Cancel);
+                }
+
+                return entry is not null;
+            },
+            TimeSpan.FromSeconds(5),
+            "the record is cached");
+        Assert.Equal(first.Version, entry!.Record.Version);
+        Assert.Equal(entry.Record, await reader.Store.GetAsync(User, Cancel));
+        Assert.Equal(entry.Record.ToAccessToken(), entry.ToAccessToken());
+
+        // Another instance writes: its announcement drops the entry, and the next call reads the new record from Redis.
+        await writer.Store.SetAsync(User, Records.Create("access-2", "refresh-2"), Cancel);
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                var record = held.TryGetHeld(User)?.Record ?? await held.GetUnheldAsync(User, Cancel);
+                return record?.AccessToken == "access-2";
+            },
+            TimeSpan.FromSeconds(5),
+            "the reader's hot path sees the record another instance wrote");
+
+        await writer.Store.RemoveAsync(User, cancellationToken: Cancel);
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                return held.TryGetHeld(User) is null && await held.GetUnheldAsync(User, Cancel) is null;
+            },
+            TimeSpan.FromSeconds(5),
+            "the reader's hot path sees the removal");
     }
 
     [Fact]

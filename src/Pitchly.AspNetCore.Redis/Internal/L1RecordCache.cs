@@ -112,7 +112,13 @@ internal sealed class L1RecordCache
     public string HashOf(PitchlyTokenKey key) => _byKey.TryGetValue(key.Value, out var entry) ? entry.Hash : RedisKeyNames.Hash(key);
 
     /// <summary>Gets the cached record of <paramref name="key"/> if it may be served now; drops it if it has expired.</summary>
-    public PitchlyTokenRecord? TryGet(PitchlyTokenKey key)
+    public PitchlyTokenRecord? TryGet(PitchlyTokenKey key) => TryGetHeld(key)?.Record;
+
+    /// <summary>
+    /// Gets the entry of <paramref name="key"/>'s cached record if it may be served now (what <see cref="TryGet"/>
+    /// returns the record of); drops it if it has expired.
+    /// </summary>
+    public HeldRecord? TryGetHeld(PitchlyTokenKey key)
     {
         if (!_byKey.TryGetValue(key.Value, out var cached) || cached.Removed)
         {
@@ -120,15 +126,16 @@ internal sealed class L1RecordCache
             return null;
         }
 
-        // Everything a hit reads is in the entry (its bucket kept, not recomputed from the hash) and in its record: at
-        // a large population each object a hit touches is a likely miss in the CPU's caches.
+        // Everything a hit reads is in the entry (its bucket kept, not recomputed from the hash), and so is what the
+        // token manager decides on and returns (HeldRecord): at a large population each object a hit touches is a
+        // likely miss in the CPU's caches, and the record is not touched.
         if (_connection.AnnouncementsReliableForBucket(cached.Bucket)
             && cached.Confirmed
             && _timeProvider.GetElapsedTime(cached.CachedAt) < _options.L1MaxAge)
         {
             cached.MarkReferenced();
             _hits.Add(1);
-            return cached.Record;
+            return cached;
         }
 
         RemoveIfExpired(cached.Hash, cached);
@@ -573,7 +580,7 @@ internal sealed class L1RecordCache
     internal readonly record struct ReadStart(string Hash, int Group, long Epoch, bool Cacheable);
 
     /// <summary>A cached record; compared by reference, so a compare-and-remove removes only the entry it added.</summary>
-    private sealed class CachedRecord(string hash, PitchlyTokenRecord record, long cachedAt, string keyValue, long size)
+    private sealed class CachedRecord(string hash, PitchlyTokenRecord record, long cachedAt, string keyValue, long size) : HeldRecord(record)
     {
         private volatile bool _confirmed;
         private volatile bool _referenced;
@@ -585,8 +592,6 @@ internal sealed class L1RecordCache
         public int Bucket { get; } = RedisKeyNames.Bucket(hash);
 
         public long Size { get; } = size;
-
-        public PitchlyTokenRecord Record { get; } = record;
 
         public long CachedAt { get; } = cachedAt;
 

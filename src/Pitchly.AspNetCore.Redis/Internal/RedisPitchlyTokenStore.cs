@@ -18,7 +18,7 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// a replica leaves no stale copy behind. Announcements evict other instances' copies and wake their waiters
 /// (<see cref="RedisChangeWaiters"/>).
 /// </remarks>
-internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeSignal, IDisposable
+internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IHeldRecordStore, ITokenChangeSignal, IDisposable
 {
     private static readonly RedisValue[] RecordFields = ["v", "d", "fo", "fd"];
 
@@ -92,6 +92,12 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, ITokenChangeS
             ? ValueTask.FromResult<PitchlyTokenRecord?>(cached)
             : ReadAsync(key, _cache.HashOf(key), cancellationToken);
     }
+
+    /// <inheritdoc />
+    public HeldRecord? TryGetHeld(PitchlyTokenKey key) => _cache.TryGetHeld(key);
+
+    /// <inheritdoc />
+    public ValueTask<PitchlyTokenRecord?> GetUnheldAsync(PitchlyTokenKey key, CancellationToken cancellationToken) => ReadAsync(key, _cache.HashOf(key), cancellationToken);
 
     public void Dispose()
     {
