@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Pitchly.AspNetCore.Internal.TokenManagement;
 
 namespace Pitchly.AspNetCore.Tests.TokenManagement;
 
@@ -87,8 +88,12 @@ public sealed class FenceTests
         time.Advance(TimeSpan.FromMinutes(56));
         Assert.Equal(stored.AccessToken, (await manager.GetAccessTokenAsync(User, Cancel)).Value);
 
-        // The renewal runs in the background while the call goes on with the current token.
-        await Eventually.HoldsAsync(async () => (await store.GetAsync(User, Cancel))!.RefreshTokenMayBeSpent, TimeSpan.FromSeconds(10), "the lost answer is recorded");
+        // The renewal runs in the background while the call goes on with the current token. It marks the record before
+        // it settles: a call made in between would join it and get its failure, so wait for both.
+        await Eventually.HoldsAsync(
+            async () => (await store.GetAsync(User, Cancel))!.RefreshTokenMayBeSpent && !((PitchlyTokenManager)manager).IsRefreshing(User),
+            TimeSpan.FromSeconds(10),
+            "the lost answer is recorded and the renewal has settled");
         Assert.Equal(1, pitchly.RefreshGrants);
         var marked = (await store.GetAsync(User, Cancel))!;
         Assert.True(marked.RefreshTokenMayBeSpent);

@@ -50,6 +50,9 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
     /// <summary>Gets the per-key backoff of failed renewals.</summary>
     internal RenewalBackoff Backoff => _backoff;
 
+    /// <summary>Whether a shared refresh of <paramref name="key"/> is running.</summary>
+    internal bool IsRefreshing(PitchlyTokenKey key) => _flight.IsRunning(key);
+
     public ValueTask<PitchlyAccessToken> GetAccessTokenAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);

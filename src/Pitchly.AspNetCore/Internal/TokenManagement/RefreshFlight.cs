@@ -51,6 +51,9 @@ internal sealed class RefreshFlight
         return refresh.Task;
     }
 
+    /// <summary>Whether a refresh of <paramref name="key"/> is running (it leaves the flight as it settles).</summary>
+    public bool IsRunning(PitchlyTokenKey key) => _inFlight.ContainsKey(key);
+
     /// <summary>Removes <paramref name="refresh"/> from the flight if it is still the key's current one.</summary>
     public void Leave(PitchlyTokenKey key, Task<PitchlyAccessToken> refresh)
         => _inFlight.TryRemove(new KeyValuePair<PitchlyTokenKey, Task<PitchlyAccessToken>>(key, refresh));
