@@ -79,6 +79,7 @@ internal static class SystematicRun
         Farm.ExcusedTrace = null;
         Farm.ExcusedReuses = 0;
         Farm.HolderStalls = 0;
+        Farm.OutageLosses = 0;
         var schedules = 0;
         using var engine = TestingEngine.Create(configuration, () => Farm.RunAsync(scenario));
         var profile = Profile.Start();
@@ -111,6 +112,7 @@ internal static class SystematicRun
             prioritized,
             Farm.ExcusedReuses,
             Farm.HolderStalls,
+            Farm.OutageLosses,
             Farm.ExcusedTrace,
             report.TotalControlledOperations / explored,
             (report.TotalExploredFairSteps + report.TotalExploredUnfairSteps) / explored,
@@ -125,7 +127,7 @@ internal static class SystematicRun
             Path.Combine(AppContext.BaseDirectory, "systematic-results.log"),
             $"{DateTimeOffset.UtcNow:O} {test}: {result.Describe(test)}{Environment.NewLine}");
 
-    public sealed record Result(FarmScenario Scenario, uint Seed, int Schedules, string? Bug, string? Trace, TimeSpan Elapsed, bool Prioritized, int ExcusedReuses, int HolderStalls, string? ExcusedTrace, int OperationsPerSchedule, int StepsPerSchedule, string Uncontrolled)
+    public sealed record Result(FarmScenario Scenario, uint Seed, int Schedules, string? Bug, string? Trace, TimeSpan Elapsed, bool Prioritized, int ExcusedReuses, int HolderStalls, int OutageLosses, string? ExcusedTrace, int OperationsPerSchedule, int StepsPerSchedule, string Uncontrolled)
     {
         public bool Found => Bug is not null;
 
@@ -135,7 +137,7 @@ internal static class SystematicRun
         public string Describe(string testMethod)
             => Found
                 ? $"{Scenario}: violation at schedule {Schedules} (seed {Seed}, {Elapsed.TotalSeconds:0.0} s): {Bug}{Environment.NewLine}replay: {ReplayCommand(testMethod)}{Environment.NewLine}{Trace}"
-                : $"{Scenario}: {Schedules} schedules, no violation (seed {Seed}, {Elapsed.TotalSeconds:0.0} s, {Elapsed.TotalMilliseconds / Math.Max(1, Schedules):0} ms per schedule, {OperationsPerSchedule} operations and {StepsPerSchedule} scheduling steps per schedule; uncontrolled calls: {Uncontrolled}); holders stalled past their fence with a token in hand: {HolderStalls}, reuses inside that documented window: {ExcusedReuses}"
+                : $"{Scenario}: {Schedules} schedules, no violation (seed {Seed}, {Elapsed.TotalSeconds:0.0} s, {Elapsed.TotalMilliseconds / Math.Max(1, Schedules):0} ms per schedule, {OperationsPerSchedule} operations and {StepsPerSchedule} scheduling steps per schedule; uncontrolled calls: {Uncontrolled}); holders stalled past their fence with a token in hand: {HolderStalls}, reuses inside that documented window: {ExcusedReuses}, answers lost to outages back to back: {OutageLosses}"
                   + (ExcusedTrace is null ? string.Empty : $"{Environment.NewLine}first schedule with such a reuse:{Environment.NewLine}{ExcusedTrace}");
     }
 }

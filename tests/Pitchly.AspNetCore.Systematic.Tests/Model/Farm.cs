@@ -106,6 +106,9 @@ internal sealed class Farm
     /// <summary>Stalls of a holder past its fence with a refresh token in hand, summed over one exploration.</summary>
     public static int HolderStalls { get; set; }
 
+    /// <summary>Answers lost because outages back to back kept the store out of reach past StoreWriteRetryTimeout, summed over one exploration.</summary>
+    public static int OutageLosses { get; set; }
+
     /// <summary>The trace of the first schedule with a reuse inside the documented physical window.</summary>
     public static string? ExcusedTrace { get; set; }
 
@@ -256,6 +259,7 @@ internal sealed class Farm
 
         ExcusedReuses += Endpoint.Excused;
         HolderStalls += Endpoint.Stalls;
+        OutageLosses += _lostWithOutage;
         if (Endpoint.Excused > 0)
         {
             ExcusedTrace ??= Trace;
