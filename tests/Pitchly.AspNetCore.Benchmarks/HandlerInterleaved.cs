@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Pitchly.AspNetCore.Benchmarks;
@@ -24,10 +23,11 @@ internal static class HandlerInterleaved
         using var clients = await PitchlyClients.CreateAsync();
         var body = CannedPitchly.SmallRequest;
         (string Name, HttpClient Client)[] rows = [("NoPitchlyHandler", clients.Baseline), ("DuendeRefreshTokenHandler", clients.DuendeRefreshToken), ("BearerHeader", clients.Bearer)];
-        var times = rows.Select(_ => new List<double>(batches)).ToArray();
-        foreach (var (_, client) in rows)
+        var calls = rows.Select(row => (Action)(() => SendAtOnce(clients, row.Client, body))).ToArray();
+        var times = rows.Select(_ => new BatchTimes(batches)).ToArray();
+        foreach (var call in calls)
         {
-            Measure(clients, client, body, 100_000);
+            BatchTimes.Measure(call, 100_000);
         }
 
         for (var batch = 0; batch < batches; batch++)
@@ -36,47 +36,33 @@ internal static class HandlerInterleaved
             {
                 // The order rotates, so no client always runs right after the same other one.
                 var at = (row + batch) % rows.Length;
-                times[at].Add(Measure(clients, rows[at].Client, body, Batch));
+                times[at].AddBatch(calls[at], Batch);
             }
         }
 
         clients.EnsureTokenEndpointUnused();
-        foreach (var list in times)
-        {
-            list.Sort();
-        }
-
         for (var row = 0; row < rows.Length; row++)
         {
-            var sorted = times[row];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows[row].Name,-26} min {sorted[0],7:F1}  p10 {Percentile(sorted, 0.1),7:F1}  median {Percentile(sorted, 0.5),7:F1} ns"));
+            Console.WriteLine($"{rows[row].Name,-26} {times[row]}");
         }
 
         var bearer = times[2];
         for (var row = 0; row < 2; row++)
         {
             var peer = times[row];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BearerHeader - {rows[row].Name,-26} min {bearer[0] - peer[0],7:F1}  p10 {Percentile(bearer, 0.1) - Percentile(peer, 0.1),7:F1}  median {Percentile(bearer, 0.5) - Percentile(peer, 0.5),7:F1} ns"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BearerHeader - {rows[row].Name,-26} min {bearer.Min - peer.Min,7:F1}  p10 {bearer.P10 - peer.P10,7:F1}  median {bearer.Median - peer.Median,7:F1} ns"));
         }
     }
 
-    /// <summary>Makes <paramref name="calls"/> calls; returns the mean time of one, in nanoseconds.</summary>
-    private static double Measure(PitchlyClients clients, HttpClient client, byte[] body, int calls)
+    /// <summary>Makes one call, which must complete synchronously (the canned answer), so the loop waits on nothing.</summary>
+    private static void SendAtOnce(PitchlyClients clients, HttpClient client, byte[] body)
     {
-        var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < calls; i++)
+        var sent = clients.SendAsync(client, body);
+        if (!sent.IsCompleted)
         {
-            var sent = clients.SendAsync(client, body);
-            if (!sent.IsCompleted)
-            {
-                throw new InvalidOperationException("A canned call did not complete synchronously.");
-            }
-
-            sent.GetAwaiter().GetResult();
+            throw new InvalidOperationException("A canned call did not complete synchronously.");
         }
 
-        return Stopwatch.GetElapsedTime(started).TotalNanoseconds / calls;
+        sent.GetAwaiter().GetResult();
     }
-
-    private static double Percentile(List<double> sorted, double quantile) => sorted[(int)(quantile * (sorted.Count - 1))];
 }

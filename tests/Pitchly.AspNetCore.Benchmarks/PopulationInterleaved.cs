@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Pitchly.AspNetCore.Benchmarks;
@@ -29,22 +28,20 @@ internal static class PopulationInterleaved
             foreach (var row in store == "Redis" ? new[] { "RedisL1Get", "RedisL1Manager" } : ["InMemoryStoreGet", "InMemoryStoreManager"])
             {
                 Action smallCall = Call(small, row), largeCall = Call(large, row);
-                Measure(smallCall, 200_000);
-                Measure(largeCall, 300_000);
-                var smallTimes = new List<double>(batches);
-                var largeTimes = new List<double>(batches);
+                BatchTimes.Measure(smallCall, 200_000);
+                BatchTimes.Measure(largeCall, 300_000);
+                var smallTimes = new BatchTimes(batches);
+                var largeTimes = new BatchTimes(batches);
                 for (var batch = 0; batch < batches; batch++)
                 {
-                    Measure(smallCall, 2_000);
-                    smallTimes.Add(Measure(smallCall, Batch));
-                    largeTimes.Add(Measure(largeCall, Batch));
+                    BatchTimes.Measure(smallCall, 2_000);
+                    smallTimes.AddBatch(smallCall, Batch);
+                    largeTimes.AddBatch(largeCall, Batch);
                 }
 
-                smallTimes.Sort();
-                largeTimes.Sort();
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{row,-21} 1,000: min {smallTimes[0],6:F1} p10 {Percentile(smallTimes, 0.1),6:F1} median {Percentile(smallTimes, 0.5),6:F1} ns | 100,000: min {largeTimes[0],6:F1} p10 {Percentile(largeTimes, 0.1),6:F1} median {Percentile(largeTimes, 0.5),6:F1} ns | ratio min {largeTimes[0] / smallTimes[0]:F2} p10 {Percentile(largeTimes, 0.1) / Percentile(smallTimes, 0.1):F2} median {Percentile(largeTimes, 0.5) / Percentile(smallTimes, 0.5):F2}"));
+                    $"{row,-21} 1,000: {smallTimes} | 100,000: {largeTimes} | ratio min {largeTimes.Min / smallTimes.Min:F2} p10 {largeTimes.P10 / smallTimes.P10:F2} median {largeTimes.Median / smallTimes.Median:F2}"));
             }
         }
         finally
@@ -68,18 +65,4 @@ internal static class PopulationInterleaved
         "RedisL1Get" => () => benchmarks.RedisL1Get(),
         _ => () => benchmarks.RedisL1Manager(),
     };
-
-    /// <summary>Makes <paramref name="calls"/> calls; returns the mean time of one, in nanoseconds.</summary>
-    private static double Measure(Action call, int calls)
-    {
-        var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < calls; i++)
-        {
-            call();
-        }
-
-        return Stopwatch.GetElapsedTime(started).TotalNanoseconds / calls;
-    }
-
-    private static double Percentile(List<double> sorted, double quantile) => sorted[(int)(quantile * (sorted.Count - 1))];
 }
