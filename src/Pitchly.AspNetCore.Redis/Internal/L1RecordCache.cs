@@ -22,8 +22,8 @@ namespace Pitchly.AspNetCore.Redis.Internal;
 /// therefore always wins, even if the read was pre-empted between its checks and its insert.
 /// </para>
 /// <para>
-/// So that a hit costs one dictionary lookup and no SHA-256, each cached entry is also indexed by
-/// <see cref="PitchlyTokenKey.Value"/>, added and dropped with that entry. The index is only a shortcut: a hit serves
+/// So that a hit costs one lookup and no SHA-256, each cached entry is also indexed by its <see cref="PitchlyTokenKey"/>
+/// (a <see cref="KeyedEntryTable{TEntry}"/>, whose slots point to the entries), added and dropped with that entry. The index is only a shortcut: a hit serves
 /// the entry it finds only while that entry is still the one cached for its hash (removing an entry marks it removed),
 /// so the index can be missing an entry or point to a removed one — which costs a read from Redis — but never makes
 /// the L1 answer what the cache by hash would not.
@@ -65,11 +65,13 @@ internal sealed class L1RecordCache
     private readonly Counter<long> _hits;
     private readonly Counter<long> _misses;
     private readonly Counter<long> _evictions;
-    // Bounded by L1MaxBytes, L1MaxEntries and L1MaxAge (see the summary); _byKey is trimmed with it. Their bucket
-    // arrays never shrink, so once the sweep finds a quarter of the peak count or less, all three (with _clock) are
-    // replaced by right-sized copies (_shrinker; every change to any of them goes through its gate).
+    // Bounded by L1MaxBytes, L1MaxEntries and L1MaxAge (see the summary); _byKey is trimmed with it. The map's bucket
+    // array never shrinks, so once the sweep finds a quarter of the peak count or less, it and _clock are replaced by
+    // right-sized copies (_shrinker; every change to either goes through its gate).
     private ConcurrentDictionary<string, CachedRecord> _cache = new(StringComparer.Ordinal);
-    private ConcurrentDictionary<string, CachedRecord> _byKey = new(StringComparer.Ordinal);
+    // The index a hit uses: its slots point to the entries (KeyedEntryTable), so a hit reads a slot and the entry.
+    // It gives back its own spare room on the sweep, outside the gate's swap.
+    private readonly KeyedEntryTable<CachedRecord> _byKey = new();
     // Every entry added, in insertion order; slots of entries since removed are dropped as they reach the head, and by
     // the sweep's turn of the queue. Its last segment keeps the size the queue grew to, hence the swap above.
     private ConcurrentQueue<CachedRecord> _clock = new();
@@ -109,7 +111,7 @@ internal sealed class L1RecordCache
     public Func<CacheInsertStage, Task>? InsertHook { get; set; }
 
     /// <summary>Gets the hash of <paramref name="key"/>: remembered while the key has an entry, computed otherwise.</summary>
-    public string HashOf(PitchlyTokenKey key) => _byKey.TryGetValue(key.Value, out var entry) ? entry.Hash : RedisKeyNames.Hash(key);
+    public string HashOf(PitchlyTokenKey key) => _byKey.Find(key) is { } entry ? entry.Hash : RedisKeyNames.Hash(key);
 
     /// <summary>Gets the cached record of <paramref name="key"/> if it may be served now; drops it if it has expired.</summary>
     public PitchlyTokenRecord? TryGet(PitchlyTokenKey key) => TryGetHeld(key)?.Record;
@@ -120,7 +122,7 @@ internal sealed class L1RecordCache
     /// </summary>
     public HeldRecord? TryGetHeld(PitchlyTokenKey key)
     {
-        if (!_byKey.TryGetValue(key.Value, out var cached) || cached.Removed)
+        if (_byKey.Find(key) is not { } cached || cached.Removed)
         {
             _misses.Add(1);
             return null;
@@ -183,15 +185,15 @@ internal sealed class L1RecordCache
             await beforeInsert(CacheInsertStage.BeforeInsert);
         }
 
-        var entry = new CachedRecord(hash, record, _timeProvider.GetTimestamp(), key.Value, EstimateSize(key.Value, hash, record));
+        var entry = new CachedRecord(key, hash, record, _timeProvider.GetTimestamp(), EstimateSize(key.Value, hash, record));
         if (Insert(entry))
         {
             // Indexed once in the cache; if an eviction removed it meanwhile, the index points to a removed entry,
             // which hits skip (and the sweep drops) — a race with another insert for the key can do the same.
-            Index(key.Value, entry);
+            Index(entry);
             if (entry.Removed)
             {
-                Unindex(key.Value, entry);
+                Unindex(entry);
             }
 
             MakeRoom();
@@ -259,13 +261,7 @@ internal sealed class L1RecordCache
             }
 
             // Index entries left pointing to a removed entry (a race between inserts for one key) are dropped here too.
-            foreach (var (keyValue, entry) in _byKey)
-            {
-                if (entry.Removed)
-                {
-                    Unindex(keyValue, entry);
-                }
-            }
+            _byKey.RemoveWhere(static (entry, _) => entry.Removed, 0);
 
             // And the queue's dead slots: inserts trim them only while the cache is busy, so without this an idle
             // cache would keep every removed entry (and the decrypted record it holds) reachable from the queue. One
@@ -279,6 +275,7 @@ internal sealed class L1RecordCache
             }
 
             Shrink();
+            _byKey.TryShrink();
             return true;
         }
         finally
@@ -288,7 +285,7 @@ internal sealed class L1RecordCache
     }
 
     /// <summary>
-    /// Replaces both maps and the queue by right-sized copies if a quarter of the peak count or less is left (see
+    /// Replaces the map by hash and the queue by right-sized copies if a quarter of the peak count or less is left (see
     /// <see cref="ShrinkGate"/>: no change runs meanwhile, so the copies hold exactly what the originals held, and the
     /// entries are the same objects, so their confirmation, hit marks and removal marks carry over). Epochs live outside
     /// the maps and are untouched: an eviction before the swap removed from the old map, one after from the copy.
@@ -296,7 +293,6 @@ internal sealed class L1RecordCache
     internal bool Shrink() => _shrinker.TryShrink(Count, () =>
     {
         Volatile.Write(ref _cache, ShrinkGate.Copy(_cache));
-        Volatile.Write(ref _byKey, ShrinkGate.Copy(_byKey));
         Volatile.Write(ref _clock, new ConcurrentQueue<CachedRecord>(_clock));
     });
 
@@ -483,31 +479,15 @@ internal sealed class L1RecordCache
         }
     }
 
-    private void Index(string keyValue, CachedRecord entry)
+    /// <summary>Makes <paramref name="entry"/> the one its key's hits find, in place of any other.</summary>
+    private void Index(CachedRecord entry)
     {
-        _shrinker.EnterWrite();
-        try
+        while (_byKey.Find(entry.Key) is { } current ? !_byKey.TryReplace(current, entry) : !_byKey.TryAdd(entry))
         {
-            _byKey[keyValue] = entry;
-        }
-        finally
-        {
-            _shrinker.ExitWrite();
         }
     }
 
-    private void Unindex(string keyValue, CachedRecord entry)
-    {
-        _shrinker.EnterWrite();
-        try
-        {
-            _byKey.TryRemove(KeyValuePair.Create(keyValue, entry));
-        }
-        finally
-        {
-            _shrinker.ExitWrite();
-        }
-    }
+    private void Unindex(CachedRecord entry) => _byKey.TryRemove(entry);
 
     private bool IsCached(CachedRecord entry) => _cache.TryGetValue(entry.Hash, out var current) && ReferenceEquals(current, entry);
 
@@ -539,7 +519,7 @@ internal sealed class L1RecordCache
         entry.Removed = true;
         Interlocked.Decrement(ref _entries);
         Interlocked.Add(ref _bytes, -entry.Size);
-        Unindex(entry.KeyValue, entry);
+        Unindex(entry);
     }
 
     private void OnConnectionFailed()
@@ -565,13 +545,7 @@ internal sealed class L1RecordCache
             TryRemove(entry);
         }
 
-        foreach (var (keyValue, entry) in _byKey)
-        {
-            if (entry.Removed)
-            {
-                Unindex(keyValue, entry);
-            }
-        }
+        _byKey.RemoveWhere(static (entry, _) => entry.Removed, 0);
     }
 
     private static int EpochGroup(string hash) => hash[0] % EpochGroups;
@@ -580,7 +554,7 @@ internal sealed class L1RecordCache
     internal readonly record struct ReadStart(string Hash, int Group, long Epoch, bool Cacheable);
 
     /// <summary>A cached record; compared by reference, so a compare-and-remove removes only the entry it added.</summary>
-    private sealed class CachedRecord(string hash, PitchlyTokenRecord record, long cachedAt, string keyValue, long size) : HeldRecord(record)
+    private sealed class CachedRecord(PitchlyTokenKey key, string hash, PitchlyTokenRecord record, long cachedAt, long size) : HeldRecord(key, record)
     {
         private volatile bool _confirmed;
         private volatile bool _referenced;
@@ -594,8 +568,6 @@ internal sealed class L1RecordCache
         public long Size { get; } = size;
 
         public long CachedAt { get; } = cachedAt;
-
-        public string KeyValue { get; } = keyValue;
 
         /// <summary>Gets or sets a value indicating whether no eviction raced with the read that added it, so it may be served.</summary>
         public bool Confirmed

@@ -3,10 +3,10 @@ using Pitchly.AspNetCore.Internal.TokenManagement;
 namespace Pitchly.AspNetCore.Internal;
 
 /// <summary>
-/// A record a store holds in process memory (today the Redis store's L1 entry), with copies of the few values the
-/// token manager's hot path decides on and returns, so that serving a cached token reads this object only and not the
-/// record (two more cache lines, allocated elsewhere, at a large population likely misses). The in-memory store does
-/// not use it: its records sit right before their entries, and measured no faster this way (docs/performance.md).
+/// A record a store holds in process memory (the in-memory store's entry, the Redis store's L1 entry), with copies of
+/// the few values the token manager's hot path decides on and returns, so that serving a cached token reads this object
+/// only and not the record (two more cache lines, allocated elsewhere, at a large population likely misses). The store's
+/// <see cref="KeyedEntryTable{TEntry}"/> points to it directly, so a cached call reads a slot and this object.
 /// </summary>
 /// <remarks>
 /// <see cref="Serves"/> answers what <see cref="RenewalPolicy.Serves"/> answers for <see cref="Record"/> (it declines a
@@ -14,7 +14,7 @@ namespace Pitchly.AspNetCore.Internal;
 /// <see cref="PitchlyTokenManagementOptions.RefreshBeforeExpiry"/> at run time applies at once; the copies never change,
 /// as a store makes a new entry for every record it stores.
 /// </remarks>
-internal abstract class HeldRecord
+internal abstract class HeldRecord : KeyedEntry
 {
     // _windowLimit of a record whose refresh token may be spent: its window is zero, it is served until it expires.
     private const long MayBeSpent = long.MinValue;
@@ -26,7 +26,8 @@ internal abstract class HeldRecord
     // MayBeSpent for a record whose refresh token may be spent.
     private readonly long _windowLimit;
 
-    protected HeldRecord(PitchlyTokenRecord record)
+    protected HeldRecord(PitchlyTokenKey key, PitchlyTokenRecord record)
+        : base(key)
     {
         Record = record;
         _accessToken = record.AccessToken;

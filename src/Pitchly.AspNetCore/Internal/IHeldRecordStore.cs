@@ -1,9 +1,9 @@
 namespace Pitchly.AspNetCore.Internal;
 
 /// <summary>
-/// Implemented by stores that keep records in process memory (the Redis store, for its L1), for the token manager's hot
-/// path: a record read from memory comes back as its <see cref="HeldRecord"/>, whose few decisive values sit in the
-/// entry the map's node points to, so a cached call reads the entry and not the record.
+/// Implemented by stores that keep records in process memory (the in-memory store; the Redis store, for its L1), for
+/// the token manager's hot path: a record read from memory comes back as its <see cref="HeldRecord"/>, whose few
+/// decisive values sit in the entry the map points to, so a cached call reads the entry and not the record.
 /// </summary>
 internal interface IHeldRecordStore
 {

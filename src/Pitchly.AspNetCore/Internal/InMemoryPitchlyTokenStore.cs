@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 
 namespace Pitchly.AspNetCore.Internal;
@@ -19,7 +18,7 @@ namespace Pitchly.AspNetCore.Internal;
 /// item started by the write that crossed the cap, one at a time. An evicted or expired user signs in again: cookie
 /// validation rejects a cookie whose record is gone.
 /// </remarks>
-internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposable
+internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecordStore, IDisposable
 {
     /// <summary>The longest pause between two sweeps of expired records.</summary>
     internal static readonly TimeSpan MaxSweepPeriod = TimeSpan.FromHours(1);
@@ -31,14 +30,13 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     internal static readonly TimeSpan MaxTouchGranularity = TimeSpan.FromSeconds(1);
 
     // Bounded by InMemoryRecordTimeToLive (idle records leave, swept at most hourly) and, when set, InMemoryMaxRecords
-    // (least recently used evicted off the request path). Its bucket array never shrinks, so once the sweep finds a
-    // quarter of the peak or less it is replaced by a right-sized copy (_shrinker; every change goes through its gate).
-    private ConcurrentDictionary<PitchlyTokenKey, Entry> _records = new();
-    private readonly ShrinkGate _shrinker = new();
+    // (least recently used evicted off the request path); the sweep also gives back the bucket array's spare room once a
+    // quarter of the peak or less is left. Its slots point to the entries, which hold the hot path's values
+    // (HeldRecord), so a cached call reads a slot and one entry.
+    private readonly KeyedEntryTable<Entry> _records = new();
     private readonly TimeProvider _timeProvider;
     private readonly IOptionsMonitor<PitchlyTokenManagementOptions>? _options;
     private readonly LazySweepTimer _sweeper;
-    private int _count;
     private int _evicting;
     private long _lastVersion;
 
@@ -60,7 +58,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     }
 
     /// <summary>Gets how many records are held (expired ones not yet swept included).</summary>
-    public int Count => Volatile.Read(ref _count);
+    public int Count => _records.Count;
 
     private TimeSpan TimeToLive => Options?.InMemoryRecordTimeToLive ?? Timeout.InfiniteTimeSpan;
 
@@ -88,39 +86,48 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (!_records.TryGetValue(key, out var entry))
+        return ValueTask.FromResult(TryGetHeld(key)?.Record);
+    }
+
+    /// <inheritdoc />
+    public HeldRecord? TryGetHeld(PitchlyTokenKey key)
+    {
+        if (_records.Find(key) is not { } entry)
         {
-            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
+            return null;
         }
 
         var now = _timeProvider.GetUtcNow().UtcTicks;
         var timeToLive = TimeToLive;
         if (IsExpired(entry, now, timeToLive))
         {
-            Remove(key, entry);
-            return ValueTask.FromResult<PitchlyTokenRecord?>(null);
+            Remove(entry);
+            return null;
         }
 
         entry.Touch(now, TouchGranularity(timeToLive));
-        return ValueTask.FromResult<PitchlyTokenRecord?>(entry.Record);
+        return entry;
     }
+
+    /// <inheritdoc />
+    public ValueTask<PitchlyTokenRecord?> GetUnheldAsync(PitchlyTokenKey key, CancellationToken cancellationToken) => GetAsync(key, cancellationToken);
 
     public ValueTask<PitchlyTokenRecord> SetAsync(PitchlyTokenKey key, PitchlyTokenRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(record);
         var stored = record with { Version = Interlocked.Increment(ref _lastVersion), RefreshIntent = null };
-        var entry = NewEntry(stored);
+        var entry = NewEntry(key, stored);
         while (true)
         {
-            if (_records.TryGetValue(key, out var current))
+            if (_records.Find(key) is { } current)
             {
-                if (Replace(key, entry, current))
+                if (_records.TryReplace(current, entry))
                 {
                     return ValueTask.FromResult(stored);
                 }
             }
-            else if (TryAdd(key, entry))
+            else if (TryAdd(entry))
             {
                 return ValueTask.FromResult(stored);
             }
@@ -134,7 +141,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
         var stored = record with { Version = Interlocked.Increment(ref _lastVersion), RefreshIntent = null };
         if (expectedVersion == 0)
         {
-            return ValueTask.FromResult(TryAdd(key, NewEntry(stored)) ? stored : null);
+            return ValueTask.FromResult(TryAdd(NewEntry(key, stored)) ? stored : null);
         }
 
         return ValueTask.FromResult(TryUpdate(key, expectedVersion, _ => stored));
@@ -158,38 +165,38 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     {
         ArgumentNullException.ThrowIfNull(key);
         return ValueTask.FromResult(
-            _records.TryGetValue(key, out var current)
+            _records.Find(key) is { } current
             && (expectedVersion is null || current.Record.Version == expectedVersion)
-            && Remove(key, current));
+            && Remove(current));
     }
 
     /// <inheritdoc />
     public void Dispose() => _sweeper.Dispose();
 
-    /// <summary>Gets the gate that guards changes to the records against the sweep's swap (for tests).</summary>
-    internal ShrinkGate Shrinker => _shrinker;
+    /// <summary>Gets how many times the sweep gave back the table's spare room (for tests).</summary>
+    internal int Shrinks => _records.Shrinks;
+
+    /// <summary>Gets the highest count since the table last shrank (for tests).</summary>
+    internal int Peak => _records.Peak;
 
     /// <summary>
-    /// Removes the records not read or written for the time-to-live: one pass, on the sweep timer; then replaces the
-    /// map by a right-sized copy if a quarter of its peak or less is left.
+    /// Removes the records not read or written for the time-to-live: one pass, on the sweep timer; then gives back the
+    /// table's spare room if a quarter of its peak or less is left.
     /// </summary>
     internal void Sweep()
     {
         var now = _timeProvider.GetUtcNow().UtcTicks;
         var timeToLive = TimeToLive;
-        foreach (var (key, entry) in _records)
+        if (timeToLive != Timeout.InfiniteTimeSpan)
         {
-            if (IsExpired(entry, now, timeToLive))
-            {
-                Remove(key, entry);
-            }
+            _records.RemoveWhere(static (entry, limit) => IsExpired(entry, limit.Now, limit.TimeToLive), (Now: now, TimeToLive: timeToLive));
         }
 
         Shrink();
     }
 
-    /// <summary>Replaces the map by a right-sized copy if a quarter of its peak or less is left (see <see cref="ShrinkGate"/>).</summary>
-    internal bool Shrink() => _shrinker.TryShrink(Count, () => Volatile.Write(ref _records, ShrinkGate.Copy(_records)));
+    /// <summary>Gives back the table's spare room if a quarter of its peak or less is left (see <see cref="KeyedEntryTable{TEntry}.TryShrink"/>).</summary>
+    internal bool Shrink() => _records.TryShrink();
 
     /// <summary>
     /// Evicts the least recently used records until the count is back at the cap: a snapshot sorted by last use, on a
@@ -203,16 +210,16 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
             var max = MaxRecords;
             while (max > 0 && Count > max)
             {
-                var snapshot = _records.ToArray();
-                Array.Sort(snapshot, static (a, b) => a.Value.LastUsed.CompareTo(b.Value.LastUsed));
-                foreach (var (key, entry) in snapshot)
+                var snapshot = _records.Entries().ToArray();
+                Array.Sort(snapshot, static (a, b) => a.LastUsed.CompareTo(b.LastUsed));
+                foreach (var entry in snapshot)
                 {
                     if (Count <= max)
                     {
                         break;
                     }
 
-                    Remove(key, entry);
+                    Remove(entry);
                 }
             }
         }
@@ -238,28 +245,16 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     private static bool IsExpired(Entry entry, long now, TimeSpan timeToLive)
         => timeToLive != Timeout.InfiniteTimeSpan && now - entry.LastUsed >= timeToLive.Ticks;
 
-    private Entry NewEntry(PitchlyTokenRecord record) => new(record, _timeProvider.GetUtcNow().UtcTicks);
+    private Entry NewEntry(PitchlyTokenKey key, PitchlyTokenRecord record) => new(key, record, _timeProvider.GetUtcNow().UtcTicks);
 
-    private bool TryAdd(PitchlyTokenKey key, Entry entry)
+    private bool TryAdd(Entry entry)
     {
-        int count;
-        _shrinker.EnterWrite();
-        try
+        if (!_records.TryAdd(entry))
         {
-            if (!_records.TryAdd(key, entry))
-            {
-                return false;
-            }
-
-            // Counted with the add, inside the gate.
-            count = Interlocked.Increment(ref _count);
-        }
-        finally
-        {
-            _shrinker.ExitWrite();
+            return false;
         }
 
-        _shrinker.NoteCount(count);
+        var count = Count;
         if (_options is not null)
         {
             EnsureSweeper();
@@ -272,38 +267,7 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
         return true;
     }
 
-    private bool Remove(PitchlyTokenKey key, Entry entry)
-    {
-        _shrinker.EnterWrite();
-        try
-        {
-            if (!_records.TryRemove(new KeyValuePair<PitchlyTokenKey, Entry>(key, entry)))
-            {
-                return false;
-            }
-
-            Interlocked.Decrement(ref _count);
-            return true;
-        }
-        finally
-        {
-            _shrinker.ExitWrite();
-        }
-    }
-
-    /// <summary>Replaces <paramref name="current"/> with <paramref name="entry"/> if it is still the key's entry.</summary>
-    private bool Replace(PitchlyTokenKey key, Entry entry, Entry current)
-    {
-        _shrinker.EnterWrite();
-        try
-        {
-            return _records.TryUpdate(key, entry, current);
-        }
-        finally
-        {
-            _shrinker.ExitWrite();
-        }
-    }
+    private bool Remove(Entry entry) => _records.TryRemove(entry);
 
     private void ScheduleEviction()
     {
@@ -328,14 +292,14 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     /// </summary>
     private PitchlyTokenRecord? TryUpdate(PitchlyTokenKey key, long expectedVersion, Func<PitchlyTokenRecord, PitchlyTokenRecord?> next)
     {
-        while (_records.TryGetValue(key, out var current) && current.Record.Version == expectedVersion)
+        while (_records.Find(key) is { } current && current.Record.Version == expectedVersion)
         {
             if (next(current.Record) is not { } replacement)
             {
                 return null;
             }
 
-            if (Replace(key, NewEntry(replacement), current))
+            if (_records.TryReplace(current, NewEntry(key, replacement)))
             {
                 return replacement;
             }
@@ -345,11 +309,9 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IDisposabl
     }
 
     /// <summary>A record and when it was last read or written (UTC ticks), for the time-to-live and the eviction order.</summary>
-    private sealed class Entry(PitchlyTokenRecord record, long lastUsed)
+    private sealed class Entry(PitchlyTokenKey key, PitchlyTokenRecord record, long lastUsed) : HeldRecord(key, record)
     {
         private long _lastUsed = lastUsed;
-
-        public PitchlyTokenRecord Record { get; } = record;
 
         public long LastUsed => Volatile.Read(ref _lastUsed);
 

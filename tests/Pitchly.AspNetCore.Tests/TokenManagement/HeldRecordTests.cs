@@ -96,7 +96,7 @@ public sealed class HeldRecordTests
         Assert.True(store!.HeldReads > 0);
     }
 
-    private sealed class Held(PitchlyTokenRecord record) : HeldRecord(record);
+    private sealed class Held(PitchlyTokenRecord record) : HeldRecord(PitchlyTokenKey.ForUser("org_1", "psn_1"), record);
 
     /// <summary>A store whose reads hand the token manager held entries (a new one a read: for tests only).</summary>
     private sealed class HeldInMemoryStore(InMemoryPitchlyTokenStore inner) : IPitchlyTokenStore, IHeldRecordStore

@@ -125,9 +125,9 @@ public sealed class InMemoryStoreBoundsTests
 
         time.Advance(TimeSpan.FromMinutes(5));
 
-        Assert.Equal(1, store.Shrinker.Swaps);
+        Assert.Equal(1, store.Shrinks);
         Assert.Equal(kept.Count, store.Count);
-        Assert.Equal(kept.Count, store.Shrinker.Peak);
+        Assert.Equal(kept.Count, store.Peak);
         foreach (var (key, written) in kept)
         {
             Assert.Equal(written, await store.GetAsync(key, Cancel));
@@ -138,7 +138,7 @@ public sealed class InMemoryStoreBoundsTests
         Assert.NotNull(await store.TryReplaceAsync(first.Key, first.Value.Version, Record(time), Cancel));
         Assert.True(await store.RemoveAsync(kept.Last().Key, cancellationToken: Cancel));
         time.Advance(TimeSpan.FromMinutes(10));
-        Assert.Equal(1, store.Shrinker.Swaps);
+        Assert.Equal(1, store.Shrinks);
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class InMemoryStoreBoundsTests
             var removals = new bool[removed];
             var misses = 0;
             var sweeping = 1;
-            var swapsBefore = store.Shrinker.Swaps;
+            var swapsBefore = store.Shrinks;
             using var start = new Barrier(5);
             await Task.WhenAll(
                 Run(() =>
@@ -205,7 +205,7 @@ public sealed class InMemoryStoreBoundsTests
                 Run(() => ReadKept(forward: true)),
                 Run(() => ReadKept(forward: false)));
 
-            Assert.Equal(swapsBefore + 1, store.Shrinker.Swaps);
+            Assert.Equal(swapsBefore + 1, store.Shrinks);
             Assert.Equal(0, misses);
             Assert.All(removals, removal => Assert.True(removal));
             Assert.All(replacements, replacement => Assert.NotNull(replacement));
