@@ -315,6 +315,58 @@ public sealed class AccessTokenHandlerTests
         Assert.Equal(kind != "network-like stream", ReferenceEquals(answers.LastContent, response.Content));
     }
 
+    [Fact]
+    public async Task With_no_invalid_token_codes_answers_are_handed_on_unread_and_an_HTTP_200_token_error_is_returned_as_it_is()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var answers = new InMemoryAnswers("network-like stream");
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o =>
+            {
+                o.AllowCustomPrimaryHandler = true;
+                o.InvalidTokenErrorCodes.Clear();
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => answers));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        using (var accepted = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        {
+            // Only the status is judged: the caller gets the inner handler's own content, neither read nor wrapped.
+            Assert.Same(answers.LastContent, accepted.Content);
+            Assert.Equal(InMemoryAnswers.Success, await accepted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+
+        answers.RejectedAuthorization = "Bearer " + stored.AccessToken;
+        using var rejected = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
+        Assert.Same(answers.LastContent, rejected.Content);
+        Assert.Equal(InMemoryAnswers.Rejected, await rejected.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(2, answers.Requests);
+    }
+
+    [Fact]
+    public async Task With_no_invalid_token_codes_an_HTTP_401_is_still_refreshed_and_replayed()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        pitchly.InvalidTokenStyle = "http-401";
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o => o.InvalidTokenErrorCodes.Clear()));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        pitchly.Invalidate(stored.AccessToken);
+
+        using var response = await Client(services).PostAsync("", Json("""{"query":"{ viewer { person { id } } }"}"""), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("psn_alice", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(2, pitchly.GraphQLRequests);
+        Assert.NotEqual(pitchly.Seen.First().Token, pitchly.Seen.Last().Token);
+    }
+
     [Theory]
     [InlineData("network-like stream", 0)]
     [InlineData("network-like stream", 40)]
@@ -399,7 +451,7 @@ public sealed class AccessTokenHandlerTests
     private sealed class InMemoryAnswers(string kind, int padding = 0) : HttpMessageHandler
     {
         public const string Success = """{"data":{"deals":[{"id":"d1"}]}}""";
-        private const string Rejected = """{"data":null,"errors":[{"message":"You must be signed in.","extensions":{"code":"UNAUTHENTICATED"}}]}""";
+        public const string Rejected = """{"data":null,"errors":[{"message":"You must be signed in.","extensions":{"code":"UNAUTHENTICATED"}}]}""";
 
         /// <summary>Gets the success answer as sent: <see cref="Success"/> with <c>padding</c> spaces before its first member.</summary>
         public string SuccessBody { get; } = Padded(Success, padding);

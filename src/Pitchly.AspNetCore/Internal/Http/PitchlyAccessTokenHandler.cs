@@ -380,8 +380,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             return new ValueTask<bool>(true);
         }
 
+        // No codes configured: only the status counts, and the answer goes to the caller unread and unwrapped.
         var content = response.Content;
-        if (!InvalidTokenRule.MayCarryInvalidTokenError(response.StatusCode) || !IsJsonOrUntyped(content))
+        if (!_invalidToken.ReadsBodies || !InvalidTokenRule.MayCarryInvalidTokenError(response.StatusCode) || !IsJsonOrUntyped(content))
         {
             return new ValueTask<bool>(false);
         }
