@@ -315,6 +315,31 @@ public sealed class AccessTokenHandlerTests
         Assert.Equal(kind != "network-like stream", ReferenceEquals(answers.LastContent, response.Content));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_data_first_answer_handed_on_after_the_peek_keeps_every_content_header(bool moreHeaders)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var answers = new InMemoryAnswers("network-like stream") { MoreContentHeaders = moreHeaders };
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o => o.AllowCustomPrimaryHandler = true)
+            .ConfigurePrimaryHttpMessageHandler(() => answers));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        using var response = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+
+        // The content was wrapped (its first bytes were read), and the wrapper carries the same headers as received.
+        Assert.NotSame(answers.LastContent, response.Content);
+        var expected = answers.LastContent!.Headers.NonValidated.Select(header => $"{header.Key}: {string.Join(", ", header.Value)}").Order(StringComparer.Ordinal);
+        var actual = response.Content.Headers.NonValidated.Select(header => $"{header.Key}: {string.Join(", ", header.Value)}").Order(StringComparer.Ordinal);
+        Assert.Equal(expected, actual);
+        Assert.Equal(moreHeaders ? 4 : 1, actual.Count());
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        Assert.Equal(InMemoryAnswers.Success, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
     [Fact]
     public async Task With_no_invalid_token_codes_answers_are_handed_on_unread_and_an_HTTP_200_token_error_is_returned_as_it_is()
     {
@@ -462,6 +487,9 @@ public sealed class AccessTokenHandlerTests
 
         public HttpContent? LastContent { get; private set; }
 
+        /// <summary>Gets or sets whether answers carry content headers besides Content-Type (a language, a disposition and one of the server's own, two values).</summary>
+        public bool MoreContentHeaders { get; set; }
+
         private static string Padded(string answer, int spaces) => "{" + new string(' ', spaces) + answer[1..];
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -476,6 +504,13 @@ public sealed class AccessTokenHandlerTests
                 _ => new StreamContent(new NonSeekableStream(body)),
             };
             content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
+            if (MoreContentHeaders)
+            {
+                content.Headers.TryAddWithoutValidation("Content-Language", "en");
+                content.Headers.TryAddWithoutValidation("Content-Disposition", "inline");
+                content.Headers.TryAddWithoutValidation("X-Pitchly-Shard", ["s1", "s2"]);
+            }
+
             LastContent = content;
             return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = content, RequestMessage = request });
         }
