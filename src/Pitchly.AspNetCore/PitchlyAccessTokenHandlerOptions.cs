@@ -32,6 +32,12 @@ public sealed class PitchlyAccessTokenHandlerOptions
     /// <c>errors[].extensions.code</c> and the legacy <c>errors[].data.error</c>. Defaults: <c>UNAUTHENTICATED</c>
     /// (current platform) and <c>token-invalid</c> (legacy). HTTP 401 always counts.
     /// </summary>
+    /// <remarks>
+    /// Cleared, only HTTP 401 counts: no answer is read before the caller gets it (no peek at its first member, no
+    /// wrapper around its content), which saves that cost on every call, but an HTTP 200 answer carrying Pitchly's
+    /// invalid-token error (<c>data: null</c> with <c>UNAUTHENTICATED</c>) is then returned as it is, without a refresh.
+    /// Clear it only for an endpoint known to answer a rejected token with 401.
+    /// </remarks>
     public ISet<string> InvalidTokenErrorCodes { get; } = new HashSet<string>(StringComparer.Ordinal) { "UNAUTHENTICATED", "token-invalid" };
 
     /// <summary>

@@ -36,6 +36,10 @@ public class AccessTokenHandlerBenchmarks
     [Benchmark]
     public Task<int> BearerHeader() => _clients.SendAsync(_clients.Bearer, _body);
 
+    /// <summary>The Bearer placement with the invalid-token codes cleared: only HTTP 401 counts, and no answer is peeked at.</summary>
+    [Benchmark]
+    public Task<int> BearerStatusOnly() => _clients.SendAsync(_clients.BearerStatusOnly, _body);
+
     [Benchmark]
     public Task<int> GraphQLVariable() => _clients.SendAsync(_clients.Variable, _body);
 

@@ -27,6 +27,7 @@ internal sealed class PitchlyClients : IDisposable
         var factory = services.GetRequiredService<IHttpClientFactory>();
         Baseline = factory.CreateClient("baseline");
         Bearer = factory.CreateClient("bearer");
+        BearerStatusOnly = factory.CreateClient("bearer-status-only");
         Variable = factory.CreateClient("variable");
         StandardResilience = factory.CreateClient("resilience");
         DuendeRefreshToken = factory.CreateClient("duende");
@@ -42,6 +43,12 @@ internal sealed class PitchlyClients : IDisposable
 
     /// <summary>Gets a client that sends the user's token in the Authorization header (the default placement).</summary>
     public HttpClient Bearer { get; }
+
+    /// <summary>
+    /// Gets the Bearer client with <see cref="PitchlyAccessTokenHandlerOptions.InvalidTokenErrorCodes"/> cleared: only
+    /// HTTP 401 counts, so no answer is peeked at. The like-for-like peer of Duende's handler, which also reacts to 401 only.
+    /// </summary>
+    public HttpClient BearerStatusOnly { get; }
 
     /// <summary>Gets a client that writes the user's token into the GraphQL variable <c>accessToken</c>.</summary>
     public HttpClient Variable { get; }
@@ -77,6 +84,14 @@ internal sealed class PitchlyClients : IDisposable
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddHttpClient("bearer")
             .AddPitchlyUserAccessToken(AtCannedPitchly)
+            .ConfigurePrimaryHttpMessageHandler(() => pitchly)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        services.AddHttpClient("bearer-status-only")
+            .AddPitchlyUserAccessToken(options =>
+            {
+                AtCannedPitchly(options);
+                options.InvalidTokenErrorCodes.Clear();
+            })
             .ConfigurePrimaryHttpMessageHandler(() => pitchly)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddHttpClient("variable")
@@ -155,6 +170,10 @@ internal sealed class PitchlyClients : IDisposable
         await SendAsync(Bearer, CannedPitchly.SmallRequest);
         Require(Pitchly.LastRequest.Authorization == "Bearer " + CannedPitchly.AccessToken, "the bearer client must send the cached token");
         Require(Pitchly.LastRequest.Body.AsSpan().SequenceEqual(CannedPitchly.SmallRequest), "the bearer client must send the body unchanged");
+
+        await SendAsync(BearerStatusOnly, CannedPitchly.SmallRequest);
+        Require(Pitchly.LastRequest.Authorization == "Bearer " + CannedPitchly.AccessToken, "the status-only bearer client must send the cached token");
+        Require(Pitchly.LastRequest.Body.AsSpan().SequenceEqual(CannedPitchly.SmallRequest), "the status-only bearer client must send the body unchanged");
 
         await SendAsync(Variable, CannedPitchly.LargeRequest);
         Require(

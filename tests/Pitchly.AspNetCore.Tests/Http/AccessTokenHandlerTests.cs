@@ -316,6 +316,83 @@ public sealed class AccessTokenHandlerTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_data_first_answer_handed_on_after_the_peek_keeps_every_content_header(bool moreHeaders)
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var answers = new InMemoryAnswers("network-like stream") { MoreContentHeaders = moreHeaders };
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o => o.AllowCustomPrimaryHandler = true)
+            .ConfigurePrimaryHttpMessageHandler(() => answers));
+        await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        using var response = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+
+        // The content was wrapped (its first bytes were read), and the wrapper carries the same headers as received.
+        Assert.NotSame(answers.LastContent, response.Content);
+        var expected = answers.LastContent!.Headers.NonValidated.Select(header => $"{header.Key}: {string.Join(", ", header.Value)}").Order(StringComparer.Ordinal);
+        var actual = response.Content.Headers.NonValidated.Select(header => $"{header.Key}: {string.Join(", ", header.Value)}").Order(StringComparer.Ordinal);
+        Assert.Equal(expected, actual);
+        Assert.Equal(moreHeaders ? 4 : 1, actual.Count());
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        Assert.Equal(InMemoryAnswers.Success, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task With_no_invalid_token_codes_answers_are_handed_on_unread_and_an_HTTP_200_token_error_is_returned_as_it_is()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        var time = new FakeTimeProvider(TestServices.Start);
+        var answers = new InMemoryAnswers("network-like stream");
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o =>
+            {
+                o.AllowCustomPrimaryHandler = true;
+                o.InvalidTokenErrorCodes.Clear();
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => answers));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+
+        using (var accepted = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        {
+            // Only the status is judged: the caller gets the inner handler's own content, neither read nor wrapped.
+            Assert.Same(answers.LastContent, accepted.Content);
+            Assert.Equal(InMemoryAnswers.Success, await accepted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+
+        answers.RejectedAuthorization = "Bearer " + stored.AccessToken;
+        using var rejected = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
+        Assert.Same(answers.LastContent, rejected.Content);
+        Assert.Equal(InMemoryAnswers.Rejected, await rejected.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(0, pitchly.RefreshGrants);
+        Assert.Equal(2, answers.Requests);
+    }
+
+    [Fact]
+    public async Task With_no_invalid_token_codes_an_HTTP_401_is_still_refreshed_and_replayed()
+    {
+        await using var pitchly = await FakePitchly.StartAsync();
+        pitchly.InvalidTokenStyle = "http-401";
+        var time = new FakeTimeProvider(TestServices.Start);
+        await using var services = TestServices.Create(pitchly, time, s => s.AddHttpClient("pitchly", c => c.BaseAddress = pitchly.GraphQLEndpoint)
+            .AddPitchlyAccessToken(_ => Alice, o => o.InvalidTokenErrorCodes.Clear()));
+        var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
+        pitchly.Invalidate(stored.AccessToken);
+
+        using var response = await Client(services).PostAsync("", Json("""{"query":"{ viewer { person { id } } }"}"""), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("psn_alice", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(1, pitchly.RefreshGrants);
+        Assert.Equal(2, pitchly.GraphQLRequests);
+        Assert.NotEqual(pitchly.Seen.First().Token, pitchly.Seen.Last().Token);
+    }
+
+    [Theory]
     [InlineData("network-like stream", 0)]
     [InlineData("network-like stream", 40)]
     [InlineData("network-like stream", 5000)]
@@ -399,7 +476,7 @@ public sealed class AccessTokenHandlerTests
     private sealed class InMemoryAnswers(string kind, int padding = 0) : HttpMessageHandler
     {
         public const string Success = """{"data":{"deals":[{"id":"d1"}]}}""";
-        private const string Rejected = """{"data":null,"errors":[{"message":"You must be signed in.","extensions":{"code":"UNAUTHENTICATED"}}]}""";
+        public const string Rejected = """{"data":null,"errors":[{"message":"You must be signed in.","extensions":{"code":"UNAUTHENTICATED"}}]}""";
 
         /// <summary>Gets the success answer as sent: <see cref="Success"/> with <c>padding</c> spaces before its first member.</summary>
         public string SuccessBody { get; } = Padded(Success, padding);
@@ -409,6 +486,9 @@ public sealed class AccessTokenHandlerTests
         public int Requests { get; private set; }
 
         public HttpContent? LastContent { get; private set; }
+
+        /// <summary>Gets or sets whether answers carry content headers besides Content-Type (a language, a disposition and one of the server's own, two values).</summary>
+        public bool MoreContentHeaders { get; set; }
 
         private static string Padded(string answer, int spaces) => "{" + new string(' ', spaces) + answer[1..];
 
@@ -424,6 +504,13 @@ public sealed class AccessTokenHandlerTests
                 _ => new StreamContent(new NonSeekableStream(body)),
             };
             content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
+            if (MoreContentHeaders)
+            {
+                content.Headers.TryAddWithoutValidation("Content-Language", "en");
+                content.Headers.TryAddWithoutValidation("Content-Disposition", "inline");
+                content.Headers.TryAddWithoutValidation("X-Pitchly-Shard", ["s1", "s2"]);
+            }
+
             LastContent = content;
             return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = content, RequestMessage = request });
         }

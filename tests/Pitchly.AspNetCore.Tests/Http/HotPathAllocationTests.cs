@@ -20,6 +20,14 @@ public sealed class HotPathAllocationTests
     // margin is small enough that a key built per call again (+123 B) fails.
     private const int BearerBudget = 448;
 #endif
+
+    // With the invalid-token codes cleared no answer is peeked at or wrapped: what remains is the request's header
+    // collection and its Authorization entry. 88 B measured; a key built per call again (+123 B) fails.
+#if DEBUG
+    private const int StatusOnlyBudget = 1024;
+#else
+    private const int StatusOnlyBudget = 128;
+#endif
     private const string AccessToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwc25fYWxpY2UifQ.c2lnbmF0dXJl";
     private static readonly PitchlyTokenKey Alice = PitchlyTokenKey.ForUser("org_1", "psn_alice");
     private static readonly byte[] Query = Encoding.UTF8.GetBytes("""{"query":"query Deals($first: Int!) { deals(first: $first) { id name } }","variables":{"first":10}}""");
@@ -76,6 +84,26 @@ public sealed class HotPathAllocationTests
         Assert.Equal("Bearer " + AccessToken, pitchly.LastAuthorization);
         Assert.Equal(0, pitchly.TokenRequests);
         Assert.InRange(bearerBytes - bareBytes, 1, BearerBudget);
+    }
+
+    [Fact]
+    public async Task The_status_only_bearer_handler_adds_at_most_128_bytes_per_call_over_the_bare_client()
+    {
+        var pitchly = new CannedPitchly();
+        await using var services = await CreateServicesAsync(pitchly);
+        var factory = services.GetRequiredService<IHttpClientFactory>();
+        var bare = factory.CreateClient("bare");
+        var statusOnly = factory.CreateClient("bearer-status-only");
+
+        Assert.Equal(DataFirst.Length, await SendAsync(statusOnly));
+        Assert.Equal("Bearer " + AccessToken, pitchly.LastAuthorization);
+
+        var bareBytes = await BytesPerCallAsync(bare);
+        var statusOnlyBytes = await BytesPerCallAsync(statusOnly);
+
+        Assert.Equal("Bearer " + AccessToken, pitchly.LastAuthorization);
+        Assert.Equal(0, pitchly.TokenRequests);
+        Assert.InRange(statusOnlyBytes - bareBytes, 1, StatusOnlyBudget);
     }
 
     [Fact]
@@ -146,6 +174,14 @@ public sealed class HotPathAllocationTests
         services.AddHttpClient("bare").ConfigurePrimaryHttpMessageHandler(() => pitchly);
         services.AddHttpClient("bearer")
             .AddPitchlyUserAccessToken(o => { o.AllowCustomPrimaryHandler = true; o.AllowedOrigins.Add("https://pitchly.test"); })
+            .ConfigurePrimaryHttpMessageHandler(() => pitchly);
+        services.AddHttpClient("bearer-status-only")
+            .AddPitchlyUserAccessToken(o =>
+            {
+                o.AllowCustomPrimaryHandler = true;
+                o.AllowedOrigins.Add("https://pitchly.test");
+                o.InvalidTokenErrorCodes.Clear();
+            })
             .ConfigurePrimaryHttpMessageHandler(() => pitchly);
         var provider = services.BuildServiceProvider();
         var now = TimeProvider.System.GetUtcNow();

@@ -380,8 +380,9 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             return new ValueTask<bool>(true);
         }
 
+        // No codes configured: only the status counts, and the answer goes to the caller unread and unwrapped.
         var content = response.Content;
-        if (!InvalidTokenRule.MayCarryInvalidTokenError(response.StatusCode) || !IsJsonOrUntyped(content))
+        if (!_invalidToken.ReadsBodies || !InvalidTokenRule.MayCarryInvalidTokenError(response.StatusCode) || !IsJsonOrUntyped(content, out var onlyContentType))
         {
             return new ValueTask<bool>(false);
         }
@@ -416,7 +417,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
             }
 
             // Authenticated (or not GraphQL): hand the rest on as it streams in. The stream owns the array now.
-            HandOn(response, content, stream, pool: null, buffer, length);
+            HandOn(response, content, onlyContentType, stream, pool: null, buffer, length);
             return new ValueTask<bool>(false);
         }
 
@@ -481,7 +482,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
 
         if (verdict != PitchlyResponseClassifier.FirstMember.NeedsInspection)
         {
-            HandOn(response, content, stream, ArrayPool<byte>.Shared, buffer, length);
+            HandOn(response, content, onlyContentType: null, stream, ArrayPool<byte>.Shared, buffer, length);
             return false;
         }
 
@@ -504,7 +505,7 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         if (!endOfStream)
         {
             // Larger than any token error: pass it through unexamined.
-            HandOn(response, content, stream, ArrayPool<byte>.Shared, buffer, length);
+            HandOn(response, content, onlyContentType: null, stream, ArrayPool<byte>.Shared, buffer, length);
             return false;
         }
 
@@ -516,9 +517,25 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
         return _invalidToken.IsInvalidToken(response.StatusCode, bytes);
     }
 
-    /// <summary>Gives the caller the bytes read, then the rest of the stream as it comes; the new content owns the buffer (rented from <paramref name="pool"/>, or its own when null).</summary>
-    private static void HandOn(HttpResponseMessage response, HttpContent content, Stream stream, ArrayPool<byte>? pool, byte[] buffer, int length)
-        => response.Content = CopyHeaders(content, new PrefixedContent(new PrefixedStream(pool, buffer, length, stream, content)));
+    /// <summary>
+    /// Gives the caller the bytes read, then the rest of the stream as it comes; the new content owns the buffer (rented
+    /// from <paramref name="pool"/>, or its own when null). <paramref name="onlyContentType"/>, when known, is the
+    /// content's only header (the common answer), copied without going over the headers again.
+    /// </summary>
+    private static void HandOn(HttpResponseMessage response, HttpContent content, string? onlyContentType, Stream stream, ArrayPool<byte>? pool, byte[] buffer, int length)
+    {
+        var handedOn = new PrefixedContent(new PrefixedStream(pool, buffer, length, stream, content));
+        if (onlyContentType is null)
+        {
+            CopyHeaders(content, handedOn);
+        }
+        else
+        {
+            handedOn.Headers.TryAddWithoutValidation("Content-Type", onlyContentType);
+        }
+
+        response.Content = handedOn;
+    }
 
     /// <summary>
     /// Tells whether the answer's stream can be had without a task: a <see cref="StreamContent"/>, or the content
@@ -534,17 +551,21 @@ internal sealed partial class PitchlyAccessTokenHandler : DelegatingHandler
     /// <summary>
     /// Tells whether the answer says it is JSON, or says nothing (or nothing valid) about its type. The value is read as
     /// received (SocketsHttpHandler keeps it unparsed) when it plainly names JSON; only any other value is parsed,
-    /// so an invalid one still counts as untyped.
+    /// so an invalid one still counts as untyped. <paramref name="onlyContentType"/> is that value as received when it is
+    /// the content's only header, else <see langword="null"/>.
     /// </summary>
-    private static bool IsJsonOrUntyped(HttpContent content)
+    private static bool IsJsonOrUntyped(HttpContent content, out string? onlyContentType)
     {
-        if (!content.Headers.NonValidated.TryGetValues("Content-Type", out var values))
+        onlyContentType = null;
+        var headers = content.Headers.NonValidated;
+        if (!headers.TryGetValues("Content-Type", out var values))
         {
             return true;
         }
 
-        if (values.Count == 1 && IsJsonMediaType(values.ToString().AsSpan()))
+        if (values.Count == 1 && values.ToString() is var value && IsJsonMediaType(value.AsSpan()))
         {
+            onlyContentType = headers.Count == 1 ? value : null;
             return true;
         }
 

@@ -18,6 +18,12 @@ internal sealed class InvalidTokenRule
     /// <param name="codes">The GraphQL error codes that mean the token is invalid; read as they are when an answer is judged.</param>
     public InvalidTokenRule(ISet<string> codes) => _codes = codes;
 
+    /// <summary>
+    /// Gets whether any body can carry an invalid-token error: with no codes configured, only HTTP 401 counts, so an
+    /// answer need not be read to be judged.
+    /// </summary>
+    public bool ReadsBodies => _codes.Count != 0;
+
     /// <summary>Tells whether the status alone says the token was rejected.</summary>
     public static bool IsInvalidTokenStatus(HttpStatusCode status) => status == HttpStatusCode.Unauthorized;
 
