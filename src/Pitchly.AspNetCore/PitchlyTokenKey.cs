@@ -15,6 +15,14 @@ public sealed record PitchlyTokenKey
     // Computed once: a key is hashed on every store lookup, and at a large population its text is a likely cache miss.
     private readonly int _hashCode;
 
+    /// <summary>
+    /// The entry a <see cref="Internal.KeyedEntryTable{TEntry}"/> last found for this key object, which the table serves
+    /// again without reading its slots while the entry is still in it: a caller that keeps its key object (an install
+    /// key, the key the access-token handler reuses for a user's consecutive calls) skips the index, the part of a lookup
+    /// that costs a cache miss at a large population. Not part of the key's value.
+    /// </summary>
+    internal Internal.KeyedEntry? LookupHint;
+
     private PitchlyTokenKey(PitchlyTokenKind kind, string organizationId, string? personId, string? databaseId)
     {
         Kind = kind;

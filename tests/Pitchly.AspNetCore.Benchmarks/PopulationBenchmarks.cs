@@ -80,7 +80,7 @@ public class PopulationBenchmarks
         }
     }
 
-    [GlobalSetup(Targets = [nameof(InMemoryStoreGet), nameof(InMemoryStoreManager)])]
+    [GlobalSetup(Targets = [nameof(InMemoryStoreGet), nameof(InMemoryStoreManager), nameof(InMemoryStoreManagerColdKey)])]
     public async Task SetupInMemoryAsync()
     {
         SetupKeys();
@@ -89,7 +89,7 @@ public class PopulationBenchmarks
         await SeedAsync();
     }
 
-    [GlobalSetup(Targets = [nameof(RedisL1Get), nameof(RedisL1Manager)])]
+    [GlobalSetup(Targets = [nameof(RedisL1Get), nameof(RedisL1Manager), nameof(RedisL1ManagerColdKey)])]
     public async Task SetupRedisAsync()
     {
         if (Users > 100_000 && Environment.GetEnvironmentVariable("PITCHLY_BENCH_REDIS_MILLION") != "1")
@@ -174,11 +174,23 @@ public class PopulationBenchmarks
     [Benchmark]
     public ValueTask<PitchlyAccessToken> InMemoryStoreManager() => _manager.GetAccessTokenAsync(NextKey());
 
+    /// <summary>
+    /// <see cref="InMemoryStoreManager"/> with the key object's lookup hint cleared before each call: what a caller that
+    /// makes a new key object for every call pays (the store's index is read). The default user key accessor reuses its
+    /// last key for the same user, so a user's consecutive calls on one client take the hinted path.
+    /// </summary>
+    [Benchmark]
+    public ValueTask<PitchlyAccessToken> InMemoryStoreManagerColdKey() => _manager.GetAccessTokenAsync(NextColdKey());
+
     [Benchmark]
     public ValueTask<PitchlyTokenRecord?> RedisL1Get() => _store.GetAsync(NextKey());
 
     [Benchmark]
     public ValueTask<PitchlyAccessToken> RedisL1Manager() => _manager.GetAccessTokenAsync(NextKey());
+
+    /// <summary><see cref="RedisL1Manager"/> with the key object's lookup hint cleared before each call (see <see cref="InMemoryStoreManagerColdKey"/>).</summary>
+    [Benchmark]
+    public ValueTask<PitchlyAccessToken> RedisL1ManagerColdKey() => _manager.GetAccessTokenAsync(NextColdKey());
 
     private PitchlyTokenKey NextKey()
     {
@@ -186,6 +198,13 @@ public class PopulationBenchmarks
         _next = index + 1 == _keys.Length ? 0 : index + 1;
         _calls++;
         return _keys[index];
+    }
+
+    private PitchlyTokenKey NextColdKey()
+    {
+        var key = NextKey();
+        key.LookupHint = null;
+        return key;
     }
 
     private static PitchlyTokenKey[] CreateKeys(int users) =>

@@ -10,7 +10,7 @@ namespace Pitchly.AspNetCore.Benchmarks;
 /// with the machine's load than times do.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project tests/Pitchly.AspNetCore.Benchmarks -- --population-loop InMemoryStoreManager|RedisL1Manager|InMemoryStoreGet|RedisL1Get users seconds</c>.
+/// <c>dotnet run -c Release --project tests/Pitchly.AspNetCore.Benchmarks -- --population-loop InMemoryStoreManager|InMemoryStoreManagerColdKey|RedisL1Manager|RedisL1ManagerColdKey|InMemoryStoreGet|RedisL1Get users seconds</c>.
 /// </remarks>
 internal static class PopulationLoop
 {
@@ -27,7 +27,9 @@ internal static class PopulationLoop
             {
                 "InMemoryStoreGet" => () => benchmarks.InMemoryStoreGet(),
                 "InMemoryStoreManager" => () => benchmarks.InMemoryStoreManager(),
+                "InMemoryStoreManagerColdKey" => () => benchmarks.InMemoryStoreManagerColdKey(),
                 "RedisL1Get" => () => benchmarks.RedisL1Get(),
+                "RedisL1ManagerColdKey" => () => benchmarks.RedisL1ManagerColdKey(),
                 _ => () => benchmarks.RedisL1Manager(),
             };
 

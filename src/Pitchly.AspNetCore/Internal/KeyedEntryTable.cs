@@ -22,6 +22,13 @@ namespace Pitchly.AspNetCore.Internal;
 /// stored, or a read from Redis), so that lock is taken when the call already pays far more.
 /// </para>
 /// <para>
+/// A key object remembers the entry it last found (<see cref="PitchlyTokenKey.LookupHint"/>), and a lookup with it serves
+/// that entry while the entry is still in this table (<see cref="KeyedEntry.Table"/>, cleared under the lock when the
+/// entry is removed or replaced): callers that keep their key objects skip the slots, the one part of a lookup whose
+/// place in memory is random and so, at a large population, a cache miss. A hint may serve an entry that is being
+/// replaced at that moment, as a slot read just before the replacement would.
+/// </para>
+/// <para>
 /// Linear probing at a load of at most a half; a removal moves later entries of the run back (no tombstones), so the
 /// table never fills with dead slots. It grows on the add that crossed the load (amortized O(1) per add, like any hash
 /// table), and shrinks only when asked (<see cref="TryShrink"/>, from a sweep, never a request), once the count is a
@@ -67,6 +74,12 @@ internal sealed class KeyedEntryTable<TEntry>
     /// <summary>Gets the entry of <paramref name="key"/>, or <see langword="null"/>.</summary>
     public TEntry? Find(PitchlyTokenKey key)
     {
+        // The entry this key object found last, while this table still holds it: no slot read at all.
+        if (key.LookupHint is { } hinted && ReferenceEquals(Volatile.Read(ref hinted.Table), this))
+        {
+            return Unsafe.As<TEntry>(hinted);
+        }
+
         var hash = key.GetHashCode();
         var slots = Volatile.Read(ref _slots);
         var mask = slots.Length - 1;
@@ -83,6 +96,7 @@ internal sealed class KeyedEntryTable<TEntry>
             // The hash may belong to another entry than the one read (a write between the two reads): the key decides.
             if (slot.Hash == hash && entry.Key.Equals(key))
             {
+                key.LookupHint = entry;
                 return Unsafe.As<TEntry>(entry);
             }
 
@@ -108,6 +122,7 @@ internal sealed class KeyedEntryTable<TEntry>
                 Rebuild(_slots.Length * 2);
             }
 
+            entry.Table = this;
             Place(_slots, entry);
             var count = _count + 1;
             Volatile.Write(ref _count, count);
@@ -137,7 +152,9 @@ internal sealed class KeyedEntryTable<TEntry>
                 return false;
             }
 
+            replacement.Table = this;
             Volatile.Write(ref _slots[at].Entry, replacement);
+            Left(current);
             return true;
         }
     }
@@ -277,6 +294,7 @@ internal sealed class KeyedEntryTable<TEntry>
     /// </summary>
     private void RemoveAt(Slot[] slots, int at)
     {
+        var removed = slots[at].Entry!;
         var mask = slots.Length - 1;
         var hole = at;
         for (var next = (hole + 1) & mask; slots[next].Entry is { } moving; next = (next + 1) & mask)
@@ -293,6 +311,20 @@ internal sealed class KeyedEntryTable<TEntry>
 
         Volatile.Write(ref slots[hole].Entry, null);
         Volatile.Write(ref _count, _count - 1);
+        Left(removed);
+    }
+
+    /// <summary>
+    /// Marks an entry taken out of the table, so no key's hint serves it, and drops the hint of the key object it was
+    /// added with (so a kept key does not keep a removed entry, and the record in it, reachable). Under the lock.
+    /// </summary>
+    private static void Left(KeyedEntry entry)
+    {
+        Volatile.Write(ref entry.Table, null);
+        if (ReferenceEquals(entry.Key.LookupHint, entry))
+        {
+            entry.Key.LookupHint = null;
+        }
     }
 
     private TEntry? FindLocked(PitchlyTokenKey key, int hash)

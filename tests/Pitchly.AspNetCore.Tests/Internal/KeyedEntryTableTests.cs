@@ -87,13 +87,47 @@ public sealed class KeyedEntryTableTests
 
         foreach (var entry in entries)
         {
-            Assert.Same(entry, table.Find(entry.Key));
+            // A key object of its own each time: the slots are read, not a hint.
             Assert.Same(entry, table.Find(Key(int.Parse(entry.Key.PersonId!.AsSpan(4)))));
+            Assert.Same(entry, table.Find(entry.Key));
         }
 
         Assert.Equal(0, table.LockedLookups);
         Assert.Null(table.Find(Key(-1)));
         Assert.Equal(1, table.LockedLookups);
+    }
+
+    [Fact]
+    public void A_kept_key_object_is_served_its_entry_until_the_entry_leaves_the_table()
+    {
+        var table = new KeyedEntryTable<Entry>();
+        var other = new KeyedEntryTable<Entry>();
+        var kept = Key(1);
+        var first = new Entry(Key(1));
+        Assert.True(table.TryAdd(first));
+        Assert.Same(first, table.Find(kept));
+        Assert.Same(first, kept.LookupHint);
+
+        // Another table with an entry for the same key is not answered from the hint, and the first table still is.
+        var elsewhere = new Entry(Key(1));
+        Assert.True(other.TryAdd(elsewhere));
+        Assert.Same(elsewhere, other.Find(kept));
+        Assert.Same(first, table.Find(kept));
+
+        var second = new Entry(Key(1));
+        Assert.True(table.TryReplace(first, second));
+        Assert.Same(second, table.Find(kept));
+        Assert.True(table.TryRemove(second));
+        Assert.Null(table.Find(kept));
+
+        // The key object an entry was added with drops its hint when the entry leaves, so it keeps no removed entry.
+        var adder = Key(2);
+        var added = new Entry(adder);
+        table.TryAdd(added);
+        Assert.Same(added, table.Find(adder));
+        Assert.Same(added, adder.LookupHint);
+        table.TryRemove(added);
+        Assert.Null(adder.LookupHint);
     }
 
     [Fact]
@@ -163,8 +197,9 @@ public sealed class KeyedEntryTableTests
             var made = 0L;
             while (Volatile.Read(ref stop) == 0)
             {
+                // Half the lookups with the kept key objects (their hints), half with new ones (the slots).
                 var at = random.Next(staying.Length);
-                var found = table.Find(staying[at].Key);
+                var found = table.Find(random.Next(2) == 0 ? staying[at].Key : Key(at));
                 if (found is null || !found.Key.Equals(staying[at].Key))
                 {
                     Interlocked.Increment(ref wrong);
