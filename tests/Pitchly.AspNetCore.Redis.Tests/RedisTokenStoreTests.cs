@@ -252,7 +252,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         var first = await writer.Store.SetAsync(User, Records.Create("access-1", "refresh-1"), Cancel);
 
         // Not cached yet: no entry, and the read goes to Redis.
-        Assert.Null(held.TryGetHeld(User));
+        Assert.Null(held.TryGetHeld(User, TimeProvider.System.GetUtcNow()));
         Assert.Equal("access-1", (await held.GetUnheldAsync(User, Cancel))?.AccessToken);
 
         // Cached (the first read may have raced with the write's own announcement, which keeps it out): the entry is the
@@ -261,7 +261,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         await Eventually.HoldsAsync(
             async () =>
             {
-                entry = held.TryGetHeld(User);
+                entry = held.TryGetHeld(User, TimeProvider.System.GetUtcNow());
                 if (entry is null)
                 {
                     // A miss reads from Redis, and caches what it read unless an announcement came meanwhile.
@@ -281,7 +281,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         await Eventually.HoldsAsync(
             async () =>
             {
-                var record = held.TryGetHeld(User)?.Record ?? await held.GetUnheldAsync(User, Cancel);
+                var record = held.TryGetHeld(User, TimeProvider.System.GetUtcNow())?.Record ?? await held.GetUnheldAsync(User, Cancel);
                 return record?.AccessToken == "access-2";
             },
             TimeSpan.FromSeconds(5),
@@ -291,7 +291,7 @@ public sealed class RedisTokenStoreTests(RedisServer redis) : RedisTestScope('t'
         await Eventually.HoldsAsync(
             async () =>
             {
-                return held.TryGetHeld(User) is null && await held.GetUnheldAsync(User, Cancel) is null;
+                return held.TryGetHeld(User, TimeProvider.System.GetUtcNow()) is null && await held.GetUnheldAsync(User, Cancel) is null;
             },
             TimeSpan.FromSeconds(5),
             "the reader's hot path sees the removal");

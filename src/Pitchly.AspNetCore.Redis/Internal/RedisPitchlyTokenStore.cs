@@ -94,7 +94,8 @@ internal sealed class RedisPitchlyTokenStore : IPitchlyTokenStore, IHeldRecordSt
     }
 
     /// <inheritdoc />
-    public HeldRecord? TryGetHeld(PitchlyTokenKey key) => _cache.TryGetHeld(key);
+    // The L1 measures an entry's age on the monotonic clock (GetTimestamp), not the caller's wall-clock reading.
+    public HeldRecord? TryGetHeld(PitchlyTokenKey key, DateTimeOffset now) => _cache.TryGetHeld(key);
 
     /// <inheritdoc />
     public ValueTask<PitchlyTokenRecord?> GetUnheldAsync(PitchlyTokenKey key, CancellationToken cancellationToken) => ReadAsync(key, _cache.HashOf(key), cancellationToken);

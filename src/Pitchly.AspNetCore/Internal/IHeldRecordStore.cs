@@ -12,7 +12,12 @@ internal interface IHeldRecordStore
     /// with a record held in process memory (same expiry, touch and validity rules, applied by this call); otherwise
     /// <see langword="null"/>, and the caller reads with <see cref="GetUnheldAsync"/>.
     /// </summary>
-    HeldRecord? TryGetHeld(PitchlyTokenKey key);
+    /// <param name="key">The key.</param>
+    /// <param name="now">
+    /// The caller's reading of the clock (the <see cref="TimeProvider"/> the store was given), so a call reads it once;
+    /// a store that measures ages on another clock reads its own.
+    /// </param>
+    HeldRecord? TryGetHeld(PitchlyTokenKey key, DateTimeOffset now);
 
     /// <summary>
     /// Reads <paramref name="key"/>'s record as <see cref="IPitchlyTokenStore.GetAsync"/> does after

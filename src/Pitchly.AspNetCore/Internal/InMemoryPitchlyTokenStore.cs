@@ -86,26 +86,26 @@ internal sealed class InMemoryPitchlyTokenStore : IPitchlyTokenStore, IHeldRecor
     public ValueTask<PitchlyTokenRecord?> GetAsync(PitchlyTokenKey key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return ValueTask.FromResult(TryGetHeld(key)?.Record);
+        return ValueTask.FromResult(TryGetHeld(key, _timeProvider.GetUtcNow())?.Record);
     }
 
     /// <inheritdoc />
-    public HeldRecord? TryGetHeld(PitchlyTokenKey key)
+    public HeldRecord? TryGetHeld(PitchlyTokenKey key, DateTimeOffset now)
     {
         if (_records.Find(key) is not { } entry)
         {
             return null;
         }
 
-        var now = _timeProvider.GetUtcNow().UtcTicks;
+        var ticks = now.UtcTicks;
         var timeToLive = TimeToLive;
-        if (IsExpired(entry, now, timeToLive))
+        if (IsExpired(entry, ticks, timeToLive))
         {
             Remove(entry);
             return null;
         }
 
-        entry.Touch(now, TouchGranularity(timeToLive));
+        entry.Touch(ticks, TouchGranularity(timeToLive));
         return entry;
     }
 

@@ -75,7 +75,8 @@ public sealed class HeldRecordTests
             {
                 services.AddSingleton<IOptionsChangeTokenSource<PitchlyTokenManagementOptions>>(changes);
 
-                // The in-memory store, handing the hot path held entries as the Redis store's L1 does.
+                // The in-memory store behind a wrapper that counts the held reads (each a new entry), so the test
+                // knows the hot path decided on held entries.
                 services.AddSingleton<IPitchlyTokenStore>(provider => store = new HeldInMemoryStore(new InMemoryPitchlyTokenStore(provider.GetRequiredService<TimeProvider>())));
             },
             options => options.RefreshBeforeExpiry = window);
@@ -105,7 +106,7 @@ public sealed class HeldRecordTests
 
         public int HeldReads => Volatile.Read(ref _heldReads);
 
-        public HeldRecord? TryGetHeld(PitchlyTokenKey key)
+        public HeldRecord? TryGetHeld(PitchlyTokenKey key, DateTimeOffset now)
         {
             Interlocked.Increment(ref _heldReads);
             var read = inner.GetAsync(key);

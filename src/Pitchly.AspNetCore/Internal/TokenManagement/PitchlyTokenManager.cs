@@ -114,9 +114,11 @@ internal sealed partial class PitchlyTokenManager : IPitchlyTokenManager, IDispo
     /// </summary>
     private ValueTask<PitchlyAccessToken> GetHeldAccessTokenAsync(IHeldRecordStore heldRecords, PitchlyTokenKey key, CancellationToken cancellationToken)
     {
-        if (heldRecords.TryGetHeld(key) is { } held)
+        // One clock reading for the store's expiry and the renewal decision.
+        var now = _timeProvider.GetUtcNow();
+        if (heldRecords.TryGetHeld(key, now) is { } held)
         {
-            return held.Serves(_timeProvider.GetUtcNow(), _options.CurrentValue)
+            return held.Serves(now, _options.CurrentValue)
                 ? new ValueTask<PitchlyAccessToken>(held.ToAccessToken())
                 : GetAccessTokenSlowAsync(key, held.Record, cancellationToken);
         }
