@@ -55,6 +55,14 @@ public sealed class AccessTokenHandlerConfigurationTests
     }
 
     [Fact]
+    public void A_list_of_no_codes_clears_them_so_only_HTTP_401_counts()
+    {
+        using var services = Build(new() { ["Pitchly:AccessToken:InvalidTokenErrorCodes"] = "," });
+
+        Assert.Empty(services.GetRequiredService<IOptionsMonitor<PitchlyAccessTokenHandlerOptions>>().Get(Client).InvalidTokenErrorCodes);
+    }
+
+    [Fact]
     public void Code_configuration_wins_over_the_section()
     {
         using var services = Build(
