@@ -34,7 +34,12 @@ internal static class SystematicRun
         => uint.TryParse(Environment.GetEnvironmentVariable("PITCHLY_SYSTEMATIC_SEED"), CultureInfo.InvariantCulture, out var seed) ? seed : (uint)Environment.TickCount;
 
     /// <summary>Explores <paramref name="iterations"/> schedules; the result names the first violation found, if any.</summary>
-    public static Result Explore(FarmScenario scenario, int iterations, uint seed, bool prioritized = false, int secondsFactor = 1)
+    /// <param name="replayable">
+    /// Waits for uncontrolled tasks as Coyote does by default (10 × SpinWait(1,000)) instead of not at all: slower, but a
+    /// thread-pool hop that a loaded machine runs late is then still seen at the same step, so the same seed replays
+    /// the same schedules.
+    /// </param>
+    public static Result Explore(FarmScenario scenario, int iterations, uint seed, bool prioritized = false, int secondsFactor = 1, bool replayable = false)
     {
         var configuration = Configuration.Create()
             .WithTestingIterations((uint)iterations)
@@ -54,7 +59,7 @@ internal static class SystematicRun
             // and one hop through the thread pool (the manager's WaitAsync for a caller that may cancel, which the clock
             // waits for: Quiescence). Nothing Coyote could wait for completes them, so it does not wait: by default it
             // spins 10 × SpinWait(1,000) at every such task returned incomplete, 12 % of a schedule's CPU time.
-            .WithUncontrolledConcurrencyResolutionTimeout(attempts: 1, delay: 0)
+            .WithUncontrolledConcurrencyResolutionTimeout(attempts: replayable ? 10u : 1u, delay: replayable ? 1_000u : 0u)
             // The model's clock waits with Coyote's own delay: paused until no other operation is enabled, or until a
             // random number of steps below this bound has passed (see Farm.RunClockAsync).
             .WithTimeoutDelay(200)
