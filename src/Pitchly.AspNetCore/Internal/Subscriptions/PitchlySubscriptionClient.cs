@@ -133,6 +133,12 @@ internal sealed class PitchlySubscriptionClient : IPitchlySubscriptionClient
             {
                 yield return response;
             }
+
+            // A stopping pump completes the channel, and that can reach the read before its own cancellation does: a
+            // stop the caller asked for still ends the enumeration with OperationCanceledException, not as if the
+            // subscription had completed.
+            callerToken.ThrowIfCancellationRequested();
+            enumeratorToken.ThrowIfCancellationRequested();
         }
         finally
         {
