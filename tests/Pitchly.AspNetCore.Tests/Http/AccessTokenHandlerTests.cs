@@ -328,7 +328,7 @@ public sealed class AccessTokenHandlerTests
             .ConfigurePrimaryHttpMessageHandler(() => answers));
         await TestServices.SignInAsync(services, pitchly, Alice, time);
 
-        using var response = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        using var response = await SendStreamedAsync(services);
 
         // The content was wrapped (its first bytes were read), and the wrapper carries the same headers as received.
         Assert.NotSame(answers.LastContent, response.Content);
@@ -355,7 +355,7 @@ public sealed class AccessTokenHandlerTests
             .ConfigurePrimaryHttpMessageHandler(() => answers));
         var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
 
-        using (var accepted = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        using (var accepted = await SendStreamedAsync(services))
         {
             // Only the status is judged: the caller gets the inner handler's own content, neither read nor wrapped.
             Assert.Same(answers.LastContent, accepted.Content);
@@ -363,7 +363,7 @@ public sealed class AccessTokenHandlerTests
         }
 
         answers.RejectedAuthorization = "Bearer " + stored.AccessToken;
-        using var rejected = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        using var rejected = await SendStreamedAsync(services);
 
         Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
         Assert.Same(answers.LastContent, rejected.Content);
@@ -410,7 +410,7 @@ public sealed class AccessTokenHandlerTests
             .ConfigurePrimaryHttpMessageHandler(() => answers));
         var stored = await TestServices.SignInAsync(services, pitchly, Alice, time);
 
-        using (var accepted = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken))
+        using (var accepted = await SendStreamedAsync(services))
         {
             Assert.Equal(answers.SuccessBody, await accepted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
             Assert.Equal("application/json; charset=utf-8", accepted.Content.Headers.ContentType!.ToString());
@@ -418,7 +418,7 @@ public sealed class AccessTokenHandlerTests
         }
 
         answers.RejectedAuthorization = "Bearer " + stored.AccessToken;
-        using var replayed = await Client(services).SendAsync(new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") }, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        using var replayed = await SendStreamedAsync(services);
 
         Assert.Equal(answers.SuccessBody, await replayed.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Equal(1, pitchly.RefreshGrants);
@@ -449,6 +449,13 @@ public sealed class AccessTokenHandlerTests
     }
 
     private static HttpClient Client(IServiceProvider services) => services.GetRequiredService<IHttpClientFactory>().CreateClient("pitchly");
+
+    /// <summary>Sends a GraphQL query and returns as soon as the answer's headers are in, as a caller streaming it would.</summary>
+    private static Task<HttpResponseMessage> SendStreamedAsync(IServiceProvider services) =>
+        Client(services).SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "") { Content = Json("""{"query":"{ deals { id } }"}""") },
+            HttpCompletionOption.ResponseHeadersRead,
+            TestContext.Current.CancellationToken);
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
